@@ -1,0 +1,51 @@
+//! # dsys-core
+//!
+//! The foundation of dsys: the contract every algorithm implements, the
+//! deterministic simulator that runs it, traces, and wire basics.
+//!
+//! - [`Node`], [`Message`], [`Context`], [`Effect`]: an algorithm is a
+//!   deterministic, sans-IO state machine. It reacts to start, messages,
+//!   timers and requests, and records effects in the context; whichever
+//!   runtime drives it carries them out.
+//! - [`sim`]: the seeded, single-threaded, fault-injecting simulator
+//!   (loss, duplication, reordering, partitions, crashes, restarts, pauses,
+//!   clock skew and drift), with invariants, metrics and traces.
+//! - [`trace`]: every event of a run with vector timestamps, exported as JSON
+//!   Lines or as a ShiViz log.
+//! - [`wire`]: the [`wire::Codec`] (postcard) and length-prefixed frames.
+//! - [`scenario`]: named runs with properties, for the `dsys` CLI.
+//! - [`testing`]: a harness for exact-effect handler tests.
+//! - [`ping_pong`]: the first protocol.
+//!
+//! ```
+//! use std::time::Duration;
+//! use dsys_core::ping_pong::{PingPong, PingPongConfig};
+//! use dsys_core::sim::Simulation;
+//!
+//! let mut sim = Simulation::new(3, 42, |_| PingPong::new(PingPongConfig::default()));
+//! sim.run_until(Duration::from_secs(2)).unwrap();
+//! for (id, node) in sim.nodes() {
+//!     println!("{id}: {} pongs", node.replies());
+//! }
+//! assert!(sim.nodes().all(|(_, node)| node.replies() == 2 * 10));
+//! ```
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+mod error;
+mod kind;
+mod node;
+pub mod ping_pong;
+pub mod scenario;
+pub mod sim;
+pub mod testing;
+pub mod trace;
+pub mod wire;
+
+pub use error::{Error, Result, Violation};
+pub use node::{Context, Effect, Message, Node, NodeId, NodeRng, TimerId};
+
+/// The `rand` version dsys uses, for [`NodeRng`] and its traits
+/// (`use dsys_core::rand::RngExt`).
+pub use rand;

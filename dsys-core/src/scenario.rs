@@ -1,0 +1,557 @@
+//! Named, checkable simulation runs: what `dsys sim <algorithm> …` executes.
+//!
+//! An algorithm crate registers an [`Algorithm`] — a name, a one-line
+//! summary and a function from [`SimOptions`] to an [`Outcome`] — and usually
+//! writes that function with [`run_scenario`]: a node factory plus the
+//! algorithm's [`Property`]s. Safety properties are invariants checked after
+//! every event; the rest are judged at the end of the run. The [`Report`]
+//! prints the summary a person reads and the command that replays the run.
+//!
+//! ```
+//! use dsys_core::scenario::SimOptions;
+//!
+//! let options: SimOptions = SimOptions {
+//!     nodes: 3,
+//!     seed: 9,
+//!     ..SimOptions::default()
+//! };
+//! let outcome = (dsys_core::ping_pong::ALGORITHM.run)(&options).unwrap();
+//! assert!(outcome.report.passed(), "{}", outcome.report);
+//! println!("{}", outcome.report);
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::node::{Node, NodeId};
+use crate::sim::{Latency, LinkConfig, Metrics, Ordering, Script, Simulation};
+use crate::trace::Trace;
+
+/// The knobs of a simulation run, as the CLI takes them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SimOptions {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// The seed: the same seed and options give the same run.
+    pub seed: u64,
+    /// Loss probability on every link.
+    pub loss: f64,
+    /// Duplication probability on every link.
+    pub duplicate: f64,
+    /// Latency range on every link (uniform).
+    pub latency: LatencyRange,
+    /// Let links reorder messages (default: FIFO).
+    pub reorder: bool,
+    /// How long to run, in virtual time.
+    pub until: Duration,
+    /// Partitions to inject.
+    pub partitions: Vec<PartitionSpec>,
+    /// Crashes to inject.
+    pub crashes: Vec<NodeAt>,
+    /// Restarts to inject.
+    pub restarts: Vec<NodeAt>,
+    /// Record a trace.
+    pub trace: bool,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            nodes: 3,
+            seed: 0,
+            loss: 0.0,
+            duplicate: 0.0,
+            latency: LatencyRange {
+                min: Duration::from_millis(1),
+                max: Duration::from_millis(10),
+            },
+            reorder: false,
+            until: Duration::from_secs(2),
+            partitions: Vec::new(),
+            crashes: Vec::new(),
+            restarts: Vec::new(),
+            trace: false,
+        }
+    }
+}
+
+impl SimOptions {
+    /// Whether the run injects any fault (loss, duplication, reordering,
+    /// partitions, crashes): liveness properties that need a reliable
+    /// network are skipped when it does.
+    pub fn has_faults(&self) -> bool {
+        self.loss > 0.0
+            || self.duplicate > 0.0
+            || self.reorder
+            || !self.partitions.is_empty()
+            || !self.crashes.is_empty()
+            || !self.restarts.is_empty()
+    }
+
+    /// Checks ranges and node ids, with a message saying what to fix.
+    pub fn validate(&self) -> Result<()> {
+        if self.nodes == 0 {
+            return Err(Error::InvalidConfig(
+                "--nodes must be at least 1".to_string(),
+            ));
+        }
+        self.link().validate()?;
+        let known = |node: NodeId| {
+            if node.index() < self.nodes {
+                Ok(())
+            } else {
+                Err(Error::UnknownNode {
+                    node,
+                    nodes: self.nodes,
+                })
+            }
+        };
+        for p in &self.partitions {
+            p.a.iter().chain(&p.b).try_for_each(|&n| known(n))?;
+        }
+        for c in self.crashes.iter().chain(&self.restarts) {
+            known(c.node)?;
+        }
+        Ok(())
+    }
+
+    /// The link configuration these options describe.
+    pub fn link(&self) -> LinkConfig {
+        LinkConfig {
+            latency: Latency::Uniform {
+                min: self.latency.min,
+                max: self.latency.max,
+            },
+            loss: self.loss,
+            duplicate: self.duplicate,
+            ordering: if self.reorder {
+                Ordering::Reorder
+            } else {
+                Ordering::Fifo
+            },
+        }
+    }
+
+    /// The fault schedule these options describe, from time 0.
+    pub fn script(&self) -> Script {
+        use crate::sim::Fault;
+        let mut timed: Vec<(Duration, Fault)> = Vec::new();
+        for p in &self.partitions {
+            timed.push((p.from, Fault::Partition(p.a.clone(), p.b.clone())));
+            if let Some(to) = p.to {
+                timed.push((to, Fault::Heal));
+            }
+        }
+        timed.extend(self.crashes.iter().map(|c| (c.at, Fault::Crash(c.node))));
+        timed.extend(self.restarts.iter().map(|c| (c.at, Fault::Restart(c.node))));
+        timed.sort_by_key(|(at, _)| *at); // stable: equal times keep option order
+        let mut script = Script::new();
+        let mut clock = Duration::ZERO;
+        for (at, fault) in timed {
+            script = script.wait(at.saturating_sub(clock)).fault(fault);
+            clock = clock.max(at);
+        }
+        script
+    }
+
+    /// The `dsys sim` arguments that reproduce this run.
+    pub fn to_args(&self) -> String {
+        let mut args = format!(
+            "--nodes {} --seed {} --loss {} --dup {} --latency-ms {}..{} --until-ms {}",
+            self.nodes,
+            self.seed,
+            self.loss,
+            self.duplicate,
+            self.latency.min.as_millis(),
+            self.latency.max.as_millis(),
+            self.until.as_millis()
+        );
+        if self.reorder {
+            args.push_str(" --reorder");
+        }
+        for p in &self.partitions {
+            args.push_str(&format!(" --partition {p}"));
+        }
+        for c in &self.crashes {
+            args.push_str(&format!(" --crash {c}"));
+        }
+        for c in &self.restarts {
+            args.push_str(&format!(" --restart {c}"));
+        }
+        args
+    }
+}
+
+/// A latency range `MIN..MAX` in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LatencyRange {
+    /// Shortest delay.
+    pub min: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+impl FromStr for LatencyRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (min, max) = match s.split_once("..") {
+            Some((a, b)) => (parse_ms(a)?, parse_ms(b)?),
+            None => {
+                let v = parse_ms(s)?;
+                (v, v)
+            }
+        };
+        if min > max {
+            return Err(format!(
+                "latency range {s:?} is empty: write MIN..MAX with MIN <= MAX"
+            ));
+        }
+        Ok(LatencyRange { min, max })
+    }
+}
+
+/// A partition between two sides, from a time, until an optional heal.
+/// Written `0,1|2,3@100..400` (heal at 400 ms) or `0|1,2@100` (never heals).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionSpec {
+    /// One side.
+    pub a: Vec<NodeId>,
+    /// The other side.
+    pub b: Vec<NodeId>,
+    /// When the partition starts.
+    pub from: Duration,
+    /// When it heals (every link is restored), if ever.
+    pub to: Option<Duration>,
+}
+
+impl FromStr for PartitionSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let usage = "write SIDE|SIDE@FROM_MS[..TO_MS], e.g. 0,1|2,3@100..400";
+        let (sides, times) = s
+            .split_once('@')
+            .ok_or_else(|| format!("partition {s:?} has no '@': {usage}"))?;
+        let (a, b) = sides
+            .split_once('|')
+            .ok_or_else(|| format!("partition {s:?} has no '|' between its sides: {usage}"))?;
+        let (from, to) = match times.split_once("..") {
+            Some((f, t)) => (parse_ms(f)?, Some(parse_ms(t)?)),
+            None => (parse_ms(times)?, None),
+        };
+        if to.is_some_and(|t| t < from) {
+            return Err(format!("partition {s:?} heals before it starts: {usage}"));
+        }
+        Ok(PartitionSpec {
+            a: parse_nodes(a)?,
+            b: parse_nodes(b)?,
+            from,
+            to,
+        })
+    }
+}
+
+impl fmt::Display for PartitionSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = |s: &[NodeId]| {
+            s.iter()
+                .map(|n| n.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        write!(
+            f,
+            "{}|{}@{}",
+            side(&self.a),
+            side(&self.b),
+            self.from.as_millis()
+        )?;
+        if let Some(to) = self.to {
+            write!(f, "..{}", to.as_millis())?;
+        }
+        Ok(())
+    }
+}
+
+/// A node and a time: `2@500` is node 2 at 500 ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeAt {
+    /// The node.
+    pub node: NodeId,
+    /// The time.
+    pub at: Duration,
+}
+
+impl FromStr for NodeAt {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (node, at) = s
+            .split_once('@')
+            .ok_or_else(|| format!("{s:?}: write NODE@MS, e.g. 2@500"))?;
+        Ok(NodeAt {
+            node: parse_node(node)?,
+            at: parse_ms(at)?,
+        })
+    }
+}
+
+impl fmt::Display for NodeAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.node.0, self.at.as_millis())
+    }
+}
+
+fn parse_ms(s: &str) -> std::result::Result<Duration, String> {
+    s.trim()
+        .parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{s:?} is not a whole number of milliseconds"))
+}
+
+fn parse_node(s: &str) -> std::result::Result<NodeId, String> {
+    let s = s.trim();
+    s.strip_prefix('n')
+        .unwrap_or(s)
+        .parse::<u32>()
+        .map(NodeId)
+        .map_err(|_| format!("{s:?} is not a node id (write 2 or n2)"))
+}
+
+fn parse_nodes(s: &str) -> std::result::Result<Vec<NodeId>, String> {
+    let nodes = s
+        .split(',')
+        .map(parse_node)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(nodes)
+}
+
+/// What a property says about a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// It held.
+    Holds,
+    /// It failed, and why.
+    Violated(String),
+    /// It was not judged, and why (e.g. a liveness property on a lossy network).
+    Skipped(String),
+}
+
+/// When a property is checked.
+pub enum Check<N: Node> {
+    /// After every event, over all node states: the run stops at the first
+    /// violation (for safety properties).
+    Invariant(fn(&[Option<N>]) -> std::result::Result<(), String>),
+    /// Once, at the end of the run (for liveness properties, and anything
+    /// that needs the whole run).
+    AtEnd(fn(&Simulation<N>, &SimOptions) -> Verdict),
+}
+
+impl<N: Node> fmt::Debug for Check<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Check::Invariant(_) => "Invariant",
+            Check::AtEnd(_) => "AtEnd",
+        })
+    }
+}
+
+/// A named property of an algorithm.
+#[derive(Debug)]
+pub struct Property<N: Node> {
+    /// Its name, as the report prints it.
+    pub name: &'static str,
+    /// How it is checked.
+    pub check: Check<N>,
+}
+
+/// The summary of one run.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The algorithm's registered name.
+    pub algorithm: String,
+    /// The options it ran with.
+    pub options: SimOptions,
+    /// Virtual time at the end of the run.
+    pub virtual_time: Duration,
+    /// Events processed.
+    pub events: u64,
+    /// Message and timer counts.
+    pub metrics: Metrics,
+    /// Each property with its verdict.
+    pub verdicts: Vec<(String, Verdict)>,
+}
+
+impl Report {
+    /// Whether no property was violated.
+    pub fn passed(&self) -> bool {
+        !self
+            .verdicts
+            .iter()
+            .any(|(_, v)| matches!(v, Verdict::Violated(_)))
+    }
+
+    /// The command that replays this run.
+    pub fn replay_command(&self) -> String {
+        format!(
+            "cargo run --release -- sim {} {}",
+            self.algorithm,
+            self.options.to_args()
+        )
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} on {} nodes, seed {}: {:?} of virtual time, {} events",
+            self.algorithm, self.options.nodes, self.options.seed, self.virtual_time, self.events
+        )?;
+        write!(f, "{}", self.metrics)?;
+        writeln!(f, "properties:")?;
+        for (name, verdict) in &self.verdicts {
+            match verdict {
+                Verdict::Holds => writeln!(f, "  {name:<28} holds")?,
+                Verdict::Violated(why) => writeln!(f, "  {name:<28} VIOLATED: {why}")?,
+                Verdict::Skipped(why) => writeln!(f, "  {name:<28} skipped ({why})")?,
+            }
+        }
+        if !self.passed() {
+            writeln!(f, "replay: {}", self.replay_command())?;
+        }
+        Ok(())
+    }
+}
+
+/// A report and, when asked for, the trace.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The summary.
+    pub report: Report,
+    /// The trace, when [`SimOptions::trace`] was set.
+    pub trace: Option<Trace>,
+}
+
+/// A registered algorithm: what `dsys list` shows and `dsys sim` runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Algorithm {
+    /// The name on the command line (`ping-pong`, `ricart-agrawala`, …).
+    pub name: &'static str,
+    /// One line for `dsys list`.
+    pub summary: &'static str,
+    /// Runs the algorithm in the simulator and judges its properties.
+    pub run: fn(&SimOptions) -> Result<Outcome>,
+}
+
+/// Runs `factory`'s nodes under `options`, checks `properties`, and reports.
+///
+/// Invariants are checked after every event; a violation stops the run
+/// there and is reported (not returned as an error). Errors are for bad
+/// options only.
+pub fn run_scenario<N: Node>(
+    algorithm: &str,
+    options: &SimOptions,
+    factory: impl FnMut(NodeId) -> N + 'static,
+    properties: &[Property<N>],
+) -> Result<Outcome> {
+    options.validate()?;
+    let mut sim = Simulation::new(options.nodes, options.seed, factory);
+    sim.set_all_links(options.link())?;
+    if options.trace {
+        sim.enable_trace();
+    }
+    sim.schedule(&options.script())?;
+    for property in properties {
+        if let Check::Invariant(check) = property.check {
+            sim.invariant(property.name, check);
+        }
+    }
+    let mut verdicts = Vec::new();
+    let mut trace = None;
+    match sim.run_until(options.until) {
+        Ok(()) => {
+            for property in properties {
+                let verdict = match &property.check {
+                    Check::Invariant(check) => match check(sim.states()) {
+                        Ok(()) => Verdict::Holds,
+                        Err(why) => Verdict::Violated(why),
+                    },
+                    Check::AtEnd(check) => check(&sim, options),
+                };
+                verdicts.push((property.name.to_string(), verdict));
+            }
+        }
+        Err(Error::InvariantViolated(violation)) => {
+            for property in properties {
+                let verdict = if property.name == violation.invariant {
+                    Verdict::Violated(format!(
+                        "{} (at {:?} of virtual time; run stopped there)",
+                        violation.detail, violation.time
+                    ))
+                } else {
+                    Verdict::Skipped("the run stopped at another violation".to_string())
+                };
+                verdicts.push((property.name.to_string(), verdict));
+            }
+            trace = violation.trace;
+        }
+        Err(other) => return Err(other),
+    }
+    if trace.is_none() {
+        trace = sim.take_trace();
+    }
+    Ok(Outcome {
+        report: Report {
+            algorithm: algorithm.to_string(),
+            options: options.clone(),
+            virtual_time: sim.now(),
+            events: sim.events_processed(),
+            metrics: sim.metrics().clone(),
+            verdicts,
+        },
+        trace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_fault_specs() {
+        let p: PartitionSpec = "0,1|2,n3@100..400".parse().unwrap();
+        assert_eq!(p.a, vec![NodeId(0), NodeId(1)]);
+        assert_eq!(p.b, vec![NodeId(2), NodeId(3)]);
+        assert_eq!(p.to, Some(Duration::from_millis(400)));
+        assert_eq!(p.to_string(), "0,1|2,3@100..400");
+        assert!("0,1@100"
+            .parse::<PartitionSpec>()
+            .unwrap_err()
+            .contains("'|'"));
+        assert!("0|1@400..100".parse::<PartitionSpec>().is_err());
+        let c: NodeAt = "2@500".parse().unwrap();
+        assert_eq!(c.to_string(), "2@500");
+        assert!("x@1".parse::<NodeAt>().is_err());
+        let l: LatencyRange = "5..20".parse().unwrap();
+        assert_eq!(l.max, Duration::from_millis(20));
+        assert!("20..5".parse::<LatencyRange>().is_err());
+    }
+
+    #[test]
+    fn bad_options_are_errors_not_panics() {
+        let options = SimOptions {
+            crashes: vec!["7@10".parse().unwrap()],
+            ..SimOptions::default()
+        };
+        assert!(matches!(options.validate(), Err(Error::UnknownNode { .. })));
+        let options = SimOptions {
+            loss: 1.5,
+            ..SimOptions::default()
+        };
+        assert!(matches!(options.validate(), Err(Error::InvalidConfig(_))));
+    }
+}

@@ -1,0 +1,1015 @@
+//! The deterministic simulator: one thread, virtual time, a seeded network
+//! that loses, delays, duplicates and reorders messages, partitions, crashes,
+//! pauses and drifting clocks.
+//!
+//! A [`Simulation`] owns `n` nodes of one [`Node`] type (use an enum for
+//! clusters with several roles) and a priority queue of pending events keyed
+//! by (virtual time, sequence number): the order is total and nothing is left
+//! to chance but the seeded ChaCha RNG. The same seed and the same inputs give
+//! the same run, event for event and byte for byte in the trace.
+//!
+//! # The model
+//!
+//! - **Network.** Each directed link has a [`LinkConfig`]: a [`Latency`]
+//!   distribution, a loss and a duplication probability, FIFO or reordering.
+//!   The default is reliable and FIFO with 1–10 ms latency. Links can be cut
+//!   ([`Simulation::partition`], [`Simulation::cut_link`]) and restored
+//!   ([`Simulation::heal`], [`Simulation::restore_link`]); a message on a cut
+//!   link is dropped when sent and when it arrives.
+//! - **Nodes.** [`Simulation::crash`] drops a node's state, its timers and the
+//!   messages in flight to it; [`Simulation::restart`] calls the factory again
+//!   (durable state is whatever the factory hands the new node).
+//!   [`Simulation::pause`] freezes a node: what arrives for it waits until
+//!   [`Simulation::resume`].
+//! - **Clocks.** Each node's [`Context::now`] reads its own [`ClockConfig`]:
+//!   an offset and a drift in ppm. Timers are measured on the local clock, so
+//!   a fast clock fires its timers early in virtual time.
+//!
+//! # Driving a run
+//!
+//! [`Simulation::step`] runs one event, [`Simulation::run_until`] runs to a
+//! virtual time, [`Simulation::run_until_condition`] until a predicate over
+//! the simulation holds. Requests ([`Simulation::request_at`]), faults
+//! ([`Simulation::fault_at`], [`Simulation::schedule`] with a [`Script`]) and
+//! closures ([`Simulation::call_at`]) are scheduled at virtual times.
+//! Invariants ([`Simulation::invariant`]) are checked after every event; the
+//! first violation ends the run with [`Error::InvariantViolated`], which
+//! carries the seed, the invariant's name and the trace up to that event.
+//!
+//! ```
+//! use std::time::Duration;
+//! use dsys_core::ping_pong::{PingPong, PingPongConfig};
+//! use dsys_core::sim::{LinkConfig, Script, Simulation};
+//! use dsys_core::NodeId;
+//!
+//! let config = PingPongConfig::default();
+//! let mut sim = Simulation::new(3, 7, move |_| PingPong::new(config));
+//! sim.set_all_links(LinkConfig::default().with_loss(0.1)).unwrap();
+//! sim.enable_trace();
+//! sim.schedule(&Script::new().wait(Duration::from_millis(300)).crash(NodeId(2))).unwrap();
+//! sim.invariant("no phantom pongs", |nodes| {
+//!     dsys_core::ping_pong::replies_match_pings(nodes)
+//! });
+//! sim.run_until(Duration::from_secs(2)).unwrap();
+//! println!("{}", sim.metrics());
+//! assert!(sim.metrics().dropped > 0);
+//! assert!(sim.node(NodeId(2)).is_none(), "n2 crashed");
+//! ```
+
+mod metrics;
+mod network;
+mod script;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub use metrics::{KindMetrics, Metrics, NodeMetrics};
+pub use network::{ClockConfig, Latency, LinkConfig, Ordering};
+pub use script::{Fault, Script, Step};
+
+use crate::error::{Error, Result, Violation};
+use crate::node::{node_rng, Context, Effect, Message, Node, NodeId, NodeRng, TimerId};
+use crate::trace::{DropReason, Trace, TraceKind, VectorTimestamp};
+use crate::wire::{Codec, Postcard};
+use network::nanos;
+
+/// An event a node emitted, with when it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Emitted<E> {
+    /// Virtual time of the emission.
+    pub time: Duration,
+    /// The emitting node's local clock at that moment.
+    pub local_time: Duration,
+    /// The node's incarnation (0 until its first restart).
+    pub incarnation: u64,
+    /// The event.
+    pub event: E,
+}
+
+type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
+type InvariantFn<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), String>>;
+type Call<N> = Box<dyn FnOnce(&mut Simulation<N>)>;
+
+enum Action<N: Node> {
+    Start(usize),
+    Deliver {
+        from: usize,
+        to: usize,
+        epoch: u64,
+        msg_id: u64,
+        kind: &'static str,
+        bytes: u32,
+        msg: N::Msg,
+        clock: Option<Box<[u64]>>,
+    },
+    Timer {
+        node: usize,
+        incarnation: u64,
+        id: TimerId,
+    },
+    Request {
+        node: usize,
+        request: N::Request,
+    },
+    Fault(Fault),
+    Call(Call<N>),
+}
+
+struct Scheduled<N: Node> {
+    time: u64,
+    seq: u64,
+    action: Action<N>,
+}
+
+impl<N: Node> PartialEq for Scheduled<N> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<N: Node> Eq for Scheduled<N> {}
+impl<N: Node> PartialOrd for Scheduled<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<N: Node> Ord for Scheduled<N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// Per-node bookkeeping of the simulator (not the node's own state).
+struct Slot<N: Node> {
+    up: bool,
+    paused: bool,
+    /// Bumped at every crash: messages stamped with an older epoch were in
+    /// flight at the crash and are lost.
+    epoch: u64,
+    incarnation: u64,
+    rng: NodeRng,
+    next_timer: u64,
+    timers: HashMap<TimerId, N::Timer>,
+    clock: ClockConfig,
+    /// Events that arrived while paused, in arrival order.
+    deferred: Vec<Action<N>>,
+    emitted: Vec<Emitted<N::Event>>,
+}
+
+/// A deterministic simulation of `n` nodes of type `N`.
+pub struct Simulation<N: Node> {
+    seed: u64,
+    n: usize,
+    now: u64,
+    seq: u64,
+    events_processed: u64,
+    next_msg_id: u64,
+    rng: ChaCha8Rng,
+    queue: BinaryHeap<Reverse<Scheduled<N>>>,
+    factory: Factory<N>,
+    nodes: Vec<Option<N>>,
+    slots: Vec<Slot<N>>,
+    peers: Vec<Vec<NodeId>>,
+    links: Vec<LinkConfig>,
+    cut: Vec<bool>,
+    last_arrival: Vec<u64>,
+    effects: Vec<Effect<N>>,
+    measure_bytes: bool,
+    trace: Option<Trace>,
+    clocks: Vec<Vec<u64>>,
+    metrics: Metrics,
+    invariants: Vec<(String, InvariantFn<N>)>,
+}
+
+impl<N: Node> fmt::Debug for Simulation<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Simulation")
+            .field("seed", &self.seed)
+            .field("nodes", &self.n)
+            .field("now", &self.now())
+            .field("pending", &self.queue.len())
+            .field("events_processed", &self.events_processed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<N: Node> Simulation<N> {
+    /// A simulation of `nodes` nodes, `NodeId(0)` to `NodeId(nodes - 1)`, each
+    /// built by `factory`, with the default network (reliable, FIFO, 1–10 ms)
+    /// and perfect clocks. Every node's `on_start` runs at virtual time 0, in
+    /// id order. Tracing is off until [`Simulation::enable_trace`].
+    pub fn new(nodes: usize, seed: u64, factory: impl FnMut(NodeId) -> N + 'static) -> Self {
+        let ids: Vec<NodeId> = (0..nodes as u32).map(NodeId).collect();
+        let mut sim = Simulation {
+            seed,
+            n: nodes,
+            now: 0,
+            seq: 0,
+            events_processed: 0,
+            next_msg_id: 0,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            queue: BinaryHeap::new(),
+            factory: Box::new(factory),
+            nodes: Vec::with_capacity(nodes),
+            slots: Vec::with_capacity(nodes),
+            peers: ids
+                .iter()
+                .map(|me| ids.iter().copied().filter(|p| p != me).collect())
+                .collect(),
+            links: vec![LinkConfig::default(); nodes * nodes],
+            cut: vec![false; nodes * nodes],
+            last_arrival: vec![0; nodes * nodes],
+            effects: Vec::new(),
+            measure_bytes: true,
+            trace: None,
+            clocks: Vec::new(),
+            metrics: Metrics::new(nodes),
+            invariants: Vec::new(),
+        };
+        for &id in &ids {
+            let node = (sim.factory)(id);
+            sim.nodes.push(Some(node));
+            sim.slots.push(Slot {
+                up: true,
+                paused: false,
+                epoch: 0,
+                incarnation: 0,
+                rng: node_rng(seed, id, 0),
+                next_timer: 0,
+                timers: HashMap::new(),
+                clock: ClockConfig::default(),
+                deferred: Vec::new(),
+                emitted: Vec::new(),
+            });
+            sim.push(0, Action::Start(id.index()));
+        }
+        sim
+    }
+
+    // ----- configuration -------------------------------------------------
+
+    /// Records a trace from now on (call before the first step to record the
+    /// whole run). Tracing costs time: leave it off in benchmarks.
+    pub fn enable_trace(&mut self) {
+        if self.trace.is_none() {
+            self.trace = Some(Trace::new());
+            self.clocks = vec![vec![0; self.n]; self.n];
+        }
+    }
+
+    /// Turns measuring message sizes with the real codec on (the default) or off.
+    pub fn set_measure_bytes(&mut self, on: bool) {
+        self.measure_bytes = on;
+    }
+
+    /// Sets the configuration of the directed link `from → to`.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, link: LinkConfig) -> Result<()> {
+        link.validate()?;
+        let i = self.link_index(from, to)?;
+        self.links[i] = link;
+        Ok(())
+    }
+
+    /// Sets the configuration of every link.
+    pub fn set_all_links(&mut self, link: LinkConfig) -> Result<()> {
+        link.validate()?;
+        self.links.fill(link);
+        Ok(())
+    }
+
+    /// Sets a node's clock.
+    pub fn set_clock(&mut self, node: NodeId, clock: ClockConfig) -> Result<()> {
+        clock.validate()?;
+        let i = self.check(node)?;
+        self.slots[i].clock = clock;
+        Ok(())
+    }
+
+    /// Adds an invariant over all node states (`None` for crashed nodes),
+    /// checked after every event. Return `Err(description)` when it fails.
+    pub fn invariant(
+        &mut self,
+        name: impl Into<String>,
+        check: impl FnMut(&[Option<N>]) -> std::result::Result<(), String> + 'static,
+    ) {
+        self.invariants.push((name.into(), Box::new(check)));
+    }
+
+    // ----- inspection ----------------------------------------------------
+
+    /// The seed this simulation was built with.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Whether the simulation has no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Every node id.
+    pub fn ids(&self) -> impl Iterator<Item = NodeId> + '_ {
+        (0..self.n as u32).map(NodeId)
+    }
+
+    /// Virtual time.
+    pub fn now(&self) -> Duration {
+        Duration::from_nanos(self.now)
+    }
+
+    /// A node's local clock reading now.
+    pub fn local_time(&self, node: NodeId) -> Option<Duration> {
+        self.slots
+            .get(node.index())
+            .map(|s| Duration::from_nanos(s.clock.local_ns(self.now)))
+    }
+
+    /// Events processed so far.
+    pub fn events_processed(&self) -> u64 {
+        self.events_processed
+    }
+
+    /// Events waiting in the queue.
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// A node's state, `None` if it is crashed (or the id is unknown).
+    pub fn node(&self, node: NodeId) -> Option<&N> {
+        self.nodes.get(node.index()).and_then(Option::as_ref)
+    }
+
+    /// A node's state, mutably. Changing it bypasses the algorithm: for tests.
+    pub fn node_mut(&mut self, node: NodeId) -> Option<&mut N> {
+        self.nodes.get_mut(node.index()).and_then(Option::as_mut)
+    }
+
+    /// Every live node with its id.
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &N)> + '_ {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| n.as_ref().map(|n| (NodeId(i as u32), n)))
+    }
+
+    /// All node states, indexed by id, `None` for crashed nodes (what
+    /// invariants see).
+    pub fn states(&self) -> &[Option<N>] {
+        &self.nodes
+    }
+
+    /// Whether a node is up (not crashed; a paused node is up).
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.slots.get(node.index()).is_some_and(|s| s.up)
+    }
+
+    /// A node's incarnation: 0 until its first restart, then one more per restart.
+    pub fn incarnation(&self, node: NodeId) -> Option<u64> {
+        self.slots.get(node.index()).map(|s| s.incarnation)
+    }
+
+    /// The events a node emitted, across all its incarnations, in order.
+    pub fn events(&self, node: NodeId) -> &[Emitted<N::Event>] {
+        self.slots
+            .get(node.index())
+            .map_or(&[], |s| s.emitted.as_slice())
+    }
+
+    /// Every emitted event, with its node, ordered by virtual time (ties by node id).
+    pub fn all_events(&self) -> Vec<(NodeId, &Emitted<N::Event>)> {
+        let mut all: Vec<_> = self
+            .slots
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.emitted.iter().map(move |e| (NodeId(i as u32), e)))
+            .collect();
+        all.sort_by_key(|(id, e)| (e.time, *id));
+        all
+    }
+
+    /// What the run did so far.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The trace so far, if tracing is on.
+    pub fn trace(&self) -> Option<&Trace> {
+        self.trace.as_ref()
+    }
+
+    /// Takes the trace out, leaving an empty one (tracing stays on).
+    pub fn take_trace(&mut self) -> Option<Trace> {
+        self.trace.as_mut().map(std::mem::take)
+    }
+
+    // ----- driving -------------------------------------------------------
+
+    /// Runs the next event. `Ok(false)` when nothing is left to run.
+    pub fn step(&mut self) -> Result<bool> {
+        let Some(Reverse(next)) = self.queue.pop() else {
+            return Ok(false);
+        };
+        self.now = next.time;
+        self.events_processed += 1;
+        self.dispatch(next.action);
+        if !self.invariants.is_empty() {
+            self.check_invariants()?;
+        }
+        Ok(true)
+    }
+
+    /// Runs every event up to and including virtual time `time`, then sets
+    /// the clock to `time` (if it is not already past it).
+    pub fn run_until(&mut self, time: Duration) -> Result<()> {
+        let until = nanos(time);
+        while self.queue.peek().is_some_and(|Reverse(e)| e.time <= until) {
+            self.step()?;
+        }
+        self.now = self.now.max(until);
+        Ok(())
+    }
+
+    /// Runs for `duration` of virtual time from now.
+    pub fn run_for(&mut self, duration: Duration) -> Result<()> {
+        self.run_until(self.now().saturating_add(duration))
+    }
+
+    /// Runs until `condition` holds (checked before the first event and after
+    /// each one) or virtual time passes `deadline`. Returns whether the
+    /// condition held.
+    pub fn run_until_condition(
+        &mut self,
+        deadline: Duration,
+        mut condition: impl FnMut(&Simulation<N>) -> bool,
+    ) -> Result<bool> {
+        let until = nanos(deadline);
+        if condition(self) {
+            return Ok(true);
+        }
+        while self.queue.peek().is_some_and(|Reverse(e)| e.time <= until) {
+            self.step()?;
+            if condition(self) {
+                return Ok(true);
+            }
+        }
+        self.now = self.now.max(until);
+        Ok(false)
+    }
+
+    /// Hands `request` to `node` now (after the events already due now).
+    pub fn request(&mut self, node: NodeId, request: N::Request) -> Result<()> {
+        self.request_at(self.now(), node, request)
+    }
+
+    /// Hands `request` to `node` at virtual time `time` (now, if `time` is past).
+    pub fn request_at(&mut self, time: Duration, node: NodeId, request: N::Request) -> Result<()> {
+        let i = self.check(node)?;
+        let at = nanos(time).max(self.now);
+        self.push(at, Action::Request { node: i, request });
+        Ok(())
+    }
+
+    /// Injects `fault` at virtual time `time` (now, if `time` is past).
+    pub fn fault_at(&mut self, time: Duration, fault: Fault) -> Result<()> {
+        for node in fault.nodes() {
+            self.check(node)?;
+        }
+        let at = nanos(time).max(self.now);
+        self.push(at, Action::Fault(fault));
+        Ok(())
+    }
+
+    /// Schedules a fault script starting now. Every node it names is checked
+    /// first: an unknown node schedules nothing.
+    pub fn schedule(&mut self, script: &Script) -> Result<()> {
+        for step in script.steps() {
+            if let Step::Fault(fault) = step {
+                for node in fault.nodes() {
+                    self.check(node)?;
+                }
+            }
+        }
+        let mut at = self.now;
+        for step in script.steps() {
+            match step {
+                Step::Wait(d) => at = at.saturating_add(nanos(*d)),
+                Step::Fault(fault) => self.push(at, Action::Fault(fault.clone())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with the simulation at virtual time `time`, between events.
+    pub fn call_at(&mut self, time: Duration, f: impl FnOnce(&mut Simulation<N>) + 'static) {
+        let at = nanos(time).max(self.now);
+        self.push(at, Action::Call(Box::new(f)));
+    }
+
+    // ----- faults, now ---------------------------------------------------
+
+    /// Crashes `node` now: its state, timers and in-flight messages are lost.
+    /// Crashing a crashed node does nothing.
+    pub fn crash(&mut self, node: NodeId) -> Result<()> {
+        let i = self.check(node)?;
+        self.do_crash(i);
+        Ok(())
+    }
+
+    /// Rebuilds `node` from its factory now and runs its `on_start`. A live
+    /// node is crashed first (a reboot).
+    pub fn restart(&mut self, node: NodeId) -> Result<()> {
+        let i = self.check(node)?;
+        self.do_restart(i);
+        Ok(())
+    }
+
+    /// Pauses `node` now: what arrives for it waits until it resumes.
+    pub fn pause(&mut self, node: NodeId) -> Result<()> {
+        let i = self.check(node)?;
+        self.do_pause(i);
+        Ok(())
+    }
+
+    /// Resumes a paused node now; what waited for it is handled first, in order.
+    pub fn resume(&mut self, node: NodeId) -> Result<()> {
+        let i = self.check(node)?;
+        self.do_resume(i);
+        Ok(())
+    }
+
+    /// Cuts every link between side `a` and side `b`, both ways. Nodes on
+    /// neither side keep their links.
+    pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) -> Result<()> {
+        for &node in a.iter().chain(b) {
+            self.check(node)?;
+        }
+        self.do_fault(Fault::Partition(a.to_vec(), b.to_vec()));
+        Ok(())
+    }
+
+    /// Restores every cut link.
+    pub fn heal(&mut self) {
+        self.do_fault(Fault::Heal);
+    }
+
+    /// Cuts the one-way link `from → to`.
+    pub fn cut_link(&mut self, from: NodeId, to: NodeId) -> Result<()> {
+        self.link_index(from, to)?;
+        self.do_fault(Fault::CutLink(from, to));
+        Ok(())
+    }
+
+    /// Restores the one-way link `from → to`.
+    pub fn restore_link(&mut self, from: NodeId, to: NodeId) -> Result<()> {
+        self.link_index(from, to)?;
+        self.do_fault(Fault::RestoreLink(from, to));
+        Ok(())
+    }
+
+    /// Whether the link `from → to` is cut.
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.link_index(from, to).is_ok_and(|i| self.cut[i])
+    }
+
+    // ----- internals -----------------------------------------------------
+
+    fn check(&self, node: NodeId) -> Result<usize> {
+        if node.index() < self.n {
+            Ok(node.index())
+        } else {
+            Err(Error::UnknownNode {
+                node,
+                nodes: self.n,
+            })
+        }
+    }
+
+    fn link_index(&self, from: NodeId, to: NodeId) -> Result<usize> {
+        Ok(self.check(from)? * self.n + self.check(to)?)
+    }
+
+    fn push(&mut self, time: u64, action: Action<N>) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled { time, seq, action }));
+    }
+
+    /// Ticks `node`'s vector clock and records a node event, when tracing.
+    fn record(&mut self, node: usize, kind: impl FnOnce() -> TraceKind) {
+        if let Some(trace) = &mut self.trace {
+            let clock = &mut self.clocks[node];
+            clock[node] += 1;
+            let stamp = VectorTimestamp(clock.clone());
+            trace.push(self.now, Some(NodeId(node as u32)), Some(stamp), kind());
+        }
+    }
+
+    /// Records a network event (no node, no clock), when tracing.
+    fn record_network(&mut self, node: Option<usize>, kind: impl FnOnce() -> TraceKind) {
+        if let Some(trace) = &mut self.trace {
+            trace.push(self.now, node.map(|i| NodeId(i as u32)), None, kind());
+        }
+    }
+
+    fn dispatch(&mut self, action: Action<N>) {
+        match action {
+            Action::Start(i) => {
+                if self.slots[i].up {
+                    let incarnation = self.slots[i].incarnation;
+                    self.record(i, || TraceKind::Start { incarnation });
+                    self.invoke(i, |node, ctx| node.on_start(ctx));
+                }
+            }
+            Action::Deliver {
+                from,
+                to,
+                epoch,
+                msg_id,
+                kind,
+                bytes,
+                msg,
+                clock,
+            } => {
+                let slot = &self.slots[to];
+                if !slot.up || slot.epoch != epoch {
+                    self.drop_message(from, NodeId(to as u32), msg_id, kind, DropReason::NodeDown);
+                } else if self.cut[from * self.n + to] {
+                    self.drop_message(from, NodeId(to as u32), msg_id, kind, DropReason::Partition);
+                } else if slot.paused {
+                    self.slots[to].deferred.push(Action::Deliver {
+                        from,
+                        to,
+                        epoch,
+                        msg_id,
+                        kind,
+                        bytes,
+                        msg,
+                        clock,
+                    });
+                } else {
+                    self.metrics.delivered += 1;
+                    self.metrics.kind_mut(kind).delivered += 1;
+                    let node_metrics = self.metrics.node_mut(to);
+                    node_metrics.received += 1;
+                    node_metrics.bytes_received += u64::from(bytes);
+                    if self.trace.is_some() {
+                        if let Some(sent) = clock {
+                            for (mine, theirs) in self.clocks[to].iter_mut().zip(sent.iter()) {
+                                *mine = (*mine).max(*theirs);
+                            }
+                        }
+                        self.record(to, || TraceKind::Deliver {
+                            from: NodeId(from as u32),
+                            msg_id,
+                            kind: kind.to_string(),
+                            msg: format!("{msg:?}"),
+                        });
+                    }
+                    let sender = NodeId(from as u32);
+                    self.invoke(to, move |node, ctx| node.on_message(ctx, sender, msg));
+                }
+            }
+            Action::Timer {
+                node: i,
+                incarnation,
+                id,
+            } => {
+                let slot = &mut self.slots[i];
+                if !slot.up || slot.incarnation != incarnation {
+                    return;
+                }
+                let Some(timer) = slot.timers.remove(&id) else {
+                    return; // cancelled
+                };
+                if slot.paused {
+                    slot.timers.insert(id, timer);
+                    slot.deferred.push(Action::Timer {
+                        node: i,
+                        incarnation,
+                        id,
+                    });
+                    return;
+                }
+                self.metrics.timers_fired += 1;
+                self.metrics.node_mut(i).timers_fired += 1;
+                if self.trace.is_some() {
+                    let text = format!("{timer:?}");
+                    self.record(i, || TraceKind::Timer {
+                        timer_id: id.0,
+                        timer: text,
+                    });
+                }
+                self.invoke(i, move |node, ctx| node.on_timer(ctx, timer));
+            }
+            Action::Request { node: i, request } => {
+                let slot = &mut self.slots[i];
+                if !slot.up {
+                    self.metrics.requests_dropped += 1;
+                    if self.trace.is_some() {
+                        let text = format!("{request:?}");
+                        self.record_network(Some(i), || TraceKind::RequestDropped {
+                            request: text,
+                        });
+                    }
+                } else if slot.paused {
+                    slot.deferred.push(Action::Request { node: i, request });
+                } else {
+                    self.metrics.requests += 1;
+                    if self.trace.is_some() {
+                        let text = format!("{request:?}");
+                        self.record(i, || TraceKind::Request { request: text });
+                    }
+                    self.invoke(i, move |node, ctx| node.on_request(ctx, request));
+                }
+            }
+            Action::Fault(fault) => self.do_fault(fault),
+            Action::Call(f) => f(self),
+        }
+    }
+
+    fn do_fault(&mut self, fault: Fault) {
+        match fault {
+            Fault::Crash(node) => self.do_crash(node.index()),
+            Fault::Restart(node) => self.do_restart(node.index()),
+            Fault::Pause(node) => self.do_pause(node.index()),
+            Fault::Resume(node) => self.do_resume(node.index()),
+            Fault::Partition(a, b) => {
+                for x in &a {
+                    for y in &b {
+                        if x != y {
+                            self.cut[x.index() * self.n + y.index()] = true;
+                            self.cut[y.index() * self.n + x.index()] = true;
+                        }
+                    }
+                }
+                self.record_network(None, || TraceKind::Partition { sides: vec![a, b] });
+            }
+            Fault::Heal => {
+                self.cut.fill(false);
+                self.record_network(None, || TraceKind::Heal);
+            }
+            Fault::CutLink(from, to) => {
+                self.cut[from.index() * self.n + to.index()] = true;
+                self.record_network(None, || TraceKind::CutLink { from, to });
+            }
+            Fault::RestoreLink(from, to) => {
+                self.cut[from.index() * self.n + to.index()] = false;
+                self.record_network(None, || TraceKind::RestoreLink { from, to });
+            }
+        }
+    }
+
+    fn do_crash(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if !slot.up {
+            return;
+        }
+        slot.up = false;
+        slot.paused = false;
+        slot.epoch += 1;
+        slot.timers.clear();
+        slot.deferred.clear();
+        self.nodes[i] = None;
+        self.record(i, || TraceKind::Crash);
+    }
+
+    fn do_restart(&mut self, i: usize) {
+        self.do_crash(i);
+        let id = NodeId(i as u32);
+        let node = (self.factory)(id);
+        self.nodes[i] = Some(node);
+        let slot = &mut self.slots[i];
+        slot.up = true;
+        slot.incarnation += 1;
+        slot.rng = node_rng(self.seed, id, slot.incarnation);
+        slot.next_timer = 0;
+        let incarnation = slot.incarnation;
+        self.record(i, || TraceKind::Restart { incarnation });
+        self.dispatch(Action::Start(i));
+    }
+
+    fn do_pause(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if slot.up && !slot.paused {
+            slot.paused = true;
+            self.record(i, || TraceKind::Pause);
+        }
+    }
+
+    fn do_resume(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if !slot.up || !slot.paused {
+            return;
+        }
+        slot.paused = false;
+        let deferred = std::mem::take(&mut slot.deferred);
+        self.record(i, || TraceKind::Resume);
+        let now = self.now;
+        for action in deferred {
+            self.push(now, action);
+        }
+    }
+
+    /// Calls one handler of node `i`, then carries out its effects.
+    fn invoke(&mut self, i: usize, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+        let slot = &mut self.slots[i];
+        let Some(node) = self.nodes[i].as_mut() else {
+            return;
+        };
+        let now = Duration::from_nanos(slot.clock.local_ns(self.now));
+        let mut ctx = Context::new(
+            NodeId(i as u32),
+            &self.peers[i],
+            now,
+            &mut slot.rng,
+            &mut slot.next_timer,
+            &mut self.effects,
+        );
+        handler(node, &mut ctx);
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => self.send(i, to, msg),
+                Effect::SetTimer { id, after, timer } => {
+                    self.metrics.timers_set += 1;
+                    let slot = &mut self.slots[i];
+                    slot.timers.insert(id, timer);
+                    let delay = slot.clock.virtual_delay_ns(nanos(after));
+                    let incarnation = slot.incarnation;
+                    self.push(
+                        self.now.saturating_add(delay),
+                        Action::Timer {
+                            node: i,
+                            incarnation,
+                            id,
+                        },
+                    );
+                }
+                Effect::CancelTimer { id } => {
+                    self.slots[i].timers.remove(&id);
+                }
+                Effect::Emit(event) => {
+                    self.metrics.events_emitted += 1;
+                    self.metrics.node_mut(i).events_emitted += 1;
+                    if self.trace.is_some() {
+                        let text = format!("{event:?}");
+                        self.record(i, || TraceKind::Emit { event: text });
+                    }
+                    let slot = &mut self.slots[i];
+                    slot.emitted.push(Emitted {
+                        time: Duration::from_nanos(self.now),
+                        local_time: Duration::from_nanos(slot.clock.local_ns(self.now)),
+                        incarnation: slot.incarnation,
+                        event,
+                    });
+                }
+            }
+        }
+        self.effects = effects;
+    }
+
+    fn send(&mut self, from: usize, to: NodeId, msg: N::Msg) {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        let kind = msg.kind();
+        let bytes = if self.measure_bytes {
+            Postcard
+                .encoded_len(&msg)
+                .map_or(0, |b| u32::try_from(b).unwrap_or(u32::MAX))
+        } else {
+            0
+        };
+        self.metrics.sent += 1;
+        let kind_metrics = self.metrics.kind_mut(kind);
+        kind_metrics.sent += 1;
+        kind_metrics.bytes_sent += u64::from(bytes);
+        let node_metrics = self.metrics.node_mut(from);
+        node_metrics.sent += 1;
+        node_metrics.bytes_sent += u64::from(bytes);
+
+        let clock = if self.trace.is_some() {
+            self.record(from, || TraceKind::Send {
+                to,
+                msg_id,
+                kind: kind.to_string(),
+                msg: format!("{msg:?}"),
+            });
+            Some(self.clocks[from].clone().into_boxed_slice())
+        } else {
+            None
+        };
+
+        let t = to.index();
+        if t >= self.n {
+            // An algorithm bug rather than a network event; the trace and the
+            // metrics show it, and the run goes on.
+            self.drop_message(from, to, msg_id, kind, DropReason::NoSuchNode);
+            return;
+        }
+        let link_index = from * self.n + t;
+        if self.cut[link_index] {
+            self.drop_message(from, to, msg_id, kind, DropReason::Partition);
+            return;
+        }
+        let link = self.links[link_index];
+        if link.loss > 0.0 && self.rng.random_bool(link.loss) {
+            self.drop_message(from, to, msg_id, kind, DropReason::Loss);
+            return;
+        }
+        let duplicate = link.duplicate > 0.0 && self.rng.random_bool(link.duplicate);
+        let epoch = self.slots[t].epoch;
+        if duplicate {
+            self.metrics.duplicated += 1;
+            self.record_network(None, || TraceKind::Duplicate {
+                from: NodeId(from as u32),
+                to,
+                msg_id,
+            });
+            let at = self.arrival(link_index, &link);
+            self.push(
+                at,
+                Action::Deliver {
+                    from,
+                    to: t,
+                    epoch,
+                    msg_id,
+                    kind,
+                    bytes,
+                    msg: msg.clone(),
+                    clock: clock.clone(),
+                },
+            );
+        }
+        let at = self.arrival(link_index, &link);
+        self.push(
+            at,
+            Action::Deliver {
+                from,
+                to: t,
+                epoch,
+                msg_id,
+                kind,
+                bytes,
+                msg,
+                clock,
+            },
+        );
+    }
+
+    fn arrival(&mut self, link_index: usize, link: &LinkConfig) -> u64 {
+        let at = self
+            .now
+            .saturating_add(link.latency.sample_ns(&mut self.rng));
+        match link.ordering {
+            Ordering::Reorder => at,
+            Ordering::Fifo => {
+                let at = at.max(self.last_arrival[link_index]);
+                self.last_arrival[link_index] = at;
+                at
+            }
+        }
+    }
+
+    fn drop_message(
+        &mut self,
+        from: usize,
+        to: NodeId,
+        msg_id: u64,
+        kind: &'static str,
+        reason: DropReason,
+    ) {
+        self.metrics.dropped += 1;
+        self.metrics.kind_mut(kind).dropped += 1;
+        self.record_network(None, || TraceKind::Drop {
+            from: NodeId(from as u32),
+            to,
+            msg_id,
+            kind: kind.to_string(),
+            reason,
+        });
+    }
+
+    fn check_invariants(&mut self) -> Result<()> {
+        for (name, check) in &mut self.invariants {
+            if let Err(detail) = check(&self.nodes) {
+                return Err(Error::InvariantViolated(Box::new(Violation {
+                    invariant: name.clone(),
+                    detail,
+                    seed: self.seed,
+                    time: Duration::from_nanos(self.now),
+                    trace: self.trace.clone(),
+                })));
+            }
+        }
+        Ok(())
+    }
+}

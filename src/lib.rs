@@ -1,0 +1,8 @@
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+/// The contract, the simulator, traces and wire basics ([`dsys_core`]).
+pub use dsys_core as core;
+
+pub mod registry;

@@ -1,0 +1,15 @@
+//! Every algorithm `dsys sim` can run. Each algorithm crate exports an
+//! [`Algorithm`](crate::core::scenario::Algorithm) constant; adding one to
+//! the CLI is one line in [`algorithms`].
+
+use crate::core::scenario::Algorithm;
+
+/// The registered algorithms, in the order `dsys list` prints them.
+pub fn algorithms() -> Vec<Algorithm> {
+    vec![crate::core::ping_pong::ALGORITHM]
+}
+
+/// The algorithm registered under `name`, if any.
+pub fn find(name: &str) -> Option<Algorithm> {
+    algorithms().into_iter().find(|a| a.name == name)
+}
