@@ -6,3 +6,4 @@
 pub use dsys_core as core;
 
 pub mod registry;
+pub mod tutorial;

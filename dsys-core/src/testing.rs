@@ -13,6 +13,9 @@
 //!     vec![Effect::Send { to: NodeId(0), msg: Msg::Pong { round: 3 } }],
 //! );
 //! ```
+//!
+//! [`check_seeds`] runs a simulation test over many seeds and, when one
+//! fails, names the seed so it can be replayed exactly.
 
 use std::fmt;
 use std::time::Duration;
@@ -104,5 +107,32 @@ impl<N: Node> Harness<N> {
         );
         handler(&mut self.node, &mut ctx);
         effects
+    }
+}
+
+/// Runs `test` for every seed in `seeds`; panics at the first failure with a
+/// message naming the seed, so the failing run can be replayed exactly (a
+/// simulation is a function of its seed).
+///
+/// ```
+/// use std::time::Duration;
+/// use dsys_core::ping_pong::{replies_match_pings, PingPong, PingPongConfig};
+/// use dsys_core::sim::{LinkConfig, Simulation};
+///
+/// dsys_core::testing::check_seeds(0..20, |seed| {
+///     let mut sim = Simulation::new(3, seed, |_| PingPong::new(PingPongConfig::default()));
+///     sim.set_all_links(LinkConfig::default().with_loss(0.2)).map_err(|e| e.to_string())?;
+///     sim.invariant("validity", replies_match_pings);
+///     sim.run_until(Duration::from_secs(2)).map_err(|e| e.to_string())
+/// });
+/// ```
+pub fn check_seeds<E: fmt::Display>(
+    seeds: impl IntoIterator<Item = u64>,
+    mut test: impl FnMut(u64) -> Result<(), E>,
+) {
+    for seed in seeds {
+        if let Err(error) = test(seed) {
+            panic!("seed {seed} failed: {error}\n(the run is a function of its seed: run this seed alone to replay it exactly)");
+        }
     }
 }
