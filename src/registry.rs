@@ -6,7 +6,10 @@ use crate::core::scenario::Algorithm;
 
 /// The registered algorithms, in the order `dsys list` prints them.
 pub fn algorithms() -> Vec<Algorithm> {
-    vec![crate::core::ping_pong::ALGORITHM]
+    vec![
+        crate::core::ping_pong::ALGORITHM,
+        crate::core::failure_detector::ALGORITHM,
+    ]
 }
 
 /// The algorithm registered under `name`, if any.

@@ -14,8 +14,11 @@
 //!   Lines or as a ShiViz log.
 //! - [`wire`]: the [`wire::Codec`] (postcard) and length-prefixed frames.
 //! - [`scenario`]: named runs with properties, for the `dsys` CLI.
+//! - `runtime` (feature `runtime`): the actix runtime — `NodeActor`,
+//!   transports, `Cluster` and `NodeHandle`.
 //! - [`testing`]: a harness for exact-effect handler tests.
 //! - [`ping_pong`]: the first protocol.
+//! - [`failure_detector`]: heartbeats and suspicions, the first building block.
 //!
 //! ```
 //! use std::time::Duration;
@@ -34,9 +37,12 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod error;
+pub mod failure_detector;
 mod kind;
 mod node;
 pub mod ping_pong;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod scenario;
 pub mod sim;
 pub mod testing;

@@ -13,7 +13,8 @@
 //!   node's local clock, until `rounds` rounds have started;
 //! - **closed loop**: the first pong of round `r` from a peer immediately
 //!   triggers that peer's ping of round `r + 1` — as fast as the network
-//!   goes, which is what the benchmarks measure.
+//!   goes, which is what the benchmarks measure. Only the last round is
+//!   reported as complete.
 //!
 //! There is no retransmission: a lost ping or pong stays lost (and in closed
 //! loop that peer's loop stops). Duplicated pongs are recognised and counted
@@ -250,10 +251,8 @@ impl Node for PingPong {
                 if round >= peer.pinged || !peer.mark(round) {
                     return;
                 }
-                if self.config.closed_loop {
-                    if round + 1 < self.config.rounds {
-                        self.ping(ctx, from, round + 1);
-                    }
+                if self.config.closed_loop && round + 1 < self.config.rounds {
+                    self.ping(ctx, from, round + 1);
                 } else if ctx
                     .peers()
                     .iter()

@@ -172,7 +172,8 @@ impl SimOptions {
             args.push_str(" --reorder");
         }
         for p in &self.partitions {
-            args.push_str(&format!(" --partition {p}"));
+            // Quoted: `|` would be a pipe to the shell.
+            args.push_str(&format!(" --partition '{p}'"));
         }
         for c in &self.crashes {
             args.push_str(&format!(" --crash {c}"));
@@ -245,12 +246,13 @@ impl FromStr for PartitionSpec {
         if to.is_some_and(|t| t < from) {
             return Err(format!("partition {s:?} heals before it starts: {usage}"));
         }
-        Ok(PartitionSpec {
-            a: parse_nodes(a)?,
-            b: parse_nodes(b)?,
-            from,
-            to,
-        })
+        let (a, b) = (parse_nodes(a)?, parse_nodes(b)?);
+        if let Some(both) = a.iter().find(|n| b.contains(n)) {
+            return Err(format!(
+                "partition {s:?} puts {both} on both sides: a node can be on one side only"
+            ));
+        }
+        Ok(PartitionSpec { a, b, from, to })
     }
 }
 
@@ -408,8 +410,13 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} on {} nodes, seed {}: {:?} of virtual time, {} events",
-            self.algorithm, self.options.nodes, self.options.seed, self.virtual_time, self.events
+            "{} on {} node{}, seed {}: {:?} of virtual time, {} simulation events processed",
+            self.algorithm,
+            self.options.nodes,
+            if self.options.nodes == 1 { "" } else { "s" },
+            self.options.seed,
+            self.virtual_time,
+            self.events
         )?;
         write!(f, "{}", self.metrics)?;
         writeln!(f, "properties:")?;
@@ -533,6 +540,10 @@ mod tests {
             .unwrap_err()
             .contains("'|'"));
         assert!("0|1@400..100".parse::<PartitionSpec>().is_err());
+        assert!("0,1|1,2@5"
+            .parse::<PartitionSpec>()
+            .unwrap_err()
+            .contains("both sides"));
         let c: NodeAt = "2@500".parse().unwrap();
         assert_eq!(c.to_string(), "2@500");
         assert!("x@1".parse::<NodeAt>().is_err());

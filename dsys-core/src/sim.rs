@@ -18,7 +18,10 @@
 //!   link is dropped when sent and when it arrives.
 //! - **Nodes.** [`Simulation::crash`] drops a node's state, its timers and the
 //!   messages in flight to it; [`Simulation::restart`] calls the factory again
-//!   (durable state is whatever the factory hands the new node).
+//!   (durable state is whatever the factory hands the new node). A message
+//!   sent to a node that is already down is dropped on arrival if the node is
+//!   still down then, and delivered if it has restarted (like a packet that
+//!   reaches a rebooted host).
 //!   [`Simulation::pause`] freezes a node: what arrives for it waits until
 //!   [`Simulation::resume`].
 //! - **Clocks.** Each node's [`Context::now`] reads its own [`ClockConfig`]:
@@ -58,17 +61,19 @@
 
 mod metrics;
 mod network;
+mod queue;
 mod script;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use metrics::KindId;
 pub use metrics::{KindMetrics, Metrics, NodeMetrics};
+use network::LocalClock;
 pub use network::{ClockConfig, Latency, LinkConfig, Ordering};
 pub use script::{Fault, Script, Step};
 
@@ -77,6 +82,7 @@ use crate::node::{node_rng, Context, Effect, Message, Node, NodeId, NodeRng, Tim
 use crate::trace::{DropReason, Trace, TraceKind, VectorTimestamp};
 use crate::wire::{Codec, Postcard};
 use network::nanos;
+use queue::EventQueue;
 
 /// An event a node emitted, with when it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,13 +102,16 @@ type InvariantFn<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), Str
 type Call<N> = Box<dyn FnOnce(&mut Simulation<N>)>;
 
 enum Action<N: Node> {
-    Start(usize),
+    Start {
+        node: usize,
+        incarnation: u64,
+    },
     Deliver {
         from: usize,
         to: usize,
         epoch: u64,
         msg_id: u64,
-        kind: &'static str,
+        kind: KindId,
         bytes: u32,
         msg: N::Msg,
         clock: Option<Box<[u64]>>,
@@ -120,29 +129,6 @@ enum Action<N: Node> {
     Call(Call<N>),
 }
 
-struct Scheduled<N: Node> {
-    time: u64,
-    seq: u64,
-    action: Action<N>,
-}
-
-impl<N: Node> PartialEq for Scheduled<N> {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
-}
-impl<N: Node> Eq for Scheduled<N> {}
-impl<N: Node> PartialOrd for Scheduled<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<N: Node> Ord for Scheduled<N> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
-    }
-}
-
 /// Per-node bookkeeping of the simulator (not the node's own state).
 struct Slot<N: Node> {
     up: bool,
@@ -154,7 +140,7 @@ struct Slot<N: Node> {
     rng: NodeRng,
     next_timer: u64,
     timers: HashMap<TimerId, N::Timer>,
-    clock: ClockConfig,
+    clock: LocalClock,
     /// Events that arrived while paused, in arrival order.
     deferred: Vec<Action<N>>,
     emitted: Vec<Emitted<N::Event>>,
@@ -165,11 +151,11 @@ pub struct Simulation<N: Node> {
     seed: u64,
     n: usize,
     now: u64,
-    seq: u64,
     events_processed: u64,
     next_msg_id: u64,
     rng: ChaCha8Rng,
-    queue: BinaryHeap<Reverse<Scheduled<N>>>,
+    /// Pending actions by (virtual time, sequence number).
+    queue: EventQueue<Action<N>>,
     factory: Factory<N>,
     nodes: Vec<Option<N>>,
     slots: Vec<Slot<N>>,
@@ -208,11 +194,10 @@ impl<N: Node> Simulation<N> {
             seed,
             n: nodes,
             now: 0,
-            seq: 0,
             events_processed: 0,
             next_msg_id: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            queue: BinaryHeap::new(),
+            queue: EventQueue::new(),
             factory: Box::new(factory),
             nodes: Vec::with_capacity(nodes),
             slots: Vec::with_capacity(nodes),
@@ -241,11 +226,17 @@ impl<N: Node> Simulation<N> {
                 rng: node_rng(seed, id, 0),
                 next_timer: 0,
                 timers: HashMap::new(),
-                clock: ClockConfig::default(),
+                clock: LocalClock::default(),
                 deferred: Vec::new(),
                 emitted: Vec::new(),
             });
-            sim.push(0, Action::Start(id.index()));
+            sim.push(
+                0,
+                Action::Start {
+                    node: id.index(),
+                    incarnation: 0,
+                },
+            );
         }
         sim
     }
@@ -281,11 +272,12 @@ impl<N: Node> Simulation<N> {
         Ok(())
     }
 
-    /// Sets a node's clock.
+    /// Sets a node's clock. Mid-run, the reading never moves backwards: a
+    /// clock set back stands still until the new model catches up.
     pub fn set_clock(&mut self, node: NodeId, clock: ClockConfig) -> Result<()> {
         clock.validate()?;
         let i = self.check(node)?;
-        self.slots[i].clock = clock;
+        self.slots[i].clock.set(clock, self.now);
         Ok(())
     }
 
@@ -330,7 +322,7 @@ impl<N: Node> Simulation<N> {
     pub fn local_time(&self, node: NodeId) -> Option<Duration> {
         self.slots
             .get(node.index())
-            .map(|s| Duration::from_nanos(s.clock.local_ns(self.now)))
+            .map(|s| Duration::from_nanos(s.clock.read(self.now)))
     }
 
     /// Events processed so far.
@@ -415,12 +407,12 @@ impl<N: Node> Simulation<N> {
 
     /// Runs the next event. `Ok(false)` when nothing is left to run.
     pub fn step(&mut self) -> Result<bool> {
-        let Some(Reverse(next)) = self.queue.pop() else {
+        let Some((time, action)) = self.queue.pop() else {
             return Ok(false);
         };
-        self.now = next.time;
+        self.now = time;
         self.events_processed += 1;
-        self.dispatch(next.action);
+        self.dispatch(action);
         if !self.invariants.is_empty() {
             self.check_invariants()?;
         }
@@ -431,7 +423,7 @@ impl<N: Node> Simulation<N> {
     /// the clock to `time` (if it is not already past it).
     pub fn run_until(&mut self, time: Duration) -> Result<()> {
         let until = nanos(time);
-        while self.queue.peek().is_some_and(|Reverse(e)| e.time <= until) {
+        while self.queue.peek_time().is_some_and(|time| time <= until) {
             self.step()?;
         }
         self.now = self.now.max(until);
@@ -455,7 +447,7 @@ impl<N: Node> Simulation<N> {
         if condition(self) {
             return Ok(true);
         }
-        while self.queue.peek().is_some_and(|Reverse(e)| e.time <= until) {
+        while self.queue.peek_time().is_some_and(|time| time <= until) {
             self.step()?;
             if condition(self) {
                 return Ok(true);
@@ -598,9 +590,7 @@ impl<N: Node> Simulation<N> {
     }
 
     fn push(&mut self, time: u64, action: Action<N>) {
-        let seq = self.seq;
-        self.seq += 1;
-        self.queue.push(Reverse(Scheduled { time, seq, action }));
+        self.queue.push(time, action);
     }
 
     /// Ticks `node`'s vector clock and records a node event, when tracing.
@@ -622,12 +612,24 @@ impl<N: Node> Simulation<N> {
 
     fn dispatch(&mut self, action: Action<N>) {
         match action {
-            Action::Start(i) => {
-                if self.slots[i].up {
-                    let incarnation = self.slots[i].incarnation;
-                    self.record(i, || TraceKind::Start { incarnation });
-                    self.invoke(i, |node, ctx| node.on_start(ctx));
+            Action::Start {
+                node: i,
+                incarnation,
+            } => {
+                let slot = &mut self.slots[i];
+                // A start queued for an incarnation that was since replaced is stale.
+                if !slot.up || slot.incarnation != incarnation {
+                    return;
                 }
+                if slot.paused {
+                    slot.deferred.push(Action::Start {
+                        node: i,
+                        incarnation,
+                    });
+                    return;
+                }
+                self.record(i, || TraceKind::Start { incarnation });
+                self.invoke(i, |node, ctx| node.on_start(ctx));
             }
             Action::Deliver {
                 from,
@@ -657,7 +659,7 @@ impl<N: Node> Simulation<N> {
                     });
                 } else {
                     self.metrics.delivered += 1;
-                    self.metrics.kind_mut(kind).delivered += 1;
+                    self.metrics.kind_at_mut(kind).delivered += 1;
                     let node_metrics = self.metrics.node_mut(to);
                     node_metrics.received += 1;
                     node_metrics.bytes_received += u64::from(bytes);
@@ -667,6 +669,7 @@ impl<N: Node> Simulation<N> {
                                 *mine = (*mine).max(*theirs);
                             }
                         }
+                        let kind = self.metrics.kind_name(kind);
                         self.record(to, || TraceKind::Deliver {
                             from: NodeId(from as u32),
                             msg_id,
@@ -777,9 +780,14 @@ impl<N: Node> Simulation<N> {
         slot.paused = false;
         slot.epoch += 1;
         slot.timers.clear();
-        slot.deferred.clear();
+        let waiting = std::mem::take(&mut slot.deferred);
         self.nodes[i] = None;
         self.record(i, || TraceKind::Crash);
+        // What waited for a paused node is lost with it, and counted as lost:
+        // re-dispatching finds the node down and records each drop.
+        for action in waiting {
+            self.dispatch(action);
+        }
     }
 
     fn do_restart(&mut self, i: usize) {
@@ -794,7 +802,10 @@ impl<N: Node> Simulation<N> {
         slot.next_timer = 0;
         let incarnation = slot.incarnation;
         self.record(i, || TraceKind::Restart { incarnation });
-        self.dispatch(Action::Start(i));
+        self.dispatch(Action::Start {
+            node: i,
+            incarnation,
+        });
     }
 
     fn do_pause(&mut self, i: usize) {
@@ -813,9 +824,10 @@ impl<N: Node> Simulation<N> {
         slot.paused = false;
         let deferred = std::mem::take(&mut slot.deferred);
         self.record(i, || TraceKind::Resume);
-        let now = self.now;
+        // Handled now, in arrival order, before anything else due at this
+        // instant: they arrived first (and FIFO links stay FIFO).
         for action in deferred {
-            self.push(now, action);
+            self.dispatch(action);
         }
     }
 
@@ -825,7 +837,7 @@ impl<N: Node> Simulation<N> {
         let Some(node) = self.nodes[i].as_mut() else {
             return;
         };
-        let now = Duration::from_nanos(slot.clock.local_ns(self.now));
+        let now = Duration::from_nanos(slot.clock.read(self.now));
         let mut ctx = Context::new(
             NodeId(i as u32),
             &self.peers[i],
@@ -843,10 +855,10 @@ impl<N: Node> Simulation<N> {
                     self.metrics.timers_set += 1;
                     let slot = &mut self.slots[i];
                     slot.timers.insert(id, timer);
-                    let delay = slot.clock.virtual_delay_ns(nanos(after));
+                    let deadline = slot.clock.deadline(self.now, nanos(after));
                     let incarnation = slot.incarnation;
                     self.push(
-                        self.now.saturating_add(delay),
+                        deadline,
                         Action::Timer {
                             node: i,
                             incarnation,
@@ -867,7 +879,7 @@ impl<N: Node> Simulation<N> {
                     let slot = &mut self.slots[i];
                     slot.emitted.push(Emitted {
                         time: Duration::from_nanos(self.now),
-                        local_time: Duration::from_nanos(slot.clock.local_ns(self.now)),
+                        local_time: Duration::from_nanos(slot.clock.read(self.now)),
                         incarnation: slot.incarnation,
                         event,
                     });
@@ -880,7 +892,7 @@ impl<N: Node> Simulation<N> {
     fn send(&mut self, from: usize, to: NodeId, msg: N::Msg) {
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
-        let kind = msg.kind();
+        let kind = self.metrics.kind_id(msg.kind());
         let bytes = if self.measure_bytes {
             Postcard
                 .encoded_len(&msg)
@@ -889,7 +901,7 @@ impl<N: Node> Simulation<N> {
             0
         };
         self.metrics.sent += 1;
-        let kind_metrics = self.metrics.kind_mut(kind);
+        let kind_metrics = self.metrics.kind_at_mut(kind);
         kind_metrics.sent += 1;
         kind_metrics.bytes_sent += u64::from(bytes);
         let node_metrics = self.metrics.node_mut(from);
@@ -897,6 +909,7 @@ impl<N: Node> Simulation<N> {
         node_metrics.bytes_sent += u64::from(bytes);
 
         let clock = if self.trace.is_some() {
+            let kind = self.metrics.kind_name(kind);
             self.record(from, || TraceKind::Send {
                 to,
                 msg_id,
@@ -984,11 +997,12 @@ impl<N: Node> Simulation<N> {
         from: usize,
         to: NodeId,
         msg_id: u64,
-        kind: &'static str,
+        kind: KindId,
         reason: DropReason,
     ) {
         self.metrics.dropped += 1;
-        self.metrics.kind_mut(kind).dropped += 1;
+        self.metrics.kind_at_mut(kind).dropped += 1;
+        let kind = self.metrics.kind_name(kind);
         self.record_network(None, || TraceKind::Drop {
             from: NodeId(from as u32),
             to,

@@ -45,13 +45,21 @@
 //! ([`SHIVIZ_REGEX`]):
 //!
 //! ```text
-//! (?<event>.*)\n(?<host>\S*) (?<clock>{.*})
+//! (?<event>.*)\n(?<host>\S*) (?<clock>\{.*\})
 //! ```
+//!
+//! (The braces are escaped so that the same expression means the same thing
+//! to ShiViz's JavaScript and to Rust's `regex` crate.)
 //!
 //! The log obeys ShiViz's rules: a host's own clock entry is 1 at its first
 //! event and rises by exactly 1 per event, and no clock names an event of
 //! another host that has not happened yet. Network events have no host and
 //! are left out.
+//!
+//! A node's vector clock belongs to the process, not to one incarnation: it
+//! carries on across a crash and restart (`crash` is one event of the host,
+//! `restart` and the new `start` the next ones), which is what ShiViz needs
+//! to draw a restarted host as one timeline.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -62,14 +70,35 @@ use serde::{Deserialize, Serialize};
 use crate::node::NodeId;
 
 /// The regular expression to paste into ShiViz for [`Trace::write_shiviz`] logs.
-pub const SHIVIZ_REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})";
+pub const SHIVIZ_REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>\{.*\})";
 
 /// A vector timestamp: entry `i` counts the events of node `i` that happened
-/// before (or are) the stamped event.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+/// before (or are) the stamped event. Missing entries count as zero, so
+/// `[1, 0, 0]` equals `[1]` (the JSON form leaves zero entries out).
+#[derive(Clone, Debug, Default)]
 pub struct VectorTimestamp(pub Vec<u64>);
 
+impl PartialEq for VectorTimestamp {
+    fn eq(&self, other: &Self) -> bool {
+        self.significant() == other.significant()
+    }
+}
+
+impl Eq for VectorTimestamp {}
+
+impl std::hash::Hash for VectorTimestamp {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.significant().hash(state);
+    }
+}
+
 impl VectorTimestamp {
+    /// The entries without trailing zeros.
+    fn significant(&self) -> &[u64] {
+        let end = self.0.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+        &self.0[..end]
+    }
+
     /// `self ≤ other` entry by entry: the event stamped `self` happened
     /// before, or is, the event stamped `other`.
     pub fn le(&self, other: &VectorTimestamp) -> bool {

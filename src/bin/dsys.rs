@@ -133,7 +133,7 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         if let Some(path) = &args.trace {
             write(path, trace, Trace::write_jsonl)?;
             println!(
-                "trace: {} events written to {}",
+                "trace: {} records written to {}",
                 trace.len(),
                 path.display()
             );
@@ -150,9 +150,8 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
-            "a property was violated (seed {}); replay with: {}",
-            options.seed,
-            outcome.report.replay_command()
+            "a property was violated (seed {}); the report above ends with the command that replays it",
+            options.seed
         );
         Ok(ExitCode::FAILURE)
     }

@@ -37,6 +37,13 @@ pub struct NodeMetrics {
     pub events_emitted: u64,
 }
 
+/// A message kind's row in [`Metrics`], found by name once when a message is
+/// sent and carried with it, so that its delivery or drop is counted without
+/// a second search. Rows are only ever appended, so an id stays valid for the
+/// life of its `Metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct KindId(usize);
+
 /// What a run did, by message kind and by node.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Metrics {
@@ -97,21 +104,37 @@ impl Metrics {
         self.kinds.iter().map(|(_, m)| m.bytes_sent).sum()
     }
 
-    pub(crate) fn kind_mut(&mut self, kind: &'static str) -> &mut KindMetrics {
-        // A handful of kinds per algorithm: a linear scan comparing pointers
-        // first beats hashing on this hot path.
+    /// The row of `kind`, added (with zero counts) if it is new.
+    ///
+    /// A handful of kinds per algorithm: a linear scan beats hashing. A kind
+    /// is almost always the very string literal it was first recorded with,
+    /// so the first scan compares addresses only (a string comparison per
+    /// mismatching row would cost more than the rest of the lookup); the
+    /// second compares text, for a kind that arrives as another copy of the
+    /// same name. Names are unique in `kinds`, so both find the same row.
+    #[inline]
+    pub(crate) fn kind_id(&mut self, kind: &'static str) -> KindId {
         let position = self
             .kinds
             .iter()
-            .position(|(k, _)| std::ptr::eq(*k, kind) || *k == kind);
-        let i = match position {
-            Some(i) => i,
-            None => {
-                self.kinds.push((kind, KindMetrics::default()));
-                self.kinds.len() - 1
-            }
-        };
-        &mut self.kinds[i].1
+            .position(|(k, _)| std::ptr::eq(*k, kind))
+            .or_else(|| self.kinds.iter().position(|(k, _)| *k == kind));
+        let index = position.unwrap_or_else(|| {
+            self.kinds.push((kind, KindMetrics::default()));
+            self.kinds.len() - 1
+        });
+        KindId(index)
+    }
+
+    /// The name of a kind's row.
+    pub(crate) fn kind_name(&self, id: KindId) -> &'static str {
+        self.kinds[id.0].0
+    }
+
+    /// The counts of a kind's row.
+    #[inline]
+    pub(crate) fn kind_at_mut(&mut self, id: KindId) -> &mut KindMetrics {
+        &mut self.kinds[id.0].1
     }
 
     pub(crate) fn node_mut(&mut self, node: usize) -> &mut NodeMetrics {

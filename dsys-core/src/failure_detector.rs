@@ -1,0 +1,436 @@
+//! A heartbeat failure detector: every node tells every other node "I am
+//! alive" every `period`; a node that has not been heard from for `timeout`
+//! is **suspected**; a heartbeat from a suspected node clears the suspicion.
+//!
+//! # Why it is only a suspicion
+//!
+//! In an asynchronous system a crashed process and a slow one (or one behind
+//! a slow or partitioned link) look the same from outside: no message
+//! arrives. A failure detector can therefore be wrong. Two properties
+//! describe how good it is (Chandra & Toueg, 1996):
+//!
+//! - **Completeness**: every crashed process is eventually suspected by every
+//!   correct process. A heartbeat detector has it: a crashed node sends no
+//!   more heartbeats, so its timeout expires everywhere.
+//! - **Accuracy**: no correct process is suspected. This needs a bound on
+//!   delays: if every heartbeat arrives within `timeout − period` of the one
+//!   before it, nobody is falsely suspected.
+//!
+//! When delays are unbounded, false suspicions happen. This detector is
+//! *eventually perfect* in style (◇P): after a false suspicion it raises its
+//! timeout for that peer by `timeout_increment` (up to `timeout_max`), so once
+//! delays stop growing it stops being wrong.
+//!
+//! # Assumptions
+//!
+//! Crash failures (no Byzantine peers: a heartbeat is believed); local clocks
+//! that run at about the right rate (timeouts are measured on them).
+//!
+//! # Message cost
+//!
+//! `n − 1` heartbeats per node per period: `n (n − 1)` per period for the
+//! cluster.
+//!
+//! # Using it
+//!
+//! [`FailureDetector`] is the sans-IO core: it is told of heartbeats and asked
+//! to check, and says who changed status. Embed it in any node (send your own
+//! heartbeat message on your own timer), or run [`Heartbeat`], the ready-made
+//! node that does exactly that and emits a [`Change`] for every suspicion and
+//! un-suspicion.
+//!
+//! ```
+//! use std::time::Duration;
+//! use dsys_core::failure_detector::{Change, Heartbeat, HeartbeatConfig};
+//! use dsys_core::sim::Simulation;
+//! use dsys_core::NodeId;
+//!
+//! let config = HeartbeatConfig::default(); // period 50 ms, timeout 200 ms
+//! let mut sim = Simulation::new(3, 1, move |_| Heartbeat::new(config));
+//! sim.run_until(Duration::from_secs(1)).unwrap();
+//! sim.crash(NodeId(2)).unwrap();
+//! sim.run_until(Duration::from_secs(2)).unwrap();
+//! for id in [NodeId(0), NodeId(1)] {
+//!     let suspected: Vec<_> = sim.events(id).iter().map(|e| e.event.clone()).collect();
+//!     assert_eq!(suspected, vec![Change::Suspect(NodeId(2))]);
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::{Context, Message, Node, NodeId};
+use crate::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
+use crate::sim::Simulation;
+
+/// Timing of a heartbeat failure detector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HeartbeatConfig {
+    /// How often a node sends its heartbeat (and checks its peers).
+    pub period: Duration,
+    /// Silence after which a peer is suspected, at first.
+    pub timeout: Duration,
+    /// How much a peer's timeout grows after each false suspicion.
+    pub timeout_increment: Duration,
+    /// The largest a timeout may grow.
+    pub timeout_max: Duration,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig {
+            period: Duration::from_millis(50),
+            timeout: Duration::from_millis(200),
+            timeout_increment: Duration::from_millis(100),
+            timeout_max: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A change of a peer's status, as the detector sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Change {
+    /// The peer has been silent for longer than its timeout.
+    Suspect(NodeId),
+    /// A suspected peer was heard from again: the suspicion was false.
+    Trust(NodeId),
+}
+
+/// What the detector knows about one peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct PeerStatus {
+    last_heard: Duration,
+    timeout: Duration,
+    suspected: bool,
+}
+
+/// The sans-IO core of a heartbeat failure detector.
+///
+/// ```
+/// use std::time::Duration;
+/// use dsys_core::failure_detector::{Change, FailureDetector, HeartbeatConfig};
+/// use dsys_core::NodeId;
+///
+/// let ms = Duration::from_millis;
+/// let mut fd = FailureDetector::new(HeartbeatConfig::default(), &[NodeId(1)], ms(0));
+/// assert_eq!(fd.check(ms(150)), vec![]);
+/// assert_eq!(fd.check(ms(201)), vec![Change::Suspect(NodeId(1))]);
+/// // A late heartbeat: the suspicion was false, and the timeout grows.
+/// assert_eq!(fd.heartbeat(NodeId(1), ms(250)), Some(Change::Trust(NodeId(1))));
+/// assert_eq!(fd.timeout_of(NodeId(1)), Some(ms(300)));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FailureDetector {
+    config: HeartbeatConfig,
+    peers: BTreeMap<NodeId, PeerStatus>,
+}
+
+impl FailureDetector {
+    /// A detector watching `peers`, counting their silence from `now`.
+    pub fn new(config: HeartbeatConfig, peers: &[NodeId], now: Duration) -> Self {
+        let status = PeerStatus {
+            last_heard: now,
+            timeout: config.timeout,
+            suspected: false,
+        };
+        FailureDetector {
+            config,
+            peers: peers.iter().map(|&p| (p, status)).collect(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &HeartbeatConfig {
+        &self.config
+    }
+
+    /// A heartbeat (or any message: all prove life) from `from` arrived at
+    /// `now`. Returns [`Change::Trust`] if `from` was suspected. Unknown
+    /// peers are watched from now on.
+    pub fn heartbeat(&mut self, from: NodeId, now: Duration) -> Option<Change> {
+        let config = self.config;
+        let status = self.peers.entry(from).or_insert(PeerStatus {
+            last_heard: now,
+            timeout: config.timeout,
+            suspected: false,
+        });
+        status.last_heard = status.last_heard.max(now);
+        if status.suspected {
+            status.suspected = false;
+            status.timeout = (status.timeout + config.timeout_increment).min(config.timeout_max);
+            Some(Change::Trust(from))
+        } else {
+            None
+        }
+    }
+
+    /// Suspects every peer silent for longer than its timeout at `now`;
+    /// returns the newly suspected ones, in id order.
+    pub fn check(&mut self, now: Duration) -> Vec<Change> {
+        let mut changes = Vec::new();
+        for (&peer, status) in &mut self.peers {
+            if !status.suspected && now.saturating_sub(status.last_heard) > status.timeout {
+                status.suspected = true;
+                changes.push(Change::Suspect(peer));
+            }
+        }
+        changes
+    }
+
+    /// Whether `peer` is suspected now.
+    pub fn is_suspected(&self, peer: NodeId) -> bool {
+        self.peers.get(&peer).is_some_and(|s| s.suspected)
+    }
+
+    /// Every suspected peer, in id order.
+    pub fn suspects(&self) -> Vec<NodeId> {
+        self.peers
+            .iter()
+            .filter(|(_, s)| s.suspected)
+            .map(|(&p, _)| p)
+            .collect()
+    }
+
+    /// The current timeout for `peer` (grown by false suspicions).
+    pub fn timeout_of(&self, peer: NodeId) -> Option<Duration> {
+        self.peers.get(&peer).map(|s| s.timeout)
+    }
+}
+
+/// The heartbeat message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Alive;
+
+impl Message for Alive {}
+
+/// The one timer: send heartbeats and check peers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Tick;
+
+/// A node that runs the failure detector and nothing else, emitting every
+/// [`Change`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Heartbeat {
+    config: HeartbeatConfig,
+    detector: Option<FailureDetector>,
+}
+
+impl Heartbeat {
+    /// A node with the given timing.
+    pub fn new(config: HeartbeatConfig) -> Self {
+        Heartbeat {
+            config,
+            detector: None,
+        }
+    }
+
+    /// The detector (`None` before the node starts).
+    pub fn detector(&self) -> Option<&FailureDetector> {
+        self.detector.as_ref()
+    }
+
+    /// The detector, mutably (for tests and embedding).
+    pub fn detector_mut(&mut self) -> Option<&mut FailureDetector> {
+        self.detector.as_mut()
+    }
+
+    fn emit_all(ctx: &mut Context<'_, Self>, changes: impl IntoIterator<Item = Change>) {
+        for change in changes {
+            ctx.emit(change);
+        }
+    }
+}
+
+impl Node for Heartbeat {
+    type Msg = Alive;
+    type Timer = Tick;
+    type Request = ();
+    type Event = Change;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.detector = Some(FailureDetector::new(self.config, ctx.peers(), ctx.now()));
+        ctx.broadcast(Alive);
+        ctx.set_timer(self.config.period, Tick);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, _: Alive) {
+        let now = ctx.now();
+        if let Some(change) = self.detector.as_mut().and_then(|d| d.heartbeat(from, now)) {
+            ctx.emit(change);
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: Tick) {
+        ctx.broadcast(Alive);
+        ctx.set_timer(self.config.period, Tick);
+        let now = ctx.now();
+        if let Some(detector) = self.detector.as_mut() {
+            let changes = detector.check(now);
+            Self::emit_all(ctx, changes);
+        }
+    }
+}
+
+/// Completeness: every node crashed (and not restarted) at least
+/// `timeout + 2 × period + latency` before the end is suspected by every live
+/// node. Judged on the nodes' current suspicions.
+pub fn completeness(sim: &Simulation<Heartbeat>, latency_max: Duration) -> Result<(), String> {
+    let crashed: Vec<NodeId> = sim.ids().filter(|&id| !sim.is_up(id)).collect();
+    for (id, node) in sim.nodes() {
+        let Some(detector) = node.detector() else {
+            continue;
+        };
+        let config = detector.config();
+        let settle = config.timeout_max.min(config.timeout) + config.period * 2 + latency_max;
+        for &dead in &crashed {
+            let crashed_at = sim
+                .trace()
+                .and_then(|t| {
+                    t.events()
+                        .iter()
+                        .rev()
+                        .find(|e| {
+                            e.node == Some(dead) && matches!(e.kind, crate::trace::TraceKind::Crash)
+                        })
+                        .map(|e| e.time())
+                })
+                .unwrap_or(Duration::ZERO);
+            if sim.now() >= crashed_at + settle && !detector.is_suspected(dead) {
+                return Err(format!(
+                    "{id} does not suspect {dead}, crashed at {crashed_at:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Accuracy: no node suspected a node that never crashed. Holds when every
+/// heartbeat arrives within `timeout − period` (no loss, no partition,
+/// latency below that bound).
+pub fn accuracy(sim: &Simulation<Heartbeat>) -> Result<(), String> {
+    for id in sim.ids() {
+        for emitted in sim.events(id) {
+            if let Change::Suspect(peer) = emitted.event {
+                let ever_crashed = sim.incarnation(peer).is_some_and(|i| i > 0) || !sim.is_up(peer);
+                if !ever_crashed {
+                    return Err(format!(
+                        "{id} suspected {peer} at {:?}, but {peer} never crashed",
+                        emitted.time
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dsys sim heartbeat`: the failure detector with default timing; judges
+/// completeness and (on a reliable network) accuracy.
+pub const ALGORITHM: Algorithm = Algorithm {
+    name: "heartbeat",
+    summary: "heartbeat failure detector: suspects silent nodes (completeness, accuracy)",
+    run: simulate,
+};
+
+fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
+    let mut options = options.clone();
+    options.trace = true; // completeness needs the crash times
+    let config = HeartbeatConfig::default();
+    run_scenario(
+        ALGORITHM.name,
+        &options,
+        move |_| Heartbeat::new(config),
+        &[
+            Property {
+                name: "completeness",
+                check: Check::AtEnd(
+                    |sim, options| match completeness(sim, options.latency.max) {
+                        Ok(()) => Verdict::Holds,
+                        Err(why) => Verdict::Violated(why),
+                    },
+                ),
+            },
+            Property {
+                name: "accuracy",
+                check: Check::AtEnd(|sim, options| {
+                    let config = HeartbeatConfig::default();
+                    if options.loss > 0.0
+                        || !options.partitions.is_empty()
+                        || options.latency.max >= config.timeout - config.period
+                    {
+                        return Verdict::Skipped(
+                            "needs no loss, no partition and latency below timeout - period".into(),
+                        );
+                    }
+                    match accuracy(sim) {
+                        Ok(()) => Verdict::Holds,
+                        Err(why) => Verdict::Violated(why),
+                    }
+                }),
+            },
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::Harness;
+    use crate::Effect;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn tick_sends_heartbeats_then_suspects_the_silent() {
+        let mut h = Harness::new(Heartbeat::new(HeartbeatConfig::default()), NodeId(0), 3);
+        h.start();
+        h.set_now(MS(150));
+        h.message(NodeId(1), Alive);
+        h.set_now(MS(250));
+        assert_eq!(
+            h.timer(Tick),
+            vec![
+                Effect::Send {
+                    to: NodeId(1),
+                    msg: Alive
+                },
+                Effect::Send {
+                    to: NodeId(2),
+                    msg: Alive
+                },
+                Effect::SetTimer {
+                    id: crate::TimerId(1),
+                    after: MS(50),
+                    timer: Tick
+                },
+                Effect::Emit(Change::Suspect(NodeId(2))),
+            ]
+        );
+        // n2 is alive after all: trusted again.
+        assert_eq!(
+            h.message(NodeId(2), Alive),
+            vec![Effect::Emit(Change::Trust(NodeId(2)))]
+        );
+    }
+
+    #[test]
+    fn false_suspicions_grow_the_timeout_up_to_the_maximum() {
+        let config = HeartbeatConfig {
+            timeout_max: MS(350),
+            ..HeartbeatConfig::default()
+        };
+        let mut fd = FailureDetector::new(config, &[NodeId(1)], MS(0));
+        let mut now = MS(0);
+        for expected in [300, 350, 350] {
+            now += MS(1000);
+            assert_eq!(fd.check(now), vec![Change::Suspect(NodeId(1))]);
+            assert_eq!(fd.check(now), vec![], "a suspicion is reported once");
+            assert_eq!(fd.heartbeat(NodeId(1), now), Some(Change::Trust(NodeId(1))));
+            assert_eq!(fd.timeout_of(NodeId(1)), Some(MS(expected)));
+        }
+        assert!(fd.suspects().is_empty());
+    }
+}

@@ -1,0 +1,338 @@
+//! Transports move messages between node actors: [`LocalTransport`] inside
+//! one process, [`FaultyTransport`] over any other to inject loss, delay,
+//! duplication and partitions. TCP and UDP live in dsys-net.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use actix::Recipient;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::Deliver;
+use crate::node::{Message, NodeId};
+use crate::sim::Latency;
+
+/// Moves messages between nodes. A transport is shared by every node of a
+/// cluster (and across threads), so its methods take `&self`.
+///
+/// A node actor registers its inbox when it starts and unregisters it when
+/// it stops or crashes; `send` delivers to the destination's inbox or, if
+/// there is none (the node is down or unknown), drops the message and counts
+/// it. Delivery is never blocking: a transport that cannot deliver now drops
+/// and counts, as a network would.
+pub trait Transport<M: Message>: Send + Sync + 'static {
+    /// Messages for `node` go to `inbox` from now on.
+    fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>);
+    /// Messages for `node` are dropped from now on.
+    fn unregister(&self, node: NodeId);
+    /// Sends `msg` from `from` to `to`.
+    fn send(&self, from: NodeId, to: NodeId, msg: M);
+    /// What the transport has done so far.
+    fn stats(&self) -> TransportStats;
+}
+
+/// Counters every transport keeps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TransportStats {
+    /// Messages handed to `send`.
+    pub sent: u64,
+    /// Messages put into a destination's inbox.
+    pub delivered: u64,
+    /// Messages dropped because no inbox was registered for the destination
+    /// (it is down, crashed, or unknown).
+    pub dropped_no_inbox: u64,
+    /// Messages dropped because the destination's mailbox was full.
+    pub dropped_full: u64,
+    /// Messages dropped on purpose (loss or partition, [`FaultyTransport`]).
+    pub dropped_fault: u64,
+    /// Extra copies made on purpose ([`FaultyTransport`]).
+    pub duplicated: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    dropped_no_inbox: AtomicU64,
+    dropped_full: AtomicU64,
+    dropped_fault: AtomicU64,
+    duplicated: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, AtomicOrdering::Relaxed);
+    }
+
+    fn snapshot(&self) -> TransportStats {
+        let get = |c: &AtomicU64| c.load(AtomicOrdering::Relaxed);
+        TransportStats {
+            sent: get(&self.sent),
+            delivered: get(&self.delivered),
+            dropped_no_inbox: get(&self.dropped_no_inbox),
+            dropped_full: get(&self.dropped_full),
+            dropped_fault: get(&self.dropped_fault),
+            duplicated: get(&self.duplicated),
+        }
+    }
+}
+
+/// In-process transport: a table of actix recipients, one per live node.
+///
+/// Messages go straight into the destination actor's mailbox, in order per
+/// sender–receiver pair (actix mailboxes are FIFO). Mailboxes are bounded
+/// (see [`super::ClusterBuilder::mailbox_capacity`]): a message for a full
+/// mailbox is dropped and counted in [`TransportStats::dropped_full`], like a
+/// datagram hitting a full socket buffer, rather than growing memory without
+/// bound.
+#[derive(Clone)]
+pub struct LocalTransport<M: Message> {
+    inner: Arc<LocalInner<M>>,
+}
+
+struct LocalInner<M: Message> {
+    inboxes: RwLock<Vec<Option<Recipient<Deliver<M>>>>>,
+    counters: Counters,
+}
+
+impl<M: Message> fmt::Debug for LocalTransport<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalTransport")
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Message> Default for LocalTransport<M> {
+    fn default() -> Self {
+        LocalTransport {
+            inner: Arc::new(LocalInner {
+                inboxes: RwLock::new(Vec::new()),
+                counters: Counters::default(),
+            }),
+        }
+    }
+}
+
+impl<M: Message> LocalTransport<M> {
+    /// An empty transport.
+    pub fn new() -> Self {
+        LocalTransport::default()
+    }
+}
+
+impl<M: Message> Transport<M> for LocalTransport<M> {
+    fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
+        let mut inboxes = self
+            .inner
+            .inboxes
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if inboxes.len() <= node.index() {
+            inboxes.resize(node.index() + 1, None);
+        }
+        inboxes[node.index()] = Some(inbox);
+    }
+
+    fn unregister(&self, node: NodeId) {
+        let mut inboxes = self
+            .inner
+            .inboxes
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = inboxes.get_mut(node.index()) {
+            *slot = None;
+        }
+    }
+
+    fn send(&self, from: NodeId, to: NodeId, msg: M) {
+        let counters = &self.inner.counters;
+        Counters::bump(&counters.sent);
+        let inboxes = self.inner.inboxes.read().unwrap_or_else(|e| e.into_inner());
+        match inboxes.get(to.index()).and_then(Option::as_ref) {
+            Some(inbox) => match inbox.try_send(Deliver { from, msg }) {
+                Ok(()) => Counters::bump(&counters.delivered),
+                Err(actix::prelude::SendError::Full(_)) => {
+                    Counters::bump(&counters.dropped_full);
+                    tracing::warn!(%from, %to, "mailbox full: message dropped");
+                }
+                Err(actix::prelude::SendError::Closed(_)) => {
+                    Counters::bump(&counters.dropped_no_inbox);
+                }
+            },
+            None => {
+                Counters::bump(&counters.dropped_no_inbox);
+                tracing::trace!(%from, %to, "no inbox: message dropped");
+            }
+        }
+    }
+
+    fn stats(&self) -> TransportStats {
+        self.inner.counters.snapshot()
+    }
+}
+
+/// How a [`FaultyTransport`] mistreats messages.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FaultConfig {
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a message is delivered twice.
+    pub duplicate: f64,
+    /// Extra delay before a message is handed on; `None` hands it on at once
+    /// (and keeps the inner transport's ordering). Varying delays reorder.
+    pub delay: Option<Latency>,
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            loss: 0.0,
+            duplicate: 0.0,
+            delay: None,
+        }
+    }
+}
+
+/// Loss, duplication, delay and partitions over any transport, seeded.
+///
+/// Delays use the actix runtime's timers, so `send` must be called from
+/// within an actix system (node actors always are). Partitions and link cuts
+/// can be switched on and off while the cluster runs.
+pub struct FaultyTransport<M: Message> {
+    inner: Arc<dyn Transport<M>>,
+    config: RwLock<FaultConfig>,
+    rng: Mutex<ChaCha8Rng>,
+    cut: RwLock<HashSet<(NodeId, NodeId)>>,
+    counters: Counters,
+}
+
+impl<M: Message> fmt::Debug for FaultyTransport<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FaultyTransport")
+            .field("config", &self.config())
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Message> FaultyTransport<M> {
+    /// Wraps `inner`, drawing every fault decision from a ChaCha RNG seeded
+    /// with `seed`.
+    pub fn new(inner: Arc<dyn Transport<M>>, config: FaultConfig, seed: u64) -> Self {
+        FaultyTransport {
+            inner,
+            config: RwLock::new(config),
+            rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
+            cut: RwLock::new(HashSet::new()),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The current fault configuration.
+    pub fn config(&self) -> FaultConfig {
+        *self.config.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the fault configuration from now on.
+    pub fn set_config(&self, config: FaultConfig) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+    }
+
+    /// Cuts every link between the two sides, both ways.
+    pub fn partition(&self, a: &[NodeId], b: &[NodeId]) {
+        let mut cut = self.cut.write().unwrap_or_else(|e| e.into_inner());
+        for &x in a {
+            for &y in b {
+                cut.insert((x, y));
+                cut.insert((y, x));
+            }
+        }
+    }
+
+    /// Cuts the one-way link `from → to`.
+    pub fn cut_link(&self, from: NodeId, to: NodeId) {
+        self.cut
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((from, to));
+    }
+
+    /// Restores every link.
+    pub fn heal(&self) {
+        self.cut.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    fn hand_on(&self, from: NodeId, to: NodeId, msg: M, delay: Option<std::time::Duration>) {
+        match delay {
+            None => self.inner.send(from, to, msg),
+            Some(delay) => {
+                let inner = Arc::clone(&self.inner);
+                actix_rt::spawn(async move {
+                    actix_rt::time::sleep(delay).await;
+                    inner.send(from, to, msg);
+                });
+            }
+        }
+    }
+}
+
+impl<M: Message> Transport<M> for FaultyTransport<M> {
+    fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
+        self.inner.register(node, inbox);
+    }
+
+    fn unregister(&self, node: NodeId) {
+        self.inner.unregister(node);
+    }
+
+    fn send(&self, from: NodeId, to: NodeId, msg: M) {
+        Counters::bump(&self.counters.sent);
+        let cut = self
+            .cut
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(from, to));
+        let config = self.config();
+        let (lost, duplicate, delays) = {
+            let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+            let lost = config.loss > 0.0 && rng.random_bool(config.loss);
+            let duplicate = config.duplicate > 0.0 && rng.random_bool(config.duplicate);
+            let mut delay = || {
+                config
+                    .delay
+                    .map(|d| std::time::Duration::from_nanos(d.sample_ns(&mut *rng)))
+            };
+            (lost, duplicate, [delay(), delay()])
+        };
+        if cut || lost {
+            Counters::bump(&self.counters.dropped_fault);
+            tracing::trace!(%from, %to, partitioned = cut, "message dropped by fault injection");
+            return;
+        }
+        if duplicate {
+            Counters::bump(&self.counters.duplicated);
+            self.hand_on(from, to, msg.clone(), delays[1]);
+        }
+        self.hand_on(from, to, msg, delays[0]);
+    }
+
+    /// This layer's counters: `sent`, `dropped_fault` and `duplicated` are its
+    /// own; `delivered`, `dropped_no_inbox` and `dropped_full` come from the
+    /// inner transport.
+    fn stats(&self) -> TransportStats {
+        let inner = self.inner.stats();
+        let own = self.counters.snapshot();
+        TransportStats {
+            sent: own.sent,
+            delivered: inner.delivered,
+            dropped_no_inbox: inner.dropped_no_inbox,
+            dropped_full: inner.dropped_full,
+            dropped_fault: own.dropped_fault,
+            duplicated: own.duplicated,
+        }
+    }
+}
