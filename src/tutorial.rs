@@ -4,9 +4,11 @@
 //! | chapter | lecture |
 //! |---|---|
 //! | [`simulator`] | how dsys runs a distributed algorithm: nodes, messages, faults, traces |
+//! | [`concurrency`] | threads, race conditions, deadlock, starvation; nodes as actors |
 //!
-//! Chapters for concurrency, networks and RPC, physical time, logical time,
+//! Chapters for networks and RPC, physical time, logical time,
 //! mutual exclusion and elections, consensus, replication and Raft arrive
 //! with the crates that implement them.
 
+pub mod concurrency;
 pub mod simulator;
