@@ -5,5 +5,8 @@
 /// The contract, the simulator, traces and wire basics ([`dsys_core`]).
 pub use dsys_core as core;
 
+/// Physical and logical clocks, snapshots ([`dsys_clocks`]).
+pub use dsys_clocks as clocks;
+
 pub mod registry;
 pub mod tutorial;

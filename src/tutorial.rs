@@ -5,10 +5,15 @@
 //! |---|---|
 //! | [`simulator`] | how dsys runs a distributed algorithm: nodes, messages, faults, traces |
 //! | [`concurrency`] | threads, race conditions, deadlock, starvation; nodes as actors |
+//! | [`physical_time`] | drifting clocks; Cristian, Berkeley, NTP; internal and external synchronisation |
+//! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
+//! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
 //!
-//! Chapters for networks and RPC, physical time, logical time,
-//! mutual exclusion and elections, consensus, replication and Raft arrive
+//! Chapters for networks and RPC, mutual exclusion and elections, consensus, replication and Raft arrive
 //! with the crates that implement them.
 
 pub mod concurrency;
+pub mod global_state;
+pub mod logical_time;
+pub mod physical_time;
 pub mod simulator;

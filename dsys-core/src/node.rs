@@ -376,6 +376,78 @@ impl<'a, N: Node> Context<'a, N> {
     pub fn emit(&mut self, event: N::Event) {
         self.effects.push(Effect::Emit(event));
     }
+
+    /// Records an effect as it is. For wrapper nodes that translate an inner
+    /// node's effects (see [`Context::nested`]); a `SetTimer` keeps the id
+    /// the inner node was given.
+    pub fn record(&mut self, effect: Effect<N>) {
+        self.effects.push(effect);
+    }
+
+    /// Runs a handler of an inner node `M` that this node wraps (a
+    /// timestamping layer, a snapshot layer, an embedded failure detector),
+    /// with a context of its own that shares this node's id, peers, clock,
+    /// RNG and timer ids. Returns the inner node's effects, for the wrapper
+    /// to translate into its own with [`Context::record`].
+    ///
+    /// ```
+    /// use dsys_core::ping_pong::{Msg, PingPong, PingPongConfig};
+    /// use dsys_core::testing::Harness;
+    /// use dsys_core::{Context, Effect, Message, Node, NodeId};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// /// Ping-pong whose messages carry a hop count (a toy wrapper).
+    /// #[derive(Debug)]
+    /// struct Counted(PingPong);
+    /// #[derive(Clone, Debug, Serialize, Deserialize)]
+    /// struct Hop(u32, Msg);
+    /// impl Message for Hop {}
+    ///
+    /// impl Counted {
+    ///     fn forward(ctx: &mut Context<'_, Self>, effects: Vec<Effect<PingPong>>) {
+    ///         for effect in effects {
+    ///             ctx.record(match effect {
+    ///                 Effect::Send { to, msg } => Effect::Send { to, msg: Hop(1, msg) },
+    ///                 Effect::SetTimer { id, after, timer } => Effect::SetTimer { id, after, timer },
+    ///                 Effect::CancelTimer { id } => Effect::CancelTimer { id },
+    ///                 Effect::Emit(event) => Effect::Emit(event),
+    ///             });
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// impl Node for Counted {
+    ///     type Msg = Hop;
+    ///     type Timer = <PingPong as Node>::Timer;
+    ///     type Request = ();
+    ///     type Event = <PingPong as Node>::Event;
+    ///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    ///         let effects = ctx.nested(|inner| self.0.on_start(inner));
+    ///         Self::forward(ctx, effects);
+    ///     }
+    ///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, Hop(_, msg): Hop) {
+    ///         let effects = ctx.nested(|inner| self.0.on_message(inner, from, msg));
+    ///         Self::forward(ctx, effects);
+    ///     }
+    /// }
+    ///
+    /// let mut h = Harness::new(Counted(PingPong::new(PingPongConfig::default())), NodeId(0), 2);
+    /// let effects = h.start();
+    /// assert!(matches!(&effects[0], Effect::Send { msg: Hop(1, Msg::Ping { round: 0 }), .. }));
+    /// ```
+    pub fn nested<M: Node>(&mut self, handler: impl FnOnce(&mut Context<'_, M>)) -> Vec<Effect<M>> {
+        let mut effects = Vec::new();
+        let mut inner = Context::new(
+            self.id,
+            self.peers,
+            self.now,
+            self.rng,
+            self.next_timer,
+            &mut effects,
+        );
+        handler(&mut inner);
+        effects
+    }
 }
 
 /// Derives the seed of a node's RNG from a run's seed, the node and its

@@ -472,9 +472,7 @@ impl<N: Node> Simulation<N> {
 
     /// Injects `fault` at virtual time `time` (now, if `time` is past).
     pub fn fault_at(&mut self, time: Duration, fault: Fault) -> Result<()> {
-        for node in fault.nodes() {
-            self.check(node)?;
-        }
+        self.check_fault(&fault)?;
         let at = nanos(time).max(self.now);
         self.push(at, Action::Fault(fault));
         Ok(())
@@ -485,9 +483,7 @@ impl<N: Node> Simulation<N> {
     pub fn schedule(&mut self, script: &Script) -> Result<()> {
         for step in script.steps() {
             if let Step::Fault(fault) = step {
-                for node in fault.nodes() {
-                    self.check(node)?;
-                }
+                self.check_fault(fault)?;
             }
         }
         let mut at = self.now;
@@ -508,63 +504,54 @@ impl<N: Node> Simulation<N> {
 
     // ----- faults, now ---------------------------------------------------
 
+    /// Injects `fault` now, after checking every node it names.
+    pub fn inject(&mut self, fault: Fault) -> Result<()> {
+        self.check_fault(&fault)?;
+        self.do_fault(fault);
+        Ok(())
+    }
+
     /// Crashes `node` now: its state, timers and in-flight messages are lost.
     /// Crashing a crashed node does nothing.
     pub fn crash(&mut self, node: NodeId) -> Result<()> {
-        let i = self.check(node)?;
-        self.do_crash(i);
-        Ok(())
+        self.inject(Fault::Crash(node))
     }
 
     /// Rebuilds `node` from its factory now and runs its `on_start`. A live
     /// node is crashed first (a reboot).
     pub fn restart(&mut self, node: NodeId) -> Result<()> {
-        let i = self.check(node)?;
-        self.do_restart(i);
-        Ok(())
+        self.inject(Fault::Restart(node))
     }
 
     /// Pauses `node` now: what arrives for it waits until it resumes.
     pub fn pause(&mut self, node: NodeId) -> Result<()> {
-        let i = self.check(node)?;
-        self.do_pause(i);
-        Ok(())
+        self.inject(Fault::Pause(node))
     }
 
     /// Resumes a paused node now; what waited for it is handled first, in order.
     pub fn resume(&mut self, node: NodeId) -> Result<()> {
-        let i = self.check(node)?;
-        self.do_resume(i);
-        Ok(())
+        self.inject(Fault::Resume(node))
     }
 
     /// Cuts every link between side `a` and side `b`, both ways. Nodes on
     /// neither side keep their links.
     pub fn partition(&mut self, a: &[NodeId], b: &[NodeId]) -> Result<()> {
-        for &node in a.iter().chain(b) {
-            self.check(node)?;
-        }
-        self.do_fault(Fault::Partition(a.to_vec(), b.to_vec()));
-        Ok(())
+        self.inject(Fault::Partition(a.to_vec(), b.to_vec()))
     }
 
-    /// Restores every cut link.
+    /// Restores every cut link (partitions and one-way cuts).
     pub fn heal(&mut self) {
         self.do_fault(Fault::Heal);
     }
 
     /// Cuts the one-way link `from → to`.
     pub fn cut_link(&mut self, from: NodeId, to: NodeId) -> Result<()> {
-        self.link_index(from, to)?;
-        self.do_fault(Fault::CutLink(from, to));
-        Ok(())
+        self.inject(Fault::CutLink(from, to))
     }
 
     /// Restores the one-way link `from → to`.
     pub fn restore_link(&mut self, from: NodeId, to: NodeId) -> Result<()> {
-        self.link_index(from, to)?;
-        self.do_fault(Fault::RestoreLink(from, to));
-        Ok(())
+        self.inject(Fault::RestoreLink(from, to))
     }
 
     /// Whether the link `from → to` is cut.
@@ -573,6 +560,13 @@ impl<N: Node> Simulation<N> {
     }
 
     // ----- internals -----------------------------------------------------
+
+    fn check_fault(&self, fault: &Fault) -> Result<()> {
+        fault
+            .nodes()
+            .into_iter()
+            .try_for_each(|n| self.check(n).map(drop))
+    }
 
     fn check(&self, node: NodeId) -> Result<usize> {
         if node.index() < self.n {
