@@ -346,12 +346,7 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
         &[
             Property {
                 name: "completeness",
-                check: Check::AtEnd(
-                    |sim, options| match completeness(sim, options.latency.max) {
-                        Ok(()) => Verdict::Holds,
-                        Err(why) => Verdict::Violated(why),
-                    },
-                ),
+                check: Check::AtEnd(|sim, options| completeness(sim, options.latency.max).into()),
             },
             Property {
                 name: "accuracy",
@@ -365,10 +360,7 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
                             "needs no loss, no partition and latency below timeout - period".into(),
                         );
                     }
-                    match accuracy(sim) {
-                        Ok(()) => Verdict::Holds,
-                        Err(why) => Verdict::Violated(why),
-                    }
+                    accuracy(sim).into()
                 }),
             },
         ],

@@ -344,10 +344,7 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
                             "needs a reliable network without crashes".to_string(),
                         );
                     }
-                    match all_rounds_answered(sim.states()) {
-                        Ok(()) => Verdict::Holds,
-                        Err(why) => Verdict::Violated(why),
-                    }
+                    all_rounds_answered(sim.states()).into()
                 }),
             },
         ],

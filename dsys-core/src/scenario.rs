@@ -342,6 +342,16 @@ pub enum Verdict {
     Skipped(String),
 }
 
+impl From<std::result::Result<(), String>> for Verdict {
+    /// `Ok` holds; `Err(why)` is violated, because of `why`.
+    fn from(result: std::result::Result<(), String>) -> Self {
+        match result {
+            Ok(()) => Verdict::Holds,
+            Err(why) => Verdict::Violated(why),
+        }
+    }
+}
+
 /// When a property is checked.
 pub enum Check<N: Node> {
     /// After every event, over all node states: the run stops at the first
@@ -483,10 +493,7 @@ pub fn run_scenario<N: Node>(
         Ok(()) => {
             for property in properties {
                 let verdict = match &property.check {
-                    Check::Invariant(check) => match check(sim.states()) {
-                        Ok(()) => Verdict::Holds,
-                        Err(why) => Verdict::Violated(why),
-                    },
+                    Check::Invariant(check) => check(sim.states()).into(),
                     Check::AtEnd(check) => check(&sim, options),
                 };
                 verdicts.push((property.name.to_string(), verdict));
