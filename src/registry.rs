@@ -1,5 +1,5 @@
 //! Every algorithm `dsys sim` can run. Each algorithm crate exports an
-//! [`Algorithm`](crate::core::scenario::Algorithm) constant; adding one to
+//! `Algorithm` constant ([`crate::core::scenario::Algorithm`]); adding one to
 //! the CLI is one line in [`algorithms`].
 
 use crate::core::scenario::Algorithm;
@@ -9,6 +9,10 @@ pub fn algorithms() -> Vec<Algorithm> {
     vec![
         crate::core::ping_pong::ALGORITHM,
         crate::core::failure_detector::ALGORITHM,
+        crate::clocks::cristian::ALGORITHM,
+        crate::clocks::berkeley::ALGORITHM,
+        crate::clocks::ntp::ALGORITHM,
+        crate::clocks::snapshot::ALGORITHM,
     ]
 }
 

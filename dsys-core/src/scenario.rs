@@ -430,11 +430,17 @@ impl fmt::Display for Report {
         )?;
         write!(f, "{}", self.metrics)?;
         writeln!(f, "properties:")?;
+        let width = self
+            .verdicts
+            .iter()
+            .map(|(n, _)| n.len())
+            .max()
+            .unwrap_or(0);
         for (name, verdict) in &self.verdicts {
             match verdict {
-                Verdict::Holds => writeln!(f, "  {name:<28} holds")?,
-                Verdict::Violated(why) => writeln!(f, "  {name:<28} VIOLATED: {why}")?,
-                Verdict::Skipped(why) => writeln!(f, "  {name:<28} skipped ({why})")?,
+                Verdict::Holds => writeln!(f, "  {name:<width$}  holds")?,
+                Verdict::Violated(why) => writeln!(f, "  {name:<width$}  VIOLATED: {why}")?,
+                Verdict::Skipped(why) => writeln!(f, "  {name:<width$}  skipped ({why})")?,
             }
         }
         if !self.passed() {
@@ -475,9 +481,41 @@ pub fn run_scenario<N: Node>(
     factory: impl FnMut(NodeId) -> N + 'static,
     properties: &[Property<N>],
 ) -> Result<Outcome> {
+    run_scenario_with(algorithm, options, factory, properties, |_| Ok(()))
+}
+
+/// [`run_scenario`], with `setup` called on the simulation after the
+/// options are applied and before the run: for per-node clocks, per-link
+/// latencies, scheduled requests, or anything else the options do not say.
+///
+/// ```
+/// use dsys_core::ping_pong::{PingPong, PingPongConfig};
+/// use dsys_core::scenario::{run_scenario_with, SimOptions};
+/// use dsys_core::sim::ClockConfig;
+/// use dsys_core::NodeId;
+///
+/// let config = PingPongConfig::default();
+/// let outcome = run_scenario_with(
+///     "ping-pong",
+///     &SimOptions::default(),
+///     move |_| PingPong::new(config),
+///     &[],
+///     |sim| sim.set_clock(NodeId(1), ClockConfig::default().offset_ms(40)),
+/// )
+/// .unwrap();
+/// assert!(outcome.report.passed());
+/// ```
+pub fn run_scenario_with<N: Node>(
+    algorithm: &str,
+    options: &SimOptions,
+    factory: impl FnMut(NodeId) -> N + 'static,
+    properties: &[Property<N>],
+    setup: impl FnOnce(&mut Simulation<N>) -> Result<()>,
+) -> Result<Outcome> {
     options.validate()?;
     let mut sim = Simulation::new(options.nodes, options.seed, factory);
     sim.set_all_links(options.link())?;
+    setup(&mut sim)?;
     if options.trace {
         sim.enable_trace();
     }
