@@ -12,6 +12,8 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::clocks::cristian::ALGORITHM,
         crate::clocks::berkeley::ALGORITHM,
         crate::clocks::ntp::ALGORITHM,
+        crate::clocks::lamport::ALGORITHM,
+        crate::clocks::vector::ALGORITHM,
         crate::clocks::snapshot::ALGORITHM,
     ]
 }

@@ -263,11 +263,14 @@ impl<'t> Cut<'t> {
                     kind,
                     msg,
                 } if self.contains(event.index) => {
+                    // A delivery without a node (a hand-edited trace) is no
+                    // node's event: it cannot be inside a cut.
+                    let Some(to) = event.node else { continue };
                     if let Some(&send) = sends.get(msg_id) {
                         if !self.contains(send) {
                             return Some(Orphan {
                                 from: *from,
-                                to: event.node.expect("a delivery is a node event"),
+                                to,
                                 msg_id: *msg_id,
                                 kind: kind.clone(),
                                 msg: msg.clone(),
@@ -298,10 +301,11 @@ impl<'t> Cut<'t> {
                     kind,
                     msg,
                 } if self.contains(event.index) => {
+                    let Some(from) = event.node else { continue };
                     pending.insert(
                         *msg_id,
                         InTransit {
-                            from: event.node.expect("a send is a node event"),
+                            from,
                             to: *to,
                             msg_id: *msg_id,
                             kind: kind.clone(),
