@@ -104,7 +104,7 @@ use std::time::Duration;
 
 use dsys_core::rand::RngExt;
 use dsys_core::sim::Simulation;
-use dsys_core::trace::{Trace, TraceKind};
+use dsys_core::trace::Trace;
 use dsys_core::{Context, Effect, Message, Node, NodeId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -396,35 +396,21 @@ pub(crate) fn describe<T>(trace: &Trace, stamp: &TracedStamp<T>) -> String {
 pub fn traced_stamps<N: Node, C: LogicalClock>(
     sim: &Simulation<Stamped<N, C>>,
 ) -> std::result::Result<Vec<TracedStamp<C::Timestamp>>, String> {
-    let trace = sim
-        .trace()
-        .ok_or("the simulation has no trace: call enable_trace before running it")?;
+    if sim.trace().is_none() {
+        return Err("the simulation has no trace: call enable_trace before running it".into());
+    }
     let mut out = Vec::new();
     for node in sim.ids() {
-        let records: Vec<usize> = trace
-            .events()
-            .iter()
-            .filter(|e| e.node == Some(node) && matches!(e.kind, TraceKind::Emit { .. }))
-            .map(|e| e.index)
-            .collect();
-        let emitted = sim.events(node);
-        if records.len() != emitted.len() {
-            return Err(format!(
-                "{node} emitted {} events but the trace holds {} of them: enable tracing before the first step",
-                emitted.len(),
-                records.len()
-            ));
+        for emitted in sim.events(node) {
+            let index = emitted.trace_index.ok_or_else(|| {
+                format!("{node} emitted events before tracing began: enable tracing before the first step")
+            })?;
+            out.push(TracedStamp {
+                index,
+                node,
+                timestamp: emitted.event.timestamp.clone(),
+            });
         }
-        out.extend(
-            records
-                .into_iter()
-                .zip(emitted)
-                .map(|(index, e)| TracedStamp {
-                    index,
-                    node,
-                    timestamp: e.event.timestamp.clone(),
-                }),
-        );
     }
     out.sort_by_key(|s| s.index);
     Ok(out)

@@ -201,7 +201,7 @@ pub struct TrackPoint {
 /// use dsys_core::sim::Emitted;
 ///
 /// let ms = Duration::from_millis;
-/// let at = |t, local_time, event| Emitted { time: ms(t), local_time: ms(local_time), incarnation: 0, event };
+/// let at = |t, local_time, event| Emitted { time: ms(t), local_time: ms(local_time), incarnation: 0, trace_index: None, event };
 /// let track = ClockTrack::new(&[
 ///     at(0, 50, SyncEvent::Reading { clock: ms(50) }),
 ///     at(10, 60, SyncEvent::Adjusted { before: ms(60), after: ms(10), bound: ErrorBound::External(ms(1)) }),
@@ -627,6 +627,7 @@ mod tests {
             time: MS(t),
             local_time: MS(local),
             incarnation,
+            trace_index: None,
             event,
         }
     }

@@ -390,6 +390,10 @@ impl<'a, N: Node> Context<'a, N> {
     /// RNG and timer ids. Returns the inner node's effects, for the wrapper
     /// to translate into its own with [`Context::record`].
     ///
+    /// A wrapper's message type should override [`Message::kind`] to return
+    /// the inner message's kind, so metrics keep naming `Ping` rather than
+    /// the wrapper's envelope.
+    ///
     /// ```
     /// use dsys_core::ping_pong::{Msg, PingPong, PingPongConfig};
     /// use dsys_core::testing::Harness;

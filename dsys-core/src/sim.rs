@@ -93,6 +93,9 @@ pub struct Emitted<E> {
     pub local_time: Duration,
     /// The node's incarnation (0 until its first restart).
     pub incarnation: u64,
+    /// The index of this emission's `emit` record in the trace, when tracing
+    /// was on: links the typed event to its vector timestamp.
+    pub trace_index: Option<usize>,
     /// The event.
     pub event: E,
 }
@@ -866,15 +869,17 @@ impl<N: Node> Simulation<N> {
                 Effect::Emit(event) => {
                     self.metrics.events_emitted += 1;
                     self.metrics.node_mut(i).events_emitted += 1;
-                    if self.trace.is_some() {
+                    let trace_index = self.trace.is_some().then(|| {
                         let text = format!("{event:?}");
                         self.record(i, || TraceKind::Emit { event: text });
-                    }
+                        self.trace.as_ref().map_or(0, |t| t.len() - 1)
+                    });
                     let slot = &mut self.slots[i];
                     slot.emitted.push(Emitted {
                         time: Duration::from_nanos(self.now),
                         local_time: Duration::from_nanos(slot.clock.read(self.now)),
                         incarnation: slot.incarnation,
+                        trace_index,
                         event,
                     });
                 }
