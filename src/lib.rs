@@ -8,5 +8,11 @@ pub use dsys_core as core;
 /// Physical and logical clocks, snapshots ([`dsys_clocks`]).
 pub use dsys_clocks as clocks;
 
+/// Distributed mutual exclusion ([`dsys_mutex`]).
+pub use dsys_mutex as mutex;
+
+/// Leader election ([`dsys_election`]).
+pub use dsys_election as election;
+
 pub mod registry;
 pub mod tutorial;

@@ -15,6 +15,12 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::clocks::lamport::ALGORITHM,
         crate::clocks::vector::ALGORITHM,
         crate::clocks::snapshot::ALGORITHM,
+        crate::mutex::central_server::ALGORITHM,
+        crate::mutex::token_ring::ALGORITHM,
+        crate::mutex::ricart_agrawala::ALGORITHM,
+        crate::mutex::maekawa::ALGORITHM,
+        crate::election::ring::ALGORITHM,
+        crate::election::bully::ALGORITHM,
     ]
 }
 

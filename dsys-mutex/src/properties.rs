@@ -1,0 +1,266 @@
+//! The properties of mutual exclusion, as checkers over a run.
+//!
+//! | property | statement (Coulouris et al., *Distributed Systems*, §15.2) | checker |
+//! |---|---|---|
+//! | ME1 safety | at most one process may execute in the critical section at a time | [`me1_states`] (after every event, over node states), [`me1_trace`] (over `Entered`/`Exited`) |
+//! | ME2 liveness | requests to enter and exit eventually succeed | [`me2_trace`] |
+//! | ME3 ordering | if one request to enter happened-before another, entry is granted in that order | [`me3_trace`] (with the simulator's vector timestamps) |
+//!
+//! ME2 holds only under the algorithm's assumptions (a reliable network, no
+//! crashes): [`properties`] skips it otherwise. ME1 and ME3 are judged on
+//! every run. The trace checkers read `request Enter`, `emit Entered` and
+//! `emit Exited` records, so they work for every algorithm of this crate and
+//! for any node whose `Request`/`Event` print the same way.
+//!
+//! A process that crashes leaves the section and forgets its request: the
+//! checkers treat a crash as an exit and as a withdrawal.
+
+use dsys_core::scenario::{Check, Property, SimOptions, Verdict};
+use dsys_core::sim::Simulation;
+use dsys_core::trace::{Trace, TraceKind};
+use dsys_core::NodeId;
+
+use crate::{Event, MutexNode, Phase};
+
+/// ME1 over node states: at most one node is in the section. For
+/// [`Simulation::invariant`], checked after every event.
+pub fn me1_states<N: MutexNode>(states: &[Option<N>]) -> Result<(), String> {
+    let inside: Vec<NodeId> = states
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.as_ref().is_some_and(|n| n.in_section()))
+        .map(|(i, _)| NodeId(i as u32))
+        .collect();
+    if inside.len() > 1 {
+        return Err(format!(
+            "ME1: {inside:?} are in the critical section at once"
+        ));
+    }
+    Ok(())
+}
+
+/// ME1 over a sequence of events in the order they happened: nobody enters
+/// while another holds the section, and only the holder exits.
+pub fn me1_events(events: impl IntoIterator<Item = (NodeId, Event)>) -> Result<(), String> {
+    let mut holder: Option<NodeId> = None;
+    for (position, (node, event)) in events.into_iter().enumerate() {
+        match (event, holder) {
+            (Event::Entered, None) => holder = Some(node),
+            (Event::Entered, Some(other)) => {
+                return Err(format!(
+                "ME1: {node} entered (event {position}) while {other} was in the critical section"
+            ))
+            }
+            (Event::Exited, Some(h)) if h == node => holder = None,
+            (Event::Exited, _) => {
+                return Err(format!(
+                    "{node} exited (event {position}) without holding the critical section"
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn event_of(kind: &TraceKind) -> Option<Event> {
+    match kind {
+        TraceKind::Emit { event } if event == "Entered" => Some(Event::Entered),
+        TraceKind::Emit { event } if event == "Exited" => Some(Event::Exited),
+        _ => None,
+    }
+}
+
+/// ME1 over a trace: at most one node between its `Entered` and its
+/// `Exited` (or its crash) at any point of the run.
+pub fn me1_trace(trace: &Trace) -> Result<(), String> {
+    let mut holder: Option<NodeId> = None;
+    for e in trace.events() {
+        let Some(node) = e.node else { continue };
+        match (&e.kind, event_of(&e.kind)) {
+            (TraceKind::Crash, _) if holder == Some(node) => holder = None,
+            (_, Some(Event::Entered)) => {
+                if let Some(other) = holder {
+                    return Err(format!(
+                        "ME1: {node} entered at {:?} (trace event {}) while {other} was in the critical section",
+                        e.time(),
+                        e.index
+                    ));
+                }
+                holder = Some(node);
+            }
+            (_, Some(Event::Exited)) if holder == Some(node) => holder = None,
+            (_, Some(Event::Exited)) => {
+                return Err(format!(
+                    "{node} exited at {:?} (trace event {}) without holding the critical section",
+                    e.time(),
+                    e.index
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One `Enter` request of a run and its entry, as trace indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Attempt {
+    /// The node that asked.
+    pub node: NodeId,
+    /// The trace index of its `request Enter`.
+    pub requested: usize,
+    /// The trace index of its `emit Entered`, if it entered.
+    pub entered: Option<usize>,
+}
+
+/// Every `Enter` request that a node accepted (it was neither waiting nor
+/// inside), with the entry that answered it.
+pub fn attempts(trace: &Trace) -> Vec<Attempt> {
+    let mut open: Vec<Option<usize>> = Vec::new(); // per node: index into `all`
+    let mut phase: Vec<Phase> = Vec::new();
+    let mut all: Vec<Attempt> = Vec::new();
+    for e in trace.events() {
+        let Some(node) = e.node else { continue };
+        let i = node.index();
+        if i >= phase.len() {
+            phase.resize(i + 1, Phase::Released);
+            open.resize(i + 1, None);
+        }
+        match &e.kind {
+            TraceKind::Request { request } if request == "Enter" => {
+                if phase[i] == Phase::Released {
+                    phase[i] = Phase::Wanted;
+                    open[i] = Some(all.len());
+                    all.push(Attempt {
+                        node,
+                        requested: e.index,
+                        entered: None,
+                    });
+                }
+            }
+            TraceKind::Crash => {
+                phase[i] = Phase::Released;
+                open[i] = None;
+            }
+            kind => match event_of(kind) {
+                Some(Event::Entered) => {
+                    phase[i] = Phase::Held;
+                    if let Some(a) = open[i].take() {
+                        all[a].entered = Some(e.index);
+                    }
+                }
+                Some(Event::Exited) => phase[i] = Phase::Released,
+                None => {}
+            },
+        }
+    }
+    all
+}
+
+/// ME2 over a trace: every accepted `Enter` was followed by `Entered`
+/// (attempts withdrawn by a crash excepted). Judge it only on runs long
+/// enough for the last requests to be served.
+pub fn me2_trace(trace: &Trace) -> Result<(), String> {
+    let crashed: Vec<(NodeId, usize)> = trace
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Crash))
+        .filter_map(|e| e.node.map(|n| (n, e.index)))
+        .collect();
+    let starving: Vec<String> = attempts(trace)
+        .into_iter()
+        .filter(|a| a.entered.is_none())
+        .filter(|a| !crashed.iter().any(|&(n, i)| n == a.node && i > a.requested))
+        .map(|a| {
+            format!(
+                "{} (asked at {:?})",
+                a.node,
+                trace.events()[a.requested].time()
+            )
+        })
+        .collect();
+    if starving.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ME2: {} never entered the critical section",
+            starving.join(", ")
+        ))
+    }
+}
+
+/// ME3 over a trace: whenever one `Enter` request happened-before another
+/// (by the simulator's vector timestamps), the first was granted first.
+pub fn me3_trace(trace: &Trace) -> Result<(), String> {
+    let all = attempts(trace);
+    for a in &all {
+        for b in &all {
+            let Some(b_entered) = b.entered else { continue };
+            if a.node == b.node || !trace.happens_before(a.requested, b.requested) {
+                continue;
+            }
+            if a.entered.is_none_or(|a_entered| a_entered > b_entered) {
+                let events = trace.events();
+                return Err(format!(
+                    "ME3: {}'s request at {:?} happened-before {}'s at {:?}, but {} entered first (at {:?})",
+                    a.node,
+                    events[a.requested].time(),
+                    b.node,
+                    events[b.requested].time(),
+                    b.node,
+                    events[b_entered].time()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the run keeps ME2's assumptions: no loss, duplication,
+/// partition or crash (reordering is allowed: every algorithm here
+/// tolerates it).
+pub fn assumptions_hold(options: &SimOptions) -> bool {
+    options.loss == 0.0
+        && options.duplicate == 0.0
+        && options.partitions.is_empty()
+        && options.crashes.is_empty()
+        && options.restarts.is_empty()
+}
+
+fn judge(sim: &Simulation<impl MutexNode>, check: fn(&Trace) -> Result<(), String>) -> Verdict {
+    match sim.trace() {
+        Some(trace) => check(trace).into(),
+        None => Verdict::Skipped("needs the run's trace".to_string()),
+    }
+}
+
+/// ME1 to ME3 as scenario properties (ME1 twice: as an invariant over node
+/// states and over the trace). The scenario must record a trace.
+pub fn properties<N: MutexNode>() -> Vec<Property<N>> {
+    vec![
+        Property {
+            name: "ME1 safety (states)",
+            check: Check::Invariant(me1_states::<N>),
+        },
+        Property {
+            name: "ME1 safety (events)",
+            check: Check::AtEnd(|sim, _| judge(sim, me1_trace)),
+        },
+        Property {
+            name: "ME2 liveness",
+            check: Check::AtEnd(|sim, options| {
+                if !assumptions_hold(options) {
+                    return Verdict::Skipped(
+                        "needs a network without loss, duplication or partitions, and no crashes"
+                            .to_string(),
+                    );
+                }
+                judge(sim, me2_trace)
+            }),
+        },
+        Property {
+            name: "ME3 ordering",
+            check: Check::AtEnd(|sim, _| judge(sim, me3_trace)),
+        },
+    ]
+}
