@@ -50,10 +50,16 @@ fn ping_pong_gives_the_same_counts_in_both_runtimes() {
         let cluster = Cluster::builder(nodes)
             .seed(11)
             .start(move |_| PingPong::new(config));
-        let mut streams: Vec<_> = cluster.nodes().iter().map(|h| h.subscribe()).collect();
+        let mut streams: Vec<_> = cluster
+            .nodes()
+            .iter()
+            .map(|h| h.subscribe_from_start().expect("first subscription"))
+            .collect();
         for events in &mut streams {
             wait_for(events, &Event::RoundComplete { round: 4 }).await;
         }
+        // Only the first caller gets the from-start subscription.
+        assert!(cluster.node(NodeId(0)).subscribe_from_start().is_none());
         let mut counts = Vec::new();
         for handle in cluster.nodes() {
             // Every pong is in, but a last ping to this node may still be in

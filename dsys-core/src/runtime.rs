@@ -342,6 +342,7 @@ impl<N: Node> ClusterBuilder<N> {
             .iter()
             .map(|&id| {
                 let peers: Arc<[NodeId]> = ids.iter().copied().filter(|&p| p != id).collect();
+                let events = broadcast::channel(self.event_capacity).0;
                 let shared = Arc::new(NodeShared {
                     id,
                     peers,
@@ -351,7 +352,8 @@ impl<N: Node> ClusterBuilder<N> {
                     arbiter: arbiters[id.index() % arbiters.len()].handle(),
                     transport: Arc::clone(&transport),
                     factory: Arc::clone(&factory),
-                    events: broadcast::channel(self.event_capacity).0,
+                    events: events.clone(),
+                    from_start: Mutex::new(Some(events.subscribe())),
                     state: Mutex::new(NodeSlot {
                         addr: None,
                         alive: Arc::new(AtomicBool::new(false)),
@@ -390,6 +392,9 @@ struct NodeShared<N: Node> {
     transport: Arc<dyn Transport<N::Msg>>,
     factory: SharedFactory<N>,
     events: broadcast::Sender<N::Event>,
+    /// A subscription made before the node booted, for the first caller of
+    /// [`NodeHandle::subscribe_from_start`].
+    from_start: Mutex<Option<broadcast::Receiver<N::Event>>>,
     state: Mutex<NodeSlot<N>>,
 }
 
@@ -577,11 +582,27 @@ impl<N: Node> NodeHandle<N> {
             .map_err(|_| RuntimeError::NodeDown(self.id()))
     }
 
-    /// Events the node emits from now on (across restarts).
+    /// Events the node emits from now on (across restarts). The node is
+    /// already running: what it emitted before this call (in `on_start`,
+    /// say) is not seen — use [`NodeHandle::subscribe_from_start`] for that.
     pub fn subscribe(&self) -> Events<N::Event> {
         Events {
             receiver: self.shared.events.subscribe(),
         }
+    }
+
+    /// Every event the node emitted since the cluster started (up to
+    /// [`ClusterBuilder::event_capacity`] of them kept), then the rest as
+    /// they come. The subscription was made before the node booted, so
+    /// nothing is missed; only the first caller gets it (`None` after).
+    pub fn subscribe_from_start(&self) -> Option<Events<N::Event>> {
+        let receiver = self
+            .shared
+            .from_start
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        Some(Events { receiver })
     }
 
     /// Crashes the node: its actor stops at once; its state, timers and
