@@ -8,12 +8,14 @@
 //! | [`physical_time`] | drifting clocks; Cristian, Berkeley, NTP; internal and external synchronisation |
 //! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
 //! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
+//! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
 //!
-//! Chapters for networks and RPC, mutual exclusion and elections, consensus, replication and Raft arrive
+//! Chapters for networks and RPC, consensus, replication and Raft arrive
 //! with the crates that implement them.
 
 pub mod concurrency;
 pub mod global_state;
 pub mod logical_time;
+pub mod mutual_exclusion;
 pub mod physical_time;
 pub mod simulator;
