@@ -2,8 +2,10 @@
 //! while one token circulates. The program prints who asked, who entered
 //! and exited when (the token's hops are counted, not listed: it never
 //! stops), and the verdicts of ME1–ME3; then a token lost on a cut link
-//! stops the whole ring (ME2 fails); then a network that duplicates
-//! messages copies the token and ME1 fails.
+//! stops the whole ring (ME2 fails); the same cut with recovery on (a
+//! failure detector and the highest-live-id election) regenerates the
+//! token and everyone enters; then a network that duplicates messages
+//! copies the token and ME1 fails.
 //!
 //! Run it with `cargo run --example token_ring` (add `-- SEED` to try
 //! another seed).
@@ -15,7 +17,7 @@ use dsys::core::sim::{LinkConfig, Simulation};
 use dsys::core::trace::{Trace, TraceKind};
 use dsys::core::NodeId;
 use dsys::mutex::properties::{me1_trace, me2_trace, me3_trace};
-use dsys::mutex::token_ring::{TokenRing, ALGORITHM};
+use dsys::mutex::token_ring::{RecoveryConfig, TokenRing, ALGORITHM};
 use dsys::mutex::workload::Workload;
 
 const NODES: usize = 4;
@@ -28,6 +30,7 @@ fn print_run(trace: &Trace) {
         let what = match &e.kind {
             TraceKind::Request { request } => format!("asks: {request}"),
             TraceKind::Emit { event } => format!("** {event} **"),
+            TraceKind::Send { msg, .. } if msg == "Alive" => continue, // heartbeats
             TraceKind::Send { .. } => {
                 hops += 1;
                 continue;
@@ -42,9 +45,39 @@ fn print_run(trace: &Trace) {
     let dropped = trace
         .events()
         .iter()
-        .filter(|e| matches!(e.kind, TraceKind::Drop { .. }))
+        .filter(|e| matches!(&e.kind, TraceKind::Drop { kind, .. } if kind != "Alive"))
         .count();
     println!("  token hops in the whole run: {hops}; tokens lost: {dropped}");
+}
+
+/// Says when and where the token was regenerated: the first token of a
+/// newer generation is sent by its creator, which may first have used it
+/// itself (an `Entered` with no token delivered to it since).
+fn print_regeneration(trace: &Trace) {
+    let events = trace.events();
+    let first_new = events.iter().position(|e| {
+        matches!(&e.kind, TraceKind::Send { msg, .. }
+            if msg.starts_with("Token") && !msg.contains("generation: 0"))
+    });
+    let Some(sent) = first_new else {
+        println!("  the token was never regenerated");
+        return;
+    };
+    let creator = events[sent].node;
+    let mut at = &events[sent];
+    for e in events[..sent].iter().rev().filter(|e| e.node == creator) {
+        match &e.kind {
+            TraceKind::Deliver { msg, .. } if msg.starts_with("Token") => break,
+            TraceKind::Emit { event } if event == "Entered" => at = e,
+            _ => {}
+        }
+    }
+    if let (Some(node), TraceKind::Send { msg, .. }) = (creator, &events[sent].kind) {
+        println!(
+            "  with recovery on, the token is regenerated at {:.3} ms by {node}, the highest live process ({msg})",
+            at.time().as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn verdicts(trace: &Trace) {
@@ -102,7 +135,34 @@ fn main() -> anyhow::Result<()> {
     print_run(&trace);
     println!();
     verdicts(&trace);
-    println!("  (regaining the token needs a failure detector and an election)");
+    println!("  (without recovery nothing regains the token: next, the same cut with recovery on)");
+
+    println!("\n== the same cut with recovery on: heartbeats every 10 ms, token timeout ==");
+    let config =
+        RecoveryConfig::for_ring(NODES, Duration::from_millis(10), Duration::from_millis(5));
+    println!(
+        "   {} ms (4 hops x 10 ms + 3 holds x 5 ms + one period); the highest live process regenerates\n",
+        config.token_timeout.as_millis()
+    );
+    let mut sim = Simulation::new(NODES, seed, move |_| TokenRing::with_recovery(config));
+    sim.enable_trace();
+    sim.cut_link(NodeId(2), NodeId(3))?;
+    sim.call_at(Duration::from_millis(100), |sim| {
+        sim.restore_link(NodeId(2), NodeId(3))
+            .expect("n2 and n3 exist")
+    });
+    Workload::default().install(&mut sim)?;
+    sim.run_until(Duration::from_millis(600))?;
+    let trace = sim.take_trace().expect("tracing is on");
+    print_run(&trace);
+    print_regeneration(&trace);
+    let heartbeats = trace
+        .events()
+        .iter()
+        .filter(|e| matches!(&e.kind, TraceKind::Send { msg, .. } if msg == "Alive"))
+        .count();
+    println!("  heartbeats sent (the price of recovery): {heartbeats}\n");
+    verdicts(&trace);
 
     println!("\n== a network that duplicates 20% of messages copies the token ==\n");
     let mut sim = Simulation::new(NODES, seed, |_| TokenRing::new());
