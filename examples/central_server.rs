@@ -15,7 +15,7 @@ use dsys::core::sim::Simulation;
 use dsys::core::trace::{Trace, TraceKind};
 use dsys::core::NodeId;
 use dsys::mutex::central_server::{CentralServer, Defect, ALGORITHM};
-use dsys::mutex::properties::{me1_trace, me2_trace, me3_trace};
+use dsys::mutex::properties::verdict_lines;
 use dsys::mutex::workload::Workload;
 
 const NODES: usize = 4;
@@ -32,19 +32,6 @@ fn print_run(trace: &Trace) {
             _ => continue,
         };
         println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
-
-fn verdicts(trace: &Trace) {
-    for (name, verdict) in [
-        ("ME1 safety", me1_trace(trace)),
-        ("ME2 liveness", me2_trace(trace)),
-        ("ME3 ordering", me3_trace(trace)),
-    ] {
-        match verdict {
-            Ok(()) => println!("  {name:<13} holds"),
-            Err(why) => println!("  {name:<13} VIOLATED: {why}"),
-        }
     }
 }
 
@@ -71,7 +58,7 @@ fn main() -> anyhow::Result<()> {
     let trace = run(seed, CentralServer::new(NodeId(0)), None)?;
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
 
     println!("\n== `dsys sim central-server` on 6 processes with reordering links ==\n");
     let options = SimOptions {
@@ -90,7 +77,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     println!("  (ME2 assumes no crash: the server is a single point of failure)");
 
     println!("\n== a broken server that grants while the token is out ==\n");
@@ -99,6 +86,6 @@ fn main() -> anyhow::Result<()> {
         CentralServer::broken(NodeId(0), Defect::GrantsTwice),
         None,
     )?;
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     Ok(())
 }

@@ -16,7 +16,7 @@ use dsys::core::sim::{Fault, Simulation};
 use dsys::core::trace::{Trace, TraceKind};
 use dsys::core::NodeId;
 use dsys::mutex::maekawa::{voting_set, Defect, Maekawa, ALGORITHM};
-use dsys::mutex::properties::{me1_trace, me2_trace, me3_trace};
+use dsys::mutex::properties::{me2_trace, verdict_lines};
 use dsys::mutex::workload::Workload;
 
 const NODES: usize = 9;
@@ -40,19 +40,6 @@ fn print_run(trace: &Trace) {
             _ => continue,
         };
         println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
-
-fn verdicts(trace: &Trace) {
-    for (name, verdict) in [
-        ("ME1 safety", me1_trace(trace)),
-        ("ME2 liveness", me2_trace(trace)),
-        ("ME3 ordering", me3_trace(trace)),
-    ] {
-        match verdict {
-            Ok(()) => println!("  {name:<13} holds"),
-            Err(why) => println!("  {name:<13} VIOLATED: {why}"),
-        }
     }
 }
 
@@ -98,7 +85,7 @@ fn main() -> anyhow::Result<()> {
     let (trace, sent) = run(seed, None)?;
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     println!("  {sent} messages for {} entries", 2 * NODES);
 
     println!("\n== `dsys sim maekawa` on 9 processes ==\n");
@@ -111,7 +98,7 @@ fn main() -> anyhow::Result<()> {
 
     println!("\n== n4 (the centre, in 5 voting sets) crashes at 0 ms ==\n");
     let (trace, _) = run(seed, Some(NodeId(4)))?;
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     println!(
         "  (row 1 and column 1 wait for n4's vote forever, holding votes that the others need)"
     );
@@ -123,7 +110,7 @@ fn main() -> anyhow::Result<()> {
         let (trace, _) = run_with(s, None, Maekawa::broken(Defect::NoInquire))?;
         if me2_trace(&trace).is_err() {
             println!("  seed {s}:");
-            verdicts(&trace);
+            print!("{}", verdict_lines(&trace));
             println!("  (each process of a cycle holds a vote the next one needs: a deadlock)");
             break;
         }

@@ -14,7 +14,7 @@ use dsys::core::scenario::SimOptions;
 use dsys::core::sim::{Fault, Latency, LinkConfig, Simulation};
 use dsys::core::trace::{Trace, TraceKind};
 use dsys::core::NodeId;
-use dsys::mutex::properties::{me1_trace, me2_trace, me3_trace};
+use dsys::mutex::properties::verdict_lines;
 use dsys::mutex::ricart_agrawala::{Defect, RicartAgrawala, ALGORITHM};
 use dsys::mutex::workload::Workload;
 use dsys::mutex::Request;
@@ -33,19 +33,6 @@ fn print_run(trace: &Trace) {
             _ => continue,
         };
         println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
-
-fn verdicts(trace: &Trace) {
-    for (name, verdict) in [
-        ("ME1 safety", me1_trace(trace)),
-        ("ME2 liveness", me2_trace(trace)),
-        ("ME3 ordering", me3_trace(trace)),
-    ] {
-        match verdict {
-            Ok(()) => println!("  {name:<13} holds"),
-            Err(why) => println!("  {name:<13} VIOLATED: {why}"),
-        }
     }
 }
 
@@ -72,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     let trace = run(seed, None)?;
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
 
     println!("\n== `dsys sim ricart-agrawala` on 6 peers with reordering links ==\n");
     let options = SimOptions {
@@ -87,7 +74,7 @@ fn main() -> anyhow::Result<()> {
     let trace = run(seed, Some((NodeId(3), Duration::ZERO)))?;
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     println!("  (ME2 assumes no crash: every peer is a point of failure)");
 
     println!("\n== a broken peer that replies from inside the section ==");
@@ -108,6 +95,6 @@ fn main() -> anyhow::Result<()> {
     let trace = sim.take_trace().expect("tracing is on");
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     Ok(())
 }

@@ -16,7 +16,7 @@ use dsys::core::scenario::SimOptions;
 use dsys::core::sim::{LinkConfig, Simulation};
 use dsys::core::trace::{Trace, TraceKind};
 use dsys::core::NodeId;
-use dsys::mutex::properties::{me1_trace, me2_trace, me3_trace};
+use dsys::mutex::properties::verdict_lines;
 use dsys::mutex::token_ring::{RecoveryConfig, TokenRing, ALGORITHM};
 use dsys::mutex::workload::Workload;
 
@@ -80,19 +80,6 @@ fn print_regeneration(trace: &Trace) {
     }
 }
 
-fn verdicts(trace: &Trace) {
-    for (name, verdict) in [
-        ("ME1 safety", me1_trace(trace)),
-        ("ME2 liveness", me2_trace(trace)),
-        ("ME3 ordering", me3_trace(trace)),
-    ] {
-        match verdict {
-            Ok(()) => println!("  {name:<13} holds"),
-            Err(why) => println!("  {name:<13} VIOLATED: {why}"),
-        }
-    }
-}
-
 fn main() -> anyhow::Result<()> {
     let seed = std::env::args()
         .nth(1)
@@ -109,7 +96,7 @@ fn main() -> anyhow::Result<()> {
     let trace = sim.take_trace().expect("tracing is on");
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
 
     println!("\n== `dsys sim token-ring` on 6 processes with reordering links ==\n");
     let options = SimOptions {
@@ -134,7 +121,7 @@ fn main() -> anyhow::Result<()> {
     let trace = sim.take_trace().expect("tracing is on");
     print_run(&trace);
     println!();
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     println!("  (without recovery nothing regains the token: next, the same cut with recovery on)");
 
     println!("\n== the same cut with recovery on: heartbeats every 10 ms, token timeout ==");
@@ -162,7 +149,7 @@ fn main() -> anyhow::Result<()> {
         .filter(|e| matches!(&e.kind, TraceKind::Send { msg, .. } if msg == "Alive"))
         .count();
     println!("  heartbeats sent (the price of recovery): {heartbeats}\n");
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
 
     println!("\n== a network that duplicates 20% of messages copies the token ==\n");
     let mut sim = Simulation::new(NODES, seed, |_| TokenRing::new());
@@ -171,6 +158,6 @@ fn main() -> anyhow::Result<()> {
     Workload::default().install(&mut sim)?;
     sim.run_until(Duration::from_millis(300))?;
     let trace = sim.take_trace().expect("tracing is on");
-    verdicts(&trace);
+    print!("{}", verdict_lines(&trace));
     Ok(())
 }

@@ -264,3 +264,20 @@ pub fn properties<N: MutexNode>() -> Vec<Property<N>> {
         },
     ]
 }
+
+/// ME1–ME3 judged on a trace, one line each (`ME1 safety    holds`), for
+/// programs that show a run to a person.
+pub fn verdict_lines(trace: &Trace) -> String {
+    let mut out = String::new();
+    for (name, verdict) in [
+        ("ME1 safety", me1_trace(trace)),
+        ("ME2 liveness", me2_trace(trace)),
+        ("ME3 ordering", me3_trace(trace)),
+    ] {
+        match verdict {
+            Ok(()) => out.push_str(&format!("  {name:<13} holds\n")),
+            Err(why) => out.push_str(&format!("  {name:<13} VIOLATED: {why}\n")),
+        }
+    }
+    out
+}
