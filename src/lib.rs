@@ -5,6 +5,9 @@
 /// The contract, the simulator, traces and wire basics ([`dsys_core`]).
 pub use dsys_core as core;
 
+/// Reliable delivery and RPC semantics ([`dsys_net`]).
+pub use dsys_net as net;
+
 /// Physical and logical clocks, snapshots ([`dsys_clocks`]).
 pub use dsys_clocks as clocks;
 

@@ -9,6 +9,7 @@ pub fn algorithms() -> Vec<Algorithm> {
     vec![
         crate::core::ping_pong::ALGORITHM,
         crate::core::failure_detector::ALGORITHM,
+        crate::net::rpc::ALGORITHM,
         crate::clocks::cristian::ALGORITHM,
         crate::clocks::berkeley::ALGORITHM,
         crate::clocks::ntp::ALGORITHM,

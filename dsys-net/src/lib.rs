@@ -1,0 +1,20 @@
+//! # dsys-net
+//!
+//! What networks give, and how they give it, as sans-IO algorithms that run
+//! in the simulator:
+//!
+//! - [`reliable`]: exactly-once, in-order delivery per peer over a network
+//!   that loses, duplicates and reorders — sequence numbers, cumulative
+//!   acknowledgements, retransmission with an adaptive timeout, a sliding
+//!   window (window 1 is stop-and-wait), and a three-way handshake;
+//! - [`rpc`]: request/response with ids, timeouts and retries, under
+//!   at-least-once and at-most-once semantics, and over idempotent operations.
+//!
+//! TCP and UDP transports for the actix runtime, and multi-process clusters,
+//! come next.
+
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
+
+pub mod reliable;
+pub mod rpc;

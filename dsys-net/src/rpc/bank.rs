@@ -1,0 +1,211 @@
+//! A bank served over RPC: the worked example of a [`Service`], with one
+//! operation that is not idempotent (`Deposit`) and one that is
+//! (`SetBalance`), and the `dsys sim rpc` scenario.
+//!
+//! | property | checker | source |
+//! |---|---|---|
+//! | at most once | [`at_most_once`] (invariant) | Birrell & Nelson 1984 §3; Coulouris §5.3.1 |
+//! | every call completes or gives up | [`calls_finish`] | Coulouris §5.3.1 (retry, then report failure) |
+//! | balances as if each request ran once | [`balances_as_if_once`] | Coulouris §5.3.1 (idempotent operations) |
+//!
+//! ```
+//! use dsys_net::rpc::bank::{Bank, BankOp};
+//! use dsys_net::rpc::Service;
+//!
+//! let mut bank = Bank::default();
+//! bank.apply(&BankOp::Deposit { account: 1, amount: 10 });
+//! bank.apply(&BankOp::Deposit { account: 1, amount: 10 }); // a retry: 20, not 10
+//! assert_eq!(bank.balance(1), 20);
+//! bank.apply(&BankOp::SetBalance { account: 1, balance: 5 });
+//! bank.apply(&BankOp::SetBalance { account: 1, balance: 5 }); // a retry: harmless
+//! assert_eq!(bank.balance(1), 5);
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use dsys_core::scenario::{
+    run_scenario_with, Algorithm, Check, Outcome, Property, SimOptions, Verdict,
+};
+use dsys_core::sim::Simulation;
+use dsys_core::NodeId;
+use serde::{Deserialize, Serialize};
+
+use super::{at_most_once, calls_finish, ClientConfig, RpcEvent, RpcNode, Semantics, Service};
+
+/// Accounts and their balances (a missing account holds 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Bank {
+    balances: BTreeMap<u32, i64>,
+}
+
+impl Bank {
+    /// The balance of `account`.
+    pub fn balance(&self, account: u32) -> i64 {
+        self.balances.get(&account).copied().unwrap_or(0)
+    }
+
+    /// Every account with a balance.
+    pub fn balances(&self) -> &BTreeMap<u32, i64> {
+        &self.balances
+    }
+}
+
+/// The bank's operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BankOp {
+    /// Adds `amount`: **not idempotent** (twice adds twice).
+    Deposit {
+        /// The account.
+        account: u32,
+        /// What to add.
+        amount: i64,
+    },
+    /// Sets the balance: **idempotent** (twice is once).
+    SetBalance {
+        /// The account.
+        account: u32,
+        /// The new balance.
+        balance: i64,
+    },
+}
+
+impl Service for Bank {
+    type Op = BankOp;
+    /// The account's balance after the operation.
+    type Reply = i64;
+
+    fn apply(&mut self, op: &BankOp) -> i64 {
+        match *op {
+            BankOp::Deposit { account, amount } => {
+                let balance = self.balances.entry(account).or_insert(0);
+                *balance += amount;
+                *balance
+            }
+            BankOp::SetBalance { account, balance } => {
+                self.balances.insert(account, balance);
+                balance
+            }
+        }
+    }
+}
+
+/// A node factory: `n0` serves the bank under `semantics`, every other node
+/// is a client with `config`.
+pub fn cluster(
+    semantics: Semantics,
+    config: ClientConfig,
+) -> impl FnMut(NodeId) -> RpcNode<Bank> + Clone + 'static {
+    move |id| {
+        if id == config.server {
+            RpcNode::server(Bank::default(), semantics)
+        } else {
+            RpcNode::client(config)
+        }
+    }
+}
+
+/// The balances the server would hold had every request it executed run
+/// exactly once, in the order of first execution (replayed from its
+/// [`RpcEvent::Executed`] events, duplicates skipped).
+pub fn balances_once(sim: &Simulation<RpcNode<Bank>>, server: NodeId) -> Bank {
+    let mut seen = BTreeSet::new();
+    let mut bank = Bank::default();
+    for emitted in sim.events(server) {
+        if let RpcEvent::Executed { client, id, op } = &emitted.event {
+            if seen.insert((*client, *id)) {
+                bank.apply(op);
+            }
+        }
+    }
+    bank
+}
+
+/// The server's balances equal [`balances_once`]: no deposit was counted
+/// twice. Holds under at-most-once, and for idempotent operations under
+/// either semantics; fails under at-least-once when a deposit is retried and
+/// re-executed. Meaningless across a server restart (the bank is in memory).
+pub fn balances_as_if_once(sim: &Simulation<RpcNode<Bank>>) -> Result<(), String> {
+    for (id, node) in sim.nodes() {
+        if let Some(server) = node.as_server() {
+            let expected = balances_once(sim, id);
+            if server.service() != &expected {
+                return Err(format!(
+                    "{id} holds {:?}, but each request executed once gives {:?}",
+                    server.service().balances(),
+                    expected.balances()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deposits each client of the `dsys sim rpc` scenario makes.
+pub const DEPOSITS_PER_CLIENT: u32 = 10;
+
+/// `dsys sim rpc`: `n0` runs a bank with at-most-once semantics (8 replies
+/// per client); every other node deposits 10 into its own account
+/// [`DEPOSITS_PER_CLIENT`] times, one request every 10 ms from 10 ms.
+pub const ALGORITHM: Algorithm = Algorithm {
+    name: "rpc",
+    summary: "RPC with retries and at-most-once duplicate suppression: a bank over a lossy network",
+    run: simulate,
+};
+
+fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
+    let semantics = Semantics::AtMostOnce { table_max: 8 };
+    let nodes = options.nodes;
+    run_scenario_with(
+        ALGORITHM.name,
+        options,
+        cluster(semantics, ClientConfig::default()),
+        &[
+            Property {
+                name: "at most once",
+                check: Check::Invariant(at_most_once),
+            },
+            Property {
+                name: "every call completes or gives up",
+                check: Check::AtEnd(|sim, _| {
+                    let busy = sim
+                        .nodes()
+                        .filter_map(|(id, n)| n.as_client().map(|c| (id, c)))
+                        .find(|(_, c)| !c.is_idle());
+                    match busy {
+                        Some((id, _)) => Verdict::Skipped(format!(
+                            "{id} still has calls in flight at the end: run longer (--until-ms)"
+                        )),
+                        None => calls_finish(sim).into(),
+                    }
+                }),
+            },
+            Property {
+                name: "balances as if each request ran once",
+                check: Check::AtEnd(|sim, options| {
+                    if !options.crashes.is_empty() || !options.restarts.is_empty() {
+                        return Verdict::Skipped(
+                            "a crashed server loses its in-memory bank".into(),
+                        );
+                    }
+                    balances_as_if_once(sim).into()
+                }),
+            },
+        ],
+        move |sim| {
+            for client in 1..nodes as u32 {
+                for k in 0..DEPOSITS_PER_CLIENT {
+                    sim.request_at(
+                        Duration::from_millis(10 * u64::from(k + 1)),
+                        NodeId(client),
+                        BankOp::Deposit {
+                            account: client,
+                            amount: 10,
+                        },
+                    )?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
