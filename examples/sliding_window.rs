@@ -40,7 +40,7 @@ struct Outcome {
 fn measure(seed: u64, window: usize, loss: f64) -> anyhow::Result<Outcome> {
     let config = ReliableConfig::default().with_window(window);
     let mut sim = Simulation::new(2, seed, move |_| {
-        Reliable::new(Numbers::new(MESSAGES), config)
+        Reliable::new(Numbers::new(MESSAGES), config).expect("valid reliable-channel configuration")
     });
     sim.set_measure_bytes(false);
     sim.set_all_links(

@@ -18,3 +18,15 @@
 
 pub mod reliable;
 pub mod rpc;
+
+/// What can go wrong in dsys-net.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+}
+
+/// `Result` with dsys-net's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -105,7 +105,7 @@
 //! use dsys_core::sim::{LinkConfig, Ordering, Simulation};
 //! use dsys_net::reliable::{Numbers, Reliable, ReliableConfig};
 //!
-//! let mut sim = Simulation::new(2, 7, |_| Reliable::new(Numbers::new(50), ReliableConfig::default()));
+//! let mut sim = Simulation::new(2, 7, |_| Reliable::new(Numbers::new(50), ReliableConfig::default()).unwrap());
 //! let lossy = LinkConfig::default().with_loss(0.3).with_duplicate(0.2).with_ordering(Ordering::Reorder);
 //! sim.set_all_links(lossy).unwrap();
 //! sim.run_until(Duration::from_secs(60)).unwrap();
@@ -402,7 +402,7 @@ impl<M> Default for Receiver<M> {
 /// use dsys_net::reliable::{Numbers, Reliable, ReliableConfig, Segment};
 ///
 /// // The inner node sends two numbers to n1: first comes the handshake.
-/// let mut h = Harness::new(Reliable::new(Numbers::new(2), ReliableConfig::default()), NodeId(0), 2);
+/// let mut h = Harness::new(Reliable::new(Numbers::new(2), ReliableConfig::default()).unwrap(), NodeId(0), 2);
 /// let effects = h.start();
 /// assert!(matches!(effects[0], Effect::Send { to: NodeId(1), msg: Segment::Syn { .. } }));
 /// ```
@@ -419,23 +419,21 @@ impl<N: Node> Reliable<N>
 where
     N::Msg: PartialEq,
 {
-    /// Wraps `inner`.
-    ///
-    /// # Panics
-    ///
-    /// If `config.window` is 0 (nothing could ever be sent).
-    pub fn new(inner: N, config: ReliableConfig) -> Self {
-        assert!(
-            config.window > 0,
-            "a window of 0 sends nothing: use 1 for stop-and-wait"
-        );
-        Reliable {
+    /// Wraps `inner`. Fails if `config.window` is 0 (nothing could ever be
+    /// sent).
+    pub fn new(inner: N, config: ReliableConfig) -> crate::Result<Self> {
+        if config.window == 0 {
+            return Err(crate::Error::InvalidConfig(
+                "a window of 0 sends nothing: use 1 for stop-and-wait".to_string(),
+            ));
+        }
+        Ok(Reliable {
             inner,
             config,
             senders: BTreeMap::new(),
             receivers: BTreeMap::new(),
             stats: ReliableStats::default(),
-        }
+        })
     }
 
     /// The inner node.

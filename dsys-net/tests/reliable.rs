@@ -35,7 +35,7 @@ fn run(
     config: ReliableConfig,
 ) -> Result<(), String> {
     let mut sim = Simulation::new(nodes, seed, move |_| {
-        Reliable::new(Numbers::new(count), config)
+        Reliable::new(Numbers::new(count), config).expect("valid reliable-channel configuration")
     });
     sim.set_measure_bytes(false);
     let link = LinkConfig::default()
@@ -124,7 +124,8 @@ fn data(conn: ConnId, seq: u64, n: u32) -> Effect<Node> {
 /// n0 sends 3 numbers to n1 with a window of 2; the handshake is done at
 /// 10 ms (one RTT sample of 10 ms: RTO = 10 + 4 × 5 = 30 ms).
 fn established_sender() -> (Harness<Node>, ConnId) {
-    let node = Reliable::new(Numbers::new(3), ReliableConfig::default().with_window(2));
+    let node = Reliable::new(Numbers::new(3), ReliableConfig::default().with_window(2))
+        .expect("valid reliable-channel configuration");
     let mut h = Harness::new(node, NodeId(0), 2);
     let effects = h.start();
     let Effect::Send {
@@ -270,7 +271,11 @@ fn a_full_send_queue_drops_and_counts() {
         send_queue_max: 1,
         ..ReliableConfig::default()
     };
-    let mut h = Harness::new(Reliable::new(Numbers::new(3), config), NodeId(0), 2);
+    let mut h = Harness::new(
+        Reliable::new(Numbers::new(3), config).expect("valid reliable-channel configuration"),
+        NodeId(0),
+        2,
+    );
     h.start();
     assert_eq!(h.node().queued(NodeId(1)), 1);
     assert_eq!(h.node().stats().queue_full_drops, 2);
@@ -279,7 +284,8 @@ fn a_full_send_queue_drops_and_counts() {
 /// n1 as the receiver of a connection from n0 with `isn` 1000.
 fn established_receiver() -> (Harness<Node>, ConnId) {
     let mut h = Harness::new(
-        Reliable::new(Numbers::new(0), ReliableConfig::default()),
+        Reliable::new(Numbers::new(0), ReliableConfig::default())
+            .expect("valid reliable-channel configuration"),
         NodeId(1),
         2,
     );
@@ -355,7 +361,8 @@ fn an_early_segment_waits_for_the_hole_to_fill() {
 #[test]
 fn data_before_the_handshake_ack_completes_the_handshake() {
     let mut h = Harness::new(
-        Reliable::new(Numbers::new(0), ReliableConfig::default()),
+        Reliable::new(Numbers::new(0), ReliableConfig::default())
+            .expect("valid reliable-channel configuration"),
         NodeId(1),
         2,
     );
@@ -527,7 +534,9 @@ fn the_rto_follows_the_rtt() {
 #[test]
 fn a_lossy_run_really_retransmits_and_discards_duplicates() {
     let config = ReliableConfig::default();
-    let mut sim = Simulation::new(2, 3, move |_| Reliable::new(Numbers::new(50), config));
+    let mut sim = Simulation::new(2, 3, move |_| {
+        Reliable::new(Numbers::new(50), config).expect("valid reliable-channel configuration")
+    });
     let link = LinkConfig::default()
         .with_loss(0.5)
         .with_duplicate(0.2)
@@ -554,7 +563,10 @@ fn a_restarted_peer_gets_new_connections_across_50_seeds() {
     const COUNT: u32 = 40;
     check_seeds(0..50, |seed| {
         let config = ReliableConfig::default().with_window(4);
-        let mut sim = Simulation::new(2, seed, move |_| Reliable::new(Numbers::new(COUNT), config));
+        let mut sim = Simulation::new(2, seed, move |_| {
+            Reliable::new(Numbers::new(COUNT), config)
+                .expect("valid reliable-channel configuration")
+        });
         let link = LinkConfig::default()
             .with_loss(0.2)
             .with_duplicate(0.2)
@@ -596,4 +608,11 @@ fn data_segments_keep_the_inner_kind() {
     let conn = ConnId { isn: 1, nonce: 2 };
     assert_eq!(data_from_n0(conn, 2, 0).kind(), "Number");
     assert_eq!(Segment::<Number>::Ack { conn, ack: 2 }.kind(), "Ack");
+}
+
+// A window of 0 could never send: refused with an error, not a panic.
+#[test]
+fn a_zero_window_is_refused() {
+    let refused = Reliable::new(Numbers::new(1), ReliableConfig::default().with_window(0));
+    assert!(matches!(refused, Err(dsys_net::Error::InvalidConfig(_))));
 }
