@@ -307,19 +307,40 @@ pub fn completeness(sim: &Simulation<Heartbeat>, latency_max: Duration) -> Resul
     Ok(())
 }
 
-/// Accuracy: no node suspected a node that never crashed. Holds when every
-/// heartbeat arrives within `timeout − period` (no loss, no partition,
-/// latency below that bound).
+/// Accuracy: no node suspected a node before that node first crashed.
+/// Holds when every heartbeat arrives within `timeout − period` (no loss,
+/// no partition, latency below that bound). Crash times come from the trace
+/// when tracing is on; without a trace, a node that was ever crashed counts
+/// as crashed from the start (a coarser judgement).
 pub fn accuracy(sim: &Simulation<Heartbeat>) -> Result<(), String> {
+    let first_crash = |peer: NodeId| -> Option<Duration> {
+        match sim.trace() {
+            Some(trace) => trace
+                .events()
+                .iter()
+                .find(|e| e.node == Some(peer) && matches!(e.kind, crate::trace::TraceKind::Crash))
+                .map(|e| e.time()),
+            None => (sim.incarnation(peer).is_some_and(|i| i > 0) || !sim.is_up(peer))
+                .then_some(Duration::ZERO),
+        }
+    };
     for id in sim.ids() {
         for emitted in sim.events(id) {
             if let Change::Suspect(peer) = emitted.event {
-                let ever_crashed = sim.incarnation(peer).is_some_and(|i| i > 0) || !sim.is_up(peer);
-                if !ever_crashed {
-                    return Err(format!(
-                        "{id} suspected {peer} at {:?}, but {peer} never crashed",
+                match first_crash(peer) {
+                    Some(crashed_at) if crashed_at <= emitted.time => {}
+                    Some(crashed_at) => {
+                        return Err(format!(
+                        "{id} suspected {peer} at {:?}, before {peer} crashed at {crashed_at:?}",
                         emitted.time
-                    ));
+                    ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "{id} suspected {peer} at {:?}, but {peer} never crashed",
+                            emitted.time
+                        ))
+                    }
                 }
             }
         }

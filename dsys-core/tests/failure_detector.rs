@@ -155,3 +155,31 @@ fn partition_causes_suspicions_that_heal_and_raise_timeouts() {
         Ok(())
     });
 }
+
+// A suspicion is false if it came before the suspect crashed, even when the
+// suspect crashes later: the checker compares the times.
+#[test]
+fn accuracy_checker_catches_a_suspicion_that_came_before_the_crash() {
+    let link = LinkConfig::reliable(Latency::Uniform {
+        min: ms(1),
+        max: ms(400),
+    })
+    .with_ordering(dsys_core::sim::Ordering::Reorder);
+    let mut sim = cluster(4, 3, link);
+    sim.run_until(ms(3000)).unwrap();
+    // Crash every node someone suspected: each suspicion now predates a crash.
+    let suspected: Vec<NodeId> = sim
+        .all_events()
+        .iter()
+        .filter_map(|(_, e)| match e.event {
+            Change::Suspect(peer) => Some(peer),
+            Change::Trust(_) => None,
+        })
+        .collect();
+    assert!(!suspected.is_empty());
+    for peer in suspected {
+        sim.crash(peer).unwrap();
+    }
+    let error = accuracy(&sim).unwrap_err();
+    assert!(error.contains("before"), "{error}");
+}
