@@ -439,15 +439,14 @@ impl Berkeley {
     }
 
     fn adjust(&mut self, ctx: &mut Context<'_, Self>, adjustment_ns: i64, accuracy: Duration) {
-        let now = ctx.now();
-        let before = self.clock.read(now);
-        self.clock.adjust(now, adjustment_ns);
-        let slewing = Duration::from_nanos(self.clock.slew_remaining_ns(now).unsigned_abs());
-        ctx.emit(SyncEvent::Adjusted {
-            before,
-            after: self.clock.read(now),
-            bound: ErrorBound::Internal(accuracy + slewing),
-        });
+        let (event, _) = sync::correct(
+            &mut self.clock,
+            ctx.now(),
+            adjustment_ns,
+            accuracy,
+            ErrorBound::Internal,
+        );
+        ctx.emit(event);
     }
 }
 

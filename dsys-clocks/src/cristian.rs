@@ -341,18 +341,18 @@ impl Cristian {
 
     fn apply(&mut self, ctx: &mut Context<'_, Self>, sample: Sample) {
         let now = ctx.now();
-        let before = self.clock.read(now);
-        self.clock.adjust_offset_to(now, sample.offset_ns);
-        let slewing = Duration::from_nanos(self.clock.slew_remaining_ns(now).unsigned_abs());
-        let bound = self
+        let delta_ns = sample.offset_ns.saturating_sub(self.clock.offset_ns(now));
+        let accuracy = self
             .config
-            .accuracy(sample.round_trip, now.saturating_sub(sample.taken_at))
-            + slewing;
-        ctx.emit(SyncEvent::Adjusted {
-            before,
-            after: self.clock.read(now),
-            bound: ErrorBound::External(bound),
-        });
+            .accuracy(sample.round_trip, now.saturating_sub(sample.taken_at));
+        let (event, _) = sync::correct(
+            &mut self.clock,
+            now,
+            delta_ns,
+            accuracy,
+            ErrorBound::External,
+        );
+        ctx.emit(event);
     }
 }
 

@@ -397,17 +397,17 @@ impl Ntp {
             return;
         }
         self.last_used = Some(best.taken_at);
-        let before = self.clock.read(now);
-        self.clock.adjust_offset_to(now, best.offset_ns);
-        let slewing = Duration::from_nanos(self.clock.slew_remaining_ns(now).unsigned_abs());
-        let bound = current(&best) + slewing;
+        let delta_ns = best.offset_ns.saturating_sub(self.clock.offset_ns(now));
+        let (event, bound) = sync::correct(
+            &mut self.clock,
+            now,
+            delta_ns,
+            current(&best),
+            ErrorBound::External,
+        );
         self.claim = Some((bound, now));
         self.stratum = best.server_stratum + 1;
-        ctx.emit(SyncEvent::Adjusted {
-            before,
-            after: self.clock.read(now),
-            bound: ErrorBound::External(bound),
-        });
+        ctx.emit(event);
     }
 }
 

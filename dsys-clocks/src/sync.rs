@@ -79,7 +79,7 @@ use dsys_core::{Node, NodeId};
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::software_clock::{drift_over, to_ns};
+use crate::software_clock::{drift_over, to_ns, SoftwareClock};
 
 /// What the checkers allow for integer rounding in the algorithms'
 /// arithmetic (halving round trips, ppm products): one microsecond.
@@ -581,6 +581,28 @@ pub fn check_skew<N: Node<Event = SyncEvent>>(
         }
     });
     first_violation.map_or(Ok(()), Err)
+}
+
+/// Applies a correction of `delta_ns` to `clock` at hardware time `now` and
+/// returns the event that reports it, with `bound` widened by whatever is
+/// still being slewed (the clock is not there yet), and that widened bound.
+/// One place for what Cristian, Berkeley and NTP each do after measuring.
+pub(crate) fn correct(
+    clock: &mut SoftwareClock,
+    now: Duration,
+    delta_ns: i64,
+    bound: Duration,
+    kind: fn(Duration) -> ErrorBound,
+) -> (SyncEvent, Duration) {
+    let before = clock.read(now);
+    clock.adjust(now, delta_ns);
+    let bound = bound + Duration::from_nanos(clock.slew_remaining_ns(now).unsigned_abs());
+    let event = SyncEvent::Adjusted {
+        before,
+        after: clock.read(now),
+        bound: kind(bound),
+    };
+    (event, bound)
 }
 
 /// Runs a scenario whose nodes have the given hardware clocks:
