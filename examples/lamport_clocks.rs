@@ -20,41 +20,9 @@
 //!
 //! Run it with `cargo run --example lamport_clocks`.
 
-use std::time::Duration;
-
 use dsys::clocks::lamport::{LamportClock, LamportTimestamp};
-use dsys::clocks::stamped::{
-    traced_stamps, Chatter, ChatterConfig, ChatterRequest, LogicalEvent, Stamped, TracedStamp,
-};
-use dsys::core::sim::{Latency, LinkConfig, Simulation};
+use dsys::clocks::stamped::{classic_figure, traced_stamps, LogicalEvent, TracedStamp};
 use dsys::core::NodeId;
-
-type Node = Stamped<Chatter, LamportClock>;
-
-/// The figure's run: a and e at 1 ms, b (send m1) at 2 ms, d (send m2) at
-/// 10 ms; every message takes 5 ms.
-fn figure() -> anyhow::Result<Simulation<Node>> {
-    let ms = Duration::from_millis;
-    let mut sim = Simulation::new(3, 1, |_| {
-        Stamped::new(Chatter::new(ChatterConfig::scripted()), LamportClock::new())
-    });
-    sim.set_all_links(LinkConfig::reliable(Latency::Fixed(ms(5))))?;
-    sim.enable_trace();
-    let (p1, p2, p3) = (NodeId(0), NodeId(1), NodeId(2));
-    let local = |label: &str| ChatterRequest::Local {
-        label: label.to_string(),
-    };
-    let send = |to, label: &str| ChatterRequest::Send {
-        to,
-        label: label.to_string(),
-    };
-    sim.request_at(ms(1), p1, local("a"))?;
-    sim.request_at(ms(1), p3, local("e"))?;
-    sim.request_at(ms(2), p1, send(p2, "m1"))?; // b; m1 arrives at 7 ms: c
-    sim.request_at(ms(10), p2, send(p3, "m2"))?; // d; m2 arrives at 15 ms: f
-    sim.run_until(ms(50))?;
-    Ok(sim)
-}
 
 fn process(node: NodeId) -> String {
     format!("p{}", node.0 + 1)
@@ -69,7 +37,7 @@ struct Event {
 }
 
 fn main() -> anyhow::Result<()> {
-    let sim = figure()?;
+    let sim = classic_figure(LamportClock::new())?;
     let trace = sim.trace().expect("tracing is on");
     let mut stamps = traced_stamps(&sim).map_err(anyhow::Error::msg)?;
     // Letters by process, then by order on the process: p1 a b, p2 c d, p3 e f.

@@ -19,42 +19,15 @@
 //! Run it with `cargo run --example vector_clocks`.
 
 use std::cmp::Ordering;
-use std::time::Duration;
 
 use dsys::clocks::lamport::LamportClock;
 use dsys::clocks::stamped::{
-    traced_stamps, Chatter, ChatterConfig, ChatterRequest, LogicalClock, LogicalEvent, Stamped,
-    TracedStamp,
+    classic_figure, traced_stamps, Chatter, LogicalClock, LogicalEvent, Stamped, TracedStamp,
 };
 use dsys::clocks::vector::VectorClock;
-use dsys::core::sim::{Latency, LinkConfig, Simulation};
+use dsys::core::sim::Simulation;
 use dsys::core::wire::{Codec, Postcard};
 use dsys::core::NodeId;
-
-/// The figure's run, with `clock` on every node: a and e at 1 ms, b (send
-/// m1) at 2 ms, d (send m2) at 10 ms; every message takes 5 ms.
-fn figure<C: LogicalClock>(clock: C) -> anyhow::Result<Simulation<Stamped<Chatter, C>>> {
-    let ms = Duration::from_millis;
-    let mut sim = Simulation::new(3, 1, move |_| {
-        Stamped::new(Chatter::new(ChatterConfig::scripted()), clock.clone())
-    });
-    sim.set_all_links(LinkConfig::reliable(Latency::Fixed(ms(5))))?;
-    sim.enable_trace();
-    let (p1, p2, p3) = (NodeId(0), NodeId(1), NodeId(2));
-    let local = |label: &str| ChatterRequest::Local {
-        label: label.to_string(),
-    };
-    let send = |to, label: &str| ChatterRequest::Send {
-        to,
-        label: label.to_string(),
-    };
-    sim.request_at(ms(1), p1, local("a"))?;
-    sim.request_at(ms(1), p3, local("e"))?;
-    sim.request_at(ms(2), p1, send(p2, "m1"))?; // b; m1 arrives at 7 ms: c
-    sim.request_at(ms(10), p2, send(p3, "m2"))?; // d; m2 arrives at 15 ms: f
-    sim.run_until(ms(50))?;
-    Ok(sim)
-}
 
 /// The run's stamped events, by process and then by order on the process
 /// (so p1's are a, b; p2's c, d; p3's e, f), each with a description.
@@ -92,8 +65,8 @@ fn dense(v: &VectorClock) -> String {
 }
 
 fn main() -> anyhow::Result<()> {
-    let lamport_run = figure(LamportClock::new())?;
-    let vector_run = figure(VectorClock::new())?;
+    let lamport_run = classic_figure(LamportClock::new())?;
+    let vector_run = classic_figure(VectorClock::new())?;
     let lamport = events(&lamport_run)?;
     let vector = events(&vector_run)?;
     let trace = vector_run.trace().expect("tracing is on");

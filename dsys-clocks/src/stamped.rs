@@ -580,6 +580,47 @@ impl Node for Chatter {
     }
 }
 
+/// The classic three-process figure (Coulouris et al., *Distributed
+/// Systems*, Figures 14.5–14.7) as a simulated run of [`Chatter`] nodes
+/// stamped by `clock`: p1 (`n0`) does a at 1 ms and sends m1 (b) at 2 ms;
+/// p3 (`n2`) does e at 1 ms; p2 (`n1`) receives m1 (c) at 7 ms and sends m2
+/// (d) at 10 ms, which p3 receives (f) at 15 ms. Every message takes 5 ms.
+/// Tracing is on, so [`traced_stamps`] pairs each event with the truth.
+///
+/// ```
+/// use dsys_clocks::lamport::LamportClock;
+/// use dsys_clocks::stamped::{classic_figure, traced_stamps};
+///
+/// let sim = classic_figure(LamportClock::new()).unwrap();
+/// let times: Vec<u64> = traced_stamps(&sim).unwrap().iter().map(|s| s.timestamp.time).collect();
+/// assert_eq!(times.len(), 6);
+/// ```
+pub fn classic_figure<C: LogicalClock>(
+    clock: C,
+) -> dsys_core::Result<Simulation<Stamped<Chatter, C>>> {
+    use dsys_core::sim::{Latency, LinkConfig};
+    let ms = Duration::from_millis;
+    let mut sim = Simulation::new(3, 1, move |_| {
+        Stamped::new(Chatter::new(ChatterConfig::scripted()), clock.clone())
+    });
+    sim.set_all_links(LinkConfig::reliable(Latency::Fixed(ms(5))))?;
+    sim.enable_trace();
+    let (p1, p2, p3) = (NodeId(0), NodeId(1), NodeId(2));
+    let local = |label: &str| ChatterRequest::Local {
+        label: label.to_string(),
+    };
+    let send = |to, label: &str| ChatterRequest::Send {
+        to,
+        label: label.to_string(),
+    };
+    sim.request_at(ms(1), p1, local("a"))?;
+    sim.request_at(ms(1), p3, local("e"))?;
+    sim.request_at(ms(2), p1, send(p2, "m1"))?; // b; m1 arrives at 7 ms: c
+    sim.request_at(ms(10), p2, send(p3, "m2"))?; // d; m2 arrives at 15 ms: f
+    sim.run_until(ms(50))?;
+    Ok(sim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
