@@ -275,6 +275,7 @@ pub struct ClusterBuilder<N: Node> {
     nodes: usize,
     seed: u64,
     arbiters: usize,
+    on_current: bool,
     mailbox_capacity: usize,
     event_capacity: usize,
     transport: Option<Arc<dyn Transport<N::Msg>>>,
@@ -303,6 +304,18 @@ impl<N: Node> ClusterBuilder<N> {
     /// number of cores). Nodes are assigned round-robin.
     pub fn arbiters(mut self, arbiters: usize) -> Self {
         self.arbiters = arbiters.max(1);
+        self.on_current = false;
+        self
+    }
+
+    /// Runs every node on the caller's own arbiter (the thread of the
+    /// running actix System or Arbiter) instead of new threads: no
+    /// cross-thread wake-ups between nodes, or between the nodes and a
+    /// caller awaiting their events on the same thread. Best for latency
+    /// and for benchmarks of one process; uses one core. Must be called
+    /// from within an actix runtime.
+    pub fn on_current_arbiter(mut self) -> Self {
+        self.on_current = true;
         self
     }
 
@@ -333,9 +346,13 @@ impl<N: Node> ClusterBuilder<N> {
             .transport
             .unwrap_or_else(|| Arc::new(LocalTransport::new()));
         let factory: SharedFactory<N> = Arc::new(Mutex::new(factory));
-        let arbiters: Vec<Arbiter> = (0..self.arbiters.min(self.nodes.max(1)))
-            .map(|_| Arbiter::new())
-            .collect();
+        let arbiters: Vec<Arbiter> = if self.on_current {
+            Vec::new()
+        } else {
+            (0..self.arbiters.min(self.nodes.max(1)))
+                .map(|_| Arbiter::new())
+                .collect()
+        };
         let ids: Vec<NodeId> = (0..self.nodes as u32).map(NodeId).collect();
         let started = Instant::now();
         let handles = ids
@@ -349,7 +366,11 @@ impl<N: Node> ClusterBuilder<N> {
                     seed: self.seed,
                     started,
                     mailbox_capacity: self.mailbox_capacity,
-                    arbiter: arbiters[id.index() % arbiters.len()].handle(),
+                    arbiter: if arbiters.is_empty() {
+                        Arbiter::current()
+                    } else {
+                        arbiters[id.index() % arbiters.len()].handle()
+                    },
                     transport: Arc::clone(&transport),
                     factory: Arc::clone(&factory),
                     events: events.clone(),
@@ -422,6 +443,7 @@ impl<N: Node> Cluster<N> {
             nodes,
             seed: 0,
             arbiters: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            on_current: false,
             mailbox_capacity: 65_536,
             event_capacity: 4_096,
             transport: None,

@@ -360,13 +360,27 @@ pub enum Check<N: Node> {
     /// Once, at the end of the run (for liveness properties, and anything
     /// that needs the whole run).
     AtEnd(fn(&Simulation<N>, &SimOptions) -> Verdict),
+    /// After every event, like [`Check::Invariant`], by a checker that
+    /// remembers what it saw (a property over the run's history, such as
+    /// "at most one leader per term, ever"). The function builds a fresh
+    /// checker for each run.
+    History(fn() -> HistoryCheck<N>),
+    /// Not a property but a figure measured at the end of the run (e.g.
+    /// "elections: 3"), printed under `figures:` in the report.
+    Figure(fn(&Simulation<N>, &SimOptions) -> String),
 }
+
+/// A stateful invariant, built once per run by [`Check::History`]: called
+/// after every event with all node states (`None` for crashed nodes).
+pub type HistoryCheck<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), String>>;
 
 impl<N: Node> fmt::Debug for Check<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Check::Invariant(_) => "Invariant",
             Check::AtEnd(_) => "AtEnd",
+            Check::History(_) => "History",
+            Check::Figure(_) => "Figure",
         })
     }
 }
@@ -395,6 +409,8 @@ pub struct Report {
     pub metrics: Metrics,
     /// Each property with its verdict.
     pub verdicts: Vec<(String, Verdict)>,
+    /// Figures measured at the end ([`Check::Figure`]), by name.
+    pub figures: Vec<(String, String)>,
 }
 
 impl Report {
@@ -429,6 +445,13 @@ impl fmt::Display for Report {
             self.events
         )?;
         write!(f, "{}", self.metrics)?;
+        if !self.figures.is_empty() {
+            writeln!(f, "figures:")?;
+            let width = self.figures.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+            for (name, value) in &self.figures {
+                writeln!(f, "  {name:<width$}  {value}")?;
+            }
+        }
         writeln!(f, "properties:")?;
         let width = self
             .verdicts
@@ -521,8 +544,10 @@ pub fn run_scenario_with<N: Node>(
     }
     sim.schedule(&options.script())?;
     for property in properties {
-        if let Check::Invariant(check) = property.check {
-            sim.invariant(property.name, check);
+        match property.check {
+            Check::Invariant(check) => sim.invariant(property.name, check),
+            Check::History(make) => sim.invariant(property.name, make()),
+            Check::AtEnd(_) | Check::Figure(_) => {}
         }
     }
     let mut verdicts = Vec::new();
@@ -533,12 +558,18 @@ pub fn run_scenario_with<N: Node>(
                 let verdict = match &property.check {
                     Check::Invariant(check) => check(sim.states()).into(),
                     Check::AtEnd(check) => check(&sim, options),
+                    // Checked after every event and never violated.
+                    Check::History(_) => Verdict::Holds,
+                    Check::Figure(_) => continue,
                 };
                 verdicts.push((property.name.to_string(), verdict));
             }
         }
         Err(Error::InvariantViolated(violation)) => {
             for property in properties {
+                if matches!(property.check, Check::Figure(_)) {
+                    continue;
+                }
                 let verdict = if property.name == violation.invariant {
                     Verdict::Violated(format!(
                         "{} (at {:?} of virtual time; run stopped there)",
@@ -553,6 +584,13 @@ pub fn run_scenario_with<N: Node>(
         }
         Err(other) => return Err(other),
     }
+    let figures = properties
+        .iter()
+        .filter_map(|property| match property.check {
+            Check::Figure(measure) => Some((property.name.to_string(), measure(&sim, options))),
+            _ => None,
+        })
+        .collect();
     if trace.is_none() {
         trace = sim.take_trace();
     }
@@ -564,6 +602,7 @@ pub fn run_scenario_with<N: Node>(
             events: sim.events_processed(),
             metrics: sim.metrics().clone(),
             verdicts,
+            figures,
         },
         trace,
     })
