@@ -17,5 +17,8 @@ pub use dsys_mutex as mutex;
 /// Leader election ([`dsys_election`]).
 pub use dsys_election as election;
 
+/// Consensus: Raft ([`dsys_consensus`]).
+pub use dsys_consensus as consensus;
+
 pub mod registry;
 pub mod tutorial;

@@ -22,6 +22,7 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::mutex::maekawa::ALGORITHM,
         crate::election::ring::ALGORITHM,
         crate::election::bully::ALGORITHM,
+        crate::consensus::raft::simulation::ALGORITHM,
     ]
 }
 

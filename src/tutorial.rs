@@ -9,13 +9,15 @@
 //! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
 //! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
 //! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
+//! | [`raft`] | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
-//! Chapters for networks and RPC, consensus, replication and Raft arrive
-//! with the crates that implement them.
+//! Chapters for networks and RPC, consensus (Paxos, Byzantine generals,
+//! FLP, CAP) and replication arrive with the crates that implement them.
 
 pub mod concurrency;
 pub mod global_state;
 pub mod logical_time;
 pub mod mutual_exclusion;
 pub mod physical_time;
+pub mod raft;
 pub mod simulator;

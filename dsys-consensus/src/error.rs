@@ -1,0 +1,30 @@
+use std::path::PathBuf;
+
+/// What can go wrong in dsys-consensus.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A configuration value is out of range.
+    #[error("invalid Raft configuration: {0}")]
+    InvalidConfig(String),
+    /// Storage could not read or write.
+    #[error("storage I/O failed on {path}: {source}; check the data directory's permissions and free space")]
+    Io {
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// Stored data is damaged beyond the torn tail that recovery repairs.
+    #[error("storage is corrupt: {0}; restore the data directory from a backup or let the node rejoin empty")]
+    Corrupt(String),
+    /// The caller broke the storage contract (e.g. appended with a gap).
+    #[error("storage contract violated: {0}")]
+    Contract(String),
+    /// A snapshot could not be decoded or restored.
+    #[error("snapshot rejected: {0}")]
+    Snapshot(String),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,263 @@
+//! Raft's messages between servers (Raft Figure 2, §7 and dissertation §3.10,
+//! §9.6), and the requests and events between a server and its application.
+
+use dsys_core::{Message, NodeId};
+use serde::{Deserialize, Serialize};
+
+use super::types::{Entry, LogIndex, Membership, RequestId, Role, Session, Snapshot, Term};
+
+/// A message between Raft servers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Msg<C> {
+    /// RequestVote (§5.2), or its pre-vote twin (dissertation §9.6) which
+    /// asks "would you vote for me in `term`?" without changing anyone's
+    /// term.
+    RequestVote {
+        /// The term the candidate stands in (for a pre-vote: the term it
+        /// would stand in).
+        term: Term,
+        /// The candidate's last log index (§5.4.1, up-to-date check).
+        last_log_index: LogIndex,
+        /// The candidate's last log term.
+        last_log_term: Term,
+        /// A pre-vote: nobody's term or vote changes.
+        pre_vote: bool,
+        /// Leadership is being handed over (§3.10): a voter answers even
+        /// though it heard from a leader recently.
+        transfer: bool,
+    },
+    /// The answer to RequestVote.
+    Vote {
+        /// The voter's term (for a granted pre-vote: the term asked about).
+        term: Term,
+        /// Whether the vote is granted.
+        granted: bool,
+        /// Whether this answers a pre-vote.
+        pre_vote: bool,
+    },
+    /// AppendEntries (§5.3): replicate entries, or just assert leadership
+    /// (a heartbeat) when `entries` is empty.
+    AppendEntries {
+        /// The leader's term.
+        term: Term,
+        /// The index of the entry just before `entries`.
+        prev_log_index: LogIndex,
+        /// That entry's term: the consistency check.
+        prev_log_term: Term,
+        /// The entries to store (empty for a heartbeat).
+        entries: Vec<Entry<C>>,
+        /// The leader's commit index.
+        leader_commit: LogIndex,
+        /// The leader's read round, echoed back: a read-index confirmation.
+        read_round: u64,
+    },
+    /// The answer to AppendEntries or InstallSnapshot.
+    AppendResponse {
+        /// The follower's term.
+        term: Term,
+        /// On success, the follower's log matches the leader's up to here.
+        /// On failure, the `prev_log_index` that did not match.
+        index: LogIndex,
+        /// Whether the consistency check passed.
+        success: bool,
+        /// On failure, where the leader should retry (fast back-off, §5.3):
+        /// the first index of the conflicting term, or one past the
+        /// follower's last entry.
+        hint: LogIndex,
+        /// The read round of the request answered.
+        read_round: u64,
+    },
+    /// InstallSnapshot (§7): the leader has compacted the entries the
+    /// follower needs, so it sends the snapshot that replaced them.
+    InstallSnapshot {
+        /// The leader's term.
+        term: Term,
+        /// The snapshot.
+        snapshot: Snapshot,
+        /// The leader's read round.
+        read_round: u64,
+    },
+    /// Leadership transfer (§3.10): "start an election now".
+    TimeoutNow {
+        /// The leader's term.
+        term: Term,
+    },
+}
+
+impl<C> Message for Msg<C> where
+    C: Clone + std::fmt::Debug + Send + Serialize + serde::de::DeserializeOwned + 'static
+{
+}
+
+impl<C> Msg<C> {
+    /// The sender's term.
+    pub fn term(&self) -> Term {
+        match self {
+            Msg::RequestVote { term, .. }
+            | Msg::Vote { term, .. }
+            | Msg::AppendEntries { term, .. }
+            | Msg::AppendResponse { term, .. }
+            | Msg::InstallSnapshot { term, .. }
+            | Msg::TimeoutNow { term } => *term,
+        }
+    }
+}
+
+/// What the local application asks of its Raft server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RaftRequest<C, Q> {
+    /// Replicate and apply `command`. Answered by
+    /// [`RaftEvent::Proposed`] then [`RaftEvent::Applied`], or by
+    /// [`RaftEvent::Rejected`] (e.g. this server is not the leader: the
+    /// rejection names the leader it knows).
+    Propose {
+        /// Echoed in the answers.
+        id: RequestId,
+        /// The command.
+        command: C,
+        /// The client session, for exactly-once application of retries.
+        session: Option<Session>,
+    },
+    /// A linearizable read by read-index (dissertation §6.4): the leader
+    /// notes its commit index, confirms it is still leader with a round of
+    /// heartbeats, waits until it has applied that index, then answers.
+    Read {
+        /// Echoed in the answer.
+        id: RequestId,
+        /// The question.
+        query: Q,
+    },
+    /// Change the membership by one server (dissertation §4.1).
+    ChangeMembership {
+        /// Echoed in the answers.
+        id: RequestId,
+        /// The change.
+        change: MembershipChange,
+    },
+    /// Hand leadership to `to` (dissertation §3.10).
+    TransferLeadership {
+        /// Echoed in a rejection.
+        id: RequestId,
+        /// The next leader, a voter.
+        to: NodeId,
+    },
+    /// Start an election now, even if a leader is alive: for operators and
+    /// for scripted tests (the Figure 8 scenario).
+    Campaign,
+    /// Take a snapshot now, whatever the threshold.
+    Snapshot,
+}
+
+/// A single-server membership change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MembershipChange {
+    /// Add a learner: it receives the log but does not vote. Add a server as
+    /// a learner first and promote it once it has caught up, so the cluster
+    /// never waits on an empty voter (dissertation §4.2.1).
+    AddLearner(NodeId),
+    /// Add a voter (or promote a learner).
+    AddVoter(NodeId),
+    /// Remove a voter or learner.
+    Remove(NodeId),
+}
+
+/// What a Raft server tells its application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RaftEvent<O> {
+    /// The server's role, term or known leader changed.
+    RoleChanged {
+        /// The new term.
+        term: Term,
+        /// The new role.
+        role: Role,
+        /// The leader it knows of, if any.
+        leader: Option<NodeId>,
+    },
+    /// A proposal is in the leader's log at `index` in `term`; it is not yet
+    /// committed.
+    Proposed {
+        /// The request.
+        id: RequestId,
+        /// Where it is.
+        index: LogIndex,
+        /// The leader's term.
+        term: Term,
+    },
+    /// A proposal committed and was applied; `output` is the state
+    /// machine's answer (the remembered one, for a retried session command).
+    Applied {
+        /// The request.
+        id: RequestId,
+        /// Where it committed.
+        index: LogIndex,
+        /// The answer.
+        output: O,
+    },
+    /// A linearizable read's answer.
+    ReadDone {
+        /// The request.
+        id: RequestId,
+        /// The answer.
+        output: O,
+    },
+    /// A membership change is in force (appended) at `index`.
+    MembershipChanged {
+        /// The request.
+        id: RequestId,
+        /// Where the new membership is in the log.
+        index: LogIndex,
+        /// The new membership.
+        membership: Membership,
+    },
+    /// A request was not carried out.
+    Rejected {
+        /// The request.
+        id: RequestId,
+        /// Why, and what to do.
+        reason: Rejection,
+    },
+    /// A snapshot now covers the log up to `index`.
+    SnapshotTaken {
+        /// The last index it covers.
+        index: LogIndex,
+    },
+    /// Storage failed; this server has stopped taking part. Restart it once
+    /// storage is repaired.
+    Halted {
+        /// The storage error.
+        reason: String,
+    },
+}
+
+/// Why a request was not carried out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Rejection {
+    /// This server is not the leader; ask `leader` if known.
+    NotLeader {
+        /// The leader this server knows of.
+        leader: Option<NodeId>,
+    },
+    /// The leader lost leadership before the proposal committed: it may
+    /// still commit or may be lost. Retry with the same session to be safe.
+    LeadershipLost,
+    /// Too many uncommitted entries (`RaftConfig::uncommitted_entries_max`):
+    /// retry later.
+    Busy,
+    /// Another membership change is not committed yet, or the leader has not
+    /// committed an entry of its term: retry shortly.
+    MembershipChangePending,
+    /// The change makes no sense (removing a non-member, the last voter …).
+    InvalidMembershipChange(String),
+    /// A leadership transfer is under way: retry at the new leader.
+    TransferInProgress,
+    /// The leadership transfer did not complete within an election
+    /// timeout; this server is still the leader.
+    TransferFailed,
+    /// The transfer target is not another voter.
+    InvalidTransfer(String),
+    /// This server halted after a storage failure.
+    Halted,
+    /// The session's command is older than the latest one applied for that
+    /// client: its answer is no longer kept.
+    StaleSession,
+}

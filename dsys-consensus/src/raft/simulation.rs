@@ -1,0 +1,280 @@
+//! Raft in the simulator: a cluster over in-memory storage that survives
+//! crashes, a client that keeps proposing to whoever leads, the liveness
+//! check, and `dsys sim raft`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use dsys_core::scenario::{
+    run_scenario_with, Algorithm, Check, HistoryCheck, Outcome, Property, SimOptions, Verdict,
+};
+use dsys_core::sim::Simulation;
+use dsys_core::NodeId;
+
+use super::message::{RaftEvent, RaftRequest};
+use super::node::{Raft, RaftConfig};
+use super::properties::{
+    views, ElectionSafety, LeaderAppendOnly, LeaderCompleteness, LogMatching, StateMachineSafety,
+};
+use super::state_machine::Counter;
+use super::storage::MemStorage;
+use super::types::{Role, Session};
+
+/// The node type of the simulated cluster: a counter over memory storage.
+pub type SimRaft = Raft<Counter, MemStorage<u64>>;
+
+/// A factory for a simulated cluster: each node gets a [`MemStorage`] kept
+/// by the factory, so a restarted node finds what it stored before its
+/// crash, and nothing else.
+pub fn cluster(config: RaftConfig) -> impl FnMut(NodeId) -> SimRaft + 'static {
+    let mut disks: HashMap<NodeId, MemStorage<u64>> = HashMap::new();
+    move |id| {
+        let disk = disks.entry(id).or_default().clone();
+        Raft::new(config.clone(), disk, Counter::default())
+            .expect("memory storage always loads and the configuration was validated")
+    }
+}
+
+/// The leader of the highest term among live nodes, if any.
+pub fn current_leader<N, S>(sim: &Simulation<Raft<N, S>>) -> Option<NodeId>
+where
+    N: super::StateMachine,
+    S: super::Storage<N::Command>,
+{
+    sim.nodes()
+        .filter(|(_, n)| n.role() == Role::Leader)
+        .max_by_key(|(_, n)| n.term())
+        .map(|(id, _)| id)
+}
+
+/// Schedules a client that, every `period` from `from` to `until`, proposes
+/// `+1` to the current leader, with a session (client 1, seq = request id)
+/// so that the counter's final value is exactly the number of distinct
+/// commands applied.
+pub fn drive_client(
+    sim: &mut Simulation<SimRaft>,
+    from: Duration,
+    until: Duration,
+    period: Duration,
+) {
+    fn tick(sim: &mut Simulation<SimRaft>, seq: u64, until: Duration, period: Duration) {
+        if let Some(leader) = current_leader(sim) {
+            let request = RaftRequest::Propose {
+                id: seq,
+                command: 1,
+                session: Some(Session { client: 1, seq }),
+            };
+            sim.request(leader, request)
+                .expect("the leader is a live node");
+        }
+        let next = sim.now() + period;
+        if next < until {
+            sim.call_at(next, move |sim| tick(sim, seq + 1, until, period));
+        }
+    }
+    sim.call_at(from, move |sim| tick(sim, 1, until, period));
+}
+
+/// Every index some leader acknowledged as applied ([`RaftEvent::Applied`]).
+pub fn acknowledged(sim: &Simulation<SimRaft>) -> Vec<u64> {
+    sim.all_events()
+        .into_iter()
+        .filter_map(|(_, e)| match e.event {
+            RaftEvent::Applied { index, .. } => Some(index),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Liveness, once faults stop: a leader is up, and every acknowledged
+/// proposal is applied on every live node.
+pub fn check_liveness(sim: &Simulation<SimRaft>) -> Result<(), String> {
+    if current_leader(sim).is_none() {
+        return Err("no leader at the end of the run".into());
+    }
+    let highest = acknowledged(sim).into_iter().max().unwrap_or(0);
+    for (id, node) in sim.nodes() {
+        if node.last_applied() < highest {
+            return Err(format!(
+                "{id} has applied up to {} but {highest} was acknowledged",
+                node.last_applied()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Has the cluster converged? A leader is up, everything in its log is
+/// committed, and every live node has applied all of it.
+pub fn converged(sim: &Simulation<SimRaft>) -> bool {
+    let Some(leader) = current_leader(sim).and_then(|id| sim.node(id)) else {
+        return false;
+    };
+    let last = leader.log().last_index();
+    leader.commit_index() == last && sim.nodes().all(|(_, n)| n.last_applied() == last)
+}
+
+/// Liveness, once faults stop (Raft §5, "available as long as a majority
+/// is up and can talk"): runs until the cluster has [`converged`], at most
+/// until `deadline`, then checks that every acknowledged proposal is
+/// applied on every live node.
+pub fn await_liveness(sim: &mut Simulation<SimRaft>, deadline: Duration) -> Result<(), String> {
+    let done = sim
+        .run_until_condition(deadline, converged)
+        .map_err(|e| e.to_string())?;
+    if !done {
+        let states: Vec<String> = sim.nodes().map(|(id, n)| format!("{id}: {n:?}")).collect();
+        return Err(format!(
+            "not converged by {deadline:?}: {}",
+            states.join("; ")
+        ));
+    }
+    check_liveness(sim)
+}
+
+/// How long after the last fault the cluster is given to recover before
+/// liveness is judged.
+pub const SETTLE: Duration = Duration::from_secs(5);
+
+fn history(make: fn() -> HistoryCheck<SimRaft>) -> Check<SimRaft> {
+    Check::History(make)
+}
+
+/// `dsys sim raft`: a client proposes every 10 ms to whoever leads; the five
+/// safety properties are checked after every event; liveness is judged if
+/// the run lasts [`SETTLE`] past the last fault. Snapshots every 64 entries,
+/// so a restarted node may catch up by InstallSnapshot.
+pub const ALGORITHM: Algorithm = Algorithm {
+    name: "raft",
+    summary: "Raft consensus: elections, replication, snapshots; the five safety properties after every event",
+    run: simulate,
+};
+
+/// The configuration `dsys sim raft` runs.
+pub fn sim_config() -> RaftConfig {
+    RaftConfig {
+        snapshot_threshold: 64,
+        ..RaftConfig::default()
+    }
+}
+
+fn last_fault(options: &SimOptions) -> Option<Duration> {
+    let partitions = options
+        .partitions
+        .iter()
+        .map(|p| p.to.unwrap_or(Duration::MAX));
+    options
+        .crashes
+        .iter()
+        .chain(&options.restarts)
+        .map(|c| c.at)
+        .chain(partitions)
+        .max()
+}
+
+fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
+    let until = options.until;
+    run_scenario_with(
+        ALGORITHM.name,
+        options,
+        cluster(sim_config()),
+        &[
+            Property {
+                name: "Election Safety (§5.2)",
+                check: history(|| {
+                    let mut c = ElectionSafety::new();
+                    Box::new(move |nodes| c.check(&views(nodes)))
+                }),
+            },
+            Property {
+                name: "Leader Append-Only (§5.3)",
+                check: history(|| {
+                    let mut c = LeaderAppendOnly::new();
+                    Box::new(move |nodes| c.check(&views(nodes)))
+                }),
+            },
+            Property {
+                name: "Log Matching (§5.3)",
+                check: history(|| {
+                    let mut c = LogMatching::new();
+                    Box::new(move |nodes| c.check(&views(nodes)))
+                }),
+            },
+            Property {
+                name: "Leader Completeness (§5.4)",
+                check: history(|| {
+                    let mut c = LeaderCompleteness::new();
+                    Box::new(move |nodes| c.check(&views(nodes)))
+                }),
+            },
+            Property {
+                name: "State Machine Safety (§5.4.3)",
+                check: history(|| {
+                    let mut c = StateMachineSafety::new();
+                    Box::new(move |nodes| c.check(&views(nodes)))
+                }),
+            },
+            Property {
+                name: "liveness after faults",
+                check: Check::AtEnd(|sim, options| {
+                    let last = last_fault(options).unwrap_or_default();
+                    if last == Duration::MAX {
+                        return Verdict::Skipped("a partition never heals".into());
+                    }
+                    if options.until < last + SETTLE {
+                        return Verdict::Skipped(format!(
+                            "the run ends less than {SETTLE:?} after the last fault"
+                        ));
+                    }
+                    check_liveness(sim).into()
+                }),
+            },
+            Property {
+                name: "elections won",
+                check: Check::Figure(|sim, _| {
+                    let won = sim
+                        .all_events()
+                        .into_iter()
+                        .filter(|(_, e)| {
+                            matches!(
+                                e.event,
+                                RaftEvent::RoleChanged {
+                                    role: Role::Leader,
+                                    ..
+                                }
+                            )
+                        })
+                        .count();
+                    let term = sim.nodes().map(|(_, n)| n.term()).max().unwrap_or(0);
+                    format!("{won} (highest term {term})")
+                }),
+            },
+            Property {
+                name: "commands committed",
+                check: Check::Figure(|sim, _| {
+                    let acked = acknowledged(sim).len();
+                    let commits: Vec<String> = sim
+                        .ids()
+                        .map(|id| match sim.node(id) {
+                            Some(n) => format!("{id}:{}", n.commit_index()),
+                            None => format!("{id}:down"),
+                        })
+                        .collect();
+                    format!("{acked} acknowledged; commit index {}", commits.join(" "))
+                }),
+            },
+        ],
+        move |sim| {
+            // The client stops a little before the end, so that what it was
+            // told is committed has time to reach everyone.
+            let stop = until.saturating_sub(Duration::from_millis(500));
+            drive_client(
+                sim,
+                Duration::from_millis(100),
+                stop,
+                Duration::from_millis(10),
+            );
+            Ok(())
+        },
+    )
+}

@@ -1,0 +1,494 @@
+//! Raft storage: the conformance suite on both storages, FileStorage's
+//! recovery (torn tails are cut, damage in the middle is an error, garbage
+//! never panics), and FileStorage against MemStorage as a model over random
+//! operations with restarts.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use dsys_consensus::raft::{
+    conformance, Entry, FileOptions, FileStorage, HardState, MemStorage, Membership, Payload,
+    Snapshot, SnapshotMeta, Storage,
+};
+use dsys_consensus::Error;
+use proptest::prelude::*;
+use tempfile::TempDir;
+
+/// Small segments, so that a few entries already span several.
+const SMALL: FileOptions = FileOptions {
+    segment_bytes_max: 96,
+};
+
+fn entry(term: u64, index: u64) -> Entry<String> {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command {
+            session: None,
+            command: format!("set x {index}"),
+        },
+    }
+}
+
+fn entries(term: u64, indices: std::ops::RangeInclusive<u64>) -> Vec<Entry<String>> {
+    indices.map(|i| entry(term, i)).collect()
+}
+
+fn snapshot(index: u64, term: u64) -> Snapshot {
+    Snapshot {
+        meta: SnapshotMeta {
+            index,
+            term,
+            membership: Membership::default(),
+        },
+        data: vec![index as u8; 5],
+    }
+}
+
+fn open(dir: &Path, options: FileOptions) -> FileStorage<String> {
+    FileStorage::open_with(dir, options).expect("open")
+}
+
+/// The highest-numbered segment in `dir`.
+fn last_segment(dir: &Path) -> PathBuf {
+    let mut segments: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .collect();
+    segments.sort();
+    segments.pop().expect("a segment")
+}
+
+fn run_file_conformance(options: FileOptions) {
+    let mut dirs = Vec::new();
+    conformance::run(
+        || {
+            let dir = TempDir::new().unwrap();
+            let storage = open(dir.path(), options);
+            dirs.push(dir);
+            storage
+        },
+        |storage| {
+            let dir = storage.dir().to_path_buf();
+            drop(storage);
+            open(&dir, options)
+        },
+        |i| format!("command {i}"),
+    );
+}
+
+#[test]
+fn conformance_mem_storage() {
+    conformance::run(MemStorage::new, |storage| storage, |i| i);
+}
+
+#[test]
+fn conformance_file_storage() {
+    run_file_conformance(FileOptions::default());
+}
+
+#[test]
+fn conformance_file_storage_small_segments() {
+    // Rolls segments and rewrites the log at snapshots.
+    run_file_conformance(SMALL);
+}
+
+#[test]
+fn open_creates_the_directory_and_refuses_a_second_handle() {
+    let root = TempDir::new().unwrap();
+    let dir = root.path().join("a/b");
+    let mut storage = open(&dir, FileOptions::default());
+    assert_eq!(storage.dir(), dir);
+    assert!(storage.load().unwrap().entries.is_empty());
+    match FileStorage::<String>::open(&dir) {
+        Err(Error::Io { path, .. }) => assert_eq!(path, dir.join("LOCK")),
+        other => panic!("a second handle on one directory: {other:?}"),
+    }
+    drop(storage);
+    open(&dir, FileOptions::default());
+}
+
+#[test]
+fn open_on_a_file_is_an_io_error_naming_it() {
+    let root = TempDir::new().unwrap();
+    let file = root.path().join("not-a-dir");
+    fs::write(&file, b"x").unwrap();
+    match FileStorage::<String>::open(&file) {
+        Err(Error::Io { path, .. }) => assert!(path.starts_with(&file), "{path:?}"),
+        other => panic!("{other:?}"),
+    }
+    let zero = FileOptions {
+        segment_bytes_max: 0,
+    };
+    assert!(matches!(
+        FileStorage::<String>::open_with(root.path(), zero),
+        Err(Error::InvalidConfig(_))
+    ));
+}
+
+#[test]
+fn segments_wholly_covered_by_a_snapshot_are_deleted() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), SMALL);
+    for i in 1..=20 {
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    let count = || fs::read_dir(dir.path()).unwrap().count();
+    let before = count();
+    assert!(before > 4, "several segments: {before} files");
+    storage.save_snapshot(&snapshot(18, 1)).unwrap();
+    // LOCK, snapshot, and one segment holding entries 19 and 20.
+    assert_eq!(count(), 3);
+    storage.append(&entries(1, 21..=21)).unwrap();
+    drop(storage);
+    let recovered = open(dir.path(), SMALL).load().unwrap();
+    assert_eq!(recovered.snapshot, Some(snapshot(18, 1)));
+    assert_eq!(recovered.entries, entries(1, 19..=21));
+}
+
+#[test]
+fn a_crash_between_rewriting_the_log_and_deleting_old_segments_recovers() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), SMALL);
+    storage.append(&entries(1, 1..=12)).unwrap();
+    for i in 13..=20 {
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    let old: Vec<(PathBuf, Vec<u8>)> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "seg"))
+        .map(|p| (p.clone(), fs::read(&p).unwrap()))
+        .collect();
+    storage.save_snapshot(&snapshot(15, 1)).unwrap();
+    drop(storage);
+    // The old segments come back, as if the crash hit before their removal.
+    for (path, bytes) in &old {
+        fs::write(path, bytes).unwrap();
+    }
+    let mut storage = open(dir.path(), SMALL);
+    let recovered = storage.load().unwrap();
+    assert_eq!(recovered.snapshot, Some(snapshot(15, 1)));
+    assert_eq!(recovered.entries, entries(1, 16..=20));
+    storage.append(&entries(2, 21..=21)).unwrap();
+    storage.save_snapshot(&snapshot(21, 2)).unwrap();
+    drop(storage);
+    let recovered = open(dir.path(), SMALL).load().unwrap();
+    assert_eq!(recovered.snapshot, Some(snapshot(21, 2)));
+    assert!(recovered.entries.is_empty());
+}
+
+#[test]
+fn a_crash_between_the_snapshot_file_and_its_log_record_recovers() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    storage.append(&entries(1, 1..=3)).unwrap();
+    let segment = last_segment(dir.path());
+    let before = fs::read(&segment).unwrap();
+    storage.save_snapshot(&snapshot(10, 2)).unwrap();
+    drop(storage);
+    fs::write(&segment, &before).unwrap(); // the Compact record never landed
+    let mut storage = open(dir.path(), FileOptions::default());
+    let recovered = storage.load().unwrap();
+    assert_eq!(recovered.snapshot, Some(snapshot(10, 2)));
+    assert!(recovered.entries.is_empty());
+    assert!(matches!(
+        storage.append(&entries(2, 4..=4)),
+        Err(Error::Contract(_))
+    ));
+    storage.append(&entries(2, 11..=11)).unwrap();
+    drop(storage);
+    assert_eq!(
+        open(dir.path(), FileOptions::default())
+            .load()
+            .unwrap()
+            .entries,
+        entries(2, 11..=11)
+    );
+}
+
+/// Builds a log whose last record is the append of entry `last`; returns the
+/// last segment, its bytes, and where that record starts.
+fn log_ending_in_one_record(
+    dir: &Path,
+    options: FileOptions,
+    last: u64,
+) -> (PathBuf, Vec<u8>, usize) {
+    let mut storage = open(dir, options);
+    storage
+        .save_hard_state(&HardState {
+            term: 2,
+            voted_for: None,
+        })
+        .unwrap();
+    for i in 1..last {
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    let segment = last_segment(dir);
+    let before = fs::metadata(&segment).unwrap().len() as usize;
+    storage.append(&entries(2, last..=last)).unwrap();
+    assert_eq!(
+        last_segment(dir),
+        segment,
+        "the last record shares its segment"
+    );
+    drop(storage);
+    (segment.clone(), fs::read(&segment).unwrap(), before)
+}
+
+/// Recovery drops exactly the damaged last record, and appending goes on.
+fn assert_recovers_without_last(dir: &Path, options: FileOptions, last: u64, what: &str) {
+    let mut storage = FileStorage::<String>::open_with(dir, options)
+        .unwrap_or_else(|e| panic!("{what}: a torn tail must recover, got {e}"));
+    let recovered = storage.load().unwrap();
+    assert_eq!(recovered.hard_state.term, 2, "{what}");
+    assert_eq!(recovered.entries, entries(1, 1..=last - 1), "{what}");
+    storage.append(&entries(3, last..=last)).unwrap();
+    drop(storage);
+    let recovered = open(dir, options).load().unwrap();
+    let mut expected = entries(1, 1..=last - 1);
+    expected.extend(entries(3, last..=last));
+    assert_eq!(recovered.entries, expected, "{what}: append after recovery");
+}
+
+#[test]
+fn a_torn_tail_is_cut_at_every_byte() {
+    for options in [FileOptions::default(), SMALL] {
+        let dir = TempDir::new().unwrap();
+        let last = 6;
+        let (segment, full, start) = log_ending_in_one_record(dir.path(), options, last);
+        for cut in start..full.len() {
+            fs::write(&segment, &full[..cut]).unwrap();
+            assert_recovers_without_last(dir.path(), options, last, &format!("cut at {cut}"));
+        }
+    }
+}
+
+#[test]
+fn a_garbled_tail_is_cut_at_every_byte() {
+    // The file kept its length but the last write's bytes from `from` on
+    // never landed (they read back as garbage).
+    let dir = TempDir::new().unwrap();
+    let last = 4;
+    let (segment, full, start) = log_ending_in_one_record(dir.path(), FileOptions::default(), last);
+    for from in start..full.len() {
+        let mut bytes = full.clone();
+        bytes[from..].iter_mut().for_each(|b| *b = !*b);
+        fs::write(&segment, &bytes).unwrap();
+        let what = format!("garbled from {from}");
+        assert_recovers_without_last(dir.path(), FileOptions::default(), last, &what);
+    }
+}
+
+fn expect_corrupt(result: Result<FileStorage<String>, Error>, file: &str) -> String {
+    match result {
+        Err(Error::Corrupt(message)) => {
+            assert!(
+                message.contains(file),
+                "the message names {file}: {message}"
+            );
+            message
+        }
+        Err(other) => panic!("expected Error::Corrupt naming {file}, got {other:?}"),
+        Ok(storage) => panic!("expected Error::Corrupt naming {file}, opened {storage:?}"),
+    }
+}
+
+#[test]
+fn a_flipped_bit_in_the_middle_is_corruption() {
+    let dir = TempDir::new().unwrap();
+    let (segment, full, _) = log_ending_in_one_record(dir.path(), FileOptions::default(), 5);
+    let name = segment.file_name().unwrap().to_str().unwrap();
+    // In the first record's length, payload CRC, header CRC, and payload.
+    for offset in [8, 12, 16, 8 + 12 + 2] {
+        let mut bytes = full.clone();
+        bytes[offset] ^= 0x10;
+        fs::write(&segment, &bytes).unwrap();
+        let message = expect_corrupt(FileStorage::open(dir.path()), name);
+        assert!(message.contains("at byte 8"), "{message}");
+    }
+    // In the magic.
+    let mut bytes = full.clone();
+    bytes[0] ^= 1;
+    fs::write(&segment, &bytes).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), name);
+}
+
+#[test]
+fn damage_in_an_earlier_segment_is_corruption() {
+    let dir = TempDir::new().unwrap();
+    log_ending_in_one_record(dir.path(), SMALL, 12);
+    let first = dir.path().join("log-000001.seg");
+    let mut bytes = fs::read(&first).unwrap();
+    // Even at the very end of the segment: only the last one may be torn.
+    let end = bytes.len() - 1;
+    bytes[end] ^= 1;
+    fs::write(&first, &bytes).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "log-000001.seg");
+    fs::write(&first, &bytes[..end]).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "log-000001.seg");
+}
+
+#[test]
+fn a_missing_segment_is_corruption() {
+    let dir = TempDir::new().unwrap();
+    log_ending_in_one_record(dir.path(), SMALL, 12);
+    fs::remove_file(dir.path().join("log-000002.seg")).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "log-000002.seg");
+}
+
+#[test]
+fn garbage_files_are_errors() {
+    for (name, content) in [
+        ("hard_state", &b"garbage"[..]),
+        ("hard_state", &b"DSYSHST1\0\0\0\0\0\0\0\0\0\0\0\0"[..]),
+        ("snapshot", &b""[..]),
+        ("snapshot", &b"DSYSSNP1 and then some"[..]),
+        ("log-000001.seg", &b"not a log at all"[..]),
+        ("log-000001.seg", &b""[..]),
+    ] {
+        let dir = TempDir::new().unwrap();
+        fs::write(dir.path().join(name), content).unwrap();
+        expect_corrupt(FileStorage::open(dir.path()), name);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// One flipped bit anywhere in the log: before the last record it is
+    /// corruption; in the last record it is a torn tail.
+    #[test]
+    fn any_flipped_bit_is_caught(bit in 0usize..1 << 16) {
+        let dir = TempDir::new().unwrap();
+        let last = 5;
+        let (segment, full, start) = log_ending_in_one_record(dir.path(), FileOptions::default(), last);
+        let bit = bit % (full.len() * 8);
+        let mut bytes = full.clone();
+        bytes[bit / 8] ^= 1 << (bit % 8);
+        fs::write(&segment, &bytes).unwrap();
+        if bit / 8 >= start {
+            assert_recovers_without_last(dir.path(), FileOptions::default(), last, &format!("bit {bit}"));
+        } else {
+            expect_corrupt(FileStorage::open(dir.path()), "log-000001.seg");
+        }
+    }
+
+    /// Random files never make recovery panic.
+    #[test]
+    fn random_files_never_panic(
+        file in prop::sample::select(vec!["hard_state", "snapshot", "log-000001.seg", "log-000002.seg"]),
+        with_magic in any::<bool>(),
+        body in prop::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let dir = TempDir::new().unwrap();
+        log_ending_in_one_record(dir.path(), FileOptions::default(), 3);
+        let magic: &[u8] = match file {
+            "hard_state" => b"DSYSHST1",
+            "snapshot" => b"DSYSSNP1",
+            _ => b"DSYSLOG1",
+        };
+        let mut bytes = if with_magic { magic.to_vec() } else { Vec::new() };
+        bytes.extend(body);
+        fs::write(dir.path().join(file), &bytes).unwrap();
+        if let Ok(mut storage) = FileStorage::<String>::open(dir.path()) {
+            let _ = storage.load();
+        }
+    }
+}
+
+/// One step of the model test.
+#[derive(Clone, Debug)]
+enum Op {
+    HardState(u64),
+    /// Append `count` entries in `term` at the right place.
+    Append {
+        count: u64,
+        term: u64,
+    },
+    /// Append one entry at `next index + shift` (rejected unless 0).
+    AppendAt {
+        shift: i64,
+    },
+    /// Truncate from `next index - back`.
+    Truncate {
+        back: u64,
+    },
+    /// A snapshot at `next index - back` (possibly behind the current one,
+    /// or past the end).
+    Snapshot {
+        back: i64,
+        term: u64,
+    },
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        1 => (0u64..5).prop_map(Op::HardState),
+        5 => (0u64..4, 1u64..4).prop_map(|(count, term)| Op::Append { count, term }),
+        1 => (-2i64..3).prop_map(|shift| Op::AppendAt { shift }),
+        2 => (0u64..6).prop_map(|back| Op::Truncate { back }),
+        2 => (-3i64..8, 1u64..4).prop_map(|(back, term)| Op::Snapshot { back, term }),
+        2 => Just(Op::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// FileStorage does what MemStorage does, across restarts.
+    #[test]
+    fn file_storage_matches_the_model(
+        ops in prop::collection::vec(op(), 1..40),
+        segment_bytes_max in prop::sample::select(vec![48u64, 200, 1 << 20]),
+    ) {
+        let options = FileOptions { segment_bytes_max };
+        let dir = TempDir::new().unwrap();
+        let mut file = Some(open(dir.path(), options));
+        let mut model = MemStorage::<String>::new();
+        for (step, op) in ops.iter().enumerate() {
+            let storage = file.as_mut().unwrap();
+            let state = model.load().unwrap();
+            let next = state.entries.last().map_or(
+                state.snapshot.as_ref().map_or(0, |s| s.meta.index) + 1,
+                |e| e.index + 1,
+            );
+            let (got, want) = match *op {
+                Op::HardState(term) => {
+                    let hard = HardState { term, voted_for: None };
+                    (storage.save_hard_state(&hard), model.save_hard_state(&hard))
+                }
+                Op::Append { count, term } => {
+                    let batch: Vec<_> = (next..next + count).map(|i| entry(term, i)).collect();
+                    (storage.append(&batch), model.append(&batch))
+                }
+                Op::AppendAt { shift } => {
+                    let batch = [entry(9, next.saturating_add_signed(shift))];
+                    (storage.append(&batch), model.append(&batch))
+                }
+                Op::Truncate { back } => {
+                    let from = next.saturating_sub(back);
+                    (storage.truncate(from), model.truncate(from))
+                }
+                Op::Snapshot { back, term } => {
+                    let index = next.saturating_add_signed(-back).max(1);
+                    let snap = snapshot(index, term);
+                    (storage.save_snapshot(&snap), model.save_snapshot(&snap))
+                }
+                Op::Reopen => {
+                    drop(file.take());
+                    file = Some(open(dir.path(), options));
+                    (Ok(()), Ok(()))
+                }
+            };
+            prop_assert_eq!(got.is_ok(), want.is_ok(), "step {} {:?}: {:?} vs model {:?}", step, op, got, want);
+            if let Err(e) = got {
+                prop_assert!(matches!(e, Error::Contract(_)), "step {} {:?}: {:?}", step, op, e);
+            }
+            let loaded = file.as_mut().unwrap().load().unwrap();
+            prop_assert_eq!(loaded, model.load().unwrap(), "step {} {:?}", step, op);
+        }
+    }
+}
