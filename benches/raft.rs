@@ -27,16 +27,28 @@ struct Run {
     latencies: Vec<Duration>,
 }
 
-/// Starts three nodes on the current arbiter, waits for a leader, then
-/// drives `clients` closed-loop clients for `commands` commands.
-fn run(clients: u64, commands: u64) -> Run {
+/// Where the nodes run.
+#[derive(Clone, Copy, Debug)]
+enum Placement {
+    /// All three nodes and the clients on one thread.
+    OneThread,
+    /// Each node on an arbiter (thread) of its own, the clients on the main
+    /// thread: every message crosses threads.
+    ThreadPerNode,
+}
+
+/// Starts three nodes, waits for a leader, then drives `clients`
+/// closed-loop clients for `commands` commands.
+fn run(clients: u64, commands: u64, placement: Placement) -> Run {
     let system = actix_rt::System::new();
     system.block_on(async move {
         let config = RaftConfig::default();
-        let cluster: Cluster<Raft<Counter, MemStorage<u64>>> = Cluster::builder(3)
-            .on_current_arbiter()
-            .event_capacity(1 << 16)
-            .start(move |_| {
+        let builder = match placement {
+            Placement::OneThread => Cluster::builder(3).on_current_arbiter(),
+            Placement::ThreadPerNode => Cluster::builder(3).arbiters(3),
+        };
+        let cluster: Cluster<Raft<Counter, MemStorage<u64>>> =
+            builder.event_capacity(1 << 16).start(move |_| {
                 Raft::new(config.clone(), MemStorage::new(), Counter::default()).unwrap()
             });
         // The leader.
@@ -149,13 +161,17 @@ fn simulate(seed: u64) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("raft_actix");
+    let mut group = c.benchmark_group("raft_actix_one_thread");
     group.sample_size(10);
     for clients in [1u64, 64] {
         let commands = if clients == 1 { 20_000 } else { COMMANDS };
         group.throughput(Throughput::Elements(commands));
         group.bench_function(format!("{clients}_clients"), |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| run(clients, commands).elapsed).sum())
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| run(clients, commands, Placement::OneThread).elapsed)
+                    .sum()
+            })
         });
     }
     group.finish();
@@ -169,14 +185,18 @@ fn bench(c: &mut Criterion) {
 
     // The summary a person reads: medians of five runs each.
     let mut lines = Vec::new();
-    for clients in [1u64, 64] {
-        let commands = if clients == 1 { 20_000 } else { COMMANDS };
-        let mut runs: Vec<Run> = (0..5).map(|_| run(clients, commands)).collect();
-        runs.sort_by_key(|r| r.elapsed);
-        lines.push(summarise(
-            &format!("actix, 3 nodes, {clients} client(s)"),
-            &mut runs[2],
-        ));
+    for placement in [Placement::OneThread, Placement::ThreadPerNode] {
+        for clients in [1u64, 64] {
+            let commands = match (placement, clients) {
+                (Placement::ThreadPerNode, 1) => 2_000,
+                (_, 1) => 20_000,
+                _ => COMMANDS,
+            };
+            let mut runs: Vec<Run> = (0..5).map(|_| run(clients, commands, placement)).collect();
+            runs.sort_by_key(|r| r.elapsed);
+            let label = format!("{placement:?}, {clients} client(s)");
+            lines.push(summarise(&label, &mut runs[2]));
+        }
     }
     let mut rates: Vec<f64> = (0..5)
         .map(|seed| {

@@ -134,6 +134,7 @@ mod log;
 mod message;
 mod node;
 pub mod properties;
+pub mod service;
 pub mod simulation;
 mod state_machine;
 mod storage;

@@ -268,6 +268,11 @@ impl<N: Node, R: Send + 'static> Handler<Inspect<N, R>> for NodeActor<N> {
     }
 }
 
+/// Where `id` sits among the local nodes (for round-robin placement).
+fn handle_slot(local: &[NodeId], id: NodeId) -> usize {
+    local.iter().position(|&l| l == id).unwrap_or(0)
+}
+
 type SharedFactory<N> = Arc<Mutex<dyn FnMut(NodeId) -> N + Send>>;
 
 /// Builds a [`Cluster`].
@@ -276,6 +281,7 @@ pub struct ClusterBuilder<N: Node> {
     seed: u64,
     arbiters: usize,
     on_current: bool,
+    local: Option<Vec<NodeId>>,
     mailbox_capacity: usize,
     event_capacity: usize,
     transport: Option<Arc<dyn Transport<N::Msg>>>,
@@ -319,6 +325,19 @@ impl<N: Node> ClusterBuilder<N> {
         self
     }
 
+    /// Runs only `ids` in this process; the cluster's other nodes run
+    /// elsewhere (other processes or machines) and the transport reaches
+    /// them, e.g. dsys-net's TCP transport. Every node still knows all
+    /// `nodes` as its peers. Ids outside the cluster are ignored.
+    pub fn local(mut self, ids: impl IntoIterator<Item = NodeId>) -> Self {
+        self.local = Some(
+            ids.into_iter()
+                .filter(|id| id.index() < self.nodes)
+                .collect(),
+        );
+        self
+    }
+
     /// Each node's mailbox capacity (default 65,536 messages). A transport
     /// drops and counts a message for a full mailbox.
     pub fn mailbox_capacity(mut self, capacity: usize) -> Self {
@@ -354,8 +373,9 @@ impl<N: Node> ClusterBuilder<N> {
                 .collect()
         };
         let ids: Vec<NodeId> = (0..self.nodes as u32).map(NodeId).collect();
+        let local = self.local.clone().unwrap_or_else(|| ids.clone());
         let started = Instant::now();
-        let handles = ids
+        let handles = local
             .iter()
             .map(|&id| {
                 let peers: Arc<[NodeId]> = ids.iter().copied().filter(|&p| p != id).collect();
@@ -369,7 +389,7 @@ impl<N: Node> ClusterBuilder<N> {
                     arbiter: if arbiters.is_empty() {
                         Arbiter::current()
                     } else {
-                        arbiters[id.index() % arbiters.len()].handle()
+                        arbiters[handle_slot(&local, id) % arbiters.len()].handle()
                     },
                     transport: Arc::clone(&transport),
                     factory: Arc::clone(&factory),
@@ -444,6 +464,7 @@ impl<N: Node> Cluster<N> {
             seed: 0,
             arbiters: std::thread::available_parallelism().map_or(2, |n| n.get()),
             on_current: false,
+            local: None,
             mailbox_capacity: 65_536,
             event_capacity: 4_096,
             transport: None,
@@ -464,12 +485,16 @@ impl<N: Node> Cluster<N> {
         })
     }
 
-    /// The handle of one node, `None` for an unknown id.
+    /// The handle of one node, `None` for an unknown id (or one that runs
+    /// in another process, see [`ClusterBuilder::local`]).
     pub fn get(&self, id: NodeId) -> Option<&NodeHandle<N>> {
-        self.handles.get(id.index())
+        match self.handles.get(id.index()) {
+            Some(handle) if handle.id() == id => Some(handle),
+            _ => self.handles.iter().find(|h| h.id() == id),
+        }
     }
 
-    /// Every node's handle.
+    /// Every local node's handle.
     pub fn nodes(&self) -> &[NodeHandle<N>] {
         &self.handles
     }

@@ -1,0 +1,241 @@
+//! Raft as a service for remote clients: [`RaftService`] wraps a [`Raft`]
+//! server so that processes that are not members — a command-line client,
+//! an application front end — can propose commands over the same transport
+//! and get an answer: committed (with the index and the state machine's
+//! output), a redirect to the leader, or a failure.
+//!
+//! A client is any node id that is not a member. It sends
+//! [`ServiceMsg::Propose`] to any server; a follower answers
+//! [`ClientOutcome::Redirect`] with the leader it knows, the leader answers
+//! [`ClientOutcome::Committed`] once the command is applied. Clients that
+//! retry should use a [`Session`](super::Session) (exactly-once application).
+//!
+//! ```
+//! use std::time::Duration;
+//! use dsys_core::testing::Harness;
+//! use dsys_core::{Effect, NodeId};
+//! use dsys_consensus::raft::service::{ClientOutcome, RaftService, ServiceMsg};
+//! use dsys_consensus::raft::{Counter, MemStorage, Raft, RaftConfig};
+//!
+//! let raft = Raft::new(RaftConfig::default(), MemStorage::new(), Counter::default()).unwrap();
+//! let mut server = Harness::new(RaftService::new(raft), NodeId(1), 3);
+//! server.start();
+//! // Not the leader: the client is redirected (no leader known yet).
+//! let client = NodeId(100);
+//! let effects = server.message(client, ServiceMsg::Propose { request: 7, command: 1, session: None });
+//! assert!(effects.contains(&Effect::Send {
+//!     to: client,
+//!     msg: ServiceMsg::Reply { request: 7, outcome: ClientOutcome::Redirect { leader: None } },
+//! }));
+//! ```
+
+use std::collections::HashMap;
+
+use dsys_core::{Context, Effect, Message, Node, NodeId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::message::{Msg, RaftEvent, RaftRequest, Rejection};
+use super::node::{Raft, Timer};
+use super::state_machine::StateMachine;
+use super::storage::Storage;
+use super::types::{LogIndex, RequestId, Session};
+
+/// Request ids the service gives Raft have this bit set; an application's
+/// own [`RaftRequest`] ids must not.
+pub const SERVICE_ID_BIT: RequestId = 1 << 63;
+
+/// A message of the service: Raft's own, or a client's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ServiceMsg<C, O> {
+    /// Between servers.
+    Peer(Msg<C>),
+    /// From a client: replicate `command`.
+    Propose {
+        /// The client's number for this request, echoed in the reply.
+        request: u64,
+        /// The command.
+        command: C,
+        /// The client session, for exactly-once application of retries.
+        session: Option<Session>,
+    },
+    /// To a client: what became of its request.
+    Reply {
+        /// The client's number for the request.
+        request: u64,
+        /// The outcome.
+        outcome: ClientOutcome<O>,
+    },
+}
+
+/// What became of a client's proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientOutcome<O> {
+    /// Committed at `index` and applied; `output` is the state machine's
+    /// answer.
+    Committed {
+        /// Where it committed.
+        index: LogIndex,
+        /// The answer.
+        output: O,
+    },
+    /// This server is not the leader; try `leader` (if known) or another.
+    Redirect {
+        /// The leader this server knows of.
+        leader: Option<NodeId>,
+    },
+    /// Not carried out (busy, leadership lost — the command may still
+    /// commit: retry with the same session —, …).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl<C, O> Message for ServiceMsg<C, O>
+where
+    C: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+    O: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+{
+    /// Raft's own kinds for server traffic, so metrics name AppendEntries
+    /// rather than the envelope.
+    fn kind(&self) -> &'static str {
+        match self {
+            ServiceMsg::Peer(msg) => msg.kind(),
+            ServiceMsg::Propose { .. } => "Propose",
+            ServiceMsg::Reply { .. } => "Reply",
+        }
+    }
+}
+
+/// A Raft server that also answers remote clients. Its requests and events
+/// are Raft's, so a local application uses it as it would [`Raft`].
+pub struct RaftService<SM: StateMachine, S> {
+    raft: Raft<SM, S>,
+    clients: HashMap<RequestId, (NodeId, u64)>,
+    next_id: RequestId,
+}
+
+impl<SM: StateMachine, S> std::fmt::Debug for RaftService<SM, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftService")
+            .field("raft", &self.raft)
+            .field("clients_waiting", &self.clients.len())
+            .finish()
+    }
+}
+
+impl<SM, S> RaftService<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    /// Serves `raft` to clients.
+    pub fn new(raft: Raft<SM, S>) -> Self {
+        RaftService {
+            raft,
+            clients: HashMap::new(),
+            next_id: SERVICE_ID_BIT,
+        }
+    }
+
+    /// The Raft server inside.
+    pub fn raft(&self) -> &Raft<SM, S> {
+        &self.raft
+    }
+
+    /// Carries out Raft's effects as the service's, answering clients whose
+    /// requests Raft has settled.
+    fn forward(&mut self, ctx: &mut Context<'_, Self>, effects: Vec<Effect<Raft<SM, S>>>) {
+        for effect in effects {
+            match effect {
+                Effect::Send { to, msg } => ctx.send(to, ServiceMsg::Peer(msg)),
+                Effect::SetTimer { id, after, timer } => {
+                    ctx.record(Effect::SetTimer { id, after, timer })
+                }
+                Effect::CancelTimer { id } => ctx.record(Effect::CancelTimer { id }),
+                Effect::Emit(event) => {
+                    let answer = match &event {
+                        RaftEvent::Applied { id, index, output } => Some((
+                            *id,
+                            ClientOutcome::Committed {
+                                index: *index,
+                                output: output.clone(),
+                            },
+                        )),
+                        RaftEvent::Rejected { id, reason } => Some((*id, outcome_of(reason))),
+                        _ => None,
+                    };
+                    if let Some((id, outcome)) = answer {
+                        if let Some((client, request)) = self.clients.remove(&id) {
+                            ctx.send(client, ServiceMsg::Reply { request, outcome });
+                        }
+                    }
+                    ctx.emit(event);
+                }
+            }
+        }
+    }
+}
+
+fn outcome_of<O>(reason: &Rejection) -> ClientOutcome<O> {
+    match reason {
+        Rejection::NotLeader { leader } => ClientOutcome::Redirect { leader: *leader },
+        other => ClientOutcome::Failed {
+            reason: format!("{other:?}"),
+        },
+    }
+}
+
+impl<SM, S> Node for RaftService<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    type Msg = ServiceMsg<SM::Command, SM::Output>;
+    type Timer = Timer;
+    type Request = RaftRequest<SM::Command, SM::Query>;
+    type Event = RaftEvent<SM::Output>;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        let effects = ctx.nested(|inner| self.raft.on_start(inner));
+        self.forward(ctx, effects);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
+        match msg {
+            ServiceMsg::Peer(msg) => {
+                let effects = ctx.nested(|inner| self.raft.on_message(inner, from, msg));
+                self.forward(ctx, effects);
+            }
+            ServiceMsg::Propose {
+                request,
+                command,
+                session,
+            } => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.clients.insert(id, (from, request));
+                let propose = RaftRequest::Propose {
+                    id,
+                    command,
+                    session,
+                };
+                let effects = ctx.nested(|inner| self.raft.on_request(inner, propose));
+                self.forward(ctx, effects);
+            }
+            // Servers do not take replies.
+            ServiceMsg::Reply { .. } => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
+        let effects = ctx.nested(|inner| self.raft.on_timer(inner, timer));
+        self.forward(ctx, effects);
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Self::Request) {
+        let effects = ctx.nested(|inner| self.raft.on_request(inner, request));
+        self.forward(ctx, effects);
+    }
+}
