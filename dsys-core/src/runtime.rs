@@ -14,7 +14,7 @@
 //!   inspects state, crashes a node and restarts it from its factory.
 //!
 //! Each node's handlers run inside a `tracing` span naming the node; set
-//! `RUST_LOG` to see them. A node's [`Context::now`] is the time since the
+//! `RUST_LOG` to see them. A node's [`Context::now`](crate::Context::now) is the time since the
 //! cluster started (a real, monotonic clock here), and its RNG is seeded
 //! from the cluster's seed, the node id and its incarnation.
 //!

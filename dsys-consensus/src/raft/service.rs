@@ -8,7 +8,7 @@
 //! [`ServiceMsg::Propose`] to any server; a follower answers
 //! [`ClientOutcome::Redirect`] with the leader it knows, the leader answers
 //! [`ClientOutcome::Committed`] once the command is applied. Clients that
-//! retry should use a [`Session`](super::Session) (exactly-once application).
+//! retry should use a [`Session`] (exactly-once application).
 //!
 //! ```
 //! use std::time::Duration;

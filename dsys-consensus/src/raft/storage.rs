@@ -143,15 +143,15 @@ impl<C> MemStorage<C> {
 /// The index the next appended entry must have.
 pub(crate) fn next_index<C>(snapshot: Option<&Snapshot>, entries: &[Entry<C>]) -> LogIndex {
     match entries.last() {
-        Some(last) => last.index + 1,
-        None => snapshot.map_or(0, |s| s.meta.index) + 1,
+        Some(last) => last.index.saturating_add(1),
+        None => snapshot.map_or(0, |s| s.meta.index).saturating_add(1),
     }
 }
 
 /// Checks that `entries` are contiguous and start at `next`.
 pub(crate) fn check_append<C>(next: LogIndex, entries: &[Entry<C>]) -> Result<()> {
     for (offset, entry) in entries.iter().enumerate() {
-        let expected = next + offset as u64;
+        let expected = next.saturating_add(offset as u64);
         if entry.index != expected {
             return Err(Error::Contract(format!(
                 "append expected index {expected}, got {}; truncate first or append in order",

@@ -187,6 +187,16 @@ pub fn run<C, S>(
     });
 }
 
+/// The shape of a recovered state, short enough to read in a panic message.
+fn summary<C>(state: &Recovered<C>) -> String {
+    let entries: Vec<_> = state.entries.iter().map(|e| (e.index, e.term)).collect();
+    format!(
+        "hard state {:?}, snapshot (index, term) {:?}, entries (index, term) {entries:?}",
+        state.hard_state,
+        state.snapshot.as_ref().map(|s| (s.meta.index, s.meta.term)),
+    )
+}
+
 /// One scenario's storage, and what it should hold.
 struct Checker<'a, C, S> {
     scenario: &'static str,
@@ -251,11 +261,15 @@ where
     fn check_live(&mut self, rule: &str, step: &str) {
         match self.storage().load() {
             Ok(loaded) if loaded == self.expected => {}
-            Ok(loaded) => self.fail(
-                rule,
-                step,
-                format!("load returned {loaded:#?}\n  expected {:#?}", self.expected),
-            ),
+            Ok(loaded) => {
+                let (got, want) = (summary(&loaded), summary(&self.expected));
+                let detail = if got != want {
+                    format!("load returned {got}\n  expected    {want}")
+                } else {
+                    format!("load returned {loaded:#?}\n  expected {:#?}", self.expected)
+                };
+                self.fail(rule, step, detail)
+            }
             Err(e) => self.fail(rule, step, format!("load failed: {e}")),
         }
     }

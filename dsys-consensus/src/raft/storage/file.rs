@@ -24,14 +24,17 @@ const SNAPSHOT_MAGIC: &[u8; 8] = b"DSYSSNP1";
 const SEGMENT_MAGIC: &[u8; 8] = b"DSYSLOG1";
 const MAGIC_BYTES: usize = 8;
 const HEADER_BYTES: usize = 12;
+/// Segment numbers beyond this are not ours (and would overflow).
+const SEGMENT_NUMBER_MAX: u64 = 1 << 48;
 /// Entries per `Append` record when a segment is rewritten.
 const REWRITE_ENTRIES_PER_RECORD: usize = 1024;
 
 /// How [`FileStorage`] lays out its log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FileOptions {
-    /// A segment that has reached this size is closed and a new one opened
-    /// (a single large append may overshoot it). Must be positive.
+    /// A record that would take the active segment past this size goes to a
+    /// new segment (a record larger than this gets a segment of its own).
+    /// Must be positive.
     pub segment_bytes_max: u64,
 }
 
@@ -76,8 +79,8 @@ impl Default for FileOptions {
 /// `hard_state`, `snapshot` and every new segment are written atomically:
 /// write `<name>.tmp`, fsync it, rename it over `<name>`, fsync the
 /// directory. A crash leaves either the old file or the new one, never half
-/// of one. A segment past [`FileOptions::segment_bytes_max`] is closed and
-/// the next one opened.
+/// of one. A record that would take the active segment past
+/// [`FileOptions::segment_bytes_max`] starts the next one.
 ///
 /// # Durability
 ///
@@ -196,7 +199,15 @@ where
             ));
         }
         let dir = dir.as_ref().to_path_buf();
+        let existed = dir.exists();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        if !existed {
+            // Make the new directory's own entry durable.
+            match dir.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => sync_dir(parent)?,
+                _ => sync_dir(Path::new("."))?,
+            }
+        }
         let lock = take_lock(&dir)?;
         remove_temporary_files(&dir)?;
         let recovery = recover::<C>(&dir)?;
@@ -248,7 +259,7 @@ where
         &self.dir
     }
 
-    /// Refuses to write after a failed write; see the module documentation.
+    /// Refuses to write after a failed write (see "Durability" on the type).
     fn check_usable(&mut self) -> Result<()> {
         self.recovered = None;
         if self.failed {
@@ -269,7 +280,7 @@ where
         if self.active_bytes > MAGIC_BYTES as u64
             && self.active_bytes + frame.len() as u64 > self.options.segment_bytes_max
         {
-            self.roll()?;
+            self.roll().inspect_err(|_| self.failed = true)?;
         }
         let path = self.active_path();
         let written = self
@@ -325,12 +336,12 @@ where
         let number = self.segments.last().map_or(1, |n| n + 1);
         let path = write_atomically(&self.dir, &segment_name(number), &bytes)?;
         let active = open_for_append(&path)?;
-        let old = std::mem::replace(&mut self.segments, vec![number]);
+        self.segments.push(number);
         self.active = active;
         self.active_bytes = bytes.len() as u64;
         // Oldest first, so that a crash leaves a consecutive run behind.
-        for old_number in old {
-            let old_path = self.dir.join(segment_name(old_number));
+        while self.segments.len() > 1 {
+            let old_path = self.dir.join(segment_name(self.segments[0]));
             if let Err(source) = fs::remove_file(&old_path) {
                 self.failed = true;
                 return Err(Error::Io {
@@ -338,6 +349,7 @@ where
                     source,
                 });
             }
+            self.segments.remove(0);
         }
         sync_dir(&self.dir)
     }
@@ -377,7 +389,7 @@ where
 
     fn append(&mut self, entries: &[Entry<C>]) -> Result<()> {
         self.check_usable()?;
-        check_append(self.next_index, entries)?;
+        check_append_checked(self.next_index, entries)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -388,7 +400,7 @@ where
 
     fn truncate(&mut self, from: LogIndex) -> Result<()> {
         self.check_usable()?;
-        let first = self.snapshot_index + 1;
+        let first = self.snapshot_index.saturating_add(1);
         if self.next_index == first || from >= self.next_index {
             return Ok(()); // nothing to remove
         }
@@ -407,7 +419,7 @@ where
         let next_index = if self.snapshot_index <= index && index < self.next_index {
             self.next_index
         } else {
-            index + 1
+            index.saturating_add(1)
         };
         if self.segments.len() > 1 {
             self.snapshot_index = index;
@@ -443,13 +455,14 @@ impl<C> Replay<C> {
     fn next_index(&self) -> LogIndex {
         self.entries
             .last()
-            .map_or(self.snapshot_index + 1, |e| e.index + 1)
+            .map_or(self.snapshot_index, |e| e.index)
+            .saturating_add(1)
     }
 
     fn apply(&mut self, record: RecordIn<C>) -> Result<(), String> {
         match record {
             RecordIn::Append(entries) => {
-                check_append(self.next_index(), &entries).map_err(|e| e.to_string())?;
+                check_append_checked(self.next_index(), &entries).map_err(|e| e.to_string())?;
                 self.entries.extend(entries);
             }
             RecordIn::Truncate(from) => {
@@ -469,11 +482,26 @@ impl<C> Replay<C> {
     /// The rule of [`Storage::save_snapshot`].
     fn compact(&mut self, index: LogIndex) {
         self.entries.retain(|e| e.index > index);
-        if self.entries.first().is_some_and(|e| e.index != index + 1) {
+        if self
+            .entries
+            .first()
+            .is_some_and(|e| Some(e.index) != index.checked_add(1))
+        {
             self.entries.clear();
         }
         self.snapshot_index = index;
     }
+}
+
+/// [`check_append`], refusing first a batch whose indices would overflow.
+fn check_append_checked<C>(next: LogIndex, entries: &[Entry<C>]) -> Result<()> {
+    if next.checked_add(entries.len() as u64).is_none() {
+        return Err(Error::Contract(format!(
+            "{} entries after index {next} overflow the log index",
+            entries.len()
+        )));
+    }
+    check_append(next, entries)
 }
 
 /// Reads the whole directory back, cutting a torn tail off the last segment.
@@ -694,7 +722,21 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
         }
     }
     numbers.sort_unstable();
+    if let Some(&number) = numbers.last().filter(|&&n| n > SEGMENT_NUMBER_MAX) {
+        return Err(Error::Corrupt(format!(
+            "{} has an implausible number; remove files that dsys did not write",
+            dir.join(segment_name(number)).display()
+        )));
+    }
     for pair in numbers.windows(2) {
+        if pair[1] == pair[0] {
+            return Err(Error::Corrupt(format!(
+                "two files in {} are segment {}; keep only {}",
+                dir.display(),
+                pair[0],
+                segment_name(pair[0])
+            )));
+        }
         if pair[1] != pair[0] + 1 {
             return Err(Error::Corrupt(format!(
                 "{} is missing between {} and {}; restore the data directory from a backup or let the node rejoin empty",
