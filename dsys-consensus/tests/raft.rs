@@ -9,7 +9,7 @@ use dsys_consensus::raft::properties::{views, Checkers};
 use dsys_consensus::raft::simulation::{
     await_liveness, cluster, current_leader, drive_client, SimRaft, SETTLE,
 };
-use dsys_consensus::raft::{Defect, RaftConfig};
+use dsys_consensus::raft::{Defect, MembershipChange, Payload, RaftConfig, RaftRequest};
 use dsys_core::sim::{ClockConfig, Latency, LinkConfig, Ordering, Simulation};
 use dsys_core::testing::check_seeds;
 use dsys_core::NodeId;
@@ -70,7 +70,15 @@ fn chaos_with(seed: u64, defect: Option<Defect>) -> Result<(), String> {
         let length = MS(dice.random_range(100..700));
         let end = (at + length).min(FAULTS_END);
         let victim = NodeId(dice.random_range(0..nodes as u32));
-        match dice.random_range(0..5) {
+        match dice.random_range(0..6) {
+            // Remove a member (perhaps the leader), and add it back later as
+            // a learner, then a voter (dissertation §4.1, §4.2.1).
+            5 => {
+                sim.call_at(at, move |sim| reconfigure(sim, victim, Goal::Removed, end));
+                sim.call_at(end, move |sim| {
+                    reconfigure(sim, victim, Goal::Voter, FAULTS_END + SETTLE)
+                });
+            }
             // Crash one node, restart it later with its storage.
             0 => {
                 sim.call_at(at, move |sim| {
@@ -129,12 +137,16 @@ fn chaos_with(seed: u64, defect: Option<Defect>) -> Result<(), String> {
         }
         at = end + MS(dice.random_range(50..300));
     }
-    // Faults stop: everything heals and every node is up.
+    // Faults stop: everything heals, every node is up and a voter.
     sim.call_at(FAULTS_END, move |sim| {
         sim.heal();
         let down: Vec<NodeId> = sim.ids().filter(|&n| !sim.is_up(n)).collect();
         for n in down {
             let _ = sim.restart(n);
+        }
+        let all: Vec<NodeId> = sim.ids().collect();
+        for n in all {
+            reconfigure(sim, n, Goal::Voter, FAULTS_END + SETTLE);
         }
     });
     sim.run_until(FAULTS_END).map_err(|e| e.to_string())?;
@@ -149,6 +161,50 @@ fn chaos_with(seed: u64, defect: Option<Defect>) -> Result<(), String> {
         return Err(format!("counters differ after the quiet phase: {values:?}"));
     }
     Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Goal {
+    Removed,
+    Voter,
+}
+
+/// Asks whoever leads, every 50 ms, for the next single-server change
+/// towards `goal` for `node`, until the leader's membership shows it or
+/// `until` passes.
+fn reconfigure(sim: &mut Simulation<SimRaft>, node: NodeId, goal: Goal, until: Duration) {
+    let Some(leader) = current_leader(sim) else {
+        return again(sim, node, goal, until);
+    };
+    let server = sim.node(leader).expect("the leader is up");
+    let membership = server.membership().clone();
+    // A change counts once committed: an uncommitted one may yet be undone
+    // by the next leader.
+    let settled = server
+        .log()
+        .entries()
+        .filter(|e| e.index > server.commit_index())
+        .all(|e| !matches!(e.payload, Payload::Membership(_)));
+    let change = match goal {
+        Goal::Removed if membership.contains(node) => MembershipChange::Remove(node),
+        Goal::Voter if !membership.contains(node) => MembershipChange::AddLearner(node),
+        Goal::Voter if !membership.voters.contains(&node) => MembershipChange::AddVoter(node),
+        _ if settled => return,
+        _ => return again(sim, node, goal, until),
+    };
+    let request = RaftRequest::ChangeMembership {
+        id: u64::MAX,
+        change,
+    };
+    let _ = sim.request(leader, request);
+    again(sim, node, goal, until);
+}
+
+fn again(sim: &mut Simulation<SimRaft>, node: NodeId, goal: Goal, until: Duration) {
+    let next = sim.now() + MS(50);
+    if next < until {
+        sim.call_at(next, move |sim| reconfigure(sim, node, goal, until));
+    }
 }
 
 #[test]

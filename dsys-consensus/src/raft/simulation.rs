@@ -104,14 +104,17 @@ pub fn check_liveness(sim: &Simulation<SimRaft>) -> Result<(), String> {
     Ok(())
 }
 
-/// Has the cluster converged? A leader is up, everything in its log is
-/// committed, and every live node has applied all of it.
+/// Has the cluster converged? A leader is up with every node a voter,
+/// everything in its log is committed, and every live node has applied
+/// all of it.
 pub fn converged(sim: &Simulation<SimRaft>) -> bool {
     let Some(leader) = current_leader(sim).and_then(|id| sim.node(id)) else {
         return false;
     };
     let last = leader.log().last_index();
-    leader.commit_index() == last && sim.nodes().all(|(_, n)| n.last_applied() == last)
+    leader.membership().voters.len() == sim.len()
+        && leader.commit_index() == last
+        && sim.nodes().all(|(_, n)| n.last_applied() == last)
 }
 
 /// Liveness, once faults stop (Raft §5, "available as long as a majority
