@@ -491,12 +491,26 @@ where
         }
     }
 
-    fn become_follower(&mut self, ctx: &mut Ctx<'_, SM, S>, leader: Option<NodeId>) {
+    /// Becomes a follower. The election timeout is drawn anew when
+    /// `reset_timer` (heard from a leader, stepping down on purpose) or
+    /// when leaving leadership (no timer runs then); a higher term alone
+    /// does not reset it (Raft Figure 2: only a leader's append or a
+    /// granted vote does), so a candidate that keeps being refused cannot
+    /// keep a voter from standing itself.
+    fn become_follower(
+        &mut self,
+        ctx: &mut Ctx<'_, SM, S>,
+        leader: Option<NodeId>,
+        reset_timer: bool,
+    ) {
+        let was_leader = self.role == Role::Leader;
         self.leader = leader;
         self.step_down_cleanup(ctx);
         self.role = Role::Follower;
         self.votes.clear();
-        self.reset_election_deadline(ctx);
+        if reset_timer || was_leader || self.election_timer.is_none() {
+            self.reset_election_deadline(ctx);
+        }
     }
 
     /// Adopts a higher term seen in a message (Raft §5.1). Returns false if
@@ -513,12 +527,44 @@ where
         if !self.persist_hard_state(ctx) {
             return false;
         }
-        self.become_follower(ctx, leader);
+        self.become_follower(ctx, leader, false);
         true
     }
 
+    /// May this server stand for election? A voter may; so may a server
+    /// that its own latest, uncommitted configuration removes but the one
+    /// before it includes (dissertation §4.2.2): until that configuration
+    /// commits, the cluster may still need it to lead (and it does not
+    /// count its own vote).
+    fn may_campaign(&self) -> bool {
+        if self.is_voter(self.id) {
+            return true;
+        }
+        let latest = self
+            .log
+            .entries()
+            .rev()
+            .find(|e| matches!(e.payload, Payload::Membership(_)));
+        match latest {
+            Some(entry) if entry.index > self.commit => self
+                .membership_at(entry.index - 1)
+                .voters
+                .contains(&self.id),
+            _ => false,
+        }
+    }
+
+    /// The votes a campaign starts with: its own, if it is a voter.
+    fn own_vote(&self) -> BTreeSet<NodeId> {
+        if self.is_voter(self.id) {
+            BTreeSet::from([self.id])
+        } else {
+            BTreeSet::new()
+        }
+    }
+
     fn on_election_timeout(&mut self, ctx: &mut Ctx<'_, SM, S>) {
-        if !self.is_voter(self.id) {
+        if !self.may_campaign() {
             // Learners and removed servers never campaign.
             self.reset_election_deadline(ctx);
             return;
@@ -555,7 +601,7 @@ where
         self.step_down_cleanup(ctx);
         self.role = Role::PreCandidate;
         self.leader = None;
-        self.votes = BTreeSet::from([self.id]);
+        self.votes = self.own_vote();
         self.reset_election_deadline(ctx);
         if self.votes.len() >= self.membership.quorum() {
             self.start_election(ctx, false);
@@ -573,7 +619,7 @@ where
         }
         self.role = Role::Candidate;
         self.leader = None;
-        self.votes = BTreeSet::from([self.id]);
+        self.votes = self.own_vote();
         self.reset_election_deadline(ctx);
         if self.votes.len() >= self.membership.quorum() {
             self.become_leader(ctx);
@@ -659,6 +705,10 @@ where
             // A leader is alive: do not let this candidate depose it.
             return;
         }
+        if transfer && self.transfer.is_some_and(|t| t.to == from) {
+            // The handover worked: the target stands. Not a failure.
+            self.transfer = None;
+        }
         if term > self.term && !self.observe_term(ctx, term, None) {
             return;
         }
@@ -739,10 +789,12 @@ where
     }
 
     fn recompute_membership(&mut self) {
-        let membership = self.membership_at(self.log.last_index());
-        if !membership.voters.is_empty() {
-            self.membership = membership;
-        }
+        self.membership = self.membership_at(self.log.last_index());
+        assert!(
+            !self.membership.voters.is_empty(),
+            "a membership without voters is in force at {}: the snapshot or log is corrupt",
+            self.id
+        );
     }
 
     /// Appends one entry of this leader's term. `None` if storage failed.
@@ -954,7 +1006,7 @@ where
                 .count();
             if heard < self.membership.quorum() {
                 tracing::info!(node = %self.id, term = self.term, "check-quorum: no quorum heard; stepping down");
-                self.become_follower(ctx, None);
+                self.become_follower(ctx, None, true);
                 return;
             }
         }
@@ -970,12 +1022,19 @@ where
         let peers: Vec<NodeId> = self.progress.keys().copied().collect();
         for peer in peers {
             let p = self.progress.get_mut(&peer).expect("listed above");
-            if !p.responded && (!p.inflight.is_empty() || matches!(p.probe, Some(Some(_)))) {
-                // Nothing came back for a whole interval: assume the appends
-                // were lost and probe again from what is known to match.
-                p.inflight.clear();
-                p.next = p.matched + 1;
-                p.probe = Some(None);
+            if !p.responded {
+                if let Some(Some(prev)) = p.probe {
+                    // The probe (or its answer) was lost: send it again,
+                    // rather than start over from what is known to match.
+                    p.next = prev + 1;
+                    p.probe = Some(None);
+                } else if !p.inflight.is_empty() {
+                    // Appends lost in the pipeline: stream again from what
+                    // is known to match.
+                    p.inflight.clear();
+                    p.next = p.matched + 1;
+                    p.probe = Some(None);
+                }
             }
             p.responded = false;
             if p.inflight.is_empty() {
@@ -995,7 +1054,7 @@ where
                 return false;
             }
         } else if self.role != Role::Follower {
-            self.become_follower(ctx, Some(from));
+            self.become_follower(ctx, Some(from), true);
         }
         self.leader = Some(from);
         self.last_leader_contact = Some(ctx.now());
@@ -1028,7 +1087,19 @@ where
             );
         };
         if term < self.term {
-            reply(ctx, self.term, prev_log_index, false, 0);
+            // A stale leader's append: no read confirmation in the answer
+            // (read rounds restart with a leader's incarnation, so an old
+            // round number could confirm a newer leader's read).
+            ctx.send(
+                from,
+                Msg::AppendResponse {
+                    term: self.term,
+                    index: prev_log_index,
+                    success: false,
+                    hint: 0,
+                    read_round: 0,
+                },
+            );
             return;
         }
         if !self.follow(ctx, from, term) {
@@ -1126,7 +1197,16 @@ where
             );
         };
         if term < self.term {
-            reply(ctx, self.term, false);
+            ctx.send(
+                from,
+                Msg::AppendResponse {
+                    term: self.term,
+                    index,
+                    success: false,
+                    hint: 0,
+                    read_round: 0,
+                },
+            );
             return;
         }
         if !self.follow(ctx, from, term) {
@@ -1231,7 +1311,7 @@ where
         if leave {
             // Dissertation §4.2.2: a leader removed from the cluster steps
             // down once the change commits.
-            self.become_follower(ctx, None);
+            self.become_follower(ctx, None, true);
         }
         if self.config.snapshot_threshold > 0
             && self.applied >= self.log.snapshot_index() + self.config.snapshot_threshold
@@ -1418,7 +1498,7 @@ where
                 }
             }
             RaftRequest::Campaign => {
-                if self.is_voter(self.id) {
+                if self.may_campaign() {
                     self.start_election(ctx, true);
                 }
             }
@@ -1511,19 +1591,18 @@ where
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.id = ctx.id();
-        self.recompute_membership();
-        if self.membership.voters.is_empty() {
-            // Nothing stored: a new cluster.
-            self.membership =
+        if self.snapshot.meta.index == 0 {
+            // No snapshot: the bootstrap membership is what the log's
+            // membership entries (if any) change, and what is in force if
+            // they are all truncated away.
+            self.snapshot.meta.membership =
                 Membership::voters(self.config.initial_voters.clone().unwrap_or_else(|| {
                     std::iter::once(ctx.id())
                         .chain(ctx.peers().iter().copied())
                         .collect()
                 }));
-            if self.snapshot.meta.index == 0 {
-                self.snapshot.meta.membership = self.membership.clone();
-            }
         }
+        self.recompute_membership();
         self.reset_election_deadline(ctx);
         self.announce(ctx);
     }
@@ -1583,7 +1662,7 @@ where
                 read_round,
             } => self.handle_install_snapshot(ctx, from, term, snapshot, read_round),
             Msg::TimeoutNow { term } => {
-                if term < self.term || !self.is_voter(self.id) {
+                if term < self.term || !self.may_campaign() {
                     return;
                 }
                 if term > self.term && !self.observe_term(ctx, term, Some(from)) {

@@ -30,6 +30,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use dsys_core::{Context, Effect, Message, Node, NodeId};
 use serde::de::DeserializeOwned;
@@ -237,5 +238,180 @@ where
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Self::Request) {
         let effects = ctx.nested(|inner| self.raft.on_request(inner, request));
         self.forward(ctx, effects);
+    }
+}
+
+/// What a [`RaftClient`]'s application asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientRequest<C> {
+    /// Have `command` committed (one at a time: a second proposal while one
+    /// is outstanding is refused with [`ClientEvent::Failed`]).
+    Propose(C),
+}
+
+/// What a [`RaftClient`] tells its application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientEvent<O> {
+    /// The command committed at `index`; `output` is the state machine's
+    /// answer.
+    Committed {
+        /// Where it committed.
+        index: LogIndex,
+        /// The answer.
+        output: O,
+    },
+    /// The command could not be committed (no answer after every retry, or
+    /// a proposal while another is outstanding).
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A [`RaftClient`]'s timer: retry the request with this sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Retry(u64);
+
+/// A client of a [`RaftService`] cluster, as a node of its own (a process
+/// that is not a member): it sends each command to the server it believes
+/// leads, follows redirects, retries on silence with the same session
+/// number (so a command is applied once however often it is sent), and
+/// reports the outcome. Its peers are the servers.
+#[derive(Debug)]
+pub struct RaftClient<C, O> {
+    retry_after: Duration,
+    attempts_max: u32,
+    client: u64,
+    seq: u64,
+    target: usize,
+    pending: Option<(C, u32)>,
+    timer: Option<dsys_core::TimerId>,
+    _output: std::marker::PhantomData<O>,
+}
+
+impl<C, O> RaftClient<C, O> {
+    /// A client that waits `retry_after` for an answer before asking
+    /// another server, `attempts_max` times at most.
+    pub fn new(retry_after: Duration, attempts_max: u32) -> Self {
+        RaftClient {
+            retry_after,
+            attempts_max,
+            client: 0,
+            seq: 0,
+            target: 0,
+            pending: None,
+            timer: None,
+            _output: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<C, O> RaftClient<C, O>
+where
+    C: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+    O: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+{
+    fn send(&mut self, ctx: &mut Context<'_, Self>) {
+        let Some((command, _)) = &self.pending else {
+            return;
+        };
+        let servers = ctx.peers();
+        if servers.is_empty() {
+            return;
+        }
+        let to = servers[self.target % servers.len()];
+        let msg = ServiceMsg::Propose {
+            request: self.seq,
+            command: command.clone(),
+            session: Some(Session {
+                client: self.client,
+                seq: self.seq,
+            }),
+        };
+        ctx.send(to, msg);
+        if let Some(old) = self.timer.take() {
+            ctx.cancel_timer(old);
+        }
+        self.timer = Some(ctx.set_timer(self.retry_after, Retry(self.seq)));
+    }
+}
+
+impl<C, O> Node for RaftClient<C, O>
+where
+    C: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+    O: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
+{
+    type Msg = ServiceMsg<C, O>;
+    type Timer = Retry;
+    type Request = ClientRequest<C>;
+    type Event = ClientEvent<O>;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        use rand::RngExt;
+        // A session id unlikely to collide with another client's.
+        self.client = ctx.rng().random();
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        ClientRequest::Propose(command): ClientRequest<C>,
+    ) {
+        if self.pending.is_some() {
+            ctx.emit(ClientEvent::Failed {
+                reason: "a command is already outstanding: wait for its outcome".into(),
+            });
+            return;
+        }
+        self.seq += 1;
+        self.pending = Some((command, 1));
+        self.send(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
+        let ServiceMsg::Reply { request, outcome } = msg else {
+            return;
+        };
+        if request != self.seq || self.pending.is_none() {
+            return; // an answer to an earlier attempt, already settled
+        }
+        match outcome {
+            ClientOutcome::Committed { index, output } => {
+                self.pending = None;
+                ctx.emit(ClientEvent::Committed { index, output });
+            }
+            ClientOutcome::Redirect {
+                leader: Some(leader),
+            } if leader != from => {
+                if let Some(i) = ctx.peers().iter().position(|&p| p == leader) {
+                    self.target = i;
+                }
+                self.send(ctx);
+            }
+            // No leader known, or a failure (e.g. leadership lost): the
+            // retry timer asks the next server.
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, Retry(seq): Retry) {
+        self.timer = None;
+        if seq != self.seq {
+            return;
+        }
+        let Some((_, attempts)) = &mut self.pending else {
+            return;
+        };
+        if *attempts >= self.attempts_max {
+            let attempts = *attempts;
+            self.pending = None;
+            ctx.emit(ClientEvent::Failed {
+                reason: format!("no server committed the command after {attempts} attempts"),
+            });
+            return;
+        }
+        *attempts += 1;
+        self.target += 1;
+        self.send(ctx);
     }
 }
