@@ -10,14 +10,34 @@
 //! - [`rpc`]: request/response with ids, timeouts and retries, under
 //!   at-least-once and at-most-once semantics, and over idempotent operations.
 //!
-//! TCP and UDP transports for the actix runtime, and multi-process clusters,
-//! come next.
+//! With the `transport` feature, the same nodes leave the process:
+//!
+//! - `tcp`: `TcpTransport`, a [`Transport`](dsys_core::runtime::Transport)
+//!   over TCP with an authenticated, versioned handshake, length-prefixed
+//!   frames, bounded per-peer queues, batched writes and reconnection;
+//! - `udp`: `UdpTransport`, one authenticated datagram per message, with
+//!   real loss (pair it with [`reliable`] for delivery guarantees);
+//! - `cluster_file`: the TOML file that names a cluster, its secret and its
+//!   nodes' addresses, turned into a `TcpConfig` for one node.
 
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+#[cfg(feature = "transport")]
+pub mod cluster_file;
 pub mod reliable;
 pub mod rpc;
+#[cfg(feature = "transport")]
+pub mod tcp;
+#[cfg(feature = "transport")]
+pub mod udp;
+
+#[cfg(feature = "transport")]
+pub use cluster_file::ClusterFile;
+#[cfg(feature = "transport")]
+pub use tcp::{KindStats, TcpConfig, TcpStats, TcpTransport};
+#[cfg(feature = "transport")]
+pub use udp::{UdpConfig, UdpStats, UdpTransport};
 
 /// What can go wrong in dsys-net.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +46,49 @@ pub enum Error {
     /// A configuration value is out of range.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),
+    /// A cluster file is unreadable or wrong.
+    #[error("cluster file {path}: {problem}")]
+    ClusterFile {
+        /// The file (or `<string>` when parsed from memory).
+        path: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// A socket operation failed.
+    #[error("{context}: {error}")]
+    Io {
+        /// What was being done (binding which address, …).
+        context: String,
+        /// The operating system's error.
+        error: String,
+    },
+    /// A message is too large for the transport.
+    #[error("message of {bytes} bytes exceeds the maximum of {max} bytes: send smaller messages, or raise {setting}")]
+    MessageTooLarge {
+        /// The encoded size.
+        bytes: usize,
+        /// The configured maximum.
+        max: usize,
+        /// The configuration field that sets the maximum.
+        setting: &'static str,
+    },
+    /// A message could not be encoded.
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+    /// No address is known for the destination.
+    #[error(
+        "no address for node {0}: add it to the peer table (the cluster file's [[node]] entries)"
+    )]
+    UnknownPeer(dsys_core::NodeId),
+    /// A link's send queue is full (the peer is slow or unreachable).
+    #[error("the send queue to node {to} is full: the peer is slow or unreachable; retry later or raise queue_capacity")]
+    QueueFull {
+        /// The destination.
+        to: dsys_core::NodeId,
+    },
+    /// The transport was shut down.
+    #[error("the transport is shut down; start a new one")]
+    ShutDown,
 }
 
 /// `Result` with dsys-net's [`Error`].

@@ -1,0 +1,288 @@
+//! Cluster files: the TOML file that names a cluster, its secret and where
+//! each node lives, shared by every process of the cluster.
+//!
+//! ```toml
+//! # The cluster's name: nodes refuse peers that name another.
+//! name = "demo"
+//!
+//! # The shared secret, either inline…
+//! #   secret = "correct horse battery staple"
+//! # …or (better: keeps it out of the file) the name of an environment
+//! # variable that holds it. Exactly one of the two.
+//! secret_env = "DSYS_SECRET"
+//!
+//! # One entry per node; ids are 0, 1, … n-1 (any order).
+//! [[node]]
+//! id = 0
+//! addr = "10.0.0.1:7000"      # host:port it listens on and peers dial
+//! data_dir = "/var/lib/dsys/n0"
+//!
+//! [[node]]
+//! id = 1
+//! addr = "10.0.0.2:7000"
+//! data_dir = "/var/lib/dsys/n1"
+//! ```
+//!
+//! ```
+//! use dsys_core::NodeId;
+//! use dsys_net::ClusterFile;
+//!
+//! let file = ClusterFile::parse(r#"
+//!     name = "demo"
+//!     secret = "s3cret"
+//!     [[node]]
+//!     id = 0
+//!     addr = "127.0.0.1:7000"
+//!     data_dir = "data/n0"
+//!     [[node]]
+//!     id = 1
+//!     addr = "127.0.0.1:7001"
+//!     data_dir = "data/n1"
+//! "#).unwrap();
+//! let config = file.to_tcp_config(NodeId(1)).unwrap();
+//! assert_eq!(config.listen, "127.0.0.1:7001".parse().unwrap());
+//! assert_eq!(config.peers.len(), 1);
+//! ```
+//!
+//! Loading checks everything and says what to fix: unknown keys (typos),
+//! both or neither of `secret`/`secret_env`, an unset or empty variable,
+//! duplicate ids or addresses, ids that are not `0..n`, unparsable
+//! addresses (a host name is resolved once, at load).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use dsys_core::NodeId;
+use serde::Deserialize;
+
+use crate::tcp::TcpConfig;
+use crate::udp::UdpConfig;
+use crate::{Error, Result};
+
+/// A loaded, checked cluster file.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterFile {
+    /// The cluster's name.
+    pub name: String,
+    /// The secret (from the file or from the environment variable it names).
+    pub secret: Vec<u8>,
+    /// The nodes, sorted by id (ids are `0..n`).
+    pub nodes: Vec<NodeEntry>,
+}
+
+impl fmt::Debug for ClusterFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterFile")
+            .field("name", &self.name)
+            .field(
+                "secret",
+                &format_args!("<{} bytes, redacted>", self.secret.len()),
+            )
+            .field("nodes", &self.nodes)
+            .finish()
+    }
+}
+
+/// One `[[node]]` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeEntry {
+    /// The node's id.
+    pub id: NodeId,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Where it keeps durable state.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    name: String,
+    secret: Option<String>,
+    secret_env: Option<String>,
+    #[serde(default)]
+    node: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    id: u32,
+    addr: String,
+    data_dir: PathBuf,
+}
+
+impl ClusterFile {
+    /// Reads and checks the file at `path`.
+    pub fn load(path: impl AsRef<Path>) -> Result<ClusterFile> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::ClusterFile {
+            path: path.display().to_string(),
+            problem: format!("cannot read it: {e}"),
+        })?;
+        Self::parse_from(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks a cluster file's text.
+    pub fn parse(text: &str) -> Result<ClusterFile> {
+        Self::parse_from(text, "<string>")
+    }
+
+    fn parse_from(text: &str, origin: &str) -> Result<ClusterFile> {
+        let fail = |problem: String| Error::ClusterFile {
+            path: origin.to_owned(),
+            problem,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            fail(format!(
+                "not a valid cluster file: {}",
+                e.to_string().trim_end()
+            ))
+        })?;
+        if raw.name.trim().is_empty() {
+            return Err(fail("`name` is empty: give the cluster a name".into()));
+        }
+        let secret = match (raw.secret, raw.secret_env) {
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    "both `secret` and `secret_env` are set: keep exactly one".into(),
+                ))
+            }
+            (None, None) => {
+                return Err(fail(
+                    "no secret: set `secret_env = \"VAR\"` (an environment variable holding the secret) or `secret = \"...\"`".into(),
+                ))
+            }
+            (Some(secret), None) => secret,
+            (None, Some(var)) => match std::env::var(&var) {
+                Ok(secret) => secret,
+                Err(std::env::VarError::NotPresent) => {
+                    return Err(fail(format!(
+                        "`secret_env` names the environment variable {var}, which is not set: export {var}=<the cluster secret>"
+                    )))
+                }
+                Err(std::env::VarError::NotUnicode(_)) => {
+                    return Err(fail(format!(
+                        "the environment variable {var} (named by `secret_env`) is not valid UTF-8"
+                    )))
+                }
+            },
+        };
+        if secret.is_empty() {
+            return Err(fail(
+                "the secret is empty: use a long random string (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ));
+        }
+        if raw.node.is_empty() {
+            return Err(fail(
+                "no nodes: add a `[[node]]` entry (id, addr, data_dir) for each node".into(),
+            ));
+        }
+        let mut nodes = Vec::with_capacity(raw.node.len());
+        let mut ids = BTreeSet::new();
+        let mut addrs = BTreeMap::new();
+        for raw_node in raw.node {
+            let id = NodeId(raw_node.id);
+            if !ids.insert(id) {
+                return Err(fail(format!(
+                    "node id {} appears twice: every [[node]] needs its own id",
+                    raw_node.id
+                )));
+            }
+            let addr = resolve(&raw_node.addr).map_err(|why| {
+                fail(format!(
+                    "node {}: cannot use addr = \"{}\": {why}; write host:port, e.g. \"10.0.0.1:7000\" or \"[::1]:7000\"",
+                    raw_node.id, raw_node.addr
+                ))
+            })?;
+            if let Some(other) = addrs.insert(addr, raw_node.id) {
+                return Err(fail(format!(
+                    "nodes {other} and {} have the same address {addr}: each node needs its own port",
+                    raw_node.id
+                )));
+            }
+            nodes.push(NodeEntry {
+                id,
+                addr,
+                data_dir: raw_node.data_dir,
+            });
+        }
+        nodes.sort_by_key(|n| n.id);
+        if let Some((i, node)) = nodes.iter().enumerate().find(|(i, n)| n.id.index() != *i) {
+            return Err(fail(format!(
+                "node ids must be 0..{} (the runtime numbers nodes from 0), but id {} is missing (found {})",
+                nodes.len(),
+                i,
+                node.id.0
+            )));
+        }
+        Ok(ClusterFile {
+            name: raw.name,
+            secret: secret.into_bytes(),
+            nodes,
+        })
+    }
+
+    /// The entry of node `id`, if the file has it.
+    pub fn node(&self, id: NodeId) -> Option<&NodeEntry> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    fn entry(&self, id: NodeId) -> Result<&NodeEntry> {
+        self.node(id).ok_or_else(|| {
+            Error::InvalidConfig(format!(
+                "node {id} is not in cluster `{}` (it has nodes n0..n{})",
+                self.name,
+                self.nodes.len().saturating_sub(1)
+            ))
+        })
+    }
+
+    /// The TCP configuration of node `id`: listen on its address, every
+    /// other node as a peer, defaults for the rest.
+    pub fn to_tcp_config(&self, id: NodeId) -> Result<TcpConfig> {
+        let me = self.entry(id)?;
+        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, me.addr);
+        config.peers = self
+            .nodes
+            .iter()
+            .filter(|n| n.id != id)
+            .map(|n| (n.id, n.addr))
+            .collect();
+        Ok(config)
+    }
+
+    /// The UDP configuration of node `id` (the same addresses, as UDP ports).
+    pub fn to_udp_config(&self, id: NodeId) -> Result<UdpConfig> {
+        let me = self.entry(id)?;
+        let mut config = UdpConfig::new(self.name.clone(), self.secret.clone(), id, me.addr);
+        config.peers = self
+            .nodes
+            .iter()
+            .filter(|n| n.id != id)
+            .map(|n| (n.id, n.addr))
+            .collect();
+        Ok(config)
+    }
+}
+
+/// An address literal, or a host name resolved now.
+fn resolve(addr: &str) -> std::result::Result<SocketAddr, String> {
+    if let Ok(addr) = addr.parse() {
+        return Ok(addr);
+    }
+    if !addr.contains(':') {
+        return Err("the port is missing".into());
+    }
+    match addr.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| "the host name resolves to no address".into()),
+        Err(e) => Err(format!(
+            "not an address, and not a resolvable host name ({e})"
+        )),
+    }
+}

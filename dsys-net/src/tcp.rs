@@ -1,0 +1,1363 @@
+//! [`TcpTransport`]: the actix runtime's [`Transport`] over TCP, for nodes in
+//! different processes or on different machines.
+//!
+//! # Design
+//!
+//! **Runtime.** The transport owns one background thread running its own
+//! single-threaded tokio runtime; the listener, one task per accepted
+//! connection and one task per outbound link live there. `send` is a plain
+//! function that pushes onto a bounded queue ([`tokio::sync::mpsc`], whose
+//! `try_send` needs no runtime), so the transport works the same from an
+//! actix arbiter (actix-rt runs a current-thread tokio runtime per arbiter,
+//! which must not be blocked), from a plain thread, or from a benchmark
+//! loop, and the socket work never competes with the node actors for their
+//! arbiters. Incoming messages go into the destination actor's mailbox with
+//! [`Recipient::try_send`], which is thread-safe.
+//!
+//! **Links.** Messages from local node `a` to remote node `b` travel on one
+//! outbound TCP connection, the link `(a, b)`, opened at the first message
+//! (lazily) to `b`'s address in the peer table. Its bounded queue holds
+//! `queue_capacity` messages; when it is full, the message is dropped and
+//! counted (`dropped_queue_full`), as a full socket buffer would drop a
+//! datagram — the sender never blocks. The link's writer task waits for a
+//! message, then drains everything queued (up to 256 KiB) into one buffer,
+//! encoding and framing each message there, and writes that buffer with one
+//! write call: under load one system call carries hundreds of messages.
+//! Order is kept per link (one connection, one writer), so messages from `a`
+//! to `b` arrive in the order sent, or not at all.
+//!
+//! **Failures.** A link whose connection fails (refused, reset, closed by
+//! the peer, handshake refused) reconnects with capped exponential backoff
+//! (`reconnect_backoff_min` doubling up to `reconnect_backoff_max`, with
+//! jitter: each wait is drawn from `[d/2, d]`). Messages stay queued
+//! meanwhile and flow once the peer is back (a restarted peer on the same
+//! address is found again); the frames of a write that failed are lost and
+//! counted (`dropped_connection_lost`), because TCP cannot tell which of
+//! them the peer read. The writer also watches its connection for the
+//! peer closing it, so an idle link notices a restart at once.
+//!
+//! **Handshake.** See [`handshake`]: hello with protocol version, cluster
+//! name and node id; challenge with a random nonce (and the acceptor's own
+//! proof, so authentication is mutual); HMAC-SHA256 response checked in
+//! constant time; welcome. Wrong version, wrong cluster, unknown node id,
+//! wrong secret, malformed bytes or no answer within `handshake_timeout`
+//! close the connection with a `tracing::warn!` naming the reason and a
+//! count in [`TcpStats::rejected`]; nothing reaches a node. At most 256
+//! connections may be in their handshake at once (each for at most
+//! `handshake_timeout`); more are closed unread, so a flood of strangers
+//! costs bounded memory. The node id
+//! authenticated by the handshake is the `from` of every message on that
+//! connection: frames carry only the destination and the message.
+//!
+//! **Frames.** After the handshake, each message is one frame of
+//! [`dsys_core::wire`] (4-byte big-endian length, then the postcard encoding
+//! of `(to, message)`), at most `frame_bytes_max` bytes. An oversized
+//! header, an undecodable payload or a truncated stream closes that
+//! connection with a logged reason and a count
+//! (`closed_oversized_frame`, `closed_malformed_frame`); other connections
+//! are unaffected, and the decoder never allocates what a header merely
+//! declares.
+//!
+//! **Shutdown.** [`TcpTransport::shutdown`] (also run on drop) stops
+//! accepting, lets every connected writer flush what is queued (bounded by
+//! `shutdown_flush_timeout`), closes every connection and joins the thread.
+//! Messages still queued for a peer that is down are dropped and counted
+//! (`dropped_shutdown`).
+//!
+//! **Counted** ([`TcpTransport::tcp_stats`]): the [`TransportStats`] every
+//! transport keeps, messages queued, frames and bytes sent and received,
+//! write calls (frames per write shows the batching), drops by cause,
+//! connections opened and accepted, reconnects, connect failures, refused
+//! handshakes by reason, connections closed for bad frames, per link
+//! ([`PeerStats`]) and per message kind ([`KindStats`], as the simulator's
+//! metrics). Tasks run in `tracing` spans naming the link or the remote
+//! address; `RUST_LOG=dsys_net=debug` shows connections come and go.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use dsys_core::ping_pong::{PingPong, PingPongConfig};
+//! use dsys_core::runtime::Cluster;
+//! use dsys_core::NodeId;
+//! use dsys_net::{TcpConfig, TcpTransport};
+//!
+//! # fn main() -> dsys_net::Result<()> {
+//! // This process runs node 0 of a 3-node cluster; nodes 1 and 2 run elsewhere.
+//! let config = TcpConfig::new("demo", b"a long random secret".to_vec(), NodeId(0), "0.0.0.0:7000".parse().unwrap())
+//!     .peer(NodeId(1), "10.0.0.2:7000".parse().unwrap())
+//!     .peer(NodeId(2), "10.0.0.3:7000".parse().unwrap());
+//! let transport = Arc::new(TcpTransport::start(config)?);
+//! actix_rt::System::new().block_on(async move {
+//!     let cluster = Cluster::builder(3)
+//!         .local([NodeId(0)])
+//!         .transport(transport.clone())
+//!         .start(|_| PingPong::new(PingPongConfig::default()));
+//!     // … run, then:
+//!     cluster.stop();
+//!     println!("{:?}", transport.tcp_stats());
+//!     transport.shutdown();
+//! });
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod handshake;
+mod metrics;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use actix::prelude::SendError;
+use actix::Recipient;
+use dsys_core::runtime::{Deliver, Transport, TransportStats};
+use dsys_core::wire::{
+    decode_frame, encode_frame, Codec, FrameDecoder, Postcard, FRAME_BYTES_MAX_DEFAULT,
+    FRAME_HEADER_BYTES,
+};
+use dsys_core::{Message, NodeId};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
+
+use crate::{Error, Result};
+use handshake::{Acceptor, AcceptorStep, Connector, ConnectorStep, Rejection};
+
+use metrics::RejectionCounters;
+pub(crate) use metrics::{add, bump, get, KindTable};
+pub use metrics::{KindStats, Rejections};
+
+/// A writer drains its queue into one buffer up to about this many bytes
+/// before writing.
+const BATCH_BYTES_MAX: usize = 256 * 1024;
+
+/// Connections allowed in their handshake at once; more are closed unread,
+/// so a flood of unauthenticated connections costs bounded memory.
+const HANDSHAKES_MAX: usize = 256;
+
+/// Bytes read from a socket at once.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
+/// How a [`TcpTransport`] is set up. [`TcpConfig::new`] fills in defaults;
+/// a cluster file gives one with [`crate::ClusterFile::to_tcp_config`].
+#[derive(Clone)]
+pub struct TcpConfig {
+    /// The cluster's name: a peer naming another cluster is refused.
+    pub cluster: String,
+    /// The cluster's shared secret (any length; 32 random bytes are plenty).
+    pub secret: Vec<u8>,
+    /// The node ids this process runs (usually one).
+    pub local: Vec<NodeId>,
+    /// The address to listen on; port 0 lets the OS choose (see
+    /// [`TcpTransport::local_addr`]).
+    pub listen: SocketAddr,
+    /// Every other node's address. Entries for local nodes are ignored.
+    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// The largest frame payload sent or accepted, in bytes.
+    pub frame_bytes_max: usize,
+    /// Messages queued per link (local sender, remote destination) before
+    /// new ones are dropped.
+    pub queue_capacity: usize,
+    /// The first wait before reconnecting to a peer.
+    pub reconnect_backoff_min: Duration,
+    /// The longest wait before reconnecting to a peer.
+    pub reconnect_backoff_max: Duration,
+    /// How long a connection may take to connect and finish the handshake.
+    pub handshake_timeout: Duration,
+    /// How long [`TcpTransport::shutdown`] waits for queued messages to be
+    /// written.
+    pub shutdown_flush_timeout: Duration,
+}
+
+impl fmt::Debug for TcpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpConfig")
+            .field("cluster", &self.cluster)
+            .field(
+                "secret",
+                &format_args!("<{} bytes, redacted>", self.secret.len()),
+            )
+            .field("local", &self.local)
+            .field("listen", &self.listen)
+            .field("peers", &self.peers)
+            .field("frame_bytes_max", &self.frame_bytes_max)
+            .field("queue_capacity", &self.queue_capacity)
+            .field("reconnect_backoff_min", &self.reconnect_backoff_min)
+            .field("reconnect_backoff_max", &self.reconnect_backoff_max)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("shutdown_flush_timeout", &self.shutdown_flush_timeout)
+            .finish()
+    }
+}
+
+impl TcpConfig {
+    /// Node `node` of `cluster`, listening on `listen`, with no peers yet
+    /// and defaults: 16 MiB frames, 65,536 queued messages per link,
+    /// reconnect backoff 50 ms to 5 s, 5 s handshake timeout, 1 s flush at
+    /// shutdown.
+    pub fn new(
+        cluster: impl Into<String>,
+        secret: impl Into<Vec<u8>>,
+        node: NodeId,
+        listen: SocketAddr,
+    ) -> TcpConfig {
+        TcpConfig {
+            cluster: cluster.into(),
+            secret: secret.into(),
+            local: vec![node],
+            listen,
+            peers: BTreeMap::new(),
+            frame_bytes_max: FRAME_BYTES_MAX_DEFAULT,
+            queue_capacity: 65_536,
+            reconnect_backoff_min: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(5),
+            handshake_timeout: Duration::from_secs(5),
+            shutdown_flush_timeout: Duration::from_secs(1),
+        }
+    }
+
+    /// Adds (or moves) a peer.
+    pub fn peer(mut self, node: NodeId, addr: SocketAddr) -> TcpConfig {
+        self.peers.insert(node, addr);
+        self
+    }
+
+    /// Checks every value, saying which is wrong and why.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(Error::InvalidConfig(what));
+        if self.cluster.is_empty() {
+            return bad("the cluster name is empty: give every cluster a name".into());
+        }
+        if self.cluster.len() > handshake::HANDSHAKE_FRAME_BYTES_MAX - 128 {
+            return bad(format!(
+                "the cluster name has {} bytes; at most {} fit the handshake",
+                self.cluster.len(),
+                handshake::HANDSHAKE_FRAME_BYTES_MAX - 128
+            ));
+        }
+        if self.secret.is_empty() {
+            return bad(
+                "the secret is empty: set a cluster secret (32 random bytes are plenty)".into(),
+            );
+        }
+        if self.local.is_empty() {
+            return bad("no local node: name the node id(s) this process runs".into());
+        }
+        if self.frame_bytes_max == 0 || self.frame_bytes_max > u32::MAX as usize {
+            return bad(format!(
+                "frame_bytes_max = {} must be between 1 and {}",
+                self.frame_bytes_max,
+                u32::MAX
+            ));
+        }
+        if self.queue_capacity == 0 {
+            return bad("queue_capacity must be at least 1".into());
+        }
+        if self.reconnect_backoff_min.is_zero()
+            || self.reconnect_backoff_min > self.reconnect_backoff_max
+        {
+            return bad(format!(
+                "reconnect backoff must satisfy 0 < min <= max (min {:?}, max {:?})",
+                self.reconnect_backoff_min, self.reconnect_backoff_max
+            ));
+        }
+        if self.handshake_timeout.is_zero() {
+            return bad("handshake_timeout must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a [`TcpTransport`] has done. Counters are totals since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TcpStats {
+    /// The counters every transport keeps (`sent`: messages handed to
+    /// `send`; `delivered`, `dropped_full`, `dropped_no_inbox`: what became
+    /// of received messages and of sends to unknown or local destinations).
+    pub transport: TransportStats,
+    /// Messages accepted into a link's queue.
+    pub queued: u64,
+    /// Frames written to sockets.
+    pub frames_sent: u64,
+    /// Bytes written to sockets (frame headers included).
+    pub bytes_sent: u64,
+    /// Write calls; `frames_sent / writes` is the batching factor.
+    pub writes: u64,
+    /// Frames received and decoded on authenticated connections.
+    pub frames_received: u64,
+    /// Bytes read from authenticated connections after their handshake.
+    pub bytes_received: u64,
+    /// Messages dropped because their link's queue was full.
+    pub dropped_queue_full: u64,
+    /// Messages dropped because they encode to more than `frame_bytes_max`.
+    pub dropped_too_large: u64,
+    /// Messages that could not be encoded.
+    pub dropped_encode: u64,
+    /// Messages in writes that failed (the connection broke).
+    pub dropped_connection_lost: u64,
+    /// Messages still queued for an unreachable peer at shutdown.
+    pub dropped_shutdown: u64,
+    /// Outbound connections that completed the handshake.
+    pub connections_opened: u64,
+    /// Inbound connections that completed the handshake.
+    pub connections_accepted: u64,
+    /// Outbound connections opened again after a link's first.
+    pub reconnects: u64,
+    /// Outbound connection attempts that failed (refused, timed out,
+    /// handshake refused).
+    pub connect_failures: u64,
+    /// Handshakes this side refused, by reason.
+    pub rejected: Rejections,
+    /// Authenticated connections closed because a frame declared more than
+    /// `frame_bytes_max` bytes.
+    pub closed_oversized_frame: u64,
+    /// Authenticated connections closed because a frame did not decode (or
+    /// the stream ended mid-frame).
+    pub closed_malformed_frame: u64,
+    /// Per outbound link.
+    pub peers: Vec<PeerStats>,
+    /// Per message kind, sorted by kind.
+    pub kinds: Vec<(&'static str, KindStats)>,
+}
+
+/// Counters of one outbound link (local node `from` to remote node `to`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerStats {
+    /// The local sender.
+    pub from: NodeId,
+    /// The remote destination.
+    pub to: NodeId,
+    /// Whether the link is connected now.
+    pub connected: bool,
+    /// Messages in the queue now.
+    pub queue_len: usize,
+    /// Messages accepted into the queue.
+    pub queued: u64,
+    /// Frames written.
+    pub frames_sent: u64,
+    /// Bytes written.
+    pub bytes_sent: u64,
+    /// Messages dropped because the queue was full.
+    pub dropped_queue_full: u64,
+    /// Messages lost in failed writes.
+    pub dropped_connection_lost: u64,
+    /// Connections opened after the first.
+    pub reconnects: u64,
+    /// Failed connection attempts.
+    pub connect_failures: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU64,
+    delivered: AtomicU64,
+    dropped_no_inbox: AtomicU64,
+    dropped_full: AtomicU64,
+    queued: AtomicU64,
+    frames_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    writes: AtomicU64,
+    frames_received: AtomicU64,
+    bytes_received: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_too_large: AtomicU64,
+    dropped_encode: AtomicU64,
+    dropped_connection_lost: AtomicU64,
+    dropped_shutdown: AtomicU64,
+    connections_opened: AtomicU64,
+    connections_accepted: AtomicU64,
+    reconnects: AtomicU64,
+    connect_failures: AtomicU64,
+    closed_oversized_frame: AtomicU64,
+    closed_malformed_frame: AtomicU64,
+}
+
+#[derive(Debug)]
+struct LinkCounters {
+    from: NodeId,
+    to: NodeId,
+    connected: AtomicBool,
+    queued: AtomicU64,
+    frames_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    dropped_queue_full: AtomicU64,
+    dropped_connection_lost: AtomicU64,
+    reconnects: AtomicU64,
+    connect_failures: AtomicU64,
+}
+
+struct Link<M> {
+    tx: mpsc::Sender<M>,
+    counters: Arc<LinkCounters>,
+}
+
+/// Everything the tasks and the handle share.
+struct Shared<M: Message> {
+    cluster: String,
+    secret: Arc<[u8]>,
+    local: Vec<NodeId>,
+    frame_bytes_max: usize,
+    queue_capacity: usize,
+    backoff_min: Duration,
+    backoff_max: Duration,
+    handshake_timeout: Duration,
+    peers: RwLock<BTreeMap<NodeId, SocketAddr>>,
+    inboxes: RwLock<HashMap<NodeId, Recipient<Deliver<M>>>>,
+    links: RwLock<HashMap<(NodeId, NodeId), Link<M>>>,
+    link_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    runtime: tokio::runtime::Handle,
+    closed: AtomicBool,
+    shutdown: watch::Sender<bool>,
+    counters: Counters,
+    kinds: KindTable,
+    rejections: RejectionCounters,
+}
+
+/// The [`Transport`] over TCP. See the [module documentation](self) for the
+/// design, the handshake and what is counted.
+///
+/// Not `Clone`: share it as an `Arc` (as [`dsys_core::runtime::ClusterBuilder::transport`]
+/// takes it). Dropping the last handle shuts it down.
+pub struct TcpTransport<M: Message> {
+    shared: Arc<Shared<M>>,
+    local_addr: SocketAddr,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<M: Message> fmt::Debug for TcpTransport<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpTransport")
+            .field("cluster", &self.shared.cluster)
+            .field("local", &self.shared.local)
+            .field("local_addr", &self.local_addr)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: Message> TcpTransport<M> {
+    /// Binds `config.listen` and starts the transport's thread.
+    pub fn start(config: TcpConfig) -> Result<TcpTransport<M>> {
+        config.validate()?;
+        let listener = std::net::TcpListener::bind(config.listen).map_err(|e| Error::Io {
+            context: format!(
+                "cannot listen on {} (is another process using the port? is the address this machine's?)",
+                config.listen
+            ),
+            error: e.to_string(),
+        })?;
+        Self::start_with_listener(config, listener)
+    }
+
+    /// Starts the transport on a listener bound by the caller (`config.listen`
+    /// is ignored).
+    pub fn start_with_listener(
+        config: TcpConfig,
+        listener: std::net::TcpListener,
+    ) -> Result<TcpTransport<M>> {
+        config.validate()?;
+        let io = |context: &str| {
+            let context = context.to_owned();
+            move |e: std::io::Error| Error::Io {
+                context,
+                error: e.to_string(),
+            }
+        };
+        let local_addr = listener
+            .local_addr()
+            .map_err(io("cannot read the listener's address"))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(io("cannot make the listener non-blocking"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io("cannot start the transport's tokio runtime"))?;
+        let listener = {
+            let _entered = runtime.enter();
+            TcpListener::from_std(listener)
+                .map_err(io("cannot register the listener with tokio"))?
+        };
+        let (shutdown, mut shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            cluster: config.cluster,
+            secret: config.secret.into(),
+            local: config.local,
+            frame_bytes_max: config.frame_bytes_max,
+            queue_capacity: config.queue_capacity,
+            backoff_min: config.reconnect_backoff_min,
+            backoff_max: config.reconnect_backoff_max,
+            handshake_timeout: config.handshake_timeout,
+            peers: RwLock::new(config.peers),
+            inboxes: RwLock::new(HashMap::new()),
+            links: RwLock::new(HashMap::new()),
+            link_tasks: Mutex::new(Vec::new()),
+            runtime: runtime.handle().clone(),
+            closed: AtomicBool::new(false),
+            shutdown,
+            counters: Counters::default(),
+            kinds: KindTable::default(),
+            rejections: RejectionCounters::default(),
+        });
+        let span = tracing::info_span!("tcp", local = ?shared.local, addr = %local_addr);
+        runtime.spawn(listen(Arc::clone(&shared), listener).instrument(span.clone()));
+        let flush_timeout = config.shutdown_flush_timeout;
+        let task_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("dsys-tcp-{local_addr}"))
+            .spawn(move || {
+                runtime.block_on(
+                    async move {
+                        let _ = shutdown_rx.wait_for(|&down| down).await;
+                        let tasks = std::mem::take(&mut *lock(&task_shared.link_tasks));
+                        let flushed = tokio::time::timeout(flush_timeout, async {
+                            for task in tasks {
+                                let _ = task.await;
+                            }
+                        })
+                        .await;
+                        if flushed.is_err() {
+                            tracing::warn!(
+                                ?flush_timeout,
+                                "shutdown: some links did not flush in time; their messages are lost"
+                            );
+                        }
+                    }
+                    .instrument(span),
+                );
+                // Dropping the runtime cancels the listener and the readers.
+                drop(runtime);
+            })
+            .map_err(io("cannot start the transport's thread"))?;
+        tracing::info!(addr = %local_addr, local = ?shared.local, cluster = %shared.cluster, "tcp transport listening");
+        Ok(TcpTransport {
+            shared,
+            local_addr,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The address the listener is bound to (with the OS-chosen port when
+    /// `listen` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Sets (or moves) a peer's address: later connections to `node` go to
+    /// `addr`. A link that is connected keeps its connection.
+    pub fn set_peer_addr(&self, node: NodeId, addr: SocketAddr) {
+        self.shared
+            .peers
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node, addr);
+    }
+
+    /// Like [`Transport::send`], but says why a message cannot be queued:
+    /// [`Error::UnknownPeer`], [`Error::MessageTooLarge`],
+    /// [`Error::QueueFull`], [`Error::ShutDown`] or [`Error::Encode`].
+    /// (It measures the message's encoding first, which `send` leaves to
+    /// the writer.)
+    pub fn try_send(&self, from: NodeId, to: NodeId, msg: M) -> Result<()> {
+        let bytes = Postcard
+            .encoded_len(&(to, &msg))
+            .map_err(|e| Error::Encode(e.to_string()))?;
+        if bytes > self.shared.frame_bytes_max {
+            bump(&self.shared.counters.sent);
+            bump(&self.shared.counters.dropped_too_large);
+            return Err(Error::MessageTooLarge {
+                bytes,
+                max: self.shared.frame_bytes_max,
+                setting: "frame_bytes_max",
+            });
+        }
+        self.shared.send(from, to, msg)
+    }
+
+    /// The full counters (see [`TcpStats`]).
+    pub fn tcp_stats(&self) -> TcpStats {
+        let shared = &self.shared;
+        let c = &shared.counters;
+        let links = shared.links.read().unwrap_or_else(|e| e.into_inner());
+        let mut peers: Vec<PeerStats> = links
+            .values()
+            .map(|link| {
+                let l = &link.counters;
+                PeerStats {
+                    from: l.from,
+                    to: l.to,
+                    connected: l.connected.load(Ordering::Relaxed),
+                    queue_len: link.tx.max_capacity() - link.tx.capacity(),
+                    queued: get(&l.queued),
+                    frames_sent: get(&l.frames_sent),
+                    bytes_sent: get(&l.bytes_sent),
+                    dropped_queue_full: get(&l.dropped_queue_full),
+                    dropped_connection_lost: get(&l.dropped_connection_lost),
+                    reconnects: get(&l.reconnects),
+                    connect_failures: get(&l.connect_failures),
+                }
+            })
+            .collect();
+        drop(links);
+        peers.sort_by_key(|p| (p.from, p.to));
+        TcpStats {
+            transport: self.stats(),
+            queued: get(&c.queued),
+            frames_sent: get(&c.frames_sent),
+            bytes_sent: get(&c.bytes_sent),
+            writes: get(&c.writes),
+            frames_received: get(&c.frames_received),
+            bytes_received: get(&c.bytes_received),
+            dropped_queue_full: get(&c.dropped_queue_full),
+            dropped_too_large: get(&c.dropped_too_large),
+            dropped_encode: get(&c.dropped_encode),
+            dropped_connection_lost: get(&c.dropped_connection_lost),
+            dropped_shutdown: get(&c.dropped_shutdown),
+            connections_opened: get(&c.connections_opened),
+            connections_accepted: get(&c.connections_accepted),
+            reconnects: get(&c.reconnects),
+            connect_failures: get(&c.connect_failures),
+            rejected: shared.rejections.snapshot(),
+            closed_oversized_frame: get(&c.closed_oversized_frame),
+            closed_malformed_frame: get(&c.closed_malformed_frame),
+            peers,
+            kinds: shared.kinds.snapshot(),
+        }
+    }
+
+    /// Stops accepting, flushes what connected links have queued (for at
+    /// most `shutdown_flush_timeout`), closes every connection and joins
+    /// the transport's thread. Later sends are dropped and counted.
+    /// Idempotent; also run on drop.
+    pub fn shutdown(&self) {
+        self.shared.closed.store(true, Ordering::Release);
+        self.shared.shutdown.send_replace(true);
+        let thread = lock(&self.thread).take();
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                tracing::error!("the tcp transport's thread panicked");
+            }
+            tracing::info!(addr = %self.local_addr, "tcp transport shut down");
+        }
+    }
+}
+
+impl<M: Message> Drop for TcpTransport<M> {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl<M: Message> Transport<M> for TcpTransport<M> {
+    fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
+        self.shared
+            .inboxes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node, inbox);
+    }
+
+    fn unregister(&self, node: NodeId) {
+        self.shared
+            .inboxes
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&node);
+    }
+
+    fn send(&self, from: NodeId, to: NodeId, msg: M) {
+        if let Err(error) = self.shared.send(from, to, msg) {
+            tracing::trace!(%from, %to, %error, "message dropped");
+        }
+    }
+
+    fn stats(&self) -> TransportStats {
+        let c = &self.shared.counters;
+        TransportStats {
+            sent: get(&c.sent),
+            delivered: get(&c.delivered),
+            dropped_no_inbox: get(&c.dropped_no_inbox),
+            dropped_full: get(&c.dropped_full),
+            dropped_fault: 0,
+            duplicated: 0,
+        }
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Logs at `warn` the first time and then at every power of two, so a
+/// flood of drops does not flood the log.
+pub(crate) fn worth_warning(count: u64) -> bool {
+    count.is_power_of_two()
+}
+
+impl<M: Message> Shared<M> {
+    fn send(self: &Arc<Self>, from: NodeId, to: NodeId, msg: M) -> Result<()> {
+        let c = &self.counters;
+        bump(&c.sent);
+        if self.closed.load(Ordering::Acquire) {
+            bump(&c.dropped_no_inbox);
+            return Err(Error::ShutDown);
+        }
+        if self.local.contains(&to) {
+            self.deliver(from, to, msg);
+            return Ok(());
+        }
+        {
+            let links = self.links.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(link) = links.get(&(from, to)) {
+                return self.push(link, msg);
+            }
+        }
+        if !self
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(&to)
+        {
+            let dropped = c.dropped_no_inbox.fetch_add(1, Ordering::Relaxed) + 1;
+            if worth_warning(dropped) {
+                tracing::warn!(%from, %to, dropped, "no address for the destination: message dropped (add it to the peer table)");
+            }
+            return Err(Error::UnknownPeer(to));
+        }
+        let mut links = self.links.write().unwrap_or_else(|e| e.into_inner());
+        if self.closed.load(Ordering::Acquire) {
+            bump(&c.dropped_no_inbox);
+            return Err(Error::ShutDown);
+        }
+        let link = links
+            .entry((from, to))
+            .or_insert_with(|| self.open_link(from, to));
+        self.push(link, msg)
+    }
+
+    /// Creates the link `from → to` and starts its task.
+    fn open_link(self: &Arc<Self>, from: NodeId, to: NodeId) -> Link<M> {
+        let (tx, rx) = mpsc::channel(self.queue_capacity);
+        let counters = Arc::new(LinkCounters {
+            from,
+            to,
+            connected: AtomicBool::new(false),
+            queued: AtomicU64::new(0),
+            frames_sent: AtomicU64::new(0),
+            bytes_sent: AtomicU64::new(0),
+            dropped_queue_full: AtomicU64::new(0),
+            dropped_connection_lost: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            connect_failures: AtomicU64::new(0),
+        });
+        let span = tracing::info_span!("tcp_link", from = from.0, to = to.0);
+        let task = self
+            .runtime
+            .spawn(run_link(Arc::clone(self), Arc::clone(&counters), rx).instrument(span));
+        lock(&self.link_tasks).push(task);
+        Link { tx, counters }
+    }
+
+    fn push(&self, link: &Link<M>, msg: M) -> Result<()> {
+        match link.tx.try_send(msg) {
+            Ok(()) => {
+                bump(&self.counters.queued);
+                bump(&link.counters.queued);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                bump(&self.counters.dropped_queue_full);
+                let dropped = link
+                    .counters
+                    .dropped_queue_full
+                    .fetch_add(1, Ordering::Relaxed)
+                    + 1;
+                if worth_warning(dropped) {
+                    tracing::warn!(
+                        from = %link.counters.from,
+                        to = %link.counters.to,
+                        dropped,
+                        capacity = self.queue_capacity,
+                        "send queue full: message dropped (the peer is slow or unreachable; raise queue_capacity to buffer more)"
+                    );
+                }
+                Err(Error::QueueFull {
+                    to: link.counters.to,
+                })
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                bump(&self.counters.dropped_shutdown);
+                Err(Error::ShutDown)
+            }
+        }
+    }
+
+    /// Hands a message to a local node's inbox.
+    fn deliver(&self, from: NodeId, to: NodeId, msg: M) {
+        let c = &self.counters;
+        let inboxes = self.inboxes.read().unwrap_or_else(|e| e.into_inner());
+        match inboxes.get(&to) {
+            Some(inbox) => match inbox.try_send(Deliver { from, msg }) {
+                Ok(()) => bump(&c.delivered),
+                Err(SendError::Full(_)) => {
+                    let dropped = c.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
+                    if worth_warning(dropped) {
+                        tracing::warn!(%from, %to, dropped, "mailbox full: message dropped");
+                    }
+                }
+                Err(SendError::Closed(_)) => bump(&c.dropped_no_inbox),
+            },
+            None => {
+                bump(&c.dropped_no_inbox);
+                tracing::trace!(%from, %to, "no inbox: message dropped");
+            }
+        }
+    }
+
+    /// The node ids a connection may authenticate as: every peer but the
+    /// local nodes.
+    fn known_peers(&self) -> Arc<BTreeSet<NodeId>> {
+        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
+        Arc::new(
+            peers
+                .keys()
+                .copied()
+                .filter(|id| !self.local.contains(id))
+                .collect(),
+        )
+    }
+
+    fn peer_addr(&self, node: NodeId) -> Option<SocketAddr> {
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&node)
+            .copied()
+    }
+
+    /// Encodes `msg` for `to` and appends its frame to `batch`; counts and
+    /// logs a message that cannot go.
+    fn encode_into(&self, to: NodeId, msg: &M, scratch: &mut Vec<u8>, batch: &mut Vec<u8>) -> bool {
+        scratch.clear();
+        if let Err(error) = Postcard.encode(&(to, msg), scratch) {
+            bump(&self.counters.dropped_encode);
+            tracing::warn!(%to, kind = msg.kind(), %error, "cannot encode message: dropped");
+            return false;
+        }
+        if let Err(error) = encode_frame(scratch, self.frame_bytes_max, batch) {
+            let dropped = self
+                .counters
+                .dropped_too_large
+                .fetch_add(1, Ordering::Relaxed)
+                + 1;
+            if worth_warning(dropped) {
+                tracing::warn!(%to, kind = msg.kind(), %error, "message too large for a frame: dropped (raise frame_bytes_max on every node, or send smaller messages)");
+            }
+            return false;
+        }
+        self.kinds.count(msg.kind(), true, scratch.len());
+        true
+    }
+}
+
+/// Exponential backoff with jitter: waits `d` drawn from `[b/2, b]`, then
+/// doubles `b` up to the maximum.
+#[derive(Debug)]
+struct Backoff {
+    min: Duration,
+    max: Duration,
+    current: Duration,
+}
+
+impl Backoff {
+    fn new(min: Duration, max: Duration) -> Backoff {
+        Backoff {
+            min,
+            max,
+            current: min,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.current = self.min;
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let base = self.current;
+        self.current = (self.current * 2).min(self.max);
+        let nanos = base.as_nanos().min(u64::MAX as u128) as u64;
+        Duration::from_nanos(rand::random_range(nanos / 2..=nanos))
+    }
+}
+
+/// Waits until shutdown is signalled.
+async fn shut_down(rx: &mut watch::Receiver<bool>) {
+    let _ = rx.wait_for(|&down| down).await;
+}
+
+/// Reads the next handshake frame.
+async fn read_handshake_frame(
+    stream: &mut TcpStream,
+    decoder: &mut FrameDecoder,
+) -> std::result::Result<Vec<u8>, Rejection> {
+    let mut buf = [0u8; 512];
+    loop {
+        match decoder.next_frame() {
+            Ok(Some(frame)) => return Ok(frame),
+            Ok(None) => {}
+            Err(e) => return Err(Rejection::Malformed(e.to_string())),
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return Err(Rejection::Closed),
+            Ok(n) => decoder.extend(&buf[..n]),
+        }
+    }
+}
+
+async fn write_handshake_frame(
+    stream: &mut TcpStream,
+    payload: &[u8],
+) -> std::result::Result<(), Rejection> {
+    let mut frame = Vec::with_capacity(payload.len() + 4);
+    encode_frame(payload, handshake::HANDSHAKE_FRAME_BYTES_MAX, &mut frame)
+        .map_err(|e| Rejection::Malformed(e.to_string()))?;
+    stream
+        .write_all(&frame)
+        .await
+        .map_err(|_| Rejection::Closed)
+}
+
+/// Why connecting failed.
+#[derive(Debug)]
+enum ConnectError {
+    Io(std::io::Error),
+    Refused(Rejection),
+    Timeout,
+    NoAddress,
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Io(e) => write!(f, "{e}"),
+            ConnectError::Refused(r) => write!(f, "{r}"),
+            ConnectError::Timeout => f.write_str("connecting and the handshake timed out"),
+            ConnectError::NoAddress => f.write_str("no address in the peer table"),
+        }
+    }
+}
+
+async fn connect<M: Message>(
+    shared: &Shared<M>,
+    from: NodeId,
+    addr: SocketAddr,
+) -> std::result::Result<TcpStream, ConnectError> {
+    let mut stream = TcpStream::connect(addr).await.map_err(ConnectError::Io)?;
+    stream.set_nodelay(true).map_err(ConnectError::Io)?;
+    let mut connector = Connector::new(
+        &shared.cluster,
+        Arc::clone(&shared.secret),
+        from,
+        handshake::random_nonce(),
+    );
+    let mut decoder = FrameDecoder::new(handshake::HANDSHAKE_FRAME_BYTES_MAX);
+    write_handshake_frame(&mut stream, &connector.hello())
+        .await
+        .map_err(ConnectError::Refused)?;
+    loop {
+        let frame = read_handshake_frame(&mut stream, &mut decoder)
+            .await
+            .map_err(ConnectError::Refused)?;
+        match connector.on_frame(&frame).map_err(ConnectError::Refused)? {
+            ConnectorStep::Send(payload) => write_handshake_frame(&mut stream, &payload)
+                .await
+                .map_err(ConnectError::Refused)?,
+            ConnectorStep::Open => {
+                if decoder.buffered() > 0 {
+                    return Err(ConnectError::Refused(Rejection::Unexpected(
+                        "the acceptor sent bytes after its welcome",
+                    )));
+                }
+                return Ok(stream);
+            }
+        }
+    }
+}
+
+/// How a connected link's writing ended.
+enum Ended {
+    Shutdown,
+    Broken,
+}
+
+/// One outbound link: connect (with backoff), write, reconnect, until shutdown.
+async fn run_link<M: Message>(
+    shared: Arc<Shared<M>>,
+    link: Arc<LinkCounters>,
+    mut rx: mpsc::Receiver<M>,
+) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut backoff = Backoff::new(shared.backoff_min, shared.backoff_max);
+    let mut connected_before = false;
+    let mut failures = 0u64;
+    loop {
+        let attempt = async {
+            let addr = shared.peer_addr(link.to).ok_or(ConnectError::NoAddress)?;
+            match tokio::time::timeout(shared.handshake_timeout, connect(&shared, link.from, addr))
+                .await
+            {
+                Ok(result) => result.map(|stream| (stream, addr)),
+                Err(_) => Err(ConnectError::Timeout),
+            }
+        };
+        let result = tokio::select! {
+            result = attempt => result,
+            _ = shut_down(&mut shutdown) => break,
+        };
+        match result {
+            Ok((stream, addr)) => {
+                bump(&shared.counters.connections_opened);
+                if connected_before {
+                    bump(&shared.counters.reconnects);
+                    bump(&link.reconnects);
+                }
+                connected_before = true;
+                failures = 0;
+                backoff.reset();
+                tracing::info!(%addr, "connected");
+                link.connected.store(true, Ordering::Relaxed);
+                let ended = write_loop(&shared, &link, &mut rx, stream, &mut shutdown).await;
+                link.connected.store(false, Ordering::Relaxed);
+                if let Ended::Shutdown = ended {
+                    return;
+                }
+            }
+            Err(error) => {
+                failures += 1;
+                bump(&shared.counters.connect_failures);
+                bump(&link.connect_failures);
+                if let ConnectError::Refused(rejection) = &error {
+                    shared.rejections.count(rejection.reason());
+                }
+                if worth_warning(failures) {
+                    tracing::warn!(%error, failures, "cannot connect to peer; retrying with backoff");
+                } else {
+                    tracing::debug!(%error, failures, "cannot connect to peer");
+                }
+            }
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shut_down(&mut shutdown) => break,
+        }
+    }
+    // Shut down while disconnected: what is queued cannot go.
+    rx.close();
+    let mut lost = 0;
+    while rx.try_recv().is_ok() {
+        lost += 1;
+    }
+    if lost > 0 {
+        add(&shared.counters.dropped_shutdown, lost);
+        tracing::info!(lost, "shutdown: messages for an unreachable peer dropped");
+    }
+}
+
+/// Writes batches until the connection breaks or shutdown.
+async fn write_loop<M: Message>(
+    shared: &Shared<M>,
+    link: &LinkCounters,
+    rx: &mut mpsc::Receiver<M>,
+    stream: TcpStream,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Ended {
+    let (mut reader, mut writer) = stream.into_split();
+    let mut batch = Vec::with_capacity(BATCH_BYTES_MAX + 4096);
+    let mut scratch = Vec::with_capacity(1024);
+    let mut probe = [0u8; 64];
+    loop {
+        let (first, closing) = tokio::select! {
+            biased;
+            msg = rx.recv() => match msg {
+                Some(msg) => (msg, false),
+                None => return Ended::Shutdown,
+            },
+            _ = shut_down(shutdown) => {
+                rx.close();
+                match rx.try_recv() {
+                    Ok(msg) => (msg, true),
+                    Err(_) => {
+                        let _ = writer.shutdown().await;
+                        return Ended::Shutdown;
+                    }
+                }
+            }
+            read = reader.read(&mut probe) => {
+                match read {
+                    Ok(0) => tracing::info!("the peer closed the connection; reconnecting"),
+                    Ok(_) => tracing::warn!("the peer sent bytes on an outbound connection (protocol error); reconnecting"),
+                    Err(error) => tracing::info!(%error, "connection lost; reconnecting"),
+                }
+                return Ended::Broken;
+            }
+        };
+        // Drain everything queued into one buffer: one write for the lot.
+        batch.clear();
+        let mut frames = u64::from(shared.encode_into(link.to, &first, &mut scratch, &mut batch));
+        let mut taken = 1u64;
+        while batch.len() < BATCH_BYTES_MAX || closing {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    taken += 1;
+                    frames +=
+                        u64::from(shared.encode_into(link.to, &msg, &mut scratch, &mut batch));
+                }
+                Err(_) => break,
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        if let Err(error) = writer.write_all(&batch).await {
+            add(&shared.counters.dropped_connection_lost, frames);
+            add(&link.dropped_connection_lost, frames);
+            tracing::warn!(%error, lost = frames, "write failed: messages lost; reconnecting");
+            return Ended::Broken;
+        }
+        let bytes = batch.len() as u64;
+        let c = &shared.counters;
+        add(&c.frames_sent, frames);
+        add(&c.bytes_sent, bytes);
+        bump(&c.writes);
+        add(&link.frames_sent, frames);
+        add(&link.bytes_sent, bytes);
+        tracing::trace!(frames, taken, bytes, "batch written");
+        if closing {
+            let _ = writer.shutdown().await;
+            return Ended::Shutdown;
+        }
+    }
+}
+
+/// Accepts connections until shutdown.
+async fn listen<M: Message>(shared: Arc<Shared<M>>, listener: TcpListener) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES_MAX));
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = shut_down(&mut shutdown) => return,
+        };
+        match accepted {
+            Ok((stream, remote)) => {
+                let Ok(permit) = Arc::clone(&handshakes).try_acquire_owned() else {
+                    shared.rejections.count(handshake::RejectReason::Busy);
+                    tracing::warn!(%remote, reason = %Rejection::Busy, "connection refused");
+                    continue;
+                };
+                let span = tracing::info_span!("tcp_conn", %remote);
+                tokio::spawn(serve(Arc::clone(&shared), stream, remote, permit).instrument(span));
+            }
+            Err(error) => {
+                // Typically out of file descriptors: wait instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// Serves one inbound connection until it ends or shutdown.
+async fn serve<M: Message>(
+    shared: Arc<Shared<M>>,
+    stream: TcpStream,
+    remote: SocketAddr,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let mut shutdown = shared.shutdown.subscribe();
+    tokio::select! {
+        _ = serve_connection(&shared, stream, remote, permit) => {}
+        _ = shut_down(&mut shutdown) => {}
+    }
+}
+
+async fn accept_handshake(
+    stream: &mut TcpStream,
+    acceptor: &mut Acceptor,
+) -> std::result::Result<NodeId, Rejection> {
+    let mut decoder = FrameDecoder::new(handshake::HANDSHAKE_FRAME_BYTES_MAX);
+    loop {
+        let frame = read_handshake_frame(stream, &mut decoder).await?;
+        match acceptor.on_frame(&frame)? {
+            AcceptorStep::Send(payload) => write_handshake_frame(stream, &payload).await?,
+            AcceptorStep::Open { peer, welcome } => {
+                if decoder.buffered() > 0 {
+                    return Err(Rejection::Unexpected("data sent before the welcome"));
+                }
+                write_handshake_frame(stream, &welcome).await?;
+                return Ok(peer);
+            }
+        }
+    }
+}
+
+async fn serve_connection<M: Message>(
+    shared: &Shared<M>,
+    mut stream: TcpStream,
+    remote: SocketAddr,
+    handshake_permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut acceptor = Acceptor::new(
+        &shared.cluster,
+        Arc::clone(&shared.secret),
+        shared.known_peers(),
+        handshake::random_nonce(),
+    );
+    let handshake = tokio::time::timeout(
+        shared.handshake_timeout,
+        accept_handshake(&mut stream, &mut acceptor),
+    )
+    .await
+    .unwrap_or(Err(Rejection::Timeout));
+    let peer = match handshake {
+        Ok(peer) => peer,
+        Err(rejection) => {
+            shared.rejections.count(rejection.reason());
+            tracing::warn!(%remote, reason = %rejection, "connection refused");
+            return;
+        }
+    };
+    drop(handshake_permit);
+    bump(&shared.counters.connections_accepted);
+    tracing::info!(%remote, %peer, "peer connected");
+    let c = &shared.counters;
+    // Frames are decoded in place from the read buffer (no copy per frame):
+    // `buf[start..end]` holds bytes read and not yet decoded. The buffer
+    // grows (doubling, up to one maximal frame) only when a frame larger
+    // than it has actually arrived in part, never on a header's say-so.
+    let frame_buffer_max = shared.frame_bytes_max.saturating_add(FRAME_HEADER_BYTES);
+    let mut buf = vec![0u8; READ_BUFFER_BYTES.min(frame_buffer_max.max(FRAME_HEADER_BYTES))];
+    let (mut start, mut end) = (0usize, 0usize);
+    loop {
+        if end == buf.len() {
+            if start > 0 {
+                buf.copy_within(start..end, 0);
+                end -= start;
+                start = 0;
+            } else if buf.len() < frame_buffer_max {
+                let grown = buf.len().saturating_mul(2).min(frame_buffer_max);
+                buf.resize(grown, 0);
+            } else {
+                // Unreachable: a full buffer holds a whole maximal frame, which
+                // was decoded. Close rather than spin, should it ever happen.
+                bump(&c.closed_malformed_frame);
+                tracing::error!(%remote, %peer, "frame buffer full without a whole frame: closing the connection");
+                return;
+            }
+        }
+        let n = match stream.read(&mut buf[end..]).await {
+            Ok(0) => {
+                if start < end {
+                    bump(&c.closed_malformed_frame);
+                    tracing::warn!(%remote, %peer, bytes = end - start, "the connection ended in the middle of a frame");
+                } else {
+                    tracing::info!(%remote, %peer, "peer disconnected");
+                }
+                return;
+            }
+            Ok(n) => n,
+            Err(error) => {
+                tracing::info!(%remote, %peer, %error, "connection lost");
+                return;
+            }
+        };
+        add(&c.bytes_received, n as u64);
+        end += n;
+        loop {
+            match decode_frame(&buf[start..end], shared.frame_bytes_max) {
+                Ok((frame, rest)) => {
+                    match Postcard.decode::<(NodeId, M)>(frame) {
+                        Ok((to, msg)) => {
+                            bump(&c.frames_received);
+                            shared.kinds.count(msg.kind(), false, frame.len());
+                            shared.deliver(peer, to, msg);
+                        }
+                        Err(error) => {
+                            bump(&c.closed_malformed_frame);
+                            tracing::warn!(%remote, %peer, %error, "malformed frame: closing the connection");
+                            return;
+                        }
+                    }
+                    start = end - rest.len();
+                }
+                Err(dsys_core::Error::Truncated { .. }) => break,
+                Err(error @ dsys_core::Error::FrameTooLarge { .. }) => {
+                    bump(&c.closed_oversized_frame);
+                    tracing::warn!(%remote, %peer, %error, "oversized frame: closing the connection");
+                    return;
+                }
+                Err(error) => {
+                    bump(&c.closed_malformed_frame);
+                    tracing::warn!(%remote, %peer, %error, "bad frame: closing the connection");
+                    return;
+                }
+            }
+        }
+        if start == end {
+            start = 0;
+            end = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_with_jitter() {
+        let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(45));
+        let bounds = [(5, 10), (10, 20), (20, 40), (22, 45), (22, 45)];
+        for (low, high) in bounds {
+            let d = backoff.next_delay();
+            assert!(
+                d >= Duration::from_micros(low * 1000 - 500) && d <= Duration::from_millis(high),
+                "{d:?} not in [{low}, {high}] ms"
+            );
+        }
+        backoff.reset();
+        assert!(backoff.next_delay() <= Duration::from_millis(10));
+    }
+
+    #[test]
+    fn config_validation_names_the_problem() {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let good = TcpConfig::new("c", b"s".to_vec(), NodeId(0), addr);
+        good.validate().unwrap();
+        let mut bad = good.clone();
+        bad.secret.clear();
+        assert!(bad.validate().unwrap_err().to_string().contains("secret"));
+        let mut bad = good.clone();
+        bad.reconnect_backoff_min = Duration::from_secs(10);
+        assert!(bad.validate().unwrap_err().to_string().contains("backoff"));
+        let mut bad = good;
+        bad.queue_capacity = 0;
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("queue_capacity"));
+        assert!(
+            !format!("{bad:?}").contains("[115]"),
+            "the secret is redacted"
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! UdpTransport over 127.0.0.1 with OS-chosen ports: delivery, refusal of
+//! oversized messages, and garbage, forged and unknown-sender datagrams
+//! ignored and counted. Verdicts are conditions polled until they hold.
+
+use std::net::UdpSocket;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use dsys_core::runtime::{Deliver, Transport};
+use dsys_core::wire::{Codec, Postcard};
+use dsys_core::NodeId;
+use dsys_net::udp::{MAGIC, PROTOCOL_VERSION};
+use dsys_net::{Error, UdpConfig, UdpTransport};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum TestMsg {
+    Seq(u64),
+    Blob(Vec<u8>),
+}
+
+impl dsys_core::Message for TestMsg {}
+
+type Inbox = Arc<Mutex<Vec<(NodeId, TestMsg)>>>;
+
+struct Collector {
+    got: Inbox,
+}
+
+impl Actor for Collector {
+    type Context = Context<Self>;
+}
+
+impl Handler<Deliver<TestMsg>> for Collector {
+    type Result = ();
+
+    fn handle(&mut self, deliver: Deliver<TestMsg>, _: &mut Context<Self>) {
+        self.got.lock().unwrap().push((deliver.from, deliver.msg));
+    }
+}
+
+fn collect(transport: &UdpTransport<TestMsg>, node: NodeId) -> Inbox {
+    let got = Inbox::default();
+    // The capacity is set before the actor starts: messages may arrive at once.
+    let addr = Collector::create(|ctx| {
+        ctx.set_mailbox_capacity(1 << 20);
+        Collector { got: got.clone() }
+    });
+    transport.register(node, addr.recipient());
+    got
+}
+
+fn pair() -> (UdpTransport<TestMsg>, UdpTransport<TestMsg>) {
+    let config = |id| {
+        UdpConfig::new(
+            "test",
+            b"secret".to_vec(),
+            NodeId(id),
+            "127.0.0.1:0".parse().unwrap(),
+        )
+    };
+    let a = UdpTransport::start(config(0)).unwrap();
+    let b = UdpTransport::start(config(1)).unwrap();
+    a.set_peer_addr(NodeId(1), b.local_addr());
+    b.set_peer_addr(NodeId(0), a.local_addr());
+    (a, b)
+}
+
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        actix_rt::time::sleep(Duration::from_millis(3)).await;
+    }
+}
+
+fn count(inbox: &Inbox) -> usize {
+    inbox.lock().unwrap().len()
+}
+
+#[actix_rt::test]
+async fn messages_arrive() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    // Few enough that loopback's socket buffer holds them all.
+    for i in 0..100 {
+        a.send(NodeId(0), NodeId(1), TestMsg::Seq(i));
+    }
+    wait_until("the datagrams", || count(&inbox) == 100).await;
+    let mut seqs: Vec<u64> = inbox
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(from, m)| {
+            assert_eq!(*from, NodeId(0));
+            match m {
+                TestMsg::Seq(i) => *i,
+                other => panic!("unexpected {other:?}"),
+            }
+        })
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (0..100).collect::<Vec<_>>());
+    let sent = a.udp_stats();
+    assert_eq!(sent.datagrams_sent, 100);
+    assert_eq!(sent.kinds[0].0, "Seq");
+    assert_eq!(sent.kinds[0].1.sent, 100);
+    let received = b.udp_stats();
+    assert_eq!(received.transport.delivered, 100);
+    assert_eq!(received.kinds[0].1.received, 100);
+    assert_eq!(received.rejected_bad_auth + received.rejected_malformed, 0);
+}
+
+#[actix_rt::test]
+async fn an_oversized_message_is_refused() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    match a.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 2_000])) {
+        Err(Error::MessageTooLarge { bytes, max, .. }) => {
+            assert!(bytes > 2_000);
+            assert_eq!(max, 1_472);
+        }
+        other => panic!("expected MessageTooLarge, got {other:?}"),
+    }
+    a.send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 2_000]));
+    assert_eq!(a.udp_stats().dropped_too_large, 2);
+    assert_eq!(a.udp_stats().datagrams_sent, 0);
+    // A message that fits goes.
+    a.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 1_000]))
+        .unwrap();
+    wait_until("the message that fits", || count(&inbox) == 1).await;
+}
+
+#[actix_rt::test]
+async fn garbage_and_forged_datagrams_are_ignored_and_counted() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = b.local_addr();
+
+    stranger
+        .send_to(b"not a dsys datagram at all, just noise......", target)
+        .unwrap();
+    wait_until("the garbage counted", || {
+        b.udp_stats().rejected_malformed == 1
+    })
+    .await;
+
+    // The right header, a message, and a tag made without the secret.
+    let mut forged = Vec::new();
+    forged.extend_from_slice(&MAGIC);
+    forged.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    forged.extend_from_slice(&0u32.to_be_bytes());
+    forged.extend_from_slice(&1u32.to_be_bytes());
+    Postcard.encode(&TestMsg::Seq(666), &mut forged).unwrap();
+    forged.extend_from_slice(&[0u8; 32]);
+    stranger.send_to(&forged, target).unwrap();
+    wait_until("the forgery counted", || {
+        b.udp_stats().rejected_bad_auth == 1
+    })
+    .await;
+
+    // Another format version.
+    forged[5] ^= 0x01;
+    stranger.send_to(&forged, target).unwrap();
+    wait_until("the version counted", || {
+        b.udp_stats().rejected_wrong_version == 1
+    })
+    .await;
+
+    // A member of the cluster that node 1 does not know.
+    let mut c = UdpConfig::new(
+        "test",
+        b"secret".to_vec(),
+        NodeId(9),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    c.peers.insert(NodeId(1), target);
+    let unknown = UdpTransport::<TestMsg>::start(c).unwrap();
+    unknown.send(NodeId(9), NodeId(1), TestMsg::Seq(999));
+    wait_until("the unknown sender counted", || {
+        b.udp_stats().rejected_unknown_node == 1
+    })
+    .await;
+
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
+    wait_until("the real message", || count(&inbox) == 1).await;
+    assert_eq!(inbox.lock().unwrap()[0], (NodeId(0), TestMsg::Seq(1)));
+    assert_eq!(b.udp_stats().datagrams_received, 5);
+}
+
+#[actix_rt::test]
+async fn shutdown_stops_the_receiver() {
+    let (a, b) = pair();
+    b.shutdown();
+    b.shutdown();
+    assert!(matches!(
+        b.try_send(NodeId(1), NodeId(0), TestMsg::Seq(0)),
+        Err(Error::ShutDown)
+    ));
+    drop(a);
+}
