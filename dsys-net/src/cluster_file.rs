@@ -21,6 +21,13 @@
 //! id = 1
 //! addr = "10.0.0.2:7000"
 //! data_dir = "/var/lib/dsys/n1"
+//!
+//! # Optional: processes that talk to the cluster without being members
+//! # (e.g. `dsys raft propose`). Ids follow the nodes' (n, n+1, …); the
+//! # nodes reply to the address.
+//! [[client]]
+//! id = 2
+//! addr = "10.0.0.9:7100"
 //! ```
 //!
 //! ```
@@ -70,6 +77,8 @@ pub struct ClusterFile {
     pub secret: Vec<u8>,
     /// The nodes, sorted by id (ids are `0..n`).
     pub nodes: Vec<NodeEntry>,
+    /// The clients, sorted by id (ids are `n..n+c`).
+    pub clients: Vec<ClientEntry>,
 }
 
 impl fmt::Debug for ClusterFile {
@@ -81,6 +90,7 @@ impl fmt::Debug for ClusterFile {
                 &format_args!("<{} bytes, redacted>", self.secret.len()),
             )
             .field("nodes", &self.nodes)
+            .field("clients", &self.clients)
             .finish()
     }
 }
@@ -96,6 +106,16 @@ pub struct NodeEntry {
     pub data_dir: PathBuf,
 }
 
+/// One `[[client]]` entry: a process that is not a member of the cluster
+/// but exchanges messages with it (and is authenticated like a node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientEntry {
+    /// The client's id (after every node's).
+    pub id: NodeId,
+    /// The address it listens on for answers.
+    pub addr: SocketAddr,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -104,6 +124,15 @@ struct RawFile {
     secret_env: Option<String>,
     #[serde(default)]
     node: Vec<RawNode>,
+    #[serde(default)]
+    client: Vec<RawClient>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    id: u32,
+    addr: String,
 }
 
 #[derive(Deserialize)]
@@ -219,9 +248,41 @@ impl ClusterFile {
                 node.id.0
             )));
         }
+        let mut clients = Vec::with_capacity(raw.client.len());
+        for raw_client in raw.client {
+            let addr = resolve(&raw_client.addr).map_err(|why| {
+                fail(format!(
+                    "client {}: cannot use addr = \"{}\": {why}; write host:port",
+                    raw_client.id, raw_client.addr
+                ))
+            })?;
+            if let Some(other) = addrs.insert(addr, raw_client.id) {
+                return Err(fail(format!(
+                    "{other} and client {} have the same address {addr}: each needs its own port",
+                    raw_client.id
+                )));
+            }
+            clients.push(ClientEntry {
+                id: NodeId(raw_client.id),
+                addr,
+            });
+        }
+        clients.sort_by_key(|c| c.id);
+        for (i, client) in clients.iter().enumerate() {
+            let expected = nodes.len() + i;
+            if client.id.index() != expected {
+                return Err(fail(format!(
+                    "client ids must follow the nodes' without gaps ({}..{}), but found {}",
+                    nodes.len(),
+                    nodes.len() + clients.len(),
+                    client.id.0
+                )));
+            }
+        }
         Ok(ClusterFile {
             name: raw.name,
             secret: secret.into_bytes(),
+            clients,
             nodes,
         })
     }
@@ -229,6 +290,19 @@ impl ClusterFile {
     /// The entry of node `id`, if the file has it.
     pub fn node(&self, id: NodeId) -> Option<&NodeEntry> {
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The entry of client `id`, if the file has it.
+    pub fn client(&self, id: NodeId) -> Option<&ClientEntry> {
+        self.clients.iter().find(|c| c.id == id)
+    }
+
+    /// Every node's and client's address, by id.
+    fn addresses(&self) -> impl Iterator<Item = (NodeId, SocketAddr)> + '_ {
+        self.nodes
+            .iter()
+            .map(|n| (n.id, n.addr))
+            .chain(self.clients.iter().map(|c| (c.id, c.addr)))
     }
 
     fn entry(&self, id: NodeId) -> Result<&NodeEntry> {
@@ -241,17 +315,21 @@ impl ClusterFile {
         })
     }
 
-    /// The TCP configuration of node `id`: listen on its address, every
-    /// other node as a peer, defaults for the rest.
+    /// The TCP configuration of node or client `id`: listen on its address,
+    /// every other node and client as a peer, defaults for the rest.
     pub fn to_tcp_config(&self, id: NodeId) -> Result<TcpConfig> {
-        let me = self.entry(id)?;
-        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, me.addr);
-        config.peers = self
-            .nodes
-            .iter()
-            .filter(|n| n.id != id)
-            .map(|n| (n.id, n.addr))
-            .collect();
+        let listen = match (self.node(id), self.client(id)) {
+            (Some(node), _) => node.addr,
+            (None, Some(client)) => client.addr,
+            (None, None) => return Err(Error::InvalidConfig(format!(
+                "{id} is not in cluster `{}`: neither a node nor a client (nodes n0..n{}, {} client(s))",
+                self.name,
+                self.nodes.len().saturating_sub(1),
+                self.clients.len()
+            ))),
+        };
+        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, listen);
+        config.peers = self.addresses().filter(|&(n, _)| n != id).collect();
         Ok(config)
     }
 

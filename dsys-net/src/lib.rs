@@ -33,7 +33,7 @@ pub mod tcp;
 pub mod udp;
 
 #[cfg(feature = "transport")]
-pub use cluster_file::ClusterFile;
+pub use cluster_file::{ClientEntry, ClusterFile};
 #[cfg(feature = "transport")]
 pub use tcp::{KindStats, TcpConfig, TcpStats, TcpTransport};
 #[cfg(feature = "transport")]

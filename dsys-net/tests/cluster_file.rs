@@ -148,3 +148,34 @@ fn a_missing_file_is_reported_with_its_path() {
         "{text}"
     );
 }
+
+#[test]
+fn clients_follow_the_nodes_and_are_everyones_peers() {
+    let text = format!("{GOOD}\n[[client]]\nid = 3\naddr = \"127.0.0.1:7100\"\n");
+    let cluster = ClusterFile::parse(&text).unwrap();
+    assert_eq!(cluster.clients.len(), 1);
+    // A node knows the client's address (it answers there) …
+    let node = cluster.to_tcp_config(NodeId(0)).unwrap();
+    assert_eq!(
+        node.peers.get(&NodeId(3)),
+        Some(&"127.0.0.1:7100".parse().unwrap())
+    );
+    // … and the client listens there and knows every node.
+    let client = cluster.to_tcp_config(NodeId(3)).unwrap();
+    assert_eq!(client.listen, "127.0.0.1:7100".parse().unwrap());
+    assert_eq!(client.peers.len(), 3);
+    // Client ids must follow the nodes' without a gap, on addresses of their own.
+    let gap = format!("{GOOD}\n[[client]]\nid = 5\naddr = \"127.0.0.1:7100\"\n");
+    assert!(
+        problem(&gap).contains("follow the nodes"),
+        "{}",
+        problem(&gap)
+    );
+    let shared = format!("{GOOD}\n[[client]]\nid = 3\naddr = \"127.0.0.1:7000\"\n");
+    assert!(
+        problem(&shared).contains("same address"),
+        "{}",
+        problem(&shared)
+    );
+    assert!(cluster.to_tcp_config(NodeId(4)).is_err());
+}

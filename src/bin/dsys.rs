@@ -1,9 +1,16 @@
-//! The `dsys` command line: list the algorithms, run one in the simulator.
+//! The `dsys` command line: list the algorithms, run one in the simulator,
+//! run real nodes over TCP.
 //!
 //! ```text
 //! dsys list
 //! dsys sim ping-pong --nodes 5 --seed 7 --loss 0.1 --trace out.jsonl --shiviz out.log
+//! dsys cluster up --nodes 3 --algorithm raft
+//! dsys raft propose --cluster dsys-cluster/cluster.toml hello
+//! dsys node --cluster cluster.toml --id 2 --algorithm raft
 //! ```
+
+#[path = "dsys/net.rs"]
+mod net;
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -30,6 +37,15 @@ enum Command {
     List,
     /// Run an algorithm in the deterministic simulator and check its properties.
     Sim(Box<SimArgs>),
+    /// Run one node of a cluster over TCP (raft, ricart-agrawala, bully),
+    /// as described by a cluster file, until Ctrl-C.
+    Node(net::NodeArgs),
+    /// Local clusters of `dsys node` processes.
+    #[command(subcommand)]
+    Cluster(net::ClusterCommand),
+    /// Talk to a running Raft cluster.
+    #[command(subcommand)]
+    Raft(net::RaftCommand),
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +115,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sim(args) => sim(*args),
+        Command::Node(args) => net::node(args),
+        Command::Cluster(command) => net::cluster(command),
+        Command::Raft(command) => net::raft(command),
     }
 }
 

@@ -1,0 +1,187 @@
+//! A real Raft cluster: three `dsys node` processes over TCP on loopback,
+//! driven by `dsys raft propose`. The leader process is killed with SIGKILL,
+//! a new leader takes proposals, the killed node restarts from its data
+//! directory and catches up, and afterwards no acknowledged proposal is
+//! missing from any node's log on disk.
+//!
+//! Waits are bounds for a condition, not verdicts: the test is correct
+//! however fast or slow the machine is.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dsys::consensus::raft::{FileStorage, Payload, Storage};
+
+const DSYS: &str = env!("CARGO_BIN_EXE_dsys");
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// One `dsys node` process and the lines it printed.
+struct NodeProcess {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl NodeProcess {
+    fn start(cluster: &Path, id: usize) -> NodeProcess {
+        let mut child = Command::new(DSYS)
+            .args(["node", "--cluster"])
+            .arg(cluster)
+            .args(["--id", &id.to_string(), "--algorithm", "raft"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the dsys binary starts");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        NodeProcess { child, lines }
+    }
+
+    /// The last status line's role and applied index.
+    fn status(&self) -> Option<(String, u64)> {
+        let lines = self.lines.lock().unwrap();
+        let line = lines.iter().rev().find(|l| l.contains("status: "))?;
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // "nX: status: ROLE term T commit C applied A"
+        let role = words.get(2)?.to_string();
+        let applied = words.last()?.parse().ok()?;
+        Some((role, applied))
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn write_cluster_file(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
+    let mut text = String::from("name = \"mp-test\"\nsecret = \"a test secret\"\n");
+    let mut data = Vec::new();
+    for id in 0..3 {
+        let dir = dir.join(format!("n{id}"));
+        text += &format!(
+            "[[node]]\nid = {id}\naddr = \"127.0.0.1:{}\"\ndata_dir = {:?}\n",
+            free_port(),
+            dir.display().to_string()
+        );
+        data.push(dir);
+    }
+    text += &format!("[[client]]\nid = 3\naddr = \"127.0.0.1:{}\"\n", free_port());
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, text).unwrap();
+    (path, data)
+}
+
+/// `dsys raft propose`; returns the index it committed at.
+fn propose(cluster: &Path, value: &str) -> u64 {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let out = Command::new(DSYS)
+            .args(["raft", "propose", "--timeout-s", "10", "--cluster"])
+            .arg(cluster)
+            .arg(value)
+            .output()
+            .expect("the dsys binary runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.success() {
+            // "committed \"v\" at index I (value #k of the log)"
+            let index = stdout
+                .split("at index ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|i| i.parse().ok())
+                .unwrap_or_else(|| panic!("unexpected output: {stdout}"));
+            return index;
+        }
+        // Not committed (e.g. no leader yet): the client said so; retry.
+        // The same value twice would be two entries, which the final check
+        // tolerates (it looks for each acknowledged index).
+        assert!(
+            Instant::now() < deadline,
+            "{value} not committed within {PATIENCE:?}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {PATIENCE:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_raft_cluster_of_processes_survives_sigkill_of_its_leader() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, data) = write_cluster_file(dir.path());
+    let mut nodes: Vec<NodeProcess> = (0..3).map(|id| NodeProcess::start(&cluster, id)).collect();
+
+    let mut acked: Vec<(u64, String)> = Vec::new();
+    for i in 0..5 {
+        let value = format!("before-{i}");
+        acked.push((propose(&cluster, &value), value));
+    }
+
+    // SIGKILL the leader: no shutdown, no flush.
+    let mut leader = None;
+    wait_for("a node reports leading", || {
+        leader = nodes
+            .iter()
+            .position(|n| n.status().is_some_and(|(role, _)| role == "leader"));
+        leader.is_some()
+    });
+    let killed = leader.unwrap();
+    nodes[killed].child.kill().unwrap();
+    nodes[killed].child.wait().unwrap();
+
+    // A new leader is elected and takes proposals.
+    for i in 0..5 {
+        let value = format!("after-{i}");
+        acked.push((propose(&cluster, &value), value));
+    }
+
+    // The killed node restarts from its directory and catches up.
+    nodes[killed] = NodeProcess::start(&cluster, killed);
+    let highest = acked.iter().map(|(i, _)| *i).max().unwrap();
+    for node in &nodes {
+        wait_for("every node applies every acknowledged entry", || {
+            node.status().is_some_and(|(_, applied)| applied >= highest)
+        });
+    }
+    drop(nodes); // kill them all, then read what they left on disk
+
+    for dir in &data {
+        let log = FileStorage::<String>::open(dir).unwrap().load().unwrap();
+        assert!(log.snapshot.is_none(), "too few entries for a snapshot");
+        for (index, value) in &acked {
+            let entry = log.entries.iter().find(|e| e.index == *index);
+            let held = entry.map(|e| &e.payload);
+            assert!(
+                matches!(held, Some(Payload::Command { command, .. }) if command == value),
+                "{} lacks acknowledged {value:?} at index {index}: {held:?}",
+                dir.display()
+            );
+        }
+    }
+}
