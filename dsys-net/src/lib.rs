@@ -25,6 +25,8 @@
 
 #[cfg(feature = "transport")]
 pub mod cluster_file;
+#[cfg(feature = "transport")]
+mod inbox;
 pub mod reliable;
 pub mod rpc;
 #[cfg(feature = "transport")]

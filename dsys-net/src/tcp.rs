@@ -113,7 +113,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix::prelude::SendError;
 use actix::Recipient;
 use dsys_core::runtime::{Deliver, Transport, TransportStats};
 use dsys_core::wire::{
@@ -126,6 +125,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use crate::inbox::{DeliveryCounters, Inboxes};
 use crate::{Error, Result};
 use handshake::{Acceptor, AcceptorStep, Connector, ConnectorStep, Rejection};
 
@@ -408,7 +408,7 @@ struct Shared<M: Message> {
     backoff_max: Duration,
     handshake_timeout: Duration,
     peers: RwLock<BTreeMap<NodeId, SocketAddr>>,
-    inboxes: RwLock<HashMap<NodeId, Recipient<Deliver<M>>>>,
+    inboxes: Inboxes<M>,
     links: RwLock<HashMap<(NodeId, NodeId), Link<M>>>,
     link_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     runtime: tokio::runtime::Handle,
@@ -495,7 +495,7 @@ impl<M: Message> TcpTransport<M> {
             backoff_max: config.reconnect_backoff_max,
             handshake_timeout: config.handshake_timeout,
             peers: RwLock::new(config.peers),
-            inboxes: RwLock::new(HashMap::new()),
+            inboxes: Inboxes::new(),
             links: RwLock::new(HashMap::new()),
             link_tasks: Mutex::new(Vec::new()),
             runtime: runtime.handle().clone(),
@@ -656,19 +656,11 @@ impl<M: Message> Drop for TcpTransport<M> {
 
 impl<M: Message> Transport<M> for TcpTransport<M> {
     fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
-        self.shared
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node, inbox);
+        self.shared.inboxes.register(node, inbox);
     }
 
     fn unregister(&self, node: NodeId) {
-        self.shared
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&node);
+        self.shared.inboxes.unregister(node);
     }
 
     fn send(&self, from: NodeId, to: NodeId, msg: M) {
@@ -801,23 +793,12 @@ impl<M: Message> Shared<M> {
     /// Hands a message to a local node's inbox.
     fn deliver(&self, from: NodeId, to: NodeId, msg: M) {
         let c = &self.counters;
-        let inboxes = self.inboxes.read().unwrap_or_else(|e| e.into_inner());
-        match inboxes.get(&to) {
-            Some(inbox) => match inbox.try_send(Deliver { from, msg }) {
-                Ok(()) => bump(&c.delivered),
-                Err(SendError::Full(_)) => {
-                    let dropped = c.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
-                    if worth_warning(dropped) {
-                        tracing::warn!(%from, %to, dropped, "mailbox full: message dropped");
-                    }
-                }
-                Err(SendError::Closed(_)) => bump(&c.dropped_no_inbox),
-            },
-            None => {
-                bump(&c.dropped_no_inbox);
-                tracing::trace!(%from, %to, "no inbox: message dropped");
-            }
-        }
+        let counters = DeliveryCounters {
+            delivered: &c.delivered,
+            dropped_full: &c.dropped_full,
+            dropped_no_inbox: &c.dropped_no_inbox,
+        };
+        self.inboxes.deliver(from, to, msg, counters);
     }
 
     /// The node ids a connection may authenticate as: every peer but the

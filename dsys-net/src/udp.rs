@@ -49,7 +49,7 @@
 //! # }
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
@@ -58,7 +58,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix::prelude::SendError;
 use actix::Recipient;
 use dsys_core::runtime::{Deliver, Transport, TransportStats};
 use dsys_core::wire::{Codec, Postcard};
@@ -66,6 +65,7 @@ use dsys_core::{Message, NodeId};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::inbox::{DeliveryCounters, Inboxes};
 use crate::tcp::{add, bump, get, lock, worth_warning, KindStats, KindTable};
 use crate::{Error, Result};
 
@@ -238,7 +238,7 @@ struct Shared<M: Message> {
     local: Vec<NodeId>,
     datagram_bytes_max: usize,
     peers: RwLock<BTreeMap<NodeId, SocketAddr>>,
-    inboxes: RwLock<HashMap<NodeId, Recipient<Deliver<M>>>>,
+    inboxes: Inboxes<M>,
     closed: AtomicBool,
     counters: Counters,
     kinds: KindTable,
@@ -298,7 +298,7 @@ impl<M: Message> UdpTransport<M> {
             local: config.local,
             datagram_bytes_max: config.datagram_bytes_max,
             peers: RwLock::new(config.peers),
-            inboxes: RwLock::new(HashMap::new()),
+            inboxes: Inboxes::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
             kinds: KindTable::default(),
@@ -458,19 +458,11 @@ impl<M: Message> Drop for UdpTransport<M> {
 
 impl<M: Message> Transport<M> for UdpTransport<M> {
     fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
-        self.shared
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(node, inbox);
+        self.shared.inboxes.register(node, inbox);
     }
 
     fn unregister(&self, node: NodeId) {
-        self.shared
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&node);
+        self.shared.inboxes.unregister(node);
     }
 
     fn send(&self, from: NodeId, to: NodeId, msg: M) {
@@ -518,20 +510,12 @@ impl<M: Message> Shared<M> {
 
     fn deliver(&self, from: NodeId, to: NodeId, msg: M) {
         let c = &self.counters;
-        let inboxes = self.inboxes.read().unwrap_or_else(|e| e.into_inner());
-        match inboxes.get(&to) {
-            Some(inbox) => match inbox.try_send(Deliver { from, msg }) {
-                Ok(()) => bump(&c.delivered),
-                Err(SendError::Full(_)) => {
-                    let dropped = c.dropped_full.fetch_add(1, Ordering::Relaxed) + 1;
-                    if worth_warning(dropped) {
-                        tracing::warn!(%from, %to, dropped, "mailbox full: message dropped");
-                    }
-                }
-                Err(SendError::Closed(_)) => bump(&c.dropped_no_inbox),
-            },
-            None => bump(&c.dropped_no_inbox),
-        }
+        let counters = DeliveryCounters {
+            delivered: &c.delivered,
+            dropped_full: &c.dropped_full,
+            dropped_no_inbox: &c.dropped_no_inbox,
+        };
+        self.inboxes.deliver(from, to, msg, counters);
     }
 
     /// Checks and delivers one datagram; counts and logs what is wrong.
