@@ -5,19 +5,21 @@
 //! |---|---|
 //! | [`simulator`] | how dsys runs a distributed algorithm: nodes, messages, faults, traces |
 //! | [`concurrency`] | threads, race conditions, deadlock, starvation; nodes as actors |
+//! | [`networks`] | what a network gives; TCP's mechanisms (sequence numbers, acks, retransmission, sliding window, handshake); RPC semantics; real TCP clusters |
 //! | [`physical_time`] | drifting clocks; Cristian, Berkeley, NTP; internal and external synchronisation |
 //! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
 //! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
 //! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
 //! | [`raft`] | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
-//! Chapters for networks and RPC, consensus (Paxos, Byzantine generals,
-//! FLP, CAP) and replication arrive with the crates that implement them.
+//! Chapters for the rest of consensus (Paxos, Byzantine generals, FLP,
+//! CAP) and replication arrive with the crates that implement them.
 
 pub mod concurrency;
 pub mod global_state;
 pub mod logical_time;
 pub mod mutual_exclusion;
+pub mod networks;
 pub mod physical_time;
 pub mod raft;
 pub mod simulator;
