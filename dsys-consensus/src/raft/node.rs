@@ -1457,9 +1457,11 @@ where
                 let peers: Vec<NodeId> = self.progress.keys().copied().collect();
                 for peer in peers {
                     let p = &self.progress[&peer];
-                    // A heartbeat carrying the round; followers answer it
-                    // whatever their log.
-                    let prev = (p.next - 1).max(self.log.snapshot_index());
+                    // A heartbeat carrying the round, anchored at what the
+                    // follower is known to hold, so it passes the
+                    // consistency check and does not disturb the pipeline
+                    // (any answer in this term confirms the round).
+                    let prev = p.matched.max(self.log.snapshot_index());
                     ctx.send(
                         peer,
                         Msg::AppendEntries {
