@@ -185,3 +185,61 @@ fn a_raft_cluster_of_processes_survives_sigkill_of_its_leader() {
         }
     }
 }
+
+/// `dsys cluster up` as the README shows it: three processes, and a
+/// proposal against them commits. SIGTERM stops the cluster and its nodes.
+#[cfg(unix)]
+#[test]
+fn cluster_up_starts_three_nodes_that_take_a_proposal() {
+    /// Sends SIGTERM on drop, so no node outlives the test.
+    struct Up(Child);
+    impl Drop for Up {
+        fn drop(&mut self) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let cluster_dir = dir.path().join("cluster");
+    let up = Up(Command::new(DSYS)
+        .args([
+            "cluster",
+            "up",
+            "--nodes",
+            "3",
+            "--algorithm",
+            "raft",
+            "--dir",
+        ])
+        .arg(&cluster_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the dsys binary starts"));
+    let file = cluster_dir.join("cluster.toml");
+    wait_for("dsys cluster up writes its cluster file", || {
+        std::fs::read_to_string(&file).is_ok_and(|text| text.contains("[[client]]"))
+    });
+    assert!(propose(&file, "hello") >= 1);
+    drop(up);
+    // Committed means stored on a majority: at least two of the three data
+    // directories hold the value.
+    let holding = (0..3)
+        .filter(|id| {
+            let log = FileStorage::<String>::open(cluster_dir.join(format!("n{id}")))
+                .unwrap()
+                .load()
+                .unwrap();
+            log.entries.iter().any(
+                |e| matches!(&e.payload, Payload::Command { command, .. } if command == "hello"),
+            )
+        })
+        .count();
+    assert!(
+        holding >= 2,
+        "only {holding} of 3 nodes hold a committed value"
+    );
+}
