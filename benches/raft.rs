@@ -74,16 +74,20 @@ fn run(clients: u64, commands: u64, placement: Placement) -> Run {
         let mut latencies = Vec::with_capacity(commands as usize);
         let start = Instant::now();
         let mut next = 0u64;
-        for _ in 0..clients.min(commands) {
-            sent_at.insert(next, Instant::now());
+        // Sends command `next` and notes when.
+        let send = |next: &mut u64, sent_at: &mut HashMap<u64, Instant>| {
+            sent_at.insert(*next, Instant::now());
             handle
                 .request(RaftRequest::Propose {
-                    id: next,
+                    id: *next,
                     command: 1,
                     session: None,
                 })
                 .expect("the leader's mailbox has room");
-            next += 1;
+            *next += 1;
+        };
+        for _ in 0..clients.min(commands) {
+            send(&mut next, &mut sent_at);
         }
         while (latencies.len() as u64) < commands {
             match events.next().await.expect("the leader keeps emitting") {
@@ -91,15 +95,7 @@ fn run(clients: u64, commands: u64, placement: Placement) -> Run {
                     let sent = sent_at.remove(&id).expect("a command we sent");
                     latencies.push(sent.elapsed());
                     if next < commands {
-                        sent_at.insert(next, Instant::now());
-                        handle
-                            .request(RaftRequest::Propose {
-                                id: next,
-                                command: 1,
-                                session: None,
-                            })
-                            .expect("the leader's mailbox has room");
-                        next += 1;
+                        send(&mut next, &mut sent_at);
                     }
                 }
                 RaftEvent::Rejected { id, reason } => panic!("command {id} rejected: {reason:?}"),

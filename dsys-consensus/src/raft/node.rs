@@ -1047,6 +1047,23 @@ where
 
     // ----- replication (follower) ----------------------------------------
 
+    /// Answers an append or snapshot from a leader of an older term with
+    /// ours, so it steps down. The answer confirms no read round: rounds
+    /// restart with a leader's incarnation, so an old round number could
+    /// confirm a newer leader's read.
+    fn refuse_stale_leader(&self, ctx: &mut Ctx<'_, SM, S>, from: NodeId, index: LogIndex) {
+        ctx.send(
+            from,
+            Msg::AppendResponse {
+                term: self.term,
+                index,
+                success: false,
+                hint: 0,
+                read_round: 0,
+            },
+        );
+    }
+
     /// Accepts `from` as the leader of `term` (≥ ours).
     fn follow(&mut self, ctx: &mut Ctx<'_, SM, S>, from: NodeId, term: Term) -> bool {
         if term > self.term {
@@ -1087,20 +1104,7 @@ where
             );
         };
         if term < self.term {
-            // A stale leader's append: no read confirmation in the answer
-            // (read rounds restart with a leader's incarnation, so an old
-            // round number could confirm a newer leader's read).
-            ctx.send(
-                from,
-                Msg::AppendResponse {
-                    term: self.term,
-                    index: prev_log_index,
-                    success: false,
-                    hint: 0,
-                    read_round: 0,
-                },
-            );
-            return;
+            return self.refuse_stale_leader(ctx, from, prev_log_index);
         }
         if !self.follow(ctx, from, term) {
             return;
@@ -1197,17 +1201,7 @@ where
             );
         };
         if term < self.term {
-            ctx.send(
-                from,
-                Msg::AppendResponse {
-                    term: self.term,
-                    index,
-                    success: false,
-                    hint: 0,
-                    read_round: 0,
-                },
-            );
-            return;
+            return self.refuse_stale_leader(ctx, from, index);
         }
         if !self.follow(ctx, from, term) {
             return;

@@ -218,24 +218,15 @@ impl<C: Clone + PartialEq + std::fmt::Debug> LeaderCompleteness<C> {
         // committed is the leader that committed it: its term is the term
         // the entry was committed in.
         for &node in nodes.iter().flatten() {
-            let log = node.log();
-            for entry in log.entries().take_while(|e| e.index <= node.commit_index()) {
-                match self.committed.get(&entry.index) {
-                    None => {
-                        self.committed
-                            .insert(entry.index, (entry.clone(), node.term()));
-                    }
-                    Some((known, _)) if known != entry => {
-                        return Err(format!(
-                            "{} has committed {:?} at index {} where {:?} was committed before (Raft §5.4)",
-                            node.id(),
-                            entry,
-                            entry.index,
-                            known
-                        ));
-                    }
-                    Some(_) => {}
-                }
+            let upto = node.commit_index();
+            if let Err(mismatch) = agree(&mut self.committed, node, upto, node.term()) {
+                let (known, entry) = *mismatch;
+                return Err(format!(
+                    "{} has committed {entry:?} at index {} where {:?} was committed before (Raft §5.4)",
+                    node.id(),
+                    entry.index,
+                    known.0
+                ));
             }
         }
         for leader in nodes.iter().flatten().filter(|n| n.role() == Role::Leader) {
@@ -283,30 +274,45 @@ impl<C: Clone + PartialEq + std::fmt::Debug> StateMachineSafety<C> {
         SM: StateMachine<Command = C>,
     {
         for &node in nodes.iter().flatten() {
-            for entry in node
-                .log()
-                .entries()
-                .take_while(|e| e.index <= node.last_applied())
-            {
-                match self.applied.get(&entry.index) {
-                    None => {
-                        self.applied.insert(entry.index, (entry.clone(), node.id()));
-                    }
-                    Some((known, by)) if known != entry => {
-                        return Err(format!(
-                            "{} applied {:?} at index {} but {by} applied {:?} there (Raft §5.4.3)",
-                            node.id(),
-                            entry,
-                            entry.index,
-                            known
-                        ));
-                    }
-                    Some(_) => {}
-                }
+            let upto = node.last_applied();
+            if let Err(mismatch) = agree(&mut self.applied, node, upto, node.id()) {
+                let (known, entry) = *mismatch;
+                return Err(format!(
+                    "{} applied {entry:?} at index {} but {} applied {:?} there (Raft §5.4.3)",
+                    node.id(),
+                    entry.index,
+                    known.1,
+                    known.0
+                ));
             }
         }
         Ok(())
     }
+}
+
+/// Records each entry of `node`'s log up to `upto` under its index (with
+/// `tag`), or checks it against the entry recorded there before: the first
+/// that differs comes back with what was recorded (boxed: it is the rare
+/// path, and keeps the result small).
+#[allow(clippy::type_complexity)]
+fn agree<C: Clone + PartialEq, T: Clone, SM: StateMachine<Command = C>, S>(
+    seen: &mut BTreeMap<LogIndex, (Entry<C>, T)>,
+    node: &Raft<SM, S>,
+    upto: LogIndex,
+    tag: T,
+) -> Result<(), Box<((Entry<C>, T), Entry<C>)>> {
+    for entry in node.log().entries().take_while(|e| e.index <= upto) {
+        match seen.get(&entry.index) {
+            None => {
+                seen.insert(entry.index, (entry.clone(), tag.clone()));
+            }
+            Some(known) if known.0 != *entry => {
+                return Err(Box::new((known.clone(), entry.clone())))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// All five checkers together.
