@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use dsys::core::failure_detector::HeartbeatConfig;
 use dsys::core::sim::{Fault, Latency, LinkConfig, Simulation};
-use dsys::core::trace::TraceKind;
 use dsys::core::NodeId;
 use dsys::election::bully::{Bully, BullyConfig};
 use dsys::election::{properties, ElectionRequest, Elector};
@@ -34,37 +33,6 @@ fn election_messages(sim: &Simulation<Bully>) -> u64 {
         .filter_map(|k| sim.metrics().kind(k))
         .map(|k| k.sent)
         .sum()
-}
-
-/// Prints sends (but heartbeats), drops, decisions, crashes and restarts
-/// between `from` and `to`.
-fn print_run(sim: &Simulation<Bully>, from: Duration, to: Duration) {
-    let Some(trace) = sim.trace() else { return };
-    println!("  time (ms)  node  what");
-    for event in trace.events() {
-        if event.time() < from || event.time() > to {
-            continue;
-        }
-        let what = match &event.kind {
-            TraceKind::Send { to, kind, .. } if kind != "Heartbeat" => {
-                format!("sends {kind} to {to}")
-            }
-            TraceKind::Drop {
-                to, kind, reason, ..
-            } if kind != "Heartbeat" => {
-                format!("the network drops {kind} to {to} ({reason:?})")
-            }
-            TraceKind::Emit { event } => format!("** {event}"),
-            TraceKind::Crash => "CRASHES".to_string(),
-            TraceKind::Restart { .. } => "RECOVERS".to_string(),
-            _ => continue,
-        };
-        let node = event.node.map_or(String::new(), |n| n.to_string());
-        println!(
-            "  {:>9.1}  {node:<4}  {what}",
-            event.time().as_secs_f64() * 1e3
-        );
-    }
 }
 
 fn print_state(sim: &Simulation<Bully>, answer_timeout: Duration) {
@@ -107,14 +75,28 @@ fn main() -> anyhow::Result<()> {
 
     println!("1. Five processes start at once, each starting an election\n");
     sim.run_until(MS(500))?;
-    print_run(&sim, MS(0), MS(500));
+    print!(
+        "{}",
+        sim.trace()
+            .expect("tracing is on")
+            .timeline()
+            .hide("Heartbeat")
+            .between(MS(0), MS(500))
+    );
     let at_start = election_messages(&sim);
     println!("\n  election messages: {at_start}");
     print_state(&sim, config.answer_timeout);
 
     println!("\n2. n4, the leader, crashes at 1000 ms\n");
     sim.run_until(MS(2000))?;
-    print_run(&sim, MS(500), MS(2000));
+    print!(
+        "{}",
+        sim.trace()
+            .expect("tracing is on")
+            .timeline()
+            .hide("Heartbeat")
+            .between(MS(500), MS(2000))
+    );
     println!(
         "\n  election messages: {} (best case N − 2 = 3)",
         election_messages(&sim) - at_start
@@ -124,7 +106,14 @@ fn main() -> anyhow::Result<()> {
     println!("\n3. n4 recovers at 2500 ms and bullies n3\n");
     let before = election_messages(&sim);
     sim.run_until(MS(3000))?;
-    print_run(&sim, MS(2000), MS(3000));
+    print!(
+        "{}",
+        sim.trace()
+            .expect("tracing is on")
+            .timeline()
+            .hide("Heartbeat")
+            .between(MS(2000), MS(3000))
+    );
     println!(
         "\n  election messages: {}",
         election_messages(&sim) - before
@@ -178,7 +167,14 @@ fn main() -> anyhow::Result<()> {
     }
     sim.enable_trace();
     sim.run_until(MS(150))?;
-    print_run(&sim, MS(0), MS(150));
+    print!(
+        "{}",
+        sim.trace()
+            .expect("tracing is on")
+            .timeline()
+            .hide("Heartbeat")
+            .between(MS(0), MS(150))
+    );
     println!("\n  at 150 ms, two live processes hold themselves leader (E2 is 'eventually': judged mid-run here):");
     print_state(&sim, config.answer_timeout);
     sim.run_until(MS(1000))?;

@@ -12,28 +12,13 @@ use std::time::Duration;
 
 use dsys::core::scenario::SimOptions;
 use dsys::core::sim::Simulation;
-use dsys::core::trace::{Trace, TraceKind};
+use dsys::core::trace::Trace;
 use dsys::core::NodeId;
 use dsys::mutex::central_server::{CentralServer, Defect, ALGORITHM};
 use dsys::mutex::properties::verdict_lines;
 use dsys::mutex::workload::Workload;
 
 const NODES: usize = 4;
-
-/// Prints requests, entries, exits and messages sent, one per line.
-fn print_run(trace: &Trace) {
-    for e in trace.events() {
-        let Some(node) = e.node else { continue };
-        let what = match &e.kind {
-            TraceKind::Request { request } => format!("asks: {request}"),
-            TraceKind::Emit { event } => format!("** {event} **"),
-            TraceKind::Send { to, msg, .. } => format!("sends {msg} to {to}"),
-            TraceKind::Crash => "CRASHES".to_string(),
-            _ => continue,
-        };
-        println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
 
 fn run(seed: u64, node: CentralServer, crash_server_at: Option<Duration>) -> anyhow::Result<Trace> {
     let mut sim = Simulation::new(NODES, seed, move |_| node.clone());
@@ -56,7 +41,7 @@ fn main() -> anyhow::Result<()> {
     println!("== central server, {NODES} processes (n0 is the server), seed {seed} ==");
     println!("   each asks twice, holds 5 ms; links 1-10 ms, FIFO\n");
     let trace = run(seed, CentralServer::new(NodeId(0)), None)?;
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
 
@@ -75,7 +60,7 @@ fn main() -> anyhow::Result<()> {
         CentralServer::new(NodeId(0)),
         Some(Duration::from_millis(12)),
     )?;
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
     println!("  (ME2 assumes no crash: the server is a single point of failure)");

@@ -13,35 +13,13 @@ use std::time::Duration;
 
 use dsys::core::scenario::SimOptions;
 use dsys::core::sim::{Fault, Simulation};
-use dsys::core::trace::{Trace, TraceKind};
+use dsys::core::trace::Trace;
 use dsys::core::NodeId;
 use dsys::mutex::maekawa::{voting_set, Defect, Maekawa, ALGORITHM};
 use dsys::mutex::properties::{me2_trace, verdict_lines};
 use dsys::mutex::workload::Workload;
 
 const NODES: usize = 9;
-
-/// Prints requests, entries, exits and messages sent, one per line.
-fn print_run(trace: &Trace) {
-    for e in trace.events() {
-        let Some(node) = e.node else { continue };
-        let what = match &e.kind {
-            TraceKind::Request { request } => format!("asks: {request}"),
-            TraceKind::Emit { event } => format!("** {event} **"),
-            TraceKind::Send { to, kind, msg, .. } => {
-                let time = msg
-                    .rsplit("time: ")
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches(" }");
-                format!("sends {kind} (Lamport {time}) to {to}")
-            }
-            TraceKind::Crash => "CRASHES".to_string(),
-            _ => continue,
-        };
-        println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
 
 fn run(seed: u64, crash: Option<NodeId>) -> anyhow::Result<(Trace, u64)> {
     run_with(seed, crash, Maekawa::new())
@@ -83,7 +61,7 @@ fn main() -> anyhow::Result<()> {
         "\n== heavy contention: everyone asks within 5 ms, twice, holds 5 ms; seed {seed} ==\n"
     );
     let (trace, sent) = run(seed, None)?;
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
     println!("  {sent} messages for {} entries", 2 * NODES);

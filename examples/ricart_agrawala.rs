@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use dsys::core::scenario::SimOptions;
 use dsys::core::sim::{Fault, Latency, LinkConfig, Simulation};
-use dsys::core::trace::{Trace, TraceKind};
+use dsys::core::trace::Trace;
 use dsys::core::NodeId;
 use dsys::mutex::properties::verdict_lines;
 use dsys::mutex::ricart_agrawala::{Defect, RicartAgrawala, ALGORITHM};
@@ -20,21 +20,6 @@ use dsys::mutex::workload::Workload;
 use dsys::mutex::Request;
 
 const NODES: usize = 4;
-
-/// Prints requests, entries, exits and messages sent, one per line.
-fn print_run(trace: &Trace) {
-    for e in trace.events() {
-        let Some(node) = e.node else { continue };
-        let what = match &e.kind {
-            TraceKind::Request { request } => format!("asks: {request}"),
-            TraceKind::Emit { event } => format!("** {event} **"),
-            TraceKind::Send { to, msg, .. } => format!("sends {msg} to {to}"),
-            TraceKind::Crash => "CRASHES".to_string(),
-            _ => continue,
-        };
-        println!("  {:>9.3} ms  {node}  {what}", e.time().as_secs_f64() * 1e3);
-    }
-}
 
 fn run(seed: u64, crash: Option<(NodeId, Duration)>) -> anyhow::Result<Trace> {
     let mut sim = Simulation::new(NODES, seed, |_| RicartAgrawala::new());
@@ -57,7 +42,7 @@ fn main() -> anyhow::Result<()> {
     println!("== Ricart & Agrawala, {NODES} peers, seed {seed} ==");
     println!("   each asks twice, holds 5 ms; links 1-10 ms, FIFO; `time` is the Lamport time\n");
     let trace = run(seed, None)?;
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
 
@@ -72,7 +57,7 @@ fn main() -> anyhow::Result<()> {
 
     println!("\n== n3 crashes at 0 ms: nobody gets n3's reply, nobody enters ==\n");
     let trace = run(seed, Some((NodeId(3), Duration::ZERO)))?;
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
     println!("  (ME2 assumes no crash: every peer is a point of failure)");
@@ -93,7 +78,7 @@ fn main() -> anyhow::Result<()> {
     sim.request_at(ms(60), NodeId(1), Request::Exit)?;
     sim.run_until(ms(200))?;
     let trace = sim.take_trace().expect("tracing is on");
-    print_run(&trace);
+    print!("{}", trace.timeline());
     println!();
     print!("{}", verdict_lines(&trace));
     Ok(())

@@ -13,7 +13,6 @@
 use std::time::Duration;
 
 use dsys::core::sim::{Latency, LinkConfig, Ordering, Simulation};
-use dsys::core::trace::TraceKind;
 use dsys::core::NodeId;
 use dsys::election::ring::{worst_case_starter, Keep, Ring, RingConfig};
 use dsys::election::{properties, ElectionEvent};
@@ -29,24 +28,6 @@ fn run(
     sim.enable_trace();
     sim.run_until(Duration::from_secs(2))?;
     Ok(sim)
-}
-
-/// Prints every send and every decision of the run, in order.
-fn print_run(sim: &Simulation<Ring>) {
-    let Some(trace) = sim.trace() else { return };
-    println!("  time (ms)  node  what");
-    for event in trace.events() {
-        let Some(node) = event.node else { continue };
-        let what = match &event.kind {
-            TraceKind::Send { to, msg, .. } => format!("sends {msg} to {to}"),
-            TraceKind::Emit { event } => format!("** {event}"),
-            _ => continue,
-        };
-        println!(
-            "  {:>9.1}  {node:<4}  {what}",
-            event.time().as_secs_f64() * 1e3
-        );
-    }
 }
 
 fn print_verdicts(sim: &Simulation<Ring>) {
@@ -84,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         RingConfig::started_by(&[worst_case_starter(n)]),
         fixed,
     )?;
-    print_run(&sim);
+    print!("{}", sim.trace().expect("tracing is on").timeline());
     println!(
         "\n  messages: {} (3N − 1 = {}); leaders held: {}",
         sim.metrics().sent,
@@ -100,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         ..LinkConfig::default()
     };
     let sim = run(6, 4, RingConfig::started_by(&[NodeId(1), NodeId(3)]), link)?;
-    print_run(&sim);
+    print!("{}", sim.trace().expect("tracing is on").timeline());
     println!(
         "\n  messages: {}; leaders held: {} \n  (every smaller candidacy was replaced by a larger id or swallowed by a participant)",
         sim.metrics().sent,

@@ -22,34 +22,6 @@ use dsys::mutex::workload::Workload;
 
 const NODES: usize = 4;
 
-/// Prints requests, entries and exits, one per line, and counts token hops.
-fn print_run(trace: &Trace) {
-    let mut hops = 0;
-    for e in trace.events() {
-        let Some(node) = e.node else { continue };
-        let what = match &e.kind {
-            TraceKind::Request { request } => format!("asks: {request}"),
-            TraceKind::Emit { event } => format!("** {event} **"),
-            TraceKind::Send { msg, .. } if msg == "Alive" => continue, // heartbeats
-            TraceKind::Send { .. } => {
-                hops += 1;
-                continue;
-            }
-            _ => continue,
-        };
-        println!(
-            "  {:>9.3} ms  {node}  {what}   (token hops so far: {hops})",
-            e.time().as_secs_f64() * 1e3
-        );
-    }
-    let dropped = trace
-        .events()
-        .iter()
-        .filter(|e| matches!(&e.kind, TraceKind::Drop { kind, .. } if kind != "Alive"))
-        .count();
-    println!("  token hops in the whole run: {hops}; tokens lost: {dropped}");
-}
-
 /// Says when and where the token was regenerated: the first token of a
 /// newer generation is sent by its creator, which may first have used it
 /// itself (an `Entered` with no token delivered to it since).
@@ -78,6 +50,17 @@ fn print_regeneration(trace: &Trace) {
             at.time().as_secs_f64() * 1e3
         );
     }
+}
+
+/// The run as a timeline (heartbeats and token passes left out), then how
+/// often the token moved and how many tokens were lost.
+fn print_run(trace: &Trace) {
+    print!("{}", trace.timeline().hide("Alive").sends(false));
+    let count =
+        |f: &dyn Fn(&TraceKind) -> bool| trace.events().iter().filter(|e| f(&e.kind)).count();
+    let hops = count(&|k| matches!(k, TraceKind::Send { kind, .. } if kind != "Alive"));
+    let lost = count(&|k| matches!(k, TraceKind::Drop { kind, .. } if kind != "Alive"));
+    println!("  token hops in the whole run: {hops}; tokens lost: {lost}");
 }
 
 fn main() -> anyhow::Result<()> {

@@ -93,7 +93,7 @@ use std::time::Duration;
 
 use dsys_core::scenario::{Algorithm, Check, Outcome, Property, SimOptions, Verdict};
 use dsys_core::sim::{ClockConfig, Simulation};
-use dsys_core::{Context, Message, Node, NodeId, TimerId};
+use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::software_clock::{drift_over, to_ns, Discipline, SoftwareClock};
@@ -216,7 +216,9 @@ pub enum Msg {
 
 impl Message for Msg {}
 
-/// Timers of a Cristian node.
+/// Timers of a Cristian node. A request's timeout names the request, so the
+/// reply cancels exactly that timeout (by its value), and the timeouts of
+/// two requests never replace one another.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Timer {
     /// Start a synchronisation.
@@ -241,12 +243,11 @@ struct Sample {
     taken_at: Duration,
 }
 
-/// The request in flight.
+/// The request in flight; its timeout is `Timer::Timeout { request }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct Outstanding {
     request: u64,
     sent_at: Duration,
-    timer: TimerId,
 }
 
 /// A client's state.
@@ -320,11 +321,10 @@ impl Cristian {
             client.next_request += 1;
             client.attempts += 1;
             ctx.send(config.server, Msg::Request { request });
-            let timer = ctx.set_timer(config.timeout, Timer::Timeout { request });
+            ctx.set_timer(config.timeout, Timer::Timeout { request });
             client.outstanding = Some(Outstanding {
                 request,
                 sent_at: ctx.now(),
-                timer,
             });
             return;
         }
@@ -407,7 +407,7 @@ impl Node for Cristian {
                     return;
                 };
                 client.outstanding = None;
-                ctx.cancel_timer(out.timer);
+                ctx.cancel_timer(&Timer::Timeout { request });
                 let t4 = ctx.now();
                 let held = server_send.saturating_sub(server_receive);
                 let round_trip = t4.saturating_sub(out.sent_at).saturating_sub(held);

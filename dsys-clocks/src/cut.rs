@@ -44,12 +44,14 @@
 //!
 //! A consistent cut also keeps the application's invariants. For a bank, no
 //! money is created or destroyed by transfers, so every consistent global
-//! state holds the initial total — counting the money in transit.
-//! [`check_conservation`] checks any conserved quantity over a recorded
-//! [`GlobalSnapshot`]. The snapshot module ties both checks to Chandy–Lamport:
-//! [`GlobalSnapshot::cut`] rebuilds a snapshot's cut from the trace, and
-//! [`GlobalSnapshot::check_against_trace`] checks its consistency and its
-//! recorded channel states.
+//! state holds the initial total — counting the money in transit. This
+//! module knows only traces; the [`snapshot`](crate::snapshot) module, which
+//! builds on it, ties both checks to Chandy–Lamport: it rebuilds a
+//! snapshot's cut from the trace and checks its consistency and its
+//! recorded channel states
+//! ([`GlobalSnapshot::check_against_trace`](crate::snapshot::GlobalSnapshot::check_against_trace)),
+//! and checks any conserved quantity over a recorded snapshot
+//! ([`check_conservation`](crate::snapshot::check_conservation)).
 //!
 //! ```
 //! use std::time::Duration;
@@ -94,9 +96,8 @@ use std::fmt;
 use std::time::Duration;
 
 use dsys_core::trace::{Trace, TraceKind, VectorTimestamp};
-use dsys_core::{Node, NodeId};
+use dsys_core::NodeId;
 
-use crate::snapshot::{GlobalSnapshot, SnapshotId};
 use crate::{Error, Result};
 
 /// A cut of a traced run: for each node, its last event inside the cut.
@@ -417,90 +418,6 @@ pub struct InTransit {
     /// Trace index of its first delivery (outside the cut); `None` if it was
     /// dropped or still in flight when the trace ended.
     pub deliver_index: Option<usize>,
-}
-
-/// A conserved quantity that a snapshot does not add up to.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ConservationViolation {
-    /// The snapshot.
-    pub snapshot: SnapshotId,
-    /// What the total should be.
-    pub expected: u64,
-    /// The amount held in the recorded local states.
-    pub in_states: u64,
-    /// The amount carried by the recorded messages in transit.
-    pub in_transit: u64,
-}
-
-impl ConservationViolation {
-    /// What the snapshot adds up to.
-    pub fn total(&self) -> u64 {
-        self.in_states.saturating_add(self.in_transit)
-    }
-}
-
-impl fmt::Display for ConservationViolation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "snapshot {} adds up to {} ({} in local states + {} in transit), expected {}",
-            self.snapshot,
-            self.total(),
-            self.in_states,
-            self.in_transit,
-            self.expected
-        )
-    }
-}
-
-/// Checks that a snapshot holds exactly `expected` of a quantity the
-/// application conserves: `held` of every recorded local state plus
-/// `carried` by every recorded message in transit.
-///
-/// ```
-/// use std::collections::BTreeMap;
-/// use dsys_clocks::cut::check_conservation;
-/// use dsys_clocks::snapshot::bank::{Bank, BankConfig, Transfer};
-/// use dsys_clocks::snapshot::{Channel, GlobalSnapshot, SnapshotId};
-/// use dsys_core::NodeId;
-///
-/// let bank = Bank::new(BankConfig::default()).unwrap(); // 100 each
-/// let snapshot = GlobalSnapshot {
-///     id: SnapshotId { initiator: NodeId(0), seq: 0 },
-///     states: BTreeMap::from([(NodeId(0), bank.clone()), (NodeId(1), bank)]),
-///     channels: BTreeMap::from([
-///         (Channel { from: NodeId(0), to: NodeId(1) }, vec![Transfer { amount: 5 }]),
-///     ]),
-/// };
-/// let violation = check_conservation(&snapshot, 200, Bank::balance, |t| t.amount).unwrap_err();
-/// assert_eq!((violation.in_states, violation.in_transit), (200, 5));
-/// assert!(check_conservation(&snapshot, 205, Bank::balance, |t| t.amount).is_ok());
-/// ```
-pub fn check_conservation<N: Node>(
-    snapshot: &GlobalSnapshot<N>,
-    expected: u64,
-    held: impl Fn(&N) -> u64,
-    carried: impl Fn(&N::Msg) -> u64,
-) -> std::result::Result<(), ConservationViolation> {
-    let in_states = snapshot
-        .states
-        .values()
-        .fold(0u64, |sum, state| sum.saturating_add(held(state)));
-    let in_transit = snapshot
-        .channels
-        .values()
-        .flatten()
-        .fold(0u64, |sum, msg| sum.saturating_add(carried(msg)));
-    if in_states.saturating_add(in_transit) == expected {
-        Ok(())
-    } else {
-        Err(ConservationViolation {
-            snapshot: snapshot.id,
-            expected,
-            in_states,
-            in_transit,
-        })
-    }
 }
 
 #[cfg(test)]

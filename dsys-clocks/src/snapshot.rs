@@ -40,10 +40,12 @@
 //!    report it emits the whole [`GlobalSnapshot`] as [`SnapshotEvent::Completed`].
 //!
 //! [`Snapshotting`] does all this around any node `N` whose state can be
-//! cloned (and serialised, to travel in the report). It runs `N`'s handlers
-//! with [`Context::nested`] and translates their effects: `N`'s messages
-//! travel as [`SnapshotMsg::App`], its timers as [`SnapshotTimer::App`], its
-//! events as [`SnapshotEvent::App`], and its own requests are forwarded from
+//! cloned (and serialised, to travel in the report). It is a [`Wrapper`]:
+//! it runs `N`'s handlers ([`Wrapper::run_inner`]) and translates their
+//! effects with [`Effect::map`]: `N`'s messages travel as
+//! [`SnapshotMsg::App`], its timers as [`SnapshotTimer::App`] (so `N` sets,
+//! replaces and cancels its timers by value as if unwrapped), its events as
+//! [`SnapshotEvent::App`], and its own requests are forwarded from
 //! [`SnapshotRequest::App`]. `N` never sees a marker.
 //!
 //! ```
@@ -111,8 +113,9 @@
 //!
 //! [`GlobalSnapshot::check_against_trace`] (the cut from the
 //! recording points is consistent, by vector timestamps, and the channel
-//! states match the messages that crossed it), [`bank::check_conservation`]
-//! (application terms: the money adds up).
+//! states match the messages that crossed it), [`check_conservation`] (any
+//! quantity the application conserves adds up) and its use for the bank,
+//! [`bank::check_conservation`] (the money adds up).
 //!
 //! | property | checked by | source |
 //! |---|---|---|
@@ -162,7 +165,7 @@ use std::time::Duration;
 use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
 use dsys_core::sim::Simulation;
 use dsys_core::trace::{Trace, TraceKind};
-use dsys_core::{Context, Effect, Message, Node, NodeId};
+use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -424,6 +427,89 @@ where
     }
 }
 
+/// A conserved quantity that a snapshot does not add up to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConservationViolation {
+    /// The snapshot.
+    pub snapshot: SnapshotId,
+    /// What the total should be.
+    pub expected: u64,
+    /// The amount held in the recorded local states.
+    pub in_states: u64,
+    /// The amount carried by the recorded messages in transit.
+    pub in_transit: u64,
+}
+
+impl ConservationViolation {
+    /// What the snapshot adds up to.
+    pub fn total(&self) -> u64 {
+        self.in_states.saturating_add(self.in_transit)
+    }
+}
+
+impl fmt::Display for ConservationViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "snapshot {} adds up to {} ({} in local states + {} in transit), expected {}",
+            self.snapshot,
+            self.total(),
+            self.in_states,
+            self.in_transit,
+            self.expected
+        )
+    }
+}
+
+/// Checks that a snapshot holds exactly `expected` of a quantity the
+/// application conserves: `held` of every recorded local state plus
+/// `carried` by every recorded message in transit.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use dsys_clocks::snapshot::bank::{Bank, BankConfig, Transfer};
+/// use dsys_clocks::snapshot::{check_conservation, Channel, GlobalSnapshot, SnapshotId};
+/// use dsys_core::NodeId;
+///
+/// let bank = Bank::new(BankConfig::default()).unwrap(); // 100 each
+/// let snapshot = GlobalSnapshot {
+///     id: SnapshotId { initiator: NodeId(0), seq: 0 },
+///     states: BTreeMap::from([(NodeId(0), bank.clone()), (NodeId(1), bank)]),
+///     channels: BTreeMap::from([
+///         (Channel { from: NodeId(0), to: NodeId(1) }, vec![Transfer { amount: 5 }]),
+///     ]),
+/// };
+/// let violation = check_conservation(&snapshot, 200, Bank::balance, |t| t.amount).unwrap_err();
+/// assert_eq!((violation.in_states, violation.in_transit), (200, 5));
+/// assert!(check_conservation(&snapshot, 205, Bank::balance, |t| t.amount).is_ok());
+/// ```
+pub fn check_conservation<N: Node>(
+    snapshot: &GlobalSnapshot<N>,
+    expected: u64,
+    held: impl Fn(&N) -> u64,
+    carried: impl Fn(&N::Msg) -> u64,
+) -> std::result::Result<(), ConservationViolation> {
+    let in_states = snapshot
+        .states
+        .values()
+        .fold(0u64, |sum, state| sum.saturating_add(held(state)));
+    let in_transit = snapshot
+        .channels
+        .values()
+        .flatten()
+        .fold(0u64, |sum, msg| sum.saturating_add(carried(msg)));
+    if in_states.saturating_add(in_transit) == expected {
+        Ok(())
+    } else {
+        Err(ConservationViolation {
+            snapshot: snapshot.id,
+            expected,
+            in_states,
+            in_transit,
+        })
+    }
+}
+
 /// The trace's `kind` of [`SnapshotMsg::App`].
 const APP_KIND: &str = "App";
 
@@ -664,28 +750,6 @@ impl<N> Snapshotting<N>
 where
     N: Node + Clone + fmt::Debug + Serialize + DeserializeOwned,
 {
-    /// Records the wrapped node's effects as this node's.
-    fn forward(&mut self, ctx: &mut Context<'_, Self>, effects: Vec<Effect<N>>) {
-        for effect in effects {
-            ctx.record(match effect {
-                Effect::Send { to, msg } => {
-                    self.sent_to_self |= to == ctx.id();
-                    Effect::Send {
-                        to,
-                        msg: SnapshotMsg::App(msg),
-                    }
-                }
-                Effect::SetTimer { id, after, timer } => Effect::SetTimer {
-                    id,
-                    after,
-                    timer: SnapshotTimer::App(timer),
-                },
-                Effect::CancelTimer { id } => Effect::CancelTimer { id },
-                Effect::Emit(event) => Effect::Emit(SnapshotEvent::App(event)),
-            });
-        }
-    }
-
     /// Rule 1: start a snapshot of our own.
     fn initiate(&mut self, ctx: &mut Context<'_, Self>) {
         if self.collecting.len() >= self.config.in_progress_max {
@@ -807,6 +871,26 @@ where
     }
 }
 
+impl<N> Wrapper for Snapshotting<N>
+where
+    N: Node + Clone + fmt::Debug + Serialize + DeserializeOwned,
+{
+    type Inner = N;
+
+    fn inner_mut(&mut self) -> &mut N {
+        &mut self.inner
+    }
+
+    /// Wraps the wrapped node's effects as this node's, noting whether it
+    /// uses its channel to itself (which markers then cover too).
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<N>) {
+        if let Effect::Send { to, .. } = &effect {
+            self.sent_to_self |= *to == ctx.id();
+        }
+        ctx.record(effect.map(SnapshotMsg::App, SnapshotTimer::App, SnapshotEvent::App));
+    }
+}
+
 impl<N> Node for Snapshotting<N>
 where
     N: Node + Clone + fmt::Debug + Serialize + DeserializeOwned,
@@ -817,8 +901,7 @@ where
     type Event = SnapshotEvent<N>;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let effects = ctx.nested(|inner| self.inner.on_start(inner));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Start);
         if let Some(every) = self.config.initiate_every {
             ctx.set_timer(every, SnapshotTimer::Initiate);
         }
@@ -835,8 +918,7 @@ where
                         }
                     }
                 }
-                let effects = ctx.nested(|inner| self.inner.on_message(inner, from, msg));
-                self.forward(ctx, effects);
+                self.run_inner(ctx, Input::Message { from, msg });
             }
             SnapshotMsg::Marker(id) => self.on_marker(ctx, from, id),
             SnapshotMsg::Report { snapshot, local } => self.collect(ctx, from, snapshot, local),
@@ -846,8 +928,7 @@ where
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: SnapshotTimer<N::Timer>) {
         match timer {
             SnapshotTimer::App(timer) => {
-                let effects = ctx.nested(|inner| self.inner.on_timer(inner, timer));
-                self.forward(ctx, effects);
+                self.run_inner(ctx, Input::Timer(timer));
             }
             SnapshotTimer::Initiate => {
                 self.initiate(ctx);
@@ -862,8 +943,7 @@ where
         match request {
             SnapshotRequest::Snapshot => self.initiate(ctx),
             SnapshotRequest::App(request) => {
-                let effects = ctx.nested(|inner| self.inner.on_request(inner, request));
-                self.forward(ctx, effects);
+                self.run_inner(ctx, Input::Request(request));
             }
         }
     }
@@ -903,8 +983,7 @@ pub mod bank {
     use dsys_core::{Context, Message, Node, NodeId};
     use serde::{Deserialize, Serialize};
 
-    use super::GlobalSnapshot;
-    use crate::cut::ConservationViolation;
+    use super::{ConservationViolation, GlobalSnapshot};
     use crate::{Error, Result};
 
     /// How a branch behaves.
@@ -1112,7 +1191,7 @@ pub mod bank {
         snapshot: &GlobalSnapshot<Bank>,
         initial_total: u64,
     ) -> std::result::Result<(), ConservationViolation> {
-        crate::cut::check_conservation(snapshot, initial_total, Bank::balance, |t| t.amount)
+        super::check_conservation(snapshot, initial_total, Bank::balance, |t| t.amount)
     }
 }
 

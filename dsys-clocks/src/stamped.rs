@@ -13,8 +13,9 @@
 //!
 //! # The algorithm
 //!
-//! [`Stamped<N, C>`](Stamped) runs the inner node `N` with
-//! [`Context::nested`] and translates its effects with [`Context::record`]:
+//! [`Stamped<N, C>`](Stamped) is a [`Wrapper`]: it runs the inner node `N`
+//! ([`Wrapper::run_inner`]) and translates each of its effects
+//! ([`Wrapper::translate`]):
 //!
 //! 1. **receive**: a message arrives as [`StampedMsg`] `{ stamp, msg }`. The
 //!    clock merges the stamp and ticks ([`LogicalClock::receive`]); the
@@ -29,7 +30,8 @@
 //! 3. **local event**: every event the inner node emits to its application
 //!    ticks the clock and is handed on as [`LogicalEvent::Local`] with its
 //!    timestamp.
-//! 4. timers pass through untouched (same ids), and so do requests.
+//! 4. timers pass through untouched (the same values: setting, replacing
+//!    and cancelling them is the inner node's business), and so do requests.
 //!
 //! Start, timer and request handlers are not events by themselves: what they
 //! *do* (send, emit) is. Lamport's events are sends, receives and local
@@ -105,7 +107,7 @@ use std::time::Duration;
 use dsys_core::rand::RngExt;
 use dsys_core::sim::Simulation;
 use dsys_core::trace::Trace;
-use dsys_core::{Context, Effect, Message, Node, NodeId};
+use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -283,33 +285,36 @@ impl<N: Node, C: LogicalClock> Stamped<N, C> {
     ) {
         ctx.emit(Timestamped { timestamp, event });
     }
+}
 
-    /// Translates the inner node's effects: one tick per send and per emit.
-    fn forward(&mut self, ctx: &mut Context<'_, Self>, effects: Vec<Effect<N>>) {
+impl<N: Node, C: LogicalClock> Wrapper for Stamped<N, C> {
+    type Inner = N;
+
+    fn inner_mut(&mut self) -> &mut N {
+        &mut self.inner
+    }
+
+    /// One tick per send and per emit; timers pass through.
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<N>) {
         let me = ctx.id();
-        let all = self.record == Record::AllEvents;
-        for effect in effects {
-            match effect {
-                Effect::Send { to, msg } => {
-                    let stamp = self.clock.tick(me);
-                    if all {
-                        let event = LogicalEvent::Send {
-                            to,
-                            msg: msg.clone(),
-                        };
-                        self.emit(ctx, stamp.clone(), event);
-                    }
-                    ctx.send(to, StampedMsg { stamp, msg });
+        match effect {
+            Effect::Send { to, msg } => {
+                let stamp = self.clock.tick(me);
+                if self.record == Record::AllEvents {
+                    let event = LogicalEvent::Send {
+                        to,
+                        msg: msg.clone(),
+                    };
+                    self.emit(ctx, stamp.clone(), event);
                 }
-                Effect::SetTimer { id, after, timer } => {
-                    ctx.record(Effect::SetTimer { id, after, timer })
-                }
-                Effect::CancelTimer { id } => ctx.record(Effect::CancelTimer { id }),
-                Effect::Emit(event) => {
-                    let stamp = self.clock.tick(me);
-                    self.emit(ctx, stamp, LogicalEvent::Local(event));
-                }
+                ctx.send(to, StampedMsg { stamp, msg });
             }
+            Effect::Emit(event) => {
+                let stamp = self.clock.tick(me);
+                self.emit(ctx, stamp, LogicalEvent::Local(event));
+            }
+            Effect::SetTimer { after, timer } => ctx.set_timer(after, timer),
+            Effect::CancelTimer { timer } => ctx.cancel_timer(&timer),
         }
     }
 }
@@ -321,8 +326,7 @@ impl<N: Node, C: LogicalClock> Node for Stamped<N, C> {
     type Event = EventOf<N, C>;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let effects = ctx.nested(|inner| self.inner.on_start(inner));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Start);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
@@ -337,8 +341,7 @@ impl<N: Node, C: LogicalClock> Node for Stamped<N, C> {
                     };
                     self.emit(ctx, timestamp, event);
                 }
-                let effects = ctx.nested(|inner| self.inner.on_message(inner, from, msg));
-                self.forward(ctx, effects);
+                self.run_inner(ctx, Input::Message { from, msg });
             }
             Err(error) => {
                 let timestamp = self.clock.tick(me);
@@ -349,13 +352,11 @@ impl<N: Node, C: LogicalClock> Node for Stamped<N, C> {
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer) {
-        let effects = ctx.nested(|inner| self.inner.on_timer(inner, timer));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Timer(timer));
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Self::Request) {
-        let effects = ctx.nested(|inner| self.inner.on_request(inner, request));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Request(request));
     }
 }
 
@@ -627,7 +628,6 @@ mod tests {
     use crate::lamport::{LamportClock, LamportTimestamp};
     use crate::vector::VectorClock;
     use dsys_core::testing::Harness;
-    use dsys_core::TimerId;
 
     type LamportChatter = Stamped<Chatter, LamportClock>;
 
@@ -777,7 +777,7 @@ mod tests {
     }
 
     #[test]
-    fn timers_pass_through_with_their_ids() {
+    fn timers_pass_through_unchanged() {
         let config = ChatterConfig {
             interval: Some((Duration::from_millis(5), Duration::from_millis(5))),
             send_percent: 100,
@@ -789,7 +789,6 @@ mod tests {
         assert_eq!(
             h.start(),
             vec![Effect::SetTimer {
-                id: TimerId(0),
                 after: Duration::from_millis(5),
                 timer: Speak
             }]
@@ -813,7 +812,6 @@ mod tests {
                     }
                 },
                 Effect::SetTimer {
-                    id: TimerId(1),
                     after: Duration::from_millis(5),
                     timer: Speak
                 },

@@ -17,7 +17,7 @@ use dsys_core::rand::{RngExt, SeedableRng};
 use dsys_core::scenario::SimOptions;
 use dsys_core::sim::{ClockConfig, Latency, LinkConfig, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
-use dsys_core::{Effect, Node, NodeId, NodeRng, TimerId};
+use dsys_core::{Effect, Node, NodeId, NodeRng};
 use proptest::prelude::*;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -189,7 +189,6 @@ fn cristian_client_steps() {
                 msg: cristian::Msg::Request { request: 0 }
             },
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(50),
                 timer: cristian::Timer::Timeout { request: 0 }
             },
@@ -207,13 +206,14 @@ fn cristian_client_steps() {
             }
         ),
         vec![
-            Effect::CancelTimer { id: TimerId(0) },
+            Effect::CancelTimer {
+                timer: cristian::Timer::Timeout { request: 0 }
+            },
             Effect::Send {
                 to: n0,
                 msg: cristian::Msg::Request { request: 1 }
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(50),
                 timer: cristian::Timer::Timeout { request: 1 }
             },
@@ -233,14 +233,15 @@ fn cristian_client_steps() {
             }
         ),
         vec![
-            Effect::CancelTimer { id: TimerId(1) },
+            Effect::CancelTimer {
+                timer: cristian::Timer::Timeout { request: 1 }
+            },
             Effect::Emit(SyncEvent::Adjusted {
                 before: MS(1014),
                 after: US(2_005_500),
                 bound: ErrorBound::External(US(501) + Duration::from_nanos(500)),
             }),
             Effect::SetTimer {
-                id: TimerId(2),
                 after: MS(250),
                 timer: cristian::Timer::Sync
             },
@@ -271,38 +272,30 @@ fn cristian_client_retries_then_gives_up_until_the_next_period() {
     };
     let mut h = Harness::new(Cristian::new(NodeId(1), config).unwrap(), NodeId(1), 2);
     h.start();
-    let retry = |request: u64, timer: u64| {
+    let retry = |request: u64| {
         vec![
             Effect::Send {
                 to: NodeId(0),
                 msg: cristian::Msg::Request { request },
             },
             Effect::SetTimer {
-                id: TimerId(timer),
                 after: MS(50),
                 timer: cristian::Timer::Timeout { request },
             },
         ]
     };
-    assert_eq!(
-        h.timer(cristian::Timer::Timeout { request: 0 }),
-        retry(1, 1)
-    );
-    assert_eq!(
-        h.timer(cristian::Timer::Timeout { request: 1 }),
-        retry(2, 2)
-    );
+    assert_eq!(h.timer(cristian::Timer::Timeout { request: 0 }), retry(1));
+    assert_eq!(h.timer(cristian::Timer::Timeout { request: 1 }), retry(2));
     // Three attempts, no sample: no adjustment, try again next period.
     assert_eq!(
         h.timer(cristian::Timer::Timeout { request: 2 }),
         vec![Effect::SetTimer {
-            id: TimerId(3),
             after: MS(250),
             timer: cristian::Timer::Sync
         }]
     );
     assert_eq!(h.timer(cristian::Timer::Timeout { request: 1 }), vec![]);
-    assert_eq!(h.timer(cristian::Timer::Sync), retry(3, 4));
+    assert_eq!(h.timer(cristian::Timer::Sync), retry(3));
 }
 
 // ----- Berkeley --------------------------------------------------------------
@@ -410,12 +403,10 @@ fn berkeley_master_round() {
             poll(n1, 0),
             poll(n2, 0),
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(50),
                 timer: berkeley::Timer::Average { round: 1 }
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(250),
                 timer: berkeley::Timer::Round
             },
@@ -587,7 +578,6 @@ fn ntp_client_steps() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(100),
                 timer: ntp::Timer::Poll
             },
@@ -631,7 +621,6 @@ fn ntp_client_steps() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(100),
                 timer: ntp::Timer::Poll
             },
@@ -667,7 +656,6 @@ fn ntp_reference_answers_on_its_own_polls() {
                 bound: ErrorBound::External(Duration::ZERO),
             }),
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(100),
                 timer: ntp::Timer::Poll
             },
@@ -697,7 +685,6 @@ fn ntp_reference_answers_on_its_own_polls() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(100),
                 timer: ntp::Timer::Poll
             },

@@ -19,7 +19,7 @@ use dsys_core::rand::{RngExt, SeedableRng};
 use dsys_core::scenario::{SimOptions, Verdict};
 use dsys_core::sim::{Latency, LinkConfig, Ordering, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
-use dsys_core::{Context, Effect, Node, NodeId, NodeRng, TimerId};
+use dsys_core::{Context, Effect, EffectOf, Input, Node, NodeId, NodeRng, Wrapper};
 
 const fn ms(millis: u64) -> Duration {
     Duration::from_millis(millis)
@@ -51,9 +51,9 @@ fn id(initiator: u32, seq: u64) -> SnapshotId {
 }
 
 type Wrapped = Snapshotting<Bank>;
-type Effects = Vec<Effect<Wrapped>>;
+type Effects = Vec<EffectOf<Wrapped>>;
 
-fn marker(to: u32, snapshot: SnapshotId) -> Effect<Wrapped> {
+fn marker(to: u32, snapshot: SnapshotId) -> EffectOf<Wrapped> {
     Effect::Send {
         to: NodeId(to),
         msg: SnapshotMsg::Marker(snapshot),
@@ -72,11 +72,10 @@ fn app(amount: u64) -> SnapshotMsg<Bank> {
 #[test]
 fn first_marker_records_the_state_and_sends_markers_on_every_outgoing_channel() {
     let mut h = Harness::new(Snapshotting::new(branch()), NodeId(1), 3);
-    // The wrapped node's timer travels wrapped, with the id it was given.
+    // The wrapped node's timer travels wrapped, its value unchanged inside.
     assert_eq!(
         h.start(),
         vec![Effect::SetTimer {
-            id: TimerId(0),
             after: ms(5),
             timer: SnapshotTimer::App(NextTransfer),
         }] as Effects
@@ -288,19 +287,16 @@ fn periodic_initiation_is_bounded_by_in_progress_max() {
         h.start(),
         vec![
             Effect::SetTimer {
-                id: TimerId(0),
                 after: ms(5),
                 timer: SnapshotTimer::App(NextTransfer),
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: ms(10),
                 timer: SnapshotTimer::Initiate,
             },
         ] as Effects
     );
-    let again = |id| Effect::SetTimer {
-        id: TimerId(id),
+    let again = || Effect::SetTimer {
         after: ms(10),
         timer: SnapshotTimer::Initiate,
     };
@@ -310,14 +306,14 @@ fn periodic_initiation_is_bounded_by_in_progress_max() {
         vec![
             Effect::Emit(SnapshotEvent::Recorded(s)),
             marker(1, s),
-            again(2)
+            again()
         ]
     );
     assert_eq!(
         h.timer(SnapshotTimer::Initiate),
         vec![
             Effect::Emit(SnapshotEvent::Refused { in_progress: 1 }),
-            again(3)
+            again()
         ]
     );
 }
@@ -585,24 +581,6 @@ struct NoMarkers {
 }
 
 impl NoMarkers {
-    fn forward(ctx: &mut Context<'_, Self>, effects: Vec<Effect<Bank>>) {
-        for effect in effects {
-            ctx.record(match effect {
-                Effect::Send { to, msg } => Effect::Send {
-                    to,
-                    msg: SnapshotMsg::App(msg),
-                },
-                Effect::SetTimer { id, after, timer } => Effect::SetTimer {
-                    id,
-                    after,
-                    timer: SnapshotTimer::App(timer),
-                },
-                Effect::CancelTimer { id } => Effect::CancelTimer { id },
-                Effect::Emit(event) => Effect::Emit(SnapshotEvent::App(event)),
-            });
-        }
-    }
-
     fn local(&self, ctx: &Context<'_, Self>) -> LocalSnapshot<Bank> {
         LocalSnapshot {
             state: self.bank.clone(),
@@ -632,6 +610,18 @@ impl NoMarkers {
     }
 }
 
+impl Wrapper for NoMarkers {
+    type Inner = Bank;
+
+    fn inner_mut(&mut self) -> &mut Bank {
+        &mut self.bank
+    }
+
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<Bank>) {
+        ctx.record(effect.map(SnapshotMsg::App, SnapshotTimer::App, SnapshotEvent::App));
+    }
+}
+
 impl Node for NoMarkers {
     type Msg = SnapshotMsg<Bank>;
     type Timer = SnapshotTimer<NextTransfer>;
@@ -639,16 +629,12 @@ impl Node for NoMarkers {
     type Event = SnapshotEvent<Bank>;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let effects = ctx.nested(|inner| self.bank.on_start(inner));
-        Self::forward(ctx, effects);
+        self.run_inner(ctx, Input::Start);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
         match msg {
-            SnapshotMsg::App(transfer) => {
-                let effects = ctx.nested(|inner| self.bank.on_message(inner, from, transfer));
-                Self::forward(ctx, effects);
-            }
+            SnapshotMsg::App(msg) => self.run_inner(ctx, Input::Message { from, msg }),
             SnapshotMsg::Marker(s) => {
                 ctx.emit(SnapshotEvent::Recorded(s));
                 let local = self.local(ctx);
@@ -662,8 +648,7 @@ impl Node for NoMarkers {
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer) {
         if let SnapshotTimer::App(timer) = timer {
-            let effects = ctx.nested(|inner| self.bank.on_timer(inner, timer));
-            Self::forward(ctx, effects);
+            self.run_inner(ctx, Input::Timer(timer));
         }
     }
 
@@ -682,8 +667,7 @@ impl Node for NoMarkers {
                 self.collect(ctx, me, s, self.bank.clone());
             }
             SnapshotRequest::App(request) => {
-                let effects = ctx.nested(|inner| self.bank.on_request(inner, request));
-                Self::forward(ctx, effects);
+                self.run_inner(ctx, Input::Request(request));
             }
         }
     }

@@ -10,7 +10,7 @@ use dsys_consensus::raft::properties::Checkers;
 use dsys_consensus::raft::simulation::SimRaft;
 use dsys_consensus::raft::{Counter, Defect, MemStorage, Msg, Raft, RaftConfig, RaftRequest, Role};
 use dsys_core::testing::Harness;
-use dsys_core::{Effect, NodeId};
+use dsys_core::{Effect, EffectOf, NodeId};
 
 /// A cluster driven by hand: messages wait in a queue until delivered.
 struct Script {
@@ -58,7 +58,7 @@ impl Script {
         self.route(id, effects);
     }
 
-    fn route(&mut self, from: NodeId, effects: Vec<Effect<SimRaft>>) {
+    fn route(&mut self, from: NodeId, effects: Vec<EffectOf<SimRaft>>) {
         for effect in effects {
             if let Effect::Send { to, msg } = effect {
                 self.queue.push_back((from, to, msg));

@@ -415,7 +415,6 @@ mod tests {
                     msg: Alive
                 },
                 Effect::SetTimer {
-                    id: crate::TimerId(1),
                     after: MS(50),
                     timer: Tick
                 },

@@ -3,10 +3,16 @@
 //! The foundation of dsys: the contract every algorithm implements, the
 //! deterministic simulator that runs it, traces, and wire basics.
 //!
-//! - [`Node`], [`Message`], [`Context`], [`Effect`]: an algorithm is a
-//!   deterministic, sans-IO state machine. It reacts to start, messages,
-//!   timers and requests, and records effects in the context; whichever
-//!   runtime drives it carries them out.
+//! - [`Node`], [`Message`], [`Context`], [`Effect`], [`Input`]: an
+//!   algorithm is a deterministic, sans-IO state machine. It reacts to
+//!   start, messages, timers and requests, and records effects in the
+//!   context; whichever runtime drives it carries them out. Timers are
+//!   values: setting one equal to a pending one replaces it.
+//! - [`driver::Driver`]: the one place a handler runs. The simulator, the
+//!   actix runtime, the test harness and the model checker each keep one
+//!   per node and differ only in how they schedule inputs and carry out
+//!   effects. [`Wrapper`]: a node that wraps another and translates its
+//!   effects.
 //! - [`sim`]: the seeded, single-threaded, fault-injecting simulator
 //!   (loss, duplication, reordering, partitions, crashes, restarts, pauses,
 //!   clock skew and drift), with invariants, metrics and traces.
@@ -36,6 +42,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod driver;
 mod error;
 pub mod failure_detector;
 mod kind;
@@ -50,7 +57,9 @@ pub mod trace;
 pub mod wire;
 
 pub use error::{Error, Result, Violation};
-pub use node::{Context, Effect, Message, Node, NodeId, NodeRng, TimerId};
+pub use node::{
+    Context, Effect, EffectOf, Input, InputOf, Message, Node, NodeId, NodeRng, Wrapper,
+};
 
 /// The `rand` version dsys uses, for [`NodeRng`] and its traits
 /// (`use dsys_core::rand::RngExt`).

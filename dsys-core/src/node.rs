@@ -11,6 +11,7 @@
 //! the same inputs always give the same behaviour.
 
 use std::fmt::{self, Debug};
+use std::hash::Hash;
 use std::time::Duration;
 
 use rand::SeedableRng;
@@ -70,11 +71,6 @@ pub trait Message: Clone + Debug + Send + Serialize + DeserializeOwned + 'static
     }
 }
 
-/// The id of a timer, returned by [`Context::set_timer`] and accepted by
-/// [`Context::cancel_timer`]. Ids are unique per node incarnation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct TimerId(pub u64);
-
 /// The random number generator a node gets from [`Context::rng`]: ChaCha8,
 /// seeded by the runtime (in the simulator, from the simulation's seed, the
 /// node's id and its incarnation), so a run is reproducible.
@@ -133,8 +129,12 @@ pub type NodeRng = rand_chacha::ChaCha8Rng;
 pub trait Node: Send + Sized + 'static {
     /// Messages between nodes of this algorithm.
     type Msg: Message;
-    /// What a timer carries back to [`Node::on_timer`] when it fires.
-    type Timer: Clone + Debug + Send + 'static;
+    /// What a timer carries back to [`Node::on_timer`] when it fires. A
+    /// timer *is* its value: setting a timer equal to a pending one replaces
+    /// it, and a timer is cancelled by naming its value (see
+    /// [`Context::set_timer`]). So two nodes in the same state with the same
+    /// pending timers compare equal, whatever order the timers were set in.
+    type Timer: Clone + Debug + Eq + Hash + Send + 'static;
     /// Requests from the local application (a client asking for the lock, a
     /// value to propose, …).
     type Request: Debug + Send + 'static;
@@ -165,117 +165,123 @@ pub trait Node: Send + Sized + 'static {
 
 /// Something a handler asked the runtime to do, recorded in the [`Context`]
 /// and carried out after the handler returns.
-pub enum Effect<N: Node> {
+///
+/// Effects are plain data: generic over the message, timer and event types
+/// (a node's own effect type is [`EffectOf<N>`]), comparable, hashable and
+/// printable whenever those are, so a handler test compares whole effect
+/// lists with `assert_eq!`, and a wrapper node translates an inner node's
+/// effects with [`Effect::map`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Effect<M, T, E> {
     /// Send `msg` to `to`. [`Context::broadcast`] records one `Send` per peer.
     Send {
         /// The destination.
         to: NodeId,
         /// The message.
-        msg: N::Msg,
+        msg: M,
     },
-    /// Fire `timer` after `after` has passed on this node's local clock.
+    /// Fire `timer` after `after` has passed on this node's local clock,
+    /// replacing a pending timer equal to it.
     SetTimer {
-        /// The id [`Context::set_timer`] returned.
-        id: TimerId,
         /// The delay, measured on the node's (possibly drifting) local clock.
         after: Duration,
         /// What [`Node::on_timer`] will receive.
-        timer: N::Timer,
+        timer: T,
     },
-    /// Cancel a timer set earlier; cancelling a fired or unknown timer does nothing.
+    /// Cancel the pending timer equal to `timer`; cancelling a timer that
+    /// fired already, or was never set, does nothing.
     CancelTimer {
-        /// The id [`Context::set_timer`] returned.
-        id: TimerId,
+        /// The timer's value, as it was set.
+        timer: T,
     },
     /// Hand an event to the local application.
-    Emit(N::Event),
+    Emit(E),
 }
 
-impl<N: Node> Clone for Effect<N> {
-    fn clone(&self) -> Self {
+/// The effect type of node `N`.
+pub type EffectOf<N> = Effect<<N as Node>::Msg, <N as Node>::Timer, <N as Node>::Event>;
+
+impl<M, T, E> Effect<M, T, E> {
+    /// Translates the effect's message, timer or event (whichever it
+    /// carries) and keeps its shape: a wrapper node's one-line translation
+    /// of an inner node's effect.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dsys_core::{Effect, NodeId};
+    ///
+    /// let inner: Effect<u8, &str, bool> = Effect::SetTimer { after: Duration::from_millis(5), timer: "tick" };
+    /// let outer: Effect<u16, String, bool> = inner.map(u16::from, str::to_string, |e| e);
+    /// assert_eq!(outer, Effect::SetTimer { after: Duration::from_millis(5), timer: "tick".to_string() });
+    /// ```
+    pub fn map<M2, T2, E2>(
+        self,
+        msg: impl FnOnce(M) -> M2,
+        timer: impl FnOnce(T) -> T2,
+        event: impl FnOnce(E) -> E2,
+    ) -> Effect<M2, T2, E2> {
         match self {
-            Effect::Send { to, msg } => Effect::Send {
-                to: *to,
-                msg: msg.clone(),
+            Effect::Send { to, msg: m } => Effect::Send { to, msg: msg(m) },
+            Effect::SetTimer { after, timer: t } => Effect::SetTimer {
+                after,
+                timer: timer(t),
             },
-            Effect::SetTimer { id, after, timer } => Effect::SetTimer {
-                id: *id,
-                after: *after,
-                timer: timer.clone(),
-            },
-            Effect::CancelTimer { id } => Effect::CancelTimer { id: *id },
-            Effect::Emit(event) => Effect::Emit(event.clone()),
+            Effect::CancelTimer { timer: t } => Effect::CancelTimer { timer: timer(t) },
+            Effect::Emit(e) => Effect::Emit(event(e)),
         }
     }
 }
 
-impl<N: Node> Debug for Effect<N> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// One thing that happens to a node: what a runtime hands to
+/// [`Driver::handle`](crate::driver::Driver::handle), and what a wrapper node
+/// hands to the node it wraps ([`Wrapper::run_inner`]). A node's own input
+/// type is [`InputOf<N>`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Input<M, T, R> {
+    /// The node starts (or restarts): [`Node::on_start`].
+    Start,
+    /// A message from a peer arrives: [`Node::on_message`].
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        msg: M,
+    },
+    /// A timer fires: [`Node::on_timer`].
+    Timer(T),
+    /// The local application asks something: [`Node::on_request`].
+    Request(R),
+}
+
+/// The input type of node `N`.
+pub type InputOf<N> = Input<<N as Node>::Msg, <N as Node>::Timer, <N as Node>::Request>;
+
+impl<M, T, R> Input<M, T, R> {
+    /// Calls the handler of `node` that this input is for.
+    pub fn apply<N>(self, node: &mut N, ctx: &mut Context<'_, N>)
+    where
+        N: Node<Msg = M, Timer = T, Request = R>,
+    {
         match self {
-            Effect::Send { to, msg } => f
-                .debug_struct("Send")
-                .field("to", to)
-                .field("msg", msg)
-                .finish(),
-            Effect::SetTimer { id, after, timer } => f
-                .debug_struct("SetTimer")
-                .field("id", id)
-                .field("after", after)
-                .field("timer", timer)
-                .finish(),
-            Effect::CancelTimer { id } => f.debug_struct("CancelTimer").field("id", id).finish(),
-            Effect::Emit(event) => f.debug_tuple("Emit").field(event).finish(),
+            Input::Start => node.on_start(ctx),
+            Input::Message { from, msg } => node.on_message(ctx, from, msg),
+            Input::Timer(timer) => node.on_timer(ctx, timer),
+            Input::Request(request) => node.on_request(ctx, request),
         }
     }
-}
-
-impl<N: Node> PartialEq for Effect<N>
-where
-    N::Msg: PartialEq,
-    N::Timer: PartialEq,
-    N::Event: PartialEq,
-{
-    fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Effect::Send { to: a, msg: m }, Effect::Send { to: b, msg: n }) => a == b && m == n,
-            (
-                Effect::SetTimer {
-                    id: a,
-                    after: x,
-                    timer: s,
-                },
-                Effect::SetTimer {
-                    id: b,
-                    after: y,
-                    timer: t,
-                },
-            ) => a == b && x == y && s == t,
-            (Effect::CancelTimer { id: a }, Effect::CancelTimer { id: b }) => a == b,
-            (Effect::Emit(a), Effect::Emit(b)) => a == b,
-            _ => false,
-        }
-    }
-}
-
-impl<N: Node> Eq for Effect<N>
-where
-    N::Msg: Eq,
-    N::Timer: Eq,
-    N::Event: Eq,
-{
 }
 
 /// What a handler sees of the world, and where it records its effects.
 ///
-/// A runtime builds one per handler call with [`Context::new`], calls the
-/// handler, then carries out the effects it finds in the buffer.
+/// The [`Driver`](crate::driver::Driver) builds one per handler call — the
+/// only place one is built — and hands the recorded effects to whichever
+/// runtime called it.
 pub struct Context<'a, N: Node> {
     id: NodeId,
     peers: &'a [NodeId],
     now: Duration,
     rng: &'a mut NodeRng,
-    next_timer: &'a mut u64,
-    effects: &'a mut Vec<Effect<N>>,
+    effects: &'a mut Vec<EffectOf<N>>,
 }
 
 impl<N: Node> Debug for Context<'_, N> {
@@ -290,27 +296,21 @@ impl<N: Node> Debug for Context<'_, N> {
 }
 
 impl<'a, N: Node> Context<'a, N> {
-    /// Builds a context for one handler call. For runtimes: an algorithm
-    /// never builds its own.
-    ///
-    /// `peers` are the other nodes of the cluster (not `id` itself), `now`
-    /// the node's local clock reading, `next_timer` the node's timer-id
-    /// counter (kept by the runtime across calls), and `effects` the buffer
-    /// the handler's effects are appended to.
-    pub fn new(
+    /// A context for one handler call: `peers` are the other nodes of the
+    /// cluster (not `id`), `now` the node's local clock reading, `effects`
+    /// the buffer the handler's effects are appended to.
+    pub(crate) fn new(
         id: NodeId,
         peers: &'a [NodeId],
         now: Duration,
         rng: &'a mut NodeRng,
-        next_timer: &'a mut u64,
-        effects: &'a mut Vec<Effect<N>>,
+        effects: &'a mut Vec<EffectOf<N>>,
     ) -> Self {
         Context {
             id,
             peers,
             now,
             rng,
-            next_timer,
             effects,
         }
     }
@@ -359,17 +359,57 @@ impl<'a, N: Node> Context<'a, N> {
     }
 
     /// Asks for `timer` to be handed to [`Node::on_timer`] once `after` has
-    /// passed on this node's local clock.
-    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
-        let id = TimerId(*self.next_timer);
-        *self.next_timer += 1;
-        self.effects.push(Effect::SetTimer { id, after, timer });
-        id
+    /// passed on this node's local clock. A pending timer equal to `timer`
+    /// is replaced: it will not fire, this one will. So re-arming a timeout
+    /// is one call, and a node keeps no timer ids.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dsys_core::sim::Simulation;
+    /// use dsys_core::{Context, Message, Node, NodeId};
+    /// use serde::{Deserialize, Serialize};
+    ///
+    /// /// Re-arms its timeout at every beat: the timer fires only after silence.
+    /// #[derive(Debug, Default)]
+    /// struct Watchdog { alarms: u32 }
+    /// #[derive(Clone, Debug, Serialize, Deserialize)]
+    /// struct Beat;
+    /// impl Message for Beat {}
+    ///
+    /// impl Node for Watchdog {
+    ///     type Msg = Beat;
+    ///     type Timer = &'static str;
+    ///     type Request = ();
+    ///     type Event = ();
+    ///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+    ///         ctx.broadcast(Beat); // one beat to the other node, at time 0
+    ///         ctx.set_timer(Duration::from_millis(100), "silence");
+    ///     }
+    ///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _: NodeId, _: Beat) {
+    ///         ctx.set_timer(Duration::from_millis(100), "silence"); // replaces the pending one
+    ///     }
+    ///     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: &'static str) {
+    ///         self.alarms += 1;
+    ///     }
+    /// }
+    ///
+    /// let mut sim = Simulation::new(2, 1, |_| Watchdog::default());
+    /// sim.run_until(Duration::from_secs(1)).unwrap();
+    /// // Set twice, fired once: the second setting replaced the first.
+    /// assert!(sim.nodes().all(|(_, w)| w.alarms == 1));
+    /// assert_eq!(sim.metrics().timers_set, 4);
+    /// assert_eq!(sim.metrics().timers_fired, 2);
+    /// ```
+    pub fn set_timer(&mut self, after: Duration, timer: N::Timer) {
+        self.effects.push(Effect::SetTimer { after, timer });
     }
 
-    /// Cancels a timer; a timer that already fired, or an unknown id, is ignored.
-    pub fn cancel_timer(&mut self, id: TimerId) {
-        self.effects.push(Effect::CancelTimer { id });
+    /// Cancels the pending timer equal to `timer`; a timer that already
+    /// fired, or was never set, is ignored.
+    pub fn cancel_timer(&mut self, timer: &N::Timer) {
+        self.effects.push(Effect::CancelTimer {
+            timer: timer.clone(),
+        });
     }
 
     /// Hands `event` to the local application (and to checkers).
@@ -377,80 +417,101 @@ impl<'a, N: Node> Context<'a, N> {
         self.effects.push(Effect::Emit(event));
     }
 
-    /// Records an effect as it is. For wrapper nodes that translate an inner
-    /// node's effects (see [`Context::nested`]); a `SetTimer` keeps the id
-    /// the inner node was given.
-    pub fn record(&mut self, effect: Effect<N>) {
+    /// Records an effect as it is: for wrapper nodes that translate an inner
+    /// node's effects (see [`Wrapper`]).
+    pub fn record(&mut self, effect: EffectOf<N>) {
         self.effects.push(effect);
     }
 
-    /// Runs a handler of an inner node `M` that this node wraps (a
+    /// Runs a handler of an inner node `M` that this node wraps or embeds (a
     /// timestamping layer, a snapshot layer, an embedded failure detector),
-    /// with a context of its own that shares this node's id, peers, clock,
-    /// RNG and timer ids. Returns the inner node's effects, for the wrapper
-    /// to translate into its own with [`Context::record`].
-    ///
-    /// A wrapper's message type should override [`Message::kind`] to return
-    /// the inner message's kind, so metrics keep naming `Ping` rather than
-    /// the wrapper's envelope.
-    ///
-    /// ```
-    /// use dsys_core::ping_pong::{Msg, PingPong, PingPongConfig};
-    /// use dsys_core::testing::Harness;
-    /// use dsys_core::{Context, Effect, Message, Node, NodeId};
-    /// use serde::{Deserialize, Serialize};
-    ///
-    /// /// Ping-pong whose messages carry a hop count (a toy wrapper).
-    /// #[derive(Debug)]
-    /// struct Counted(PingPong);
-    /// #[derive(Clone, Debug, Serialize, Deserialize)]
-    /// struct Hop(u32, Msg);
-    /// impl Message for Hop {}
-    ///
-    /// impl Counted {
-    ///     fn forward(ctx: &mut Context<'_, Self>, effects: Vec<Effect<PingPong>>) {
-    ///         for effect in effects {
-    ///             ctx.record(match effect {
-    ///                 Effect::Send { to, msg } => Effect::Send { to, msg: Hop(1, msg) },
-    ///                 Effect::SetTimer { id, after, timer } => Effect::SetTimer { id, after, timer },
-    ///                 Effect::CancelTimer { id } => Effect::CancelTimer { id },
-    ///                 Effect::Emit(event) => Effect::Emit(event),
-    ///             });
-    ///         }
-    ///     }
-    /// }
-    ///
-    /// impl Node for Counted {
-    ///     type Msg = Hop;
-    ///     type Timer = <PingPong as Node>::Timer;
-    ///     type Request = ();
-    ///     type Event = <PingPong as Node>::Event;
-    ///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-    ///         let effects = ctx.nested(|inner| self.0.on_start(inner));
-    ///         Self::forward(ctx, effects);
-    ///     }
-    ///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, Hop(_, msg): Hop) {
-    ///         let effects = ctx.nested(|inner| self.0.on_message(inner, from, msg));
-    ///         Self::forward(ctx, effects);
-    ///     }
-    /// }
-    ///
-    /// let mut h = Harness::new(Counted(PingPong::new(PingPongConfig::default())), NodeId(0), 2);
-    /// let effects = h.start();
-    /// assert!(matches!(&effects[0], Effect::Send { msg: Hop(1, Msg::Ping { round: 0 }), .. }));
-    /// ```
-    pub fn nested<M: Node>(&mut self, handler: impl FnOnce(&mut Context<'_, M>)) -> Vec<Effect<M>> {
+    /// with a context of its own that shares this node's id, peers, clock
+    /// and RNG. Returns the inner node's effects, for the caller to
+    /// translate into its own ([`Effect::map`], [`Context::record`]).
+    /// A node that wraps one inner node implements [`Wrapper`] instead,
+    /// which does this for every input.
+    pub fn nested<M: Node>(
+        &mut self,
+        handler: impl FnOnce(&mut Context<'_, M>),
+    ) -> Vec<EffectOf<M>> {
         let mut effects = Vec::new();
-        let mut inner = Context::new(
-            self.id,
-            self.peers,
-            self.now,
-            self.rng,
-            self.next_timer,
-            &mut effects,
-        );
+        let mut inner = Context::new(self.id, self.peers, self.now, self.rng, &mut effects);
         handler(&mut inner);
         effects
+    }
+}
+
+/// A node that wraps one inner node and translates its effects: a
+/// timestamping layer, a snapshot layer, a client-facing service in front
+/// of a protocol. [`Wrapper::run_inner`] runs an input through the inner
+/// node and hands each of its effects to [`Wrapper::translate`], so the
+/// wrapper's handlers are one line each.
+///
+/// A wrapper's message type should override [`Message::kind`] to return the
+/// inner message's kind, so metrics keep naming `Ping` rather than the
+/// wrapper's envelope.
+///
+/// ```
+/// use dsys_core::ping_pong::{Msg, PingPong, PingPongConfig};
+/// use dsys_core::testing::Harness;
+/// use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Ping-pong whose messages carry a hop count (a toy wrapper).
+/// #[derive(Debug)]
+/// struct Counted(PingPong);
+/// #[derive(Clone, Debug, Serialize, Deserialize)]
+/// struct Hop(u32, Msg);
+/// impl Message for Hop {}
+///
+/// impl Wrapper for Counted {
+///     type Inner = PingPong;
+///     fn inner_mut(&mut self) -> &mut PingPong {
+///         &mut self.0
+///     }
+///     fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<PingPong>) {
+///         ctx.record(effect.map(|msg| Hop(1, msg), |timer| timer, |event| event));
+///     }
+/// }
+///
+/// impl Node for Counted {
+///     type Msg = Hop;
+///     type Timer = <PingPong as Node>::Timer;
+///     type Request = ();
+///     type Event = <PingPong as Node>::Event;
+///     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+///         self.run_inner(ctx, Input::Start);
+///     }
+///     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, Hop(_, msg): Hop) {
+///         self.run_inner(ctx, Input::Message { from, msg });
+///     }
+///     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer) {
+///         self.run_inner(ctx, Input::Timer(timer));
+///     }
+/// }
+///
+/// let mut h = Harness::new(Counted(PingPong::new(PingPongConfig::default())), NodeId(0), 2);
+/// let effects = h.start();
+/// assert!(matches!(&effects[0], Effect::Send { msg: Hop(1, Msg::Ping { round: 0 }), .. }));
+/// ```
+pub trait Wrapper: Node {
+    /// The wrapped node.
+    type Inner: Node;
+
+    /// The wrapped node, for [`Wrapper::run_inner`].
+    fn inner_mut(&mut self) -> &mut Self::Inner;
+
+    /// Records one effect of the inner node as this node's (translated,
+    /// observed, or held back).
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<Self::Inner>);
+
+    /// Runs `input` through the inner node, then [`Wrapper::translate`]s
+    /// each of its effects in order.
+    fn run_inner(&mut self, ctx: &mut Context<'_, Self>, input: InputOf<Self::Inner>) {
+        let effects = ctx.nested(|inner| input.apply(self.inner_mut(), inner));
+        for effect in effects {
+            self.translate(ctx, effect);
+        }
     }
 }
 

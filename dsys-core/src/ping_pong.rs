@@ -373,7 +373,6 @@ mod tests {
                     msg: Msg::Ping { round: 0 }
                 },
                 crate::Effect::SetTimer {
-                    id: crate::TimerId(0),
                     after: Duration::from_millis(100),
                     timer: NextRound
                 },

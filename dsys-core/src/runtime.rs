@@ -48,7 +48,8 @@ use tokio::sync::broadcast;
 
 pub use transport::{FaultConfig, FaultyTransport, LocalTransport, Transport, TransportStats};
 
-use crate::node::{node_rng, Context as NodeContext, Effect, Node, NodeId, NodeRng, TimerId};
+use crate::driver::Driver;
+use crate::node::{Effect, EffectOf, Input, InputOf, Node, NodeId};
 
 /// A message from `from`, delivered to a node actor.
 #[derive(Debug)]
@@ -120,13 +121,13 @@ pub struct NodeActor<N: Node> {
     // Boxed: a Box is Unpin whatever it holds, as actix requires of actors,
     // so algorithms need not promise Unpin for their types.
     node: Box<N>,
-    peers: Arc<[NodeId]>,
+    // Boxed for Unpin too: the driver holds the node's effect buffer.
+    driver: Box<Driver<N>>,
     started: Instant,
-    rng: NodeRng,
-    next_timer: u64,
-    timers: HashMap<TimerId, SpawnHandle>,
-    #[allow(clippy::box_collection)] // the Box is for Unpin, as for `node`
-    effects: Box<Vec<Effect<N>>>,
+    /// Pending timers by value; setting an equal one cancels this handle.
+    /// Boxed for Unpin, as `node` is.
+    #[allow(clippy::box_collection)]
+    timers: Box<HashMap<N::Timer, SpawnHandle>>,
     transport: Arc<dyn Transport<N::Msg>>,
     events: broadcast::Sender<N::Event>,
     booted: bool,
@@ -146,47 +147,35 @@ impl<N: Node> fmt::Debug for NodeActor<N> {
 }
 
 impl<N: Node> NodeActor<N> {
-    /// Runs one handler, then carries out its effects.
-    fn call(
-        &mut self,
-        ctx: &mut actix::Context<Self>,
-        handler: impl FnOnce(&mut N, &mut NodeContext<'_, N>),
-    ) {
+    /// Runs one input through the node's driver, then carries out its effects.
+    fn call(&mut self, ctx: &mut actix::Context<Self>, input: InputOf<N>) {
         if !self.alive.load(AtomicOrdering::Acquire) {
             return;
         }
         let _entered = self.span.clone().entered();
         let now = self.started.elapsed();
-        let mut node_ctx = NodeContext::new(
-            self.id,
-            &self.peers,
-            now,
-            &mut self.rng,
-            &mut self.next_timer,
-            &mut self.effects,
-        );
-        handler(&mut self.node, &mut node_ctx);
-        self.apply_effects(ctx);
+        let effects = self.driver.handle(&mut self.node, now, input);
+        self.apply_effects(ctx, effects);
     }
 
-    /// Carries out the effects the last handler recorded. Not generic over
-    /// the handler, so a timer's callback (which calls `call` again) does not
-    /// make the compiler instantiate `call` forever.
-    fn apply_effects(&mut self, ctx: &mut actix::Context<Self>) {
-        let mut effects = std::mem::take(&mut *self.effects);
+    /// Carries out the effects the last handler recorded.
+    fn apply_effects(&mut self, ctx: &mut actix::Context<Self>, mut effects: Vec<EffectOf<N>>) {
         for effect in effects.drain(..) {
             match effect {
                 Effect::Send { to, msg } => self.transport.send(self.id, to, msg),
-                Effect::SetTimer { id, after, timer } => {
+                Effect::SetTimer { after, timer } => {
+                    let key = timer.clone();
                     let handle = ctx.run_later(after, move |actor, ctx| {
-                        if actor.timers.remove(&id).is_some() {
-                            actor.call(ctx, move |node, c| node.on_timer(c, timer));
+                        if actor.timers.remove(&timer).is_some() {
+                            actor.call(ctx, Input::Timer(timer));
                         }
                     });
-                    self.timers.insert(id, handle);
+                    if let Some(replaced) = self.timers.insert(key, handle) {
+                        ctx.cancel_future(replaced);
+                    }
                 }
-                Effect::CancelTimer { id } => {
-                    if let Some(handle) = self.timers.remove(&id) {
+                Effect::CancelTimer { timer } => {
+                    if let Some(handle) = self.timers.remove(&timer) {
                         ctx.cancel_future(handle);
                     }
                 }
@@ -197,7 +186,7 @@ impl<N: Node> NodeActor<N> {
                 }
             }
         }
-        *self.effects = effects;
+        self.driver.recycle(effects);
     }
 }
 
@@ -217,7 +206,7 @@ impl<N: Node> NodeActor<N> {
     fn boot(&mut self, ctx: &mut actix::Context<Self>) {
         if !self.booted {
             self.booted = true;
-            self.call(ctx, |node, c| node.on_start(c));
+            self.call(ctx, Input::Start);
         }
     }
 }
@@ -236,7 +225,7 @@ impl<N: Node> Handler<Deliver<N::Msg>> for NodeActor<N> {
     fn handle(&mut self, deliver: Deliver<N::Msg>, ctx: &mut Self::Context) {
         self.boot(ctx);
         let Deliver { from, msg } = deliver;
-        self.call(ctx, move |node, c| node.on_message(c, from, msg));
+        self.call(ctx, Input::Message { from, msg });
     }
 }
 
@@ -245,7 +234,7 @@ impl<N: Node> Handler<Request<N::Request>> for NodeActor<N> {
 
     fn handle(&mut self, request: Request<N::Request>, ctx: &mut Self::Context) {
         self.boot(ctx);
-        self.call(ctx, move |node, c| node.on_request(c, request.0));
+        self.call(ctx, Input::Request(request.0));
     }
 }
 
@@ -575,12 +564,14 @@ impl<N: Node> NodeHandle<N> {
         let actor = NodeActor {
             id: shared.id,
             node: Box::new(node),
-            peers: Arc::clone(&shared.peers),
+            driver: Box::new(Driver::seeded(
+                shared.id,
+                Arc::clone(&shared.peers),
+                shared.seed,
+                incarnation,
+            )),
             started: shared.started,
-            rng: node_rng(shared.seed, shared.id, incarnation),
-            next_timer: 0,
-            timers: HashMap::new(),
-            effects: Box::default(),
+            timers: Box::default(),
             transport: Arc::clone(&shared.transport),
             events: shared.events.clone(),
             booted: false,

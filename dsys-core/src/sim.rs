@@ -77,8 +77,9 @@ use network::LocalClock;
 pub use network::{ClockConfig, Latency, LinkConfig, Ordering};
 pub use script::{Fault, Script, Step};
 
+use crate::driver::Driver;
 use crate::error::{Error, Result, Violation};
-use crate::node::{node_rng, Context, Effect, Message, Node, NodeId, NodeRng, TimerId};
+use crate::node::{Effect, Input, InputOf, Message, Node, NodeId};
 use crate::trace::{DropReason, Trace, TraceKind, VectorTimestamp};
 use crate::wire::{Codec, Postcard};
 use network::nanos;
@@ -122,7 +123,10 @@ enum Action<N: Node> {
     Timer {
         node: usize,
         incarnation: u64,
-        id: TimerId,
+        timer: N::Timer,
+        /// Which setting of this timer value this is: a later setting of an
+        /// equal timer replaces this one, which then does not fire.
+        generation: u64,
     },
     Request {
         node: usize,
@@ -140,9 +144,10 @@ struct Slot<N: Node> {
     /// flight at the crash and are lost.
     epoch: u64,
     incarnation: u64,
-    rng: NodeRng,
-    next_timer: u64,
-    timers: HashMap<TimerId, N::Timer>,
+    driver: Driver<N>,
+    /// Pending timers, by value, with the generation of their latest setting.
+    timers: HashMap<N::Timer, u64>,
+    next_generation: u64,
     clock: LocalClock,
     /// Events that arrived while paused, in arrival order.
     deferred: Vec<Action<N>>,
@@ -166,7 +171,6 @@ pub struct Simulation<N: Node> {
     links: Vec<LinkConfig>,
     cut: Vec<bool>,
     last_arrival: Vec<u64>,
-    effects: Vec<Effect<N>>,
     measure_bytes: bool,
     trace: Option<Trace>,
     clocks: Vec<Vec<u64>>,
@@ -211,7 +215,6 @@ impl<N: Node> Simulation<N> {
             links: vec![LinkConfig::default(); nodes * nodes],
             cut: vec![false; nodes * nodes],
             last_arrival: vec![0; nodes * nodes],
-            effects: Vec::new(),
             measure_bytes: true,
             trace: None,
             clocks: Vec::new(),
@@ -226,9 +229,9 @@ impl<N: Node> Simulation<N> {
                 paused: false,
                 epoch: 0,
                 incarnation: 0,
-                rng: node_rng(seed, id, 0),
-                next_timer: 0,
+                driver: Driver::seeded(id, sim.peers[id.index()].clone(), seed, 0),
                 timers: HashMap::new(),
+                next_generation: 0,
                 clock: LocalClock::default(),
                 deferred: Vec::new(),
                 emitted: Vec::new(),
@@ -626,7 +629,7 @@ impl<N: Node> Simulation<N> {
                     return;
                 }
                 self.record(i, || TraceKind::Start { incarnation });
-                self.invoke(i, |node, ctx| node.on_start(ctx));
+                self.invoke(i, Input::Start);
             }
             Action::Deliver {
                 from,
@@ -674,41 +677,40 @@ impl<N: Node> Simulation<N> {
                             msg: format!("{msg:?}"),
                         });
                     }
-                    let sender = NodeId(from as u32);
-                    self.invoke(to, move |node, ctx| node.on_message(ctx, sender, msg));
+                    let from = NodeId(from as u32);
+                    self.invoke(to, Input::Message { from, msg });
                 }
             }
             Action::Timer {
                 node: i,
                 incarnation,
-                id,
+                timer,
+                generation,
             } => {
                 let slot = &mut self.slots[i];
-                if !slot.up || slot.incarnation != incarnation {
-                    return;
+                if !slot.up
+                    || slot.incarnation != incarnation
+                    || slot.timers.get(&timer) != Some(&generation)
+                {
+                    return; // cancelled, replaced, or set by an earlier incarnation
                 }
-                let Some(timer) = slot.timers.remove(&id) else {
-                    return; // cancelled
-                };
                 if slot.paused {
-                    slot.timers.insert(id, timer);
                     slot.deferred.push(Action::Timer {
                         node: i,
                         incarnation,
-                        id,
+                        timer,
+                        generation,
                     });
                     return;
                 }
+                slot.timers.remove(&timer);
                 self.metrics.timers_fired += 1;
                 self.metrics.node_mut(i).timers_fired += 1;
                 if self.trace.is_some() {
                     let text = format!("{timer:?}");
-                    self.record(i, || TraceKind::Timer {
-                        timer_id: id.0,
-                        timer: text,
-                    });
+                    self.record(i, || TraceKind::Timer { timer: text });
                 }
-                self.invoke(i, move |node, ctx| node.on_timer(ctx, timer));
+                self.invoke(i, Input::Timer(timer));
             }
             Action::Request { node: i, request } => {
                 let slot = &mut self.slots[i];
@@ -728,7 +730,7 @@ impl<N: Node> Simulation<N> {
                         let text = format!("{request:?}");
                         self.record(i, || TraceKind::Request { request: text });
                     }
-                    self.invoke(i, move |node, ctx| node.on_request(ctx, request));
+                    self.invoke(i, Input::Request(request));
                 }
             }
             Action::Fault(fault) => self.do_fault(fault),
@@ -795,8 +797,7 @@ impl<N: Node> Simulation<N> {
         let slot = &mut self.slots[i];
         slot.up = true;
         slot.incarnation += 1;
-        slot.rng = node_rng(self.seed, id, slot.incarnation);
-        slot.next_timer = 0;
+        slot.driver = Driver::seeded(id, self.peers[i].clone(), self.seed, slot.incarnation);
         let incarnation = slot.incarnation;
         self.record(i, || TraceKind::Restart { incarnation });
         self.dispatch(Action::Start {
@@ -828,30 +829,25 @@ impl<N: Node> Simulation<N> {
         }
     }
 
-    /// Calls one handler of node `i`, then carries out its effects.
-    fn invoke(&mut self, i: usize, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) {
+    /// Runs one input through node `i`'s driver, then carries out its effects.
+    fn invoke(&mut self, i: usize, input: InputOf<N>) {
         let slot = &mut self.slots[i];
         let Some(node) = self.nodes[i].as_mut() else {
             return;
         };
         let now = Duration::from_nanos(slot.clock.read(self.now));
-        let mut ctx = Context::new(
-            NodeId(i as u32),
-            &self.peers[i],
-            now,
-            &mut slot.rng,
-            &mut slot.next_timer,
-            &mut self.effects,
-        );
-        handler(node, &mut ctx);
-        let mut effects = std::mem::take(&mut self.effects);
+        let mut effects = slot.driver.handle(node, now, input);
         for effect in effects.drain(..) {
             match effect {
                 Effect::Send { to, msg } => self.send(i, to, msg),
-                Effect::SetTimer { id, after, timer } => {
+                Effect::SetTimer { after, timer } => {
                     self.metrics.timers_set += 1;
                     let slot = &mut self.slots[i];
-                    slot.timers.insert(id, timer);
+                    slot.next_generation += 1;
+                    let generation = slot.next_generation;
+                    // An equal pending timer is replaced: its queued firing
+                    // finds a newer generation and does nothing.
+                    slot.timers.insert(timer.clone(), generation);
                     let deadline = slot.clock.deadline(self.now, nanos(after));
                     let incarnation = slot.incarnation;
                     self.push(
@@ -859,12 +855,13 @@ impl<N: Node> Simulation<N> {
                         Action::Timer {
                             node: i,
                             incarnation,
-                            id,
+                            timer,
+                            generation,
                         },
                     );
                 }
-                Effect::CancelTimer { id } => {
-                    self.slots[i].timers.remove(&id);
+                Effect::CancelTimer { timer } => {
+                    self.slots[i].timers.remove(&timer);
                 }
                 Effect::Emit(event) => {
                     self.metrics.events_emitted += 1;
@@ -885,7 +882,7 @@ impl<N: Node> Simulation<N> {
                 }
             }
         }
-        self.effects = effects;
+        self.slots[i].driver.recycle(effects);
     }
 
     fn send(&mut self, from: usize, to: NodeId, msg: N::Msg) {

@@ -15,28 +15,29 @@
 //! ```
 //!
 //! [`check_seeds`] runs a simulation test over many seeds and, when one
-//! fails, names the seed so it can be replayed exactly.
+//! fails, names the seed so it can be replayed exactly;
+//! [`check_properties`] does so for a registered algorithm's scenario and
+//! its named properties.
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::node::{node_rng, Context, Effect, Node, NodeId, NodeRng};
+use crate::driver::Driver;
+use crate::node::{EffectOf, Input, InputOf, Node, NodeId};
+use crate::scenario::{Algorithm, SimOptions, Verdict};
 
 /// Drives one node by hand, with a clock the test sets.
 pub struct Harness<N: Node> {
     node: N,
-    id: NodeId,
-    peers: Vec<NodeId>,
+    driver: Driver<N>,
     now: Duration,
-    rng: NodeRng,
-    next_timer: u64,
 }
 
 impl<N: Node + fmt::Debug> fmt::Debug for Harness<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Harness")
             .field("node", &self.node)
-            .field("id", &self.id)
+            .field("id", &self.driver.id())
             .field("now", &self.now)
             .finish_non_exhaustive()
     }
@@ -47,16 +48,14 @@ impl<N: Node> Harness<N> {
     /// (`NodeId(0)` to `NodeId(cluster_size - 1)`), at local time 0, with the
     /// RNG seeded by 0.
     pub fn new(node: N, id: NodeId, cluster_size: usize) -> Self {
+        let peers: Vec<NodeId> = (0..cluster_size as u32)
+            .map(NodeId)
+            .filter(|&p| p != id)
+            .collect();
         Harness {
             node,
-            id,
-            peers: (0..cluster_size as u32)
-                .map(NodeId)
-                .filter(|&p| p != id)
-                .collect(),
+            driver: Driver::seeded(id, peers, 0, 0),
             now: Duration::ZERO,
-            rng: node_rng(0, id, 0),
-            next_timer: 0,
         }
     }
 
@@ -70,43 +69,39 @@ impl<N: Node> Harness<N> {
         &mut self.node
     }
 
+    /// The node, taken out of the harness.
+    pub fn into_node(self) -> N {
+        self.node
+    }
+
     /// Sets the local clock the next handlers will read.
     pub fn set_now(&mut self, now: Duration) {
         self.now = now;
     }
 
     /// Runs `on_start`.
-    pub fn start(&mut self) -> Vec<Effect<N>> {
-        self.call(|node, ctx| node.on_start(ctx))
+    pub fn start(&mut self) -> Vec<EffectOf<N>> {
+        self.handle(Input::Start)
     }
 
     /// Delivers `msg` from `from`.
-    pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Effect<N>> {
-        self.call(|node, ctx| node.on_message(ctx, from, msg))
+    pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<EffectOf<N>> {
+        self.handle(Input::Message { from, msg })
     }
 
     /// Fires `timer`.
-    pub fn timer(&mut self, timer: N::Timer) -> Vec<Effect<N>> {
-        self.call(|node, ctx| node.on_timer(ctx, timer))
+    pub fn timer(&mut self, timer: N::Timer) -> Vec<EffectOf<N>> {
+        self.handle(Input::Timer(timer))
     }
 
     /// Hands over `request`.
-    pub fn request(&mut self, request: N::Request) -> Vec<Effect<N>> {
-        self.call(|node, ctx| node.on_request(ctx, request))
+    pub fn request(&mut self, request: N::Request) -> Vec<EffectOf<N>> {
+        self.handle(Input::Request(request))
     }
 
-    fn call(&mut self, handler: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Vec<Effect<N>> {
-        let mut effects = Vec::new();
-        let mut ctx = Context::new(
-            self.id,
-            &self.peers,
-            self.now,
-            &mut self.rng,
-            &mut self.next_timer,
-            &mut effects,
-        );
-        handler(&mut self.node, &mut ctx);
-        effects
+    /// Runs any input and returns the effects it recorded.
+    pub fn handle(&mut self, input: InputOf<N>) -> Vec<EffectOf<N>> {
+        self.driver.handle(&mut self.node, self.now, input)
     }
 }
 
@@ -135,4 +130,46 @@ pub fn check_seeds<E: fmt::Display>(
             panic!("seed {seed} failed: {error}\n(the run is a function of its seed: run this seed alone to replay it exactly)");
         }
     }
+}
+
+/// Runs a registered algorithm's scenario ([`Algorithm::run`]) once per
+/// seed, with the options `options(seed)` builds, and requires every
+/// property that `judged` accepts (by name) to hold — neither violated nor
+/// skipped. At the first failure it panics naming the seed, with the run's
+/// report and the `dsys sim` command that replays it.
+///
+/// ```
+/// use dsys_core::ping_pong::ALGORITHM;
+/// use dsys_core::scenario::SimOptions;
+///
+/// dsys_core::testing::check_properties(
+///     &ALGORITHM,
+///     0..10,
+///     |seed| SimOptions { nodes: 3, seed, ..SimOptions::default() },
+///     |_property| true,
+/// );
+/// ```
+pub fn check_properties(
+    algorithm: &Algorithm,
+    seeds: impl IntoIterator<Item = u64>,
+    options: impl Fn(u64) -> SimOptions,
+    judged: impl Fn(&str) -> bool,
+) {
+    check_seeds(seeds, |seed| {
+        let report = (algorithm.run)(&options(seed))
+            .map_err(|e| e.to_string())?
+            .report;
+        let failed = report
+            .verdicts
+            .iter()
+            .any(|(name, verdict)| judged(name) && *verdict != Verdict::Holds);
+        if !failed {
+            Ok(())
+        } else if report.passed() {
+            // Skipped, not violated: the report prints no replay line itself.
+            Err(format!("{report}replay: {}", report.replay_command()))
+        } else {
+            Err(report.to_string())
+        }
+    });
 }

@@ -23,7 +23,7 @@
 //! and, by type: `send` — `to`, `msg_id`, `kind`, `msg`; `deliver` — `from`,
 //! `msg_id`, `kind`, `msg`; `drop` — `from`, `to`, `msg_id`, `kind`,
 //! `reason` (`loss`, `partition`, `node_down`, `no_such_node`); `duplicate` — `from`, `to`,
-//! `msg_id`; `timer` — `timer_id`, `timer`; `request`, `request_dropped` —
+//! `msg_id`; `timer` — `timer`; `request`, `request_dropped` —
 //! `request`; `emit` — `event`; `start`, `restart` — `incarnation`;
 //! `partition` — `sides` (lists of node ids); `cut_link`, `restore_link` —
 //! `from`, `to`. `msg`, `timer`, `request` and `event` are the value's
@@ -68,6 +68,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
+
+mod timeline;
+
+pub use timeline::Timeline;
 
 /// The regular expression to paste into ShiViz for [`Trace::write_shiviz`] logs.
 pub const SHIVIZ_REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>\{.*\})";
@@ -216,7 +220,7 @@ pub enum TraceKind {
         msg_id: u64,
     },
     /// A timer of the node fired.
-    Timer { timer_id: u64, timer: String },
+    Timer { timer: String },
     /// A request reached the node.
     Request { request: String },
     /// A request was addressed to a crashed node and lost.
@@ -306,6 +310,12 @@ pub struct Trace {
 }
 
 impl Trace {
+    /// The trace as a readable timeline, one line per event (see
+    /// [`Timeline`] for what it shows and how to choose).
+    pub fn timeline(&self) -> Timeline<'_> {
+        Timeline::new(self)
+    }
+
     /// An empty trace.
     pub fn new() -> Self {
         Trace::default()

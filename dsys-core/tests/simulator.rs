@@ -746,7 +746,7 @@ enum Store {
 }
 
 /// A one-shot timer set at start.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Alarm;
 
 /// A node with a "disk" that outlives it, and memory that does not.

@@ -156,7 +156,7 @@ use std::time::Duration;
 
 use dsys_core::failure_detector::{Change, FailureDetector, HeartbeatConfig};
 use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
-use dsys_core::{Context, Effect, Message, Node, NodeId, TimerId};
+use dsys_core::{Context, Effect, InputOf, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
 use crate::event::{ElectionEvent, ElectionRequest, Elector};
@@ -261,23 +261,10 @@ pub enum Timer {
     },
 }
 
-/// One input for an embedded [`Bully`], see [`Bully::step`].
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Input {
-    /// The host started.
-    Start,
-    /// A bully message arrived.
-    Message {
-        /// The sender.
-        from: NodeId,
-        /// The message.
-        msg: Msg,
-    },
-    /// A bully timer fired.
-    Timer(Timer),
-    /// The application asks for an election.
-    Request(ElectionRequest),
-}
+/// One input for an embedded [`Bully`], see [`Bully::step`]: the core's
+/// [`dsys_core::Input`] with the bully's types (`Start`, `Message { from,
+/// msg }`, `Timer(timer)`, `Request(request)`).
+pub type Input = InputOf<Bully>;
 
 /// Where a process is in an election.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -286,12 +273,10 @@ enum Phase {
     /// Sent `Election` to the higher processes; waiting for an `Answer`.
     Electing {
         round: u64,
-        timer: TimerId,
     },
     /// Got an `Answer`; waiting for `Coordinator`.
     AwaitingCoordinator {
         round: u64,
-        timer: TimerId,
     },
 }
 
@@ -351,22 +336,13 @@ impl Bully {
         wrap_msg: impl Fn(Msg) -> H::Msg,
         wrap_timer: impl Fn(Timer) -> H::Timer,
     ) -> Vec<ElectionEvent> {
-        let effects = ctx.nested::<Bully>(|inner| match input {
-            Input::Start => self.on_start(inner),
-            Input::Message { from, msg } => self.on_message(inner, from, msg),
-            Input::Timer(timer) => self.on_timer(inner, timer),
-            Input::Request(request) => self.on_request(inner, request),
-        });
+        let effects = ctx.nested::<Bully>(|inner| input.apply(self, inner));
         let mut events = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => ctx.send(to, wrap_msg(msg)),
-                Effect::SetTimer { id, after, timer } => ctx.record(Effect::SetTimer {
-                    id,
-                    after,
-                    timer: wrap_timer(timer),
-                }),
-                Effect::CancelTimer { id } => ctx.cancel_timer(id),
+                Effect::SetTimer { after, timer } => ctx.set_timer(after, wrap_timer(timer)),
+                Effect::CancelTimer { timer } => ctx.cancel_timer(&wrap_timer(timer)),
                 Effect::Emit(event) => events.push(event),
             }
         }
@@ -384,9 +360,12 @@ impl Bully {
     }
 
     fn set_phase(&mut self, ctx: &mut Context<'_, Self>, phase: Phase) {
-        if let Phase::Electing { timer, .. } | Phase::AwaitingCoordinator { timer, .. } = self.phase
-        {
-            ctx.cancel_timer(timer);
+        match self.phase {
+            Phase::Idle => {}
+            Phase::Electing { round } => ctx.cancel_timer(&Timer::AnswerTimeout { round }),
+            Phase::AwaitingCoordinator { round } => {
+                ctx.cancel_timer(&Timer::CoordinatorTimeout { round })
+            }
         }
         self.phase = phase;
     }
@@ -418,8 +397,8 @@ impl Bully {
             self.declare(ctx);
         } else {
             let round = self.round;
-            let timer = ctx.set_timer(self.config.answer_timeout, Timer::AnswerTimeout { round });
-            self.set_phase(ctx, Phase::Electing { round, timer });
+            ctx.set_timer(self.config.answer_timeout, Timer::AnswerTimeout { round });
+            self.set_phase(ctx, Phase::Electing { round });
         }
     }
 
@@ -473,11 +452,11 @@ impl Node for Bully {
             Msg::Election => {} // only lower processes send us elections
             Msg::Answer => {
                 if let Phase::Electing { round, .. } = self.phase {
-                    let timer = ctx.set_timer(
+                    ctx.set_timer(
                         self.config.coordinator_timeout,
                         Timer::CoordinatorTimeout { round },
                     );
-                    self.set_phase(ctx, Phase::AwaitingCoordinator { round, timer });
+                    self.set_phase(ctx, Phase::AwaitingCoordinator { round });
                 }
             }
             Msg::Coordinator if from < me && self.config.bullies => {
@@ -641,7 +620,6 @@ mod tests {
                     msg: Msg::Election
                 },
                 Effect::SetTimer {
-                    id: TimerId(1),
                     after: MS(50),
                     timer: Timer::AnswerTimeout { round: 1 }
                 },
@@ -652,17 +630,20 @@ mod tests {
             h.message(NodeId(3), Msg::Answer),
             vec![
                 Effect::SetTimer {
-                    id: TimerId(2),
                     after: MS(150),
                     timer: Timer::CoordinatorTimeout { round: 1 }
                 },
-                Effect::CancelTimer { id: TimerId(1) },
+                Effect::CancelTimer {
+                    timer: Timer::AnswerTimeout { round: 1 }
+                },
             ]
         );
         assert_eq!(
             h.message(NodeId(3), Msg::Coordinator),
             vec![
-                Effect::CancelTimer { id: TimerId(2) },
+                Effect::CancelTimer {
+                    timer: Timer::CoordinatorTimeout { round: 1 }
+                },
                 Effect::Emit(ElectionEvent::Elected(NodeId(3))),
             ]
         );
@@ -699,7 +680,6 @@ mod tests {
             h.start(),
             vec![
                 Effect::SetTimer {
-                    id: TimerId(0),
                     after: MS(50),
                     timer: Timer::Tick
                 },
@@ -749,7 +729,6 @@ mod tests {
         assert_eq!(
             h.timer(Timer::Tick),
             vec![Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(50),
                 timer: Timer::Tick
             }]
@@ -759,7 +738,6 @@ mod tests {
             h.timer(Timer::Tick),
             vec![
                 Effect::SetTimer {
-                    id: TimerId(2),
                     after: MS(50),
                     timer: Timer::Tick
                 },

@@ -357,9 +357,9 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 mod tests {
     use super::*;
     use dsys_core::testing::Harness;
-    use dsys_core::Effect;
+    use dsys_core::{Effect, EffectOf};
 
-    fn send(to: u32, kind: Kind, time: u64) -> Effect<Maekawa> {
+    fn send(to: u32, kind: Kind, time: u64) -> EffectOf<Maekawa> {
         Effect::Send {
             to: NodeId(to),
             msg: Msg { kind, time },

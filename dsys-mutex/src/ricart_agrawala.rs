@@ -229,9 +229,9 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 mod tests {
     use super::*;
     use dsys_core::testing::Harness;
-    use dsys_core::Effect;
+    use dsys_core::{Effect, EffectOf};
 
-    fn send(to: u32, msg: Msg) -> Effect<RicartAgrawala> {
+    fn send(to: u32, msg: Msg) -> EffectOf<RicartAgrawala> {
         Effect::Send {
             to: NodeId(to),
             msg,

@@ -414,7 +414,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 mod tests {
     use super::*;
     use dsys_core::testing::Harness;
-    use dsys_core::Effect;
+    use dsys_core::{Effect, EffectOf};
 
     // Handler tests assert exact effects (STYLE.md #9). Coulouris §15.2.2.
     #[test]
@@ -484,7 +484,7 @@ mod tests {
         RecoveryConfig::for_ring(3, MS(10), MS(5)) // token timeout 50 ms
     }
 
-    fn alive_to(ids: &[u32]) -> Vec<Effect<TokenRing>> {
+    fn alive_to(ids: &[u32]) -> Vec<EffectOf<TokenRing>> {
         ids.iter()
             .map(|&i| Effect::Send {
                 to: NodeId(i),
@@ -498,7 +498,6 @@ mod tests {
         let mut h = Harness::new(TokenRing::with_recovery(recovery()), NodeId(2), 3);
         let mut expected = alive_to(&[0, 1]);
         expected.push(Effect::SetTimer {
-            id: dsys_core::TimerId(0),
             after: MS(10),
             timer: Tick,
         });
@@ -509,7 +508,6 @@ mod tests {
         h.set_now(MS(51)); // 51 ms without the token: suspected lost
         let mut expected = alive_to(&[0, 1]);
         expected.push(Effect::SetTimer {
-            id: dsys_core::TimerId(1),
             after: MS(10),
             timer: Tick,
         });
@@ -531,7 +529,6 @@ mod tests {
         h.set_now(MS(60)); // the token is silent, but n2 is alive: n2's job
         let mut expected = alive_to(&[0, 2]);
         expected.push(Effect::SetTimer {
-            id: dsys_core::TimerId(1),
             after: MS(10),
             timer: Tick,
         });
@@ -540,7 +537,6 @@ mod tests {
         h.set_now(MS(76)); // n2 silent for 41 ms > 40 ms: crashed; n1 is highest
         let mut expected = alive_to(&[0, 2]);
         expected.push(Effect::SetTimer {
-            id: dsys_core::TimerId(2),
             after: MS(10),
             timer: Tick,
         });

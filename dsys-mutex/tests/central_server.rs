@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use dsys_core::scenario::{SimOptions, Verdict};
+use dsys_core::scenario::SimOptions;
 use dsys_core::sim::{Latency, LinkConfig, Simulation};
-use dsys_core::testing::check_seeds;
+use dsys_core::testing::check_properties;
 use dsys_core::NodeId;
 use dsys_mutex::central_server::{CentralServer, Defect, ALGORITHM};
 use dsys_mutex::properties::{me1_states, me1_trace, me2_trace, me3_trace};
@@ -25,16 +25,7 @@ fn options(seed: u64) -> SimOptions {
 // Coulouris §15.2.2: ME1–ME3 on delayed, reordered links.
 #[test]
 fn me1_to_me3_hold_over_300_seeds() {
-    check_seeds(0..300, |seed| {
-        let outcome = (ALGORITHM.run)(&options(seed)).map_err(|e| e.to_string())?;
-        let report = outcome.report;
-        let judged = report.verdicts.iter().all(|(_, v)| *v == Verdict::Holds);
-        if judged {
-            Ok(())
-        } else {
-            Err(format!("{report}"))
-        }
-    });
+    check_properties(&ALGORITHM, 0..300, options, |_| true);
 }
 
 #[test]

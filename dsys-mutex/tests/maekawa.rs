@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use dsys_core::scenario::{SimOptions, Verdict};
+use dsys_core::scenario::SimOptions;
 use dsys_core::sim::Simulation;
-use dsys_core::testing::check_seeds;
+use dsys_core::testing::{check_properties, check_seeds};
 use dsys_core::NodeId;
 use dsys_mutex::maekawa::{voting_set, Defect, Maekawa, ALGORITHM};
 use dsys_mutex::properties::{me1_trace, me2_trace};
@@ -42,20 +42,7 @@ fn voting_sets_pairwise_intersect() {
 // Maekawa 1985 §3, Sanders 1987: ME1 and ME2 (no deadlock).
 #[test]
 fn me1_and_me2_hold_over_300_seeds() {
-    check_seeds(0..300, |seed| {
-        let report = (ALGORITHM.run)(&options(seed))
-            .map_err(|e| e.to_string())?
-            .report;
-        let bad = report
-            .verdicts
-            .iter()
-            .any(|(name, v)| !name.starts_with("ME3") && *v != Verdict::Holds);
-        if bad {
-            Err(format!("{report}"))
-        } else {
-            Ok(())
-        }
-    });
+    check_properties(&ALGORITHM, 0..300, options, |name| !name.starts_with("ME3"));
 }
 
 #[test]

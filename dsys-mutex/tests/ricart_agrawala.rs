@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use dsys_core::scenario::{SimOptions, Verdict};
+use dsys_core::scenario::SimOptions;
 use dsys_core::sim::{Latency, LinkConfig, Simulation};
-use dsys_core::testing::check_seeds;
+use dsys_core::testing::check_properties;
 use dsys_core::NodeId;
 use dsys_mutex::properties::{me1_states, me1_trace, me2_trace, me3_trace};
 use dsys_mutex::ricart_agrawala::{Defect, RicartAgrawala, ALGORITHM};
@@ -26,16 +26,7 @@ fn options(seed: u64) -> SimOptions {
 // Ricart & Agrawala 1981, Theorems 1-3: ME1–ME3 on delayed, reordered links.
 #[test]
 fn me1_to_me3_hold_over_300_seeds() {
-    check_seeds(0..300, |seed| {
-        let report = (ALGORITHM.run)(&options(seed))
-            .map_err(|e| e.to_string())?
-            .report;
-        if report.verdicts.iter().all(|(_, v)| *v == Verdict::Holds) {
-            Ok(())
-        } else {
-            Err(format!("{report}"))
-        }
-    });
+    check_properties(&ALGORITHM, 0..300, options, |_| true);
 }
 
 #[test]

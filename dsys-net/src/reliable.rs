@@ -120,7 +120,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use dsys_core::rand::RngExt;
-use dsys_core::{Context, Effect, Message, Node, NodeId, TimerId};
+use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
 use serde::{Deserialize, Serialize};
 
 /// How a [`Reliable`] channel behaves.
@@ -367,7 +367,8 @@ struct Sender<M> {
     in_flight: VecDeque<InFlight<M>>,
     next_seq: u64,
     rtt: RttEstimator,
-    timer: Option<TimerId>,
+    /// Whether the retransmission timer towards this peer is pending.
+    timer_armed: bool,
 }
 
 /// The receiver side of the connection from one peer.
@@ -472,22 +473,6 @@ where
         self.senders.get(&peer).map_or(0, |s| s.queue.len())
     }
 
-    /// Translates the inner node's effects: sends go through the channel.
-    fn forward(&mut self, ctx: &mut Context<'_, Self>, effects: Vec<Effect<N>>) {
-        for effect in effects {
-            match effect {
-                Effect::Send { to, msg } => self.submit(ctx, to, msg),
-                Effect::SetTimer { id, after, timer } => ctx.record(Effect::SetTimer {
-                    id,
-                    after,
-                    timer: ReliableTimer::Inner(timer),
-                }),
-                Effect::CancelTimer { id } => ctx.record(Effect::CancelTimer { id }),
-                Effect::Emit(event) => ctx.emit(event),
-            }
-        }
-    }
-
     fn sender(&mut self, peer: NodeId) -> &mut Sender<N::Msg> {
         let config = self.config;
         self.senders.entry(peer).or_insert_with(|| Sender {
@@ -496,7 +481,7 @@ where
             in_flight: VecDeque::new(),
             next_seq: 0,
             rtt: RttEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
-            timer: None,
+            timer_armed: false,
         })
     }
 
@@ -534,19 +519,19 @@ where
     /// an answer, and cancels it otherwise.
     fn restart_timer(&mut self, ctx: &mut Context<'_, Self>, to: NodeId) {
         let sender = self.sender(to);
-        if let Some(id) = sender.timer.take() {
-            ctx.cancel_timer(id);
-        }
         let waiting = match sender.state {
             SendState::Closed => false,
             SendState::SynSent { .. } => true,
             SendState::Established { .. } => !sender.in_flight.is_empty(),
         };
+        let timer = ReliableTimer::Retransmit { peer: to };
         if waiting {
-            let rto = sender.rtt.rto();
-            let id = ctx.set_timer(rto, ReliableTimer::Retransmit { peer: to });
-            self.sender(to).timer = Some(id);
+            // Replaces the pending one, if any: the timeout counts from now.
+            ctx.set_timer(sender.rtt.rto(), timer);
+        } else if sender.timer_armed {
+            ctx.cancel_timer(&timer);
         }
+        sender.timer_armed = waiting;
     }
 
     /// Sends queued messages while the window has room.
@@ -685,8 +670,7 @@ where
         ctx.send(from, Segment::Ack { conn, ack });
         for msg in deliver {
             self.stats.delivered += 1;
-            let effects = ctx.nested(|inner| self.inner.on_message(inner, from, msg));
-            self.forward(ctx, effects);
+            self.run_inner(ctx, Input::Message { from, msg });
         }
     }
 
@@ -732,7 +716,7 @@ where
     fn on_retransmit(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let now = ctx.now();
         let sender = self.sender(peer);
-        sender.timer = None;
+        sender.timer_armed = false;
         sender.rtt.back_off();
         let mut resent = 0;
         match &mut sender.state {
@@ -777,8 +761,7 @@ where
     type Event = N::Event;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let effects = ctx.nested(|inner| self.inner.on_start(inner));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Start);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Segment<N::Msg>) {
@@ -796,17 +779,35 @@ where
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: ReliableTimer<N::Timer>) {
         match timer {
-            ReliableTimer::Inner(timer) => {
-                let effects = ctx.nested(|inner| self.inner.on_timer(inner, timer));
-                self.forward(ctx, effects);
-            }
+            ReliableTimer::Inner(timer) => self.run_inner(ctx, Input::Timer(timer)),
             ReliableTimer::Retransmit { peer } => self.on_retransmit(ctx, peer),
         }
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: N::Request) {
-        let effects = ctx.nested(|inner| self.inner.on_request(inner, request));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Request(request));
+    }
+}
+
+impl<N: Node> Wrapper for Reliable<N>
+where
+    N::Msg: PartialEq,
+{
+    type Inner = N;
+
+    fn inner_mut(&mut self) -> &mut N {
+        &mut self.inner
+    }
+
+    /// The inner node's sends go through the channel; its timers and events
+    /// pass through.
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<N>) {
+        match effect {
+            Effect::Send { to, msg } => self.submit(ctx, to, msg),
+            Effect::SetTimer { after, timer } => ctx.set_timer(after, ReliableTimer::Inner(timer)),
+            Effect::CancelTimer { timer } => ctx.cancel_timer(&ReliableTimer::Inner(timer)),
+            Effect::Emit(event) => ctx.emit(event),
+        }
     }
 }
 

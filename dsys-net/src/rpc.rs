@@ -136,7 +136,7 @@ use std::time::Duration;
 
 use dsys_core::rand::RngExt;
 use dsys_core::sim::Simulation;
-use dsys_core::{Context, Message, Node, NodeId, TimerId};
+use dsys_core::{Context, Message, Node, NodeId};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -368,7 +368,6 @@ struct InFlight<Op> {
     id: RequestId,
     op: Op,
     tries: u32,
-    timer: TimerId,
 }
 
 /// The calling side: one call in flight, retried with backoff, the rest queued.
@@ -438,13 +437,8 @@ impl<S: Service> Client<S> {
         self.next_seq += 1;
         self.stats.calls += 1;
         ctx.send(self.config.server, RpcMsg::Request { id, op: op.clone() });
-        let timer = ctx.set_timer(self.config.retry.timeout_for(1), RetryTimer(id));
-        self.in_flight = Some(InFlight {
-            id,
-            op,
-            tries: 1,
-            timer,
-        });
+        ctx.set_timer(self.config.retry.timeout_for(1), RetryTimer(id));
+        self.in_flight = Some(InFlight { id, op, tries: 1 });
     }
 
     fn timeout(&mut self, ctx: &mut Context<'_, RpcNode<S>>, id: RequestId) {
@@ -461,7 +455,7 @@ impl<S: Service> Client<S> {
                     op: call.op.clone(),
                 },
             );
-            call.timer = ctx.set_timer(self.config.retry.timeout_for(call.tries), RetryTimer(id));
+            ctx.set_timer(self.config.retry.timeout_for(call.tries), RetryTimer(id));
         } else {
             let call = self.in_flight.take().expect("checked above");
             self.stats.gave_up += 1;
@@ -479,7 +473,7 @@ impl<S: Service> Client<S> {
             return; // a duplicate reply, or one for a call given up
         }
         let call = self.in_flight.take().expect("checked above");
-        ctx.cancel_timer(call.timer);
+        ctx.cancel_timer(&RetryTimer(id));
         self.stats.completed += 1;
         ctx.emit(RpcEvent::Completed {
             id,

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use dsys_core::sim::{Latency, LinkConfig, Ordering, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
-use dsys_core::{Effect, NodeId, TimerId};
+use dsys_core::{Effect, EffectOf, NodeId};
 use dsys_net::reliable::{
     ConnId, Number, Numbers, Received, Reliable, ReliableConfig, ReliableTimer, RttEstimator,
     Segment,
@@ -110,7 +110,7 @@ fn retransmit() -> ReliableTimer<()> {
     ReliableTimer::Retransmit { peer: NodeId(1) }
 }
 
-fn data(conn: ConnId, seq: u64, n: u32) -> Effect<Node> {
+fn data(conn: ConnId, seq: u64, n: u32) -> EffectOf<Node> {
     Effect::Send {
         to: NodeId(1),
         msg: Segment::Data {
@@ -144,7 +144,6 @@ fn established_sender() -> (Harness<Node>, ConnId) {
                 msg: Segment::Syn { isn }
             },
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(200),
                 timer: retransmit()
             },
@@ -165,11 +164,12 @@ fn established_sender() -> (Harness<Node>, ConnId) {
                 to: NodeId(1),
                 msg: Segment::HandshakeAck { conn }
             },
-            Effect::CancelTimer { id: TimerId(0) },
+            Effect::CancelTimer {
+                timer: retransmit()
+            },
             data(conn, isn + 1, 0),
             data(conn, isn + 2, 1),
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(30),
                 timer: retransmit()
             },
@@ -200,9 +200,7 @@ fn an_ack_advances_the_window() {
             }
         ),
         vec![
-            Effect::CancelTimer { id: TimerId(1) },
             Effect::SetTimer {
-                id: TimerId(2),
                 after: MS(25),
                 timer: retransmit()
             },
@@ -229,7 +227,9 @@ fn an_ack_advances_the_window() {
                 ack: conn.isn + 4
             }
         ),
-        vec![Effect::CancelTimer { id: TimerId(2) }]
+        vec![Effect::CancelTimer {
+            timer: retransmit()
+        }]
     );
     assert_eq!(h.node().unacknowledged(NodeId(1)), 0);
 }
@@ -245,7 +245,6 @@ fn a_timeout_retransmits_the_window_and_backs_off() {
             data(conn, conn.isn + 1, 0),
             data(conn, conn.isn + 2, 1),
             Effect::SetTimer {
-                id: TimerId(2),
                 after: MS(60),
                 timer: retransmit()
             },
@@ -303,11 +302,11 @@ fn established_receiver() -> (Harness<Node>, ConnId) {
     (h, conn)
 }
 
-fn to_n0(msg: Segment<Number>) -> Effect<Node> {
+fn to_n0(msg: Segment<Number>) -> EffectOf<Node> {
     Effect::Send { to: NodeId(0), msg }
 }
 
-fn received(number: u32) -> Effect<Node> {
+fn received(number: u32) -> EffectOf<Node> {
     Effect::Emit(Received {
         from: NodeId(0),
         number,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use dsys_core::scenario::SimOptions;
 use dsys_core::sim::{LinkConfig, Ordering, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
-use dsys_core::{Effect, NodeId, TimerId};
+use dsys_core::{Effect, EffectOf, NodeId};
 use dsys_net::rpc::bank::{self, Bank, BankOp};
 use dsys_net::rpc::{
     at_most_once, calls_finish, ClientConfig, RequestId, RetryPolicy, RetryTimer, RpcEvent, RpcMsg,
@@ -47,7 +47,6 @@ fn a_call_sends_the_request_and_sets_its_timeout_then_completes_on_the_reply() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(0),
                 after: MS(30),
                 timer: RetryTimer(id(s, 1))
             },
@@ -60,7 +59,9 @@ fn a_call_sends_the_request_and_sets_its_timeout_then_completes_on_the_reply() {
     assert_eq!(
         h.message(NodeId(0), reply.clone()),
         vec![
-            Effect::CancelTimer { id: TimerId(0) },
+            Effect::CancelTimer {
+                timer: RetryTimer(id(s, 1))
+            },
             Effect::Emit(RpcEvent::Completed {
                 id: id(s, 1),
                 reply: 10,
@@ -88,7 +89,6 @@ fn a_timeout_retries_with_the_same_id_and_a_longer_timeout() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(1),
                 after: MS(60),
                 timer: RetryTimer(id(s, 1))
             },
@@ -126,7 +126,6 @@ fn after_max_tries_the_client_gives_up_and_sends_the_next_call() {
                 }
             },
             Effect::SetTimer {
-                id: TimerId(2),
                 after: MS(30),
                 timer: RetryTimer(id(s, 2))
             },
@@ -171,7 +170,7 @@ fn request(seq: u64, amount: i64) -> RpcMsg<BankOp, i64> {
     }
 }
 
-fn executed_and_replied(seq: u64, amount: i64, balance: i64) -> Vec<Effect<RpcNode<Bank>>> {
+fn executed_and_replied(seq: u64, amount: i64, balance: i64) -> Vec<EffectOf<RpcNode<Bank>>> {
     vec![
         Effect::Emit(RpcEvent::Executed {
             client: NodeId(1),

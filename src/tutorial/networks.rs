@@ -94,14 +94,14 @@
 //! ```
 //! use std::time::Duration;
 //! use dsys::core::testing::Harness;
-//! use dsys::core::{Effect, NodeId};
+//! use dsys::core::{Effect, EffectOf, NodeId};
 //! use dsys::net::reliable::{
 //!     ConnId, Number, Numbers, Reliable, ReliableConfig, ReliableTimer, Segment,
 //! };
 //!
 //! # type Node = Reliable<Numbers>;
 //! /// The messages among the effects (timers left out).
-//! fn sent(effects: Vec<Effect<Node>>) -> Vec<Segment<Number>> {
+//! fn sent(effects: Vec<EffectOf<Node>>) -> Vec<Segment<Number>> {
 //!     effects
 //!         .into_iter()
 //!         .filter_map(|e| match e {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
-use dsys_core::{Context, Node, NodeId, TimerId};
+use dsys_core::{Context, Node, NodeId};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -223,8 +223,9 @@ pub struct Raft<SM: StateMachine, S> {
     leader: Option<NodeId>,
     announced: Option<(Term, Role, Option<NodeId>)>,
     election_deadline: Duration,
-    election_timer: Option<(TimerId, Duration)>,
-    heartbeat_timer: Option<TimerId>,
+    /// When the pending election timer fires, if one is pending.
+    election_timer: Option<Duration>,
+    heartbeat_timer: bool,
     last_leader_contact: Option<Duration>,
     votes: BTreeSet<NodeId>,
     // Leader only.
@@ -298,7 +299,7 @@ where
             announced: None,
             election_deadline: Duration::ZERO,
             election_timer: None,
-            heartbeat_timer: None,
+            heartbeat_timer: false,
             last_leader_contact: None,
             votes: BTreeSet::new(),
             leader_since: Duration::ZERO,
@@ -446,16 +447,12 @@ where
     fn arm_election_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
         match self.election_timer {
             // Fires at or before the deadline: it re-arms itself for the rest.
-            Some((_, at)) if at <= self.election_deadline => {}
-            Some((id, _)) => {
-                ctx.cancel_timer(id);
-                self.election_timer = None;
-                self.arm_election_timer(ctx);
-            }
-            None => {
+            Some(at) if at <= self.election_deadline => {}
+            // None pending, or one firing too late: (re)set it, replacing it.
+            _ => {
                 let after = self.election_deadline.saturating_sub(ctx.now());
-                let id = ctx.set_timer(after, Timer::Election);
-                self.election_timer = Some((id, self.election_deadline));
+                ctx.set_timer(after, Timer::Election);
+                self.election_timer = Some(self.election_deadline);
             }
         }
     }
@@ -486,8 +483,8 @@ where
             }
         }
         self.progress.clear();
-        if let Some(id) = self.heartbeat_timer.take() {
-            ctx.cancel_timer(id);
+        if std::mem::take(&mut self.heartbeat_timer) {
+            ctx.cancel_timer(&Timer::Heartbeat);
         }
     }
 
@@ -648,8 +645,8 @@ where
         }
         self.broadcast_append(ctx);
         self.advance_commit(ctx);
-        self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+        ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat);
+        self.heartbeat_timer = true;
     }
 
     /// Is a leader known to be alive? Then vote requests are ignored
@@ -1041,8 +1038,8 @@ where
                 self.send_append(ctx, peer, true);
             }
         }
-        self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+        ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat);
+        self.heartbeat_timer = true;
     }
 
     // ----- replication (follower) ----------------------------------------
@@ -1689,7 +1686,7 @@ where
                 }
             }
             Timer::Heartbeat => {
-                self.heartbeat_timer = None;
+                self.heartbeat_timer = false;
                 if self.role == Role::Leader {
                     self.on_heartbeat(ctx);
                 }
@@ -1729,7 +1726,7 @@ mod tests {
     use super::*;
     use crate::raft::{Counter, MemStorage};
     use dsys_core::testing::Harness;
-    use dsys_core::Effect;
+    use dsys_core::{Effect, EffectOf};
 
     type R = Raft<Counter, MemStorage<u64>>;
     const N0: NodeId = NodeId(0);
@@ -1782,7 +1779,7 @@ mod tests {
         }
     }
 
-    fn response(term: Term, index: LogIndex, success: bool, hint: LogIndex) -> Effect<R> {
+    fn response(term: Term, index: LogIndex, success: bool, hint: LogIndex) -> EffectOf<R> {
         Effect::Send {
             to: N0,
             msg: Msg::AppendResponse {
@@ -1805,7 +1802,7 @@ mod tests {
         }
     }
 
-    fn vote(to: NodeId, term: Term, granted: bool) -> Effect<R> {
+    fn vote(to: NodeId, term: Term, granted: bool) -> EffectOf<R> {
         Effect::Send {
             to,
             msg: Msg::Vote {
@@ -1816,7 +1813,7 @@ mod tests {
         }
     }
 
-    fn role(term: Term, role: Role, leader: Option<NodeId>) -> Effect<R> {
+    fn role(term: Term, role: Role, leader: Option<NodeId>) -> EffectOf<R> {
         Effect::Emit(RaftEvent::RoleChanged { term, role, leader })
     }
 

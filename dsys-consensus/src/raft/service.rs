@@ -32,7 +32,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use dsys_core::{Context, Effect, Message, Node, NodeId};
+use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -144,39 +144,6 @@ where
     pub fn raft(&self) -> &Raft<SM, S> {
         &self.raft
     }
-
-    /// Carries out Raft's effects as the service's, answering clients whose
-    /// requests Raft has settled.
-    fn forward(&mut self, ctx: &mut Context<'_, Self>, effects: Vec<Effect<Raft<SM, S>>>) {
-        for effect in effects {
-            match effect {
-                Effect::Send { to, msg } => ctx.send(to, ServiceMsg::Peer(msg)),
-                Effect::SetTimer { id, after, timer } => {
-                    ctx.record(Effect::SetTimer { id, after, timer })
-                }
-                Effect::CancelTimer { id } => ctx.record(Effect::CancelTimer { id }),
-                Effect::Emit(event) => {
-                    let answer = match &event {
-                        RaftEvent::Applied { id, index, output } => Some((
-                            *id,
-                            ClientOutcome::Committed {
-                                index: *index,
-                                output: output.clone(),
-                            },
-                        )),
-                        RaftEvent::Rejected { id, reason } => Some((*id, outcome_of(reason))),
-                        _ => None,
-                    };
-                    if let Some((id, outcome)) = answer {
-                        if let Some((client, request)) = self.clients.remove(&id) {
-                            ctx.send(client, ServiceMsg::Reply { request, outcome });
-                        }
-                    }
-                    ctx.emit(event);
-                }
-            }
-        }
-    }
 }
 
 fn outcome_of<O>(reason: &Rejection) -> ClientOutcome<O> {
@@ -199,16 +166,12 @@ where
     type Event = RaftEvent<SM::Output>;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let effects = ctx.nested(|inner| self.raft.on_start(inner));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Start);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
         match msg {
-            ServiceMsg::Peer(msg) => {
-                let effects = ctx.nested(|inner| self.raft.on_message(inner, from, msg));
-                self.forward(ctx, effects);
-            }
+            ServiceMsg::Peer(msg) => self.run_inner(ctx, Input::Message { from, msg }),
             ServiceMsg::Propose {
                 request,
                 command,
@@ -222,8 +185,7 @@ where
                     command,
                     session,
                 };
-                let effects = ctx.nested(|inner| self.raft.on_request(inner, propose));
-                self.forward(ctx, effects);
+                self.run_inner(ctx, Input::Request(propose));
             }
             // Servers do not take replies.
             ServiceMsg::Reply { .. } => {}
@@ -231,13 +193,49 @@ where
     }
 
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Timer) {
-        let effects = ctx.nested(|inner| self.raft.on_timer(inner, timer));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Timer(timer));
     }
 
     fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Self::Request) {
-        let effects = ctx.nested(|inner| self.raft.on_request(inner, request));
-        self.forward(ctx, effects);
+        self.run_inner(ctx, Input::Request(request));
+    }
+}
+
+impl<SM, S> Wrapper for RaftService<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    type Inner = Raft<SM, S>;
+
+    fn inner_mut(&mut self) -> &mut Raft<SM, S> {
+        &mut self.raft
+    }
+
+    /// Carries out Raft's effects as the service's, answering clients whose
+    /// requests Raft has settled.
+    fn translate(&mut self, ctx: &mut Context<'_, Self>, effect: EffectOf<Raft<SM, S>>) {
+        let Effect::Emit(event) = effect else {
+            ctx.record(effect.map(ServiceMsg::Peer, |timer| timer, |event| event));
+            return;
+        };
+        let answer = match &event {
+            RaftEvent::Applied { id, index, output } => Some((
+                *id,
+                ClientOutcome::Committed {
+                    index: *index,
+                    output: output.clone(),
+                },
+            )),
+            RaftEvent::Rejected { id, reason } => Some((*id, outcome_of(reason))),
+            _ => None,
+        };
+        if let Some((id, outcome)) = answer {
+            if let Some((client, request)) = self.clients.remove(&id) {
+                ctx.send(client, ServiceMsg::Reply { request, outcome });
+            }
+        }
+        ctx.emit(event);
     }
 }
 
@@ -285,7 +283,8 @@ pub struct RaftClient<C, O> {
     seq: u64,
     target: usize,
     pending: Option<(C, u32)>,
-    timer: Option<dsys_core::TimerId>,
+    /// The pending retry timer.
+    timer: Option<Retry>,
     _output: std::marker::PhantomData<O>,
 }
 
@@ -330,9 +329,10 @@ where
         };
         ctx.send(to, msg);
         if let Some(old) = self.timer.take() {
-            ctx.cancel_timer(old);
+            ctx.cancel_timer(&old);
         }
-        self.timer = Some(ctx.set_timer(self.retry_after, Retry(self.seq)));
+        ctx.set_timer(self.retry_after, Retry(self.seq));
+        self.timer = Some(Retry(self.seq));
     }
 }
 
