@@ -20,5 +20,8 @@ pub use dsys_election as election;
 /// Consensus: Raft ([`dsys_consensus`]).
 pub use dsys_consensus as consensus;
 
+/// Replication and consistency checkers ([`dsys_replication`]).
+pub use dsys_replication as replication;
+
 pub mod registry;
 pub mod tutorial;

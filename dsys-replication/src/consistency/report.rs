@@ -1,0 +1,160 @@
+//! What a checker answers: [`Report`], one [`PartReport`] per independent
+//! part of the history, and the [`Budget`] that bounds the search.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The verdict on a history, or on one part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// The property holds: a witness order exists.
+    Holds,
+    /// The property is violated: no order works.
+    Violated,
+    /// The budget ran out before the search ended.
+    Unknown,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "VIOLATED",
+            Verdict::Unknown => "unknown (budget exhausted)",
+        })
+    }
+}
+
+/// One step of an order: an operation (its index in the history) and the
+/// model's state after it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Step<S> {
+    /// The operation's index in [`History::ops`](super::history::History::ops).
+    pub op: usize,
+    /// The model's state after the operation.
+    pub state: S,
+}
+
+/// The verdict on one independent part of a history
+/// ([`Model::partition`](super::model::Model::partition)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartReport<S> {
+    /// The part's operations, as indices into the history.
+    pub ops: Vec<usize>,
+    /// The verdict on this part.
+    pub verdict: Verdict,
+    /// When it holds: an order of the part's operations that the model
+    /// accepts (operations that never returned and need not have taken
+    /// effect may be left out), with the state after each.
+    pub witness: Option<Vec<Step<S>>>,
+    /// When it is violated: the longest order the search found that the
+    /// model accepts, with the state after each step — where it got stuck.
+    pub longest_prefix: Vec<Step<S>>,
+    /// When it is violated: a smallest set of the part's operations that is
+    /// already violated on its own (indices into the history), so a person
+    /// can see why.
+    pub failing: Vec<usize>,
+    /// Search steps spent on this part.
+    pub steps: u64,
+}
+
+/// A checker's answer for a whole history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report<S> {
+    /// The property checked (`"linearizability"`, `"sequential consistency"`).
+    pub property: &'static str,
+    /// The model's name.
+    pub model: &'static str,
+    /// Holds if every part holds; violated if any part is; unknown otherwise.
+    pub verdict: Verdict,
+    /// One report per part.
+    pub parts: Vec<PartReport<S>>,
+}
+
+impl<S> Report<S> {
+    /// Whether the property holds.
+    pub fn holds(&self) -> bool {
+        self.verdict == Verdict::Holds
+    }
+
+    /// The verdict of a whole history from the verdicts of its parts.
+    pub fn combine(parts: &[PartReport<S>]) -> Verdict {
+        if parts.iter().any(|p| p.verdict == Verdict::Violated) {
+            Verdict::Violated
+        } else if parts.iter().any(|p| p.verdict == Verdict::Unknown) {
+            Verdict::Unknown
+        } else {
+            Verdict::Holds
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Display for Report<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} ({} model, {} part{}): {}",
+            self.property,
+            self.model,
+            self.parts.len(),
+            if self.parts.len() == 1 { "" } else { "s" },
+            self.verdict
+        )?;
+        for (i, part) in self.parts.iter().enumerate() {
+            if part.verdict == Verdict::Holds {
+                continue;
+            }
+            writeln!(
+                f,
+                "  part {i} ({} operations): {}",
+                part.ops.len(),
+                part.verdict
+            )?;
+            if part.verdict == Verdict::Violated {
+                writeln!(
+                    f,
+                    "    smallest failing set of operations: {:?}",
+                    part.failing
+                )?;
+                let prefix: Vec<String> = part
+                    .longest_prefix
+                    .iter()
+                    .map(|s| format!("{} → {:?}", s.op, s.state))
+                    .collect();
+                writeln!(f, "    longest accepted order: [{}]", prefix.join(", "))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bounds a check: NP-complete problems may take forever on large or
+/// adversarial histories. A check that runs out answers
+/// [`Verdict::Unknown`] instead of hanging.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Budget {
+    /// At most this many search steps per part (`None`: no limit).
+    pub steps_max: Option<u64>,
+    /// At most this much wall time for the whole check (`None`: no limit).
+    pub time_max: Option<Duration>,
+}
+
+impl Default for Budget {
+    /// Ten million steps per part, one minute in all.
+    fn default() -> Self {
+        Budget {
+            steps_max: Some(10_000_000),
+            time_max: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+impl Budget {
+    /// No limit at all.
+    pub fn unlimited() -> Self {
+        Budget {
+            steps_max: None,
+            time_max: None,
+        }
+    }
+}
