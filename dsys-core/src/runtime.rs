@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::broadcast;
 
+pub use transport::{worth_warning, Counter, Inboxes, KindStats, KindTable, TransportCounters};
 pub use transport::{FaultConfig, FaultyTransport, LocalTransport, Transport, TransportStats};
 
 use crate::driver::Driver;

@@ -25,8 +25,6 @@
 
 #[cfg(feature = "transport")]
 pub mod cluster_file;
-#[cfg(feature = "transport")]
-mod inbox;
 pub mod reliable;
 pub mod rpc;
 #[cfg(feature = "transport")]
@@ -37,7 +35,9 @@ pub mod udp;
 #[cfg(feature = "transport")]
 pub use cluster_file::{ClientEntry, ClusterFile};
 #[cfg(feature = "transport")]
-pub use tcp::{KindStats, TcpConfig, TcpStats, TcpTransport};
+pub use dsys_core::runtime::KindStats;
+#[cfg(feature = "transport")]
+pub use tcp::{TcpConfig, TcpStats, TcpTransport};
 #[cfg(feature = "transport")]
 pub use udp::{UdpConfig, UdpStats, UdpTransport};
 

@@ -103,18 +103,20 @@
 //! ```
 
 pub mod handshake;
-mod metrics;
+mod rejections;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix::Recipient;
-use dsys_core::runtime::{Deliver, Transport, TransportStats};
+use dsys_core::runtime::{
+    worth_warning, Counter, Deliver, Inboxes, KindStats, KindTable, Transport, TransportStats,
+};
 use dsys_core::wire::{
     decode_frame, encode_frame, Codec, FrameDecoder, Postcard, FRAME_BYTES_MAX_DEFAULT,
     FRAME_HEADER_BYTES,
@@ -125,13 +127,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use crate::inbox::{DeliveryCounters, Inboxes};
 use crate::{Error, Result};
 use handshake::{Acceptor, AcceptorStep, Connector, ConnectorStep, Rejection};
 
-use metrics::RejectionCounters;
-pub(crate) use metrics::{add, bump, get, KindTable};
-pub use metrics::{KindStats, Rejections};
+use rejections::RejectionCounters;
+pub use rejections::Rejections;
 
 /// A writer drains its queue into one buffer up to about this many bytes
 /// before writing.
@@ -355,27 +355,23 @@ pub struct PeerStats {
 
 #[derive(Debug, Default)]
 struct Counters {
-    sent: AtomicU64,
-    delivered: AtomicU64,
-    dropped_no_inbox: AtomicU64,
-    dropped_full: AtomicU64,
-    queued: AtomicU64,
-    frames_sent: AtomicU64,
-    bytes_sent: AtomicU64,
-    writes: AtomicU64,
-    frames_received: AtomicU64,
-    bytes_received: AtomicU64,
-    dropped_queue_full: AtomicU64,
-    dropped_too_large: AtomicU64,
-    dropped_encode: AtomicU64,
-    dropped_connection_lost: AtomicU64,
-    dropped_shutdown: AtomicU64,
-    connections_opened: AtomicU64,
-    connections_accepted: AtomicU64,
-    reconnects: AtomicU64,
-    connect_failures: AtomicU64,
-    closed_oversized_frame: AtomicU64,
-    closed_malformed_frame: AtomicU64,
+    queued: Counter,
+    frames_sent: Counter,
+    bytes_sent: Counter,
+    writes: Counter,
+    frames_received: Counter,
+    bytes_received: Counter,
+    dropped_queue_full: Counter,
+    dropped_too_large: Counter,
+    dropped_encode: Counter,
+    dropped_connection_lost: Counter,
+    dropped_shutdown: Counter,
+    connections_opened: Counter,
+    connections_accepted: Counter,
+    reconnects: Counter,
+    connect_failures: Counter,
+    closed_oversized_frame: Counter,
+    closed_malformed_frame: Counter,
 }
 
 #[derive(Debug)]
@@ -383,13 +379,13 @@ struct LinkCounters {
     from: NodeId,
     to: NodeId,
     connected: AtomicBool,
-    queued: AtomicU64,
-    frames_sent: AtomicU64,
-    bytes_sent: AtomicU64,
-    dropped_queue_full: AtomicU64,
-    dropped_connection_lost: AtomicU64,
-    reconnects: AtomicU64,
-    connect_failures: AtomicU64,
+    queued: Counter,
+    frames_sent: Counter,
+    bytes_sent: Counter,
+    dropped_queue_full: Counter,
+    dropped_connection_lost: Counter,
+    reconnects: Counter,
+    connect_failures: Counter,
 }
 
 struct Link<M> {
@@ -502,7 +498,7 @@ impl<M: Message> TcpTransport<M> {
             closed: AtomicBool::new(false),
             shutdown,
             counters: Counters::default(),
-            kinds: KindTable::default(),
+            kinds: KindTable::new(),
             rejections: RejectionCounters::default(),
         });
         let span = tracing::info_span!("tcp", local = ?shared.local, addr = %local_addr);
@@ -569,8 +565,8 @@ impl<M: Message> TcpTransport<M> {
             .encoded_len(&(to, &msg))
             .map_err(|e| Error::Encode(e.to_string()))?;
         if bytes > self.shared.frame_bytes_max {
-            bump(&self.shared.counters.sent);
-            bump(&self.shared.counters.dropped_too_large);
+            self.shared.inboxes.counters().sent.bump();
+            self.shared.counters.dropped_too_large.bump();
             return Err(Error::MessageTooLarge {
                 bytes,
                 max: self.shared.frame_bytes_max,
@@ -594,13 +590,13 @@ impl<M: Message> TcpTransport<M> {
                     to: l.to,
                     connected: l.connected.load(Ordering::Relaxed),
                     queue_len: link.tx.max_capacity() - link.tx.capacity(),
-                    queued: get(&l.queued),
-                    frames_sent: get(&l.frames_sent),
-                    bytes_sent: get(&l.bytes_sent),
-                    dropped_queue_full: get(&l.dropped_queue_full),
-                    dropped_connection_lost: get(&l.dropped_connection_lost),
-                    reconnects: get(&l.reconnects),
-                    connect_failures: get(&l.connect_failures),
+                    queued: l.queued.get(),
+                    frames_sent: l.frames_sent.get(),
+                    bytes_sent: l.bytes_sent.get(),
+                    dropped_queue_full: l.dropped_queue_full.get(),
+                    dropped_connection_lost: l.dropped_connection_lost.get(),
+                    reconnects: l.reconnects.get(),
+                    connect_failures: l.connect_failures.get(),
                 }
             })
             .collect();
@@ -608,24 +604,24 @@ impl<M: Message> TcpTransport<M> {
         peers.sort_by_key(|p| (p.from, p.to));
         TcpStats {
             transport: self.stats(),
-            queued: get(&c.queued),
-            frames_sent: get(&c.frames_sent),
-            bytes_sent: get(&c.bytes_sent),
-            writes: get(&c.writes),
-            frames_received: get(&c.frames_received),
-            bytes_received: get(&c.bytes_received),
-            dropped_queue_full: get(&c.dropped_queue_full),
-            dropped_too_large: get(&c.dropped_too_large),
-            dropped_encode: get(&c.dropped_encode),
-            dropped_connection_lost: get(&c.dropped_connection_lost),
-            dropped_shutdown: get(&c.dropped_shutdown),
-            connections_opened: get(&c.connections_opened),
-            connections_accepted: get(&c.connections_accepted),
-            reconnects: get(&c.reconnects),
-            connect_failures: get(&c.connect_failures),
+            queued: c.queued.get(),
+            frames_sent: c.frames_sent.get(),
+            bytes_sent: c.bytes_sent.get(),
+            writes: c.writes.get(),
+            frames_received: c.frames_received.get(),
+            bytes_received: c.bytes_received.get(),
+            dropped_queue_full: c.dropped_queue_full.get(),
+            dropped_too_large: c.dropped_too_large.get(),
+            dropped_encode: c.dropped_encode.get(),
+            dropped_connection_lost: c.dropped_connection_lost.get(),
+            dropped_shutdown: c.dropped_shutdown.get(),
+            connections_opened: c.connections_opened.get(),
+            connections_accepted: c.connections_accepted.get(),
+            reconnects: c.reconnects.get(),
+            connect_failures: c.connect_failures.get(),
             rejected: shared.rejections.snapshot(),
-            closed_oversized_frame: get(&c.closed_oversized_frame),
-            closed_malformed_frame: get(&c.closed_malformed_frame),
+            closed_oversized_frame: c.closed_oversized_frame.get(),
+            closed_malformed_frame: c.closed_malformed_frame.get(),
             peers,
             kinds: shared.kinds.snapshot(),
         }
@@ -670,38 +666,24 @@ impl<M: Message> Transport<M> for TcpTransport<M> {
     }
 
     fn stats(&self) -> TransportStats {
-        let c = &self.shared.counters;
-        TransportStats {
-            sent: get(&c.sent),
-            delivered: get(&c.delivered),
-            dropped_no_inbox: get(&c.dropped_no_inbox),
-            dropped_full: get(&c.dropped_full),
-            dropped_fault: 0,
-            duplicated: 0,
-        }
+        self.shared.inboxes.stats()
     }
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Logs at `warn` the first time and then at every power of two, so a
-/// flood of drops does not flood the log.
-pub(crate) fn worth_warning(count: u64) -> bool {
-    count.is_power_of_two()
 }
 
 impl<M: Message> Shared<M> {
     fn send(self: &Arc<Self>, from: NodeId, to: NodeId, msg: M) -> Result<()> {
-        let c = &self.counters;
-        bump(&c.sent);
+        let c = self.inboxes.counters();
+        c.sent.bump();
         if self.closed.load(Ordering::Acquire) {
-            bump(&c.dropped_no_inbox);
+            c.dropped_no_inbox.bump();
             return Err(Error::ShutDown);
         }
         if self.local.contains(&to) {
-            self.deliver(from, to, msg);
+            self.inboxes.deliver(from, to, msg);
             return Ok(());
         }
         {
@@ -716,7 +698,7 @@ impl<M: Message> Shared<M> {
             .unwrap_or_else(|e| e.into_inner())
             .contains_key(&to)
         {
-            let dropped = c.dropped_no_inbox.fetch_add(1, Ordering::Relaxed) + 1;
+            let dropped = c.dropped_no_inbox.bump();
             if worth_warning(dropped) {
                 tracing::warn!(%from, %to, dropped, "no address for the destination: message dropped (add it to the peer table)");
             }
@@ -724,7 +706,7 @@ impl<M: Message> Shared<M> {
         }
         let mut links = self.links.write().unwrap_or_else(|e| e.into_inner());
         if self.closed.load(Ordering::Acquire) {
-            bump(&c.dropped_no_inbox);
+            c.dropped_no_inbox.bump();
             return Err(Error::ShutDown);
         }
         let link = links
@@ -740,13 +722,13 @@ impl<M: Message> Shared<M> {
             from,
             to,
             connected: AtomicBool::new(false),
-            queued: AtomicU64::new(0),
-            frames_sent: AtomicU64::new(0),
-            bytes_sent: AtomicU64::new(0),
-            dropped_queue_full: AtomicU64::new(0),
-            dropped_connection_lost: AtomicU64::new(0),
-            reconnects: AtomicU64::new(0),
-            connect_failures: AtomicU64::new(0),
+            queued: Counter::new(),
+            frames_sent: Counter::new(),
+            bytes_sent: Counter::new(),
+            dropped_queue_full: Counter::new(),
+            dropped_connection_lost: Counter::new(),
+            reconnects: Counter::new(),
+            connect_failures: Counter::new(),
         });
         let span = tracing::info_span!("tcp_link", from = from.0, to = to.0);
         let task = self
@@ -759,17 +741,13 @@ impl<M: Message> Shared<M> {
     fn push(&self, link: &Link<M>, msg: M) -> Result<()> {
         match link.tx.try_send(msg) {
             Ok(()) => {
-                bump(&self.counters.queued);
-                bump(&link.counters.queued);
+                self.counters.queued.bump();
+                link.counters.queued.bump();
                 Ok(())
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                bump(&self.counters.dropped_queue_full);
-                let dropped = link
-                    .counters
-                    .dropped_queue_full
-                    .fetch_add(1, Ordering::Relaxed)
-                    + 1;
+                self.counters.dropped_queue_full.bump();
+                let dropped = link.counters.dropped_queue_full.bump();
                 if worth_warning(dropped) {
                     tracing::warn!(
                         from = %link.counters.from,
@@ -784,21 +762,10 @@ impl<M: Message> Shared<M> {
                 })
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                bump(&self.counters.dropped_shutdown);
+                self.counters.dropped_shutdown.bump();
                 Err(Error::ShutDown)
             }
         }
-    }
-
-    /// Hands a message to a local node's inbox.
-    fn deliver(&self, from: NodeId, to: NodeId, msg: M) {
-        let c = &self.counters;
-        let counters = DeliveryCounters {
-            delivered: &c.delivered,
-            dropped_full: &c.dropped_full,
-            dropped_no_inbox: &c.dropped_no_inbox,
-        };
-        self.inboxes.deliver(from, to, msg, counters);
     }
 
     /// The node ids a connection may authenticate as: every peer but the
@@ -827,22 +794,18 @@ impl<M: Message> Shared<M> {
     fn encode_into(&self, to: NodeId, msg: &M, scratch: &mut Vec<u8>, batch: &mut Vec<u8>) -> bool {
         scratch.clear();
         if let Err(error) = Postcard.encode(&(to, msg), scratch) {
-            bump(&self.counters.dropped_encode);
+            self.counters.dropped_encode.bump();
             tracing::warn!(%to, kind = msg.kind(), %error, "cannot encode message: dropped");
             return false;
         }
         if let Err(error) = encode_frame(scratch, self.frame_bytes_max, batch) {
-            let dropped = self
-                .counters
-                .dropped_too_large
-                .fetch_add(1, Ordering::Relaxed)
-                + 1;
+            let dropped = self.counters.dropped_too_large.bump();
             if worth_warning(dropped) {
                 tracing::warn!(%to, kind = msg.kind(), %error, "message too large for a frame: dropped (raise frame_bytes_max on every node, or send smaller messages)");
             }
             return false;
         }
-        self.kinds.count(msg.kind(), true, scratch.len());
+        self.kinds.count_sent(msg.kind(), scratch.len());
         true
     }
 }
@@ -1003,10 +966,10 @@ async fn run_link<M: Message>(
         };
         match result {
             Ok((stream, addr)) => {
-                bump(&shared.counters.connections_opened);
+                shared.counters.connections_opened.bump();
                 if connected_before {
-                    bump(&shared.counters.reconnects);
-                    bump(&link.reconnects);
+                    shared.counters.reconnects.bump();
+                    link.reconnects.bump();
                 }
                 connected_before = true;
                 failures = 0;
@@ -1021,8 +984,8 @@ async fn run_link<M: Message>(
             }
             Err(error) => {
                 failures += 1;
-                bump(&shared.counters.connect_failures);
-                bump(&link.connect_failures);
+                shared.counters.connect_failures.bump();
+                link.connect_failures.bump();
                 if let ConnectError::Refused(rejection) = &error {
                     shared.rejections.count(rejection.reason());
                 }
@@ -1046,7 +1009,7 @@ async fn run_link<M: Message>(
         lost += 1;
     }
     if lost > 0 {
-        add(&shared.counters.dropped_shutdown, lost);
+        shared.counters.dropped_shutdown.add(lost);
         tracing::info!(lost, "shutdown: messages for an unreachable peer dropped");
     }
 }
@@ -1107,18 +1070,18 @@ async fn write_loop<M: Message>(
             continue;
         }
         if let Err(error) = writer.write_all(&batch).await {
-            add(&shared.counters.dropped_connection_lost, frames);
-            add(&link.dropped_connection_lost, frames);
+            shared.counters.dropped_connection_lost.add(frames);
+            link.dropped_connection_lost.add(frames);
             tracing::warn!(%error, lost = frames, "write failed: messages lost; reconnecting");
             return Ended::Broken;
         }
         let bytes = batch.len() as u64;
         let c = &shared.counters;
-        add(&c.frames_sent, frames);
-        add(&c.bytes_sent, bytes);
-        bump(&c.writes);
-        add(&link.frames_sent, frames);
-        add(&link.bytes_sent, bytes);
+        c.frames_sent.add(frames);
+        c.bytes_sent.add(bytes);
+        c.writes.bump();
+        link.frames_sent.add(frames);
+        link.bytes_sent.add(bytes);
         tracing::trace!(frames, taken, bytes, "batch written");
         if closing {
             let _ = writer.shutdown().await;
@@ -1217,7 +1180,7 @@ async fn serve_connection<M: Message>(
         }
     };
     drop(handshake_permit);
-    bump(&shared.counters.connections_accepted);
+    shared.counters.connections_accepted.bump();
     tracing::info!(%remote, %peer, "peer connected");
     let c = &shared.counters;
     // Frames are decoded in place from the read buffer (no copy per frame):
@@ -1239,7 +1202,7 @@ async fn serve_connection<M: Message>(
             } else {
                 // Unreachable: a full buffer holds a whole maximal frame, which
                 // was decoded. Close rather than spin, should it ever happen.
-                bump(&c.closed_malformed_frame);
+                c.closed_malformed_frame.bump();
                 tracing::error!(%remote, %peer, "frame buffer full without a whole frame: closing the connection");
                 return;
             }
@@ -1247,7 +1210,7 @@ async fn serve_connection<M: Message>(
         let n = match stream.read(&mut buf[end..]).await {
             Ok(0) => {
                 if start < end {
-                    bump(&c.closed_malformed_frame);
+                    c.closed_malformed_frame.bump();
                     tracing::warn!(%remote, %peer, bytes = end - start, "the connection ended in the middle of a frame");
                 } else {
                     tracing::info!(%remote, %peer, "peer disconnected");
@@ -1260,19 +1223,19 @@ async fn serve_connection<M: Message>(
                 return;
             }
         };
-        add(&c.bytes_received, n as u64);
+        c.bytes_received.add(n as u64);
         end += n;
         loop {
             match decode_frame(&buf[start..end], shared.frame_bytes_max) {
                 Ok((frame, rest)) => {
                     match Postcard.decode::<(NodeId, M)>(frame) {
                         Ok((to, msg)) => {
-                            bump(&c.frames_received);
-                            shared.kinds.count(msg.kind(), false, frame.len());
-                            shared.deliver(peer, to, msg);
+                            c.frames_received.bump();
+                            shared.kinds.count_received(msg.kind(), frame.len());
+                            shared.inboxes.deliver(peer, to, msg);
                         }
                         Err(error) => {
-                            bump(&c.closed_malformed_frame);
+                            c.closed_malformed_frame.bump();
                             tracing::warn!(%remote, %peer, %error, "malformed frame: closing the connection");
                             return;
                         }
@@ -1281,12 +1244,12 @@ async fn serve_connection<M: Message>(
                 }
                 Err(dsys_core::Error::Truncated { .. }) => break,
                 Err(error @ dsys_core::Error::FrameTooLarge { .. }) => {
-                    bump(&c.closed_oversized_frame);
+                    c.closed_oversized_frame.bump();
                     tracing::warn!(%remote, %peer, %error, "oversized frame: closing the connection");
                     return;
                 }
                 Err(error) => {
-                    bump(&c.closed_malformed_frame);
+                    c.closed_malformed_frame.bump();
                     tracing::warn!(%remote, %peer, %error, "bad frame: closing the connection");
                     return;
                 }

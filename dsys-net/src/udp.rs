@@ -53,20 +53,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use actix::Recipient;
-use dsys_core::runtime::{Deliver, Transport, TransportStats};
+use dsys_core::runtime::{
+    worth_warning, Counter, Deliver, Inboxes, KindStats, KindTable, Transport, TransportStats,
+};
 use dsys_core::wire::{Codec, Postcard};
 use dsys_core::{Message, NodeId};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::inbox::{DeliveryCounters, Inboxes};
-use crate::tcp::{add, bump, get, lock, worth_warning, KindStats, KindTable};
 use crate::{Error, Result};
 
 /// The first bytes of every datagram.
@@ -214,22 +214,18 @@ pub struct UdpStats {
 
 #[derive(Debug, Default)]
 struct Counters {
-    sent: AtomicU64,
-    delivered: AtomicU64,
-    dropped_no_inbox: AtomicU64,
-    dropped_full: AtomicU64,
-    datagrams_sent: AtomicU64,
-    bytes_sent: AtomicU64,
-    datagrams_received: AtomicU64,
-    bytes_received: AtomicU64,
-    dropped_too_large: AtomicU64,
-    dropped_would_block: AtomicU64,
-    dropped_encode: AtomicU64,
-    send_errors: AtomicU64,
-    rejected_malformed: AtomicU64,
-    rejected_wrong_version: AtomicU64,
-    rejected_bad_auth: AtomicU64,
-    rejected_unknown_node: AtomicU64,
+    datagrams_sent: Counter,
+    bytes_sent: Counter,
+    datagrams_received: Counter,
+    bytes_received: Counter,
+    dropped_too_large: Counter,
+    dropped_would_block: Counter,
+    dropped_encode: Counter,
+    send_errors: Counter,
+    rejected_malformed: Counter,
+    rejected_wrong_version: Counter,
+    rejected_bad_auth: Counter,
+    rejected_unknown_node: Counter,
 }
 
 struct Shared<M: Message> {
@@ -301,7 +297,7 @@ impl<M: Message> UdpTransport<M> {
             inboxes: Inboxes::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
-            kinds: KindTable::default(),
+            kinds: KindTable::new(),
         });
         let task_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -342,13 +338,13 @@ impl<M: Message> UdpTransport<M> {
     pub fn try_send(&self, from: NodeId, to: NodeId, msg: M) -> Result<()> {
         let shared = &self.shared;
         let c = &shared.counters;
-        bump(&c.sent);
+        shared.inboxes.counters().sent.bump();
         if shared.closed.load(Ordering::Acquire) {
-            bump(&c.dropped_no_inbox);
+            shared.inboxes.counters().dropped_no_inbox.bump();
             return Err(Error::ShutDown);
         }
         if shared.local.contains(&to) {
-            shared.deliver(from, to, msg);
+            shared.inboxes.deliver(from, to, msg);
             return Ok(());
         }
         let Some(addr) = shared
@@ -358,7 +354,7 @@ impl<M: Message> UdpTransport<M> {
             .get(&to)
             .copied()
         else {
-            bump(&c.dropped_no_inbox);
+            shared.inboxes.counters().dropped_no_inbox.bump();
             return Err(Error::UnknownPeer(to));
         };
         let mut datagram = Vec::with_capacity(128);
@@ -367,13 +363,13 @@ impl<M: Message> UdpTransport<M> {
         datagram.extend_from_slice(&from.0.to_be_bytes());
         datagram.extend_from_slice(&to.0.to_be_bytes());
         if let Err(e) = Postcard.encode(&msg, &mut datagram) {
-            bump(&c.dropped_encode);
+            c.dropped_encode.bump();
             return Err(Error::Encode(e.to_string()));
         }
         let payload_bytes = datagram.len() - HEADER_BYTES;
         let bytes = datagram.len() + TAG_BYTES;
         if bytes > shared.datagram_bytes_max {
-            bump(&c.dropped_too_large);
+            c.dropped_too_large.bump();
             return Err(Error::MessageTooLarge {
                 bytes,
                 max: shared.datagram_bytes_max,
@@ -384,20 +380,20 @@ impl<M: Message> UdpTransport<M> {
         datagram.extend_from_slice(&tag);
         match self.socket.send_to(&datagram, addr) {
             Ok(_) => {
-                bump(&c.datagrams_sent);
-                add(&c.bytes_sent, bytes as u64);
-                shared.kinds.count(msg.kind(), true, payload_bytes);
+                c.datagrams_sent.bump();
+                c.bytes_sent.add(bytes as u64);
+                shared.kinds.count_sent(msg.kind(), payload_bytes);
                 Ok(())
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                bump(&c.dropped_would_block);
+                c.dropped_would_block.bump();
                 Err(Error::Io {
                     context: format!("sending to {to} at {addr}: the socket's send buffer is full"),
                     error: e.to_string(),
                 })
             }
             Err(e) => {
-                bump(&c.send_errors);
+                c.send_errors.bump();
                 Err(Error::Io {
                     context: format!("sending to {to} at {addr}"),
                     error: e.to_string(),
@@ -411,18 +407,18 @@ impl<M: Message> UdpTransport<M> {
         let c = &self.shared.counters;
         UdpStats {
             transport: self.stats(),
-            datagrams_sent: get(&c.datagrams_sent),
-            bytes_sent: get(&c.bytes_sent),
-            datagrams_received: get(&c.datagrams_received),
-            bytes_received: get(&c.bytes_received),
-            dropped_too_large: get(&c.dropped_too_large),
-            dropped_would_block: get(&c.dropped_would_block),
-            dropped_encode: get(&c.dropped_encode),
-            send_errors: get(&c.send_errors),
-            rejected_malformed: get(&c.rejected_malformed),
-            rejected_wrong_version: get(&c.rejected_wrong_version),
-            rejected_bad_auth: get(&c.rejected_bad_auth),
-            rejected_unknown_node: get(&c.rejected_unknown_node),
+            datagrams_sent: c.datagrams_sent.get(),
+            bytes_sent: c.bytes_sent.get(),
+            datagrams_received: c.datagrams_received.get(),
+            bytes_received: c.bytes_received.get(),
+            dropped_too_large: c.dropped_too_large.get(),
+            dropped_would_block: c.dropped_would_block.get(),
+            dropped_encode: c.dropped_encode.get(),
+            send_errors: c.send_errors.get(),
+            rejected_malformed: c.rejected_malformed.get(),
+            rejected_wrong_version: c.rejected_wrong_version.get(),
+            rejected_bad_auth: c.rejected_bad_auth.get(),
+            rejected_unknown_node: c.rejected_unknown_node.get(),
             kinds: self.shared.kinds.snapshot(),
         }
     }
@@ -431,7 +427,7 @@ impl<M: Message> UdpTransport<M> {
     /// on drop.
     pub fn shutdown(&self) {
         self.shared.closed.store(true, Ordering::Release);
-        let thread = lock(&self.thread).take();
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
             // Wake the receiver at once rather than at its next poll.
             let mut wake = self.local_addr;
@@ -470,7 +466,7 @@ impl<M: Message> Transport<M> for UdpTransport<M> {
         if let Err(error) = self.try_send(from, to, msg) {
             match error {
                 Error::MessageTooLarge { .. } => {
-                    let dropped = get(&self.shared.counters.dropped_too_large);
+                    let dropped = self.shared.counters.dropped_too_large.get();
                     if worth_warning(dropped) {
                         tracing::warn!(%from, %to, kind, %error, "message dropped");
                     }
@@ -481,15 +477,7 @@ impl<M: Message> Transport<M> for UdpTransport<M> {
     }
 
     fn stats(&self) -> TransportStats {
-        let c = &self.shared.counters;
-        TransportStats {
-            sent: get(&c.sent),
-            delivered: get(&c.delivered),
-            dropped_no_inbox: get(&c.dropped_no_inbox),
-            dropped_full: get(&c.dropped_full),
-            dropped_fault: 0,
-            duplicated: 0,
-        }
+        self.shared.inboxes.stats()
     }
 }
 
@@ -508,21 +496,11 @@ impl<M: Message> Shared<M> {
         mac.finalize().into_bytes().into()
     }
 
-    fn deliver(&self, from: NodeId, to: NodeId, msg: M) {
-        let c = &self.counters;
-        let counters = DeliveryCounters {
-            delivered: &c.delivered,
-            dropped_full: &c.dropped_full,
-            dropped_no_inbox: &c.dropped_no_inbox,
-        };
-        self.inboxes.deliver(from, to, msg, counters);
-    }
-
     /// Checks and delivers one datagram; counts and logs what is wrong.
     fn on_datagram(&self, datagram: &[u8], source: SocketAddr) {
         let c = &self.counters;
-        let reject = |counter: &AtomicU64, why: &dyn fmt::Display| {
-            let count = counter.fetch_add(1, Ordering::Relaxed) + 1;
+        let reject = |counter: &Counter, why: &dyn fmt::Display| {
+            let count = counter.bump();
             if worth_warning(count) {
                 tracing::warn!(%source, count, "datagram dropped: {why}");
             }
@@ -566,8 +544,8 @@ impl<M: Message> Shared<M> {
         let payload = &signed[HEADER_BYTES..];
         match Postcard.decode::<M>(payload) {
             Ok(msg) => {
-                self.kinds.count(msg.kind(), false, payload.len());
-                self.deliver(from, to, msg);
+                self.kinds.count_received(msg.kind(), payload.len());
+                self.inboxes.deliver(from, to, msg);
             }
             Err(error) => reject(&c.rejected_malformed, &error),
         }
@@ -583,14 +561,10 @@ fn receive<M: Message>(shared: &Shared<M>, socket: &UdpSocket) {
                 if shared.closed.load(Ordering::Acquire) {
                     break;
                 }
-                bump(&shared.counters.datagrams_received);
-                add(&shared.counters.bytes_received, n as u64);
+                shared.counters.datagrams_received.bump();
+                shared.counters.bytes_received.add(n as u64);
                 if n > shared.datagram_bytes_max {
-                    let count = shared
-                        .counters
-                        .rejected_malformed
-                        .fetch_add(1, Ordering::Relaxed)
-                        + 1;
+                    let count = shared.counters.rejected_malformed.bump();
                     if worth_warning(count) {
                         tracing::warn!(%source, bytes = n, max = shared.datagram_bytes_max, "datagram over datagram_bytes_max dropped");
                     }

@@ -1,10 +1,17 @@
 //! Transports move messages between node actors: [`LocalTransport`] inside
 //! one process, [`FaultyTransport`] over any other to inject loss, delay,
 //! duplication and partitions. TCP and UDP live in dsys-net.
+//!
+//! Every transport is built from the same core: an [`Inboxes`] table that
+//! delivers into the local node actors' mailboxes and counts what became of
+//! each message ([`TransportCounters`]), and, for transports that encode
+//! messages, a [`KindTable`] of messages and bytes per kind.
+
+mod counters;
+mod inbox;
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use actix::Recipient;
@@ -14,6 +21,11 @@ use rand_chacha::ChaCha8Rng;
 use super::Deliver;
 use crate::node::{Message, NodeId};
 use crate::sim::Latency;
+
+pub use counters::{
+    worth_warning, Counter, KindStats, KindTable, TransportCounters, TransportStats,
+};
+pub use inbox::Inboxes;
 
 /// Moves messages between nodes. A transport is shared by every node of a
 /// cluster (and across threads), so its methods take `&self`.
@@ -34,52 +46,6 @@ pub trait Transport<M: Message>: Send + Sync + 'static {
     fn stats(&self) -> TransportStats;
 }
 
-/// Counters every transport keeps.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TransportStats {
-    /// Messages handed to `send`.
-    pub sent: u64,
-    /// Messages put into a destination's inbox.
-    pub delivered: u64,
-    /// Messages dropped because no inbox was registered for the destination
-    /// (it is down, crashed, or unknown).
-    pub dropped_no_inbox: u64,
-    /// Messages dropped because the destination's mailbox was full.
-    pub dropped_full: u64,
-    /// Messages dropped on purpose (loss or partition, [`FaultyTransport`]).
-    pub dropped_fault: u64,
-    /// Extra copies made on purpose ([`FaultyTransport`]).
-    pub duplicated: u64,
-}
-
-#[derive(Debug, Default)]
-struct Counters {
-    sent: AtomicU64,
-    delivered: AtomicU64,
-    dropped_no_inbox: AtomicU64,
-    dropped_full: AtomicU64,
-    dropped_fault: AtomicU64,
-    duplicated: AtomicU64,
-}
-
-impl Counters {
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, AtomicOrdering::Relaxed);
-    }
-
-    fn snapshot(&self) -> TransportStats {
-        let get = |c: &AtomicU64| c.load(AtomicOrdering::Relaxed);
-        TransportStats {
-            sent: get(&self.sent),
-            delivered: get(&self.delivered),
-            dropped_no_inbox: get(&self.dropped_no_inbox),
-            dropped_full: get(&self.dropped_full),
-            dropped_fault: get(&self.dropped_fault),
-            duplicated: get(&self.duplicated),
-        }
-    }
-}
-
 /// In-process transport: a table of actix recipients, one per live node.
 ///
 /// Messages go straight into the destination actor's mailbox, in order per
@@ -90,12 +56,7 @@ impl Counters {
 /// bound.
 #[derive(Clone)]
 pub struct LocalTransport<M: Message> {
-    inner: Arc<LocalInner<M>>,
-}
-
-struct LocalInner<M: Message> {
-    inboxes: RwLock<Vec<Option<Recipient<Deliver<M>>>>>,
-    counters: Counters,
+    inboxes: Arc<Inboxes<M>>,
 }
 
 impl<M: Message> fmt::Debug for LocalTransport<M> {
@@ -109,10 +70,7 @@ impl<M: Message> fmt::Debug for LocalTransport<M> {
 impl<M: Message> Default for LocalTransport<M> {
     fn default() -> Self {
         LocalTransport {
-            inner: Arc::new(LocalInner {
-                inboxes: RwLock::new(Vec::new()),
-                counters: Counters::default(),
-            }),
+            inboxes: Arc::new(Inboxes::new()),
         }
     }
 }
@@ -126,52 +84,20 @@ impl<M: Message> LocalTransport<M> {
 
 impl<M: Message> Transport<M> for LocalTransport<M> {
     fn register(&self, node: NodeId, inbox: Recipient<Deliver<M>>) {
-        let mut inboxes = self
-            .inner
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if inboxes.len() <= node.index() {
-            inboxes.resize(node.index() + 1, None);
-        }
-        inboxes[node.index()] = Some(inbox);
+        self.inboxes.register(node, inbox);
     }
 
     fn unregister(&self, node: NodeId) {
-        let mut inboxes = self
-            .inner
-            .inboxes
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = inboxes.get_mut(node.index()) {
-            *slot = None;
-        }
+        self.inboxes.unregister(node);
     }
 
     fn send(&self, from: NodeId, to: NodeId, msg: M) {
-        let counters = &self.inner.counters;
-        Counters::bump(&counters.sent);
-        let inboxes = self.inner.inboxes.read().unwrap_or_else(|e| e.into_inner());
-        match inboxes.get(to.index()).and_then(Option::as_ref) {
-            Some(inbox) => match inbox.try_send(Deliver { from, msg }) {
-                Ok(()) => Counters::bump(&counters.delivered),
-                Err(actix::prelude::SendError::Full(_)) => {
-                    Counters::bump(&counters.dropped_full);
-                    tracing::warn!(%from, %to, "mailbox full: message dropped");
-                }
-                Err(actix::prelude::SendError::Closed(_)) => {
-                    Counters::bump(&counters.dropped_no_inbox);
-                }
-            },
-            None => {
-                Counters::bump(&counters.dropped_no_inbox);
-                tracing::trace!(%from, %to, "no inbox: message dropped");
-            }
-        }
+        self.inboxes.counters().sent.bump();
+        self.inboxes.deliver(from, to, msg);
     }
 
     fn stats(&self) -> TransportStats {
-        self.inner.counters.snapshot()
+        self.inboxes.stats()
     }
 }
 
@@ -207,7 +133,7 @@ pub struct FaultyTransport<M: Message> {
     config: RwLock<FaultConfig>,
     rng: Mutex<ChaCha8Rng>,
     cut: RwLock<HashSet<(NodeId, NodeId)>>,
-    counters: Counters,
+    counters: TransportCounters,
 }
 
 impl<M: Message> fmt::Debug for FaultyTransport<M> {
@@ -228,7 +154,7 @@ impl<M: Message> FaultyTransport<M> {
             config: RwLock::new(config),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
             cut: RwLock::new(HashSet::new()),
-            counters: Counters::default(),
+            counters: TransportCounters::default(),
         }
     }
 
@@ -290,7 +216,7 @@ impl<M: Message> Transport<M> for FaultyTransport<M> {
     }
 
     fn send(&self, from: NodeId, to: NodeId, msg: M) {
-        Counters::bump(&self.counters.sent);
+        self.counters.sent.bump();
         let cut = self
             .cut
             .read()
@@ -309,12 +235,12 @@ impl<M: Message> Transport<M> for FaultyTransport<M> {
             (lost, duplicate, [delay(), delay()])
         };
         if cut || lost {
-            Counters::bump(&self.counters.dropped_fault);
+            self.counters.dropped_fault.bump();
             tracing::trace!(%from, %to, partitioned = cut, "message dropped by fault injection");
             return;
         }
         if duplicate {
-            Counters::bump(&self.counters.duplicated);
+            self.counters.duplicated.bump();
             self.hand_on(from, to, msg.clone(), delays[1]);
         }
         self.hand_on(from, to, msg, delays[0]);
