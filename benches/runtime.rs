@@ -22,13 +22,18 @@ const MESSAGES: u64 = 4 * ROUNDS as u64;
 #[derive(Message)]
 #[rtype(result = "()")]
 enum Wire {
+    /// Start your loop: the sender knows its peer already.
+    Start,
     Ping(u32),
     Pong(u32),
 }
 
+/// Your peer; `first` starts the exchange. The second actor learns its peer
+/// only when this reaches it, so the first waits for its `Start` before
+/// pinging (else a ping could arrive before the peer is known).
 #[derive(Message)]
 #[rtype(result = "()")]
-struct Peer(Addr<Bare>);
+struct Peer(Addr<Bare>, bool);
 
 struct Bare {
     peer: Option<Addr<Bare>>,
@@ -41,8 +46,12 @@ impl Actor for Bare {
 
 impl Handler<Peer> for Bare {
     type Result = ();
-    fn handle(&mut self, Peer(peer): Peer, _: &mut Context<Self>) {
-        peer.do_send(Wire::Ping(0));
+    fn handle(&mut self, Peer(peer, first): Peer, _: &mut Context<Self>) {
+        if !first {
+            // The first has its peer (it was told before us): both loops may start.
+            peer.do_send(Wire::Start);
+            peer.do_send(Wire::Ping(0));
+        }
         self.peer = Some(peer);
     }
 }
@@ -52,6 +61,7 @@ impl Handler<Wire> for Bare {
     fn handle(&mut self, msg: Wire, _: &mut Context<Self>) {
         let peer = self.peer.as_ref().expect("peer set before any ping");
         match msg {
+            Wire::Start => peer.do_send(Wire::Ping(0)),
             Wire::Ping(round) => peer.do_send(Wire::Pong(round)),
             Wire::Pong(round) if round + 1 < ROUNDS => peer.do_send(Wire::Ping(round + 1)),
             Wire::Pong(_) => {
@@ -77,8 +87,8 @@ fn bare_actix(threads: usize) -> Duration {
             peer: None,
             done: Some(tx_b),
         });
-        a.do_send(Peer(b.clone()));
-        b.do_send(Peer(a));
+        a.do_send(Peer(b.clone(), true));
+        b.do_send(Peer(a, false));
         rx_a.await.unwrap();
         rx_b.await.unwrap();
         let elapsed = start.elapsed();
