@@ -45,11 +45,11 @@
 //!   not heard from a majority for an election timeout steps down, and a
 //!   server that heard from a leader recently ignores vote requests.
 //! - *Leadership transfer (D §3.10)*: the leader brings the target up to
-//!   date and tells it to campaign at once ([`Msg::TimeoutNow`]).
+//!   date and tells it to campaign at once ([`TimeoutNow`]).
 //! - *Log compaction (§7)*: after [`RaftConfig::snapshot_threshold`]
 //!   applied entries the state machine is snapshotted and the log before
 //!   it dropped; a follower that needs dropped entries gets the snapshot
-//!   ([`Msg::InstallSnapshot`]).
+//!   ([`InstallSnapshot`]).
 //! - *Membership changes (D §4.1)*: one server added or removed at a time
 //!   ([`MembershipChange`]), the new membership in force as soon as it is
 //!   in a server's log; *learners* receive the log without voting, so a new
@@ -141,7 +141,10 @@ mod storage;
 mod types;
 
 pub use log::Log;
-pub use message::{MembershipChange, Msg, RaftEvent, RaftRequest, Rejection};
+pub use message::{
+    AppendEntries, AppendResponse, InstallSnapshot, MembershipChange, Msg, RaftEvent, RaftRequest,
+    Rejection, RequestVote, TimeoutNow, Vote,
+};
 pub use node::{Defect, Raft, RaftConfig, Timer};
 pub use state_machine::{AppendLog, AppendLogQuery, Counter, StateMachine};
 pub use storage::{conformance, FileOptions, FileStorage, MemStorage, Recovered, Storage};

@@ -381,64 +381,12 @@ where
             return;
         }
         match msg {
-            Msg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote,
-                transfer,
-            } => self.handle_request_vote(
-                ctx,
-                from,
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote,
-                transfer,
-            ),
-            Msg::Vote {
-                term,
-                granted,
-                pre_vote,
-            } => self.handle_vote(ctx, from, term, granted, pre_vote),
-            Msg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-                read_round,
-            } => self.handle_append_entries(
-                ctx,
-                from,
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-                read_round,
-            ),
-            Msg::AppendResponse {
-                term,
-                index,
-                success,
-                hint,
-                read_round,
-            } => self.handle_append_response(ctx, from, term, index, success, hint, read_round),
-            Msg::InstallSnapshot {
-                term,
-                snapshot,
-                read_round,
-            } => self.handle_install_snapshot(ctx, from, term, snapshot, read_round),
-            Msg::TimeoutNow { term } => {
-                if term < self.term || !self.may_campaign() {
-                    return;
-                }
-                if term > self.term && !self.observe_term(ctx, term, Some(from)) {
-                    return;
-                }
-                self.start_election(ctx, true);
-            }
+            Msg::RequestVote(request) => self.handle_request_vote(ctx, from, request),
+            Msg::Vote(vote) => self.handle_vote(ctx, from, vote),
+            Msg::AppendEntries(append) => self.handle_append_entries(ctx, from, append),
+            Msg::AppendResponse(response) => self.handle_append_response(ctx, from, response),
+            Msg::InstallSnapshot(install) => self.handle_install_snapshot(ctx, from, install),
+            Msg::TimeoutNow(timeout) => self.handle_timeout_now(ctx, from, timeout),
         }
         if self.halted.is_none() {
             self.announce(ctx);

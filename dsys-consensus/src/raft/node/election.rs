@@ -9,7 +9,7 @@ use rand::RngExt;
 
 use super::progress::Progress;
 use super::{Ctx, Defect, Raft, Timer};
-use crate::raft::message::Msg;
+use crate::raft::message::{Msg, RequestVote, TimeoutNow, Vote};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{LogIndex, Payload, Role, Term};
@@ -97,13 +97,13 @@ where
         pre_vote: bool,
         transfer: bool,
     ) {
-        let msg = Msg::RequestVote {
+        let msg = Msg::RequestVote(RequestVote {
             term,
             last_log_index: self.log.last_index(),
             last_log_term: self.log.last_term(),
             pre_vote,
             transfer,
-        };
+        });
         for &voter in &self.membership.voters {
             if voter != self.id {
                 ctx.send(voter, msg.clone());
@@ -188,17 +188,19 @@ where
 
     // ----- elections -----------------------------------------------------
 
-    #[allow(clippy::too_many_arguments)] // the fields of one message
     pub(super) fn handle_request_vote(
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
         from: NodeId,
-        term: Term,
-        last_log_index: LogIndex,
-        last_log_term: Term,
-        pre_vote: bool,
-        transfer: bool,
+        request: RequestVote,
     ) {
+        let RequestVote {
+            term,
+            last_log_index,
+            last_log_term,
+            pre_vote,
+            transfer,
+        } = request;
         let lease = !transfer && self.in_lease(ctx.now());
         if pre_vote {
             // Dissertation §9.6: would I vote? Nobody's state changes.
@@ -207,11 +209,11 @@ where
             let answer_term = if granted { term } else { self.term };
             ctx.send(
                 from,
-                Msg::Vote {
+                Msg::Vote(Vote {
                     term: answer_term,
                     granted,
                     pre_vote: true,
-                },
+                }),
             );
             return;
         }
@@ -244,22 +246,20 @@ where
         }
         ctx.send(
             from,
-            Msg::Vote {
+            Msg::Vote(Vote {
                 term: self.term,
                 granted,
                 pre_vote: false,
-            },
+            }),
         );
     }
 
-    pub(super) fn handle_vote(
-        &mut self,
-        ctx: &mut Ctx<'_, SM, S>,
-        from: NodeId,
-        term: Term,
-        granted: bool,
-        pre_vote: bool,
-    ) {
+    pub(super) fn handle_vote(&mut self, ctx: &mut Ctx<'_, SM, S>, from: NodeId, vote: Vote) {
+        let Vote {
+            term,
+            granted,
+            pre_vote,
+        } = vote;
         if pre_vote {
             if granted {
                 if self.role == Role::PreCandidate && term == self.term + 1 && self.is_voter(from) {
@@ -284,5 +284,22 @@ where
         if self.votes.len() >= self.membership.quorum() {
             self.become_leader(ctx);
         }
+    }
+
+    /// Leadership transfer (dissertation §3.10): the leader says "stand now".
+    pub(super) fn handle_timeout_now(
+        &mut self,
+        ctx: &mut Ctx<'_, SM, S>,
+        from: NodeId,
+        timeout: TimeoutNow,
+    ) {
+        let term = timeout.term;
+        if term < self.term || !self.may_campaign() {
+            return;
+        }
+        if term > self.term && !self.observe_term(ctx, term, Some(from)) {
+            return;
+        }
+        self.start_election(ctx, true);
     }
 }

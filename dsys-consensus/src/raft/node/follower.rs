@@ -5,10 +5,10 @@ use dsys_core::NodeId;
 
 use super::apply::SnapshotData;
 use super::{Ctx, Raft};
-use crate::raft::message::Msg;
+use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, Msg};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
-use crate::raft::types::{Entry, LogIndex, Payload, Role, Snapshot, Term};
+use crate::raft::types::{LogIndex, Payload, Role, Term};
 
 impl<SM, S> Raft<SM, S>
 where
@@ -27,13 +27,13 @@ where
     ) {
         ctx.send(
             from,
-            Msg::AppendResponse {
+            Msg::AppendResponse(AppendResponse {
                 term: self.term,
                 index,
                 success: false,
                 hint: 0,
                 read_round: 0,
-            },
+            }),
         );
     }
 
@@ -52,28 +52,30 @@ where
         true
     }
 
-    #[allow(clippy::too_many_arguments)] // the fields of one message
     pub(super) fn handle_append_entries(
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
         from: NodeId,
-        term: Term,
-        prev_log_index: LogIndex,
-        prev_log_term: Term,
-        mut entries: Vec<Entry<SM::Command>>,
-        leader_commit: LogIndex,
-        read_round: u64,
+        append: AppendEntries<SM::Command>,
     ) {
+        let AppendEntries {
+            term,
+            prev_log_index,
+            prev_log_term,
+            mut entries,
+            leader_commit,
+            read_round,
+        } = append;
         let reply = |ctx: &mut Ctx<'_, SM, S>, term, index, success, hint| {
             ctx.send(
                 from,
-                Msg::AppendResponse {
+                Msg::AppendResponse(AppendResponse {
                     term,
                     index,
                     success,
                     hint,
                     read_round,
-                },
+                }),
             );
         };
         if term < self.term {
@@ -156,21 +158,24 @@ where
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
         from: NodeId,
-        term: Term,
-        snapshot: Snapshot,
-        read_round: u64,
+        install: InstallSnapshot,
     ) {
+        let InstallSnapshot {
+            term,
+            snapshot,
+            read_round,
+        } = install;
         let index = snapshot.meta.index;
         let reply = |ctx: &mut Ctx<'_, SM, S>, term, success| {
             ctx.send(
                 from,
-                Msg::AppendResponse {
+                Msg::AppendResponse(AppendResponse {
                     term,
                     index,
                     success,
                     hint: 0,
                     read_round,
-                },
+                }),
             );
         };
         if term < self.term {

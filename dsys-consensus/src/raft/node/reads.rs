@@ -3,7 +3,7 @@
 use dsys_core::NodeId;
 
 use super::{Ctx, Raft};
-use crate::raft::message::{Msg, RaftEvent, Rejection};
+use crate::raft::message::{AppendEntries, Msg, RaftEvent, Rejection};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{LogIndex, RequestId, Role};
@@ -89,14 +89,14 @@ where
             let prev = p.matched.max(self.log.snapshot_index());
             ctx.send(
                 peer,
-                Msg::AppendEntries {
+                Msg::AppendEntries(AppendEntries {
                     term: self.term,
                     prev_log_index: prev,
                     prev_log_term: self.log.term_at(prev).unwrap_or(0),
                     entries: Vec::new(),
                     leader_commit: self.commit.min(p.matched),
                     read_round: self.read_round,
-                },
+                }),
             );
         }
         self.serve_reads(ctx);

@@ -5,10 +5,12 @@
 use dsys_core::NodeId;
 
 use super::{Ctx, Defect, Raft, Timer};
-use crate::raft::message::{Msg, RaftEvent, Rejection};
+use crate::raft::message::{
+    AppendEntries, AppendResponse, InstallSnapshot, Msg, RaftEvent, Rejection, TimeoutNow,
+};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
-use crate::raft::types::{Entry, LogIndex, Payload, Role, Term};
+use crate::raft::types::{Entry, LogIndex, Payload, Role};
 
 impl<SM, S> Raft<SM, S>
 where
@@ -70,11 +72,11 @@ where
                 p.inflight.clear();
                 ctx.send(
                     peer,
-                    Msg::InstallSnapshot {
+                    Msg::InstallSnapshot(InstallSnapshot {
                         term: self.term,
                         snapshot: self.snapshot.clone(),
                         read_round: self.read_round,
-                    },
+                    }),
                 );
                 return;
             }
@@ -86,14 +88,14 @@ where
             let prev_log_term = self.log.term_at(prev).expect("prev is within the log");
             ctx.send(
                 peer,
-                Msg::AppendEntries {
+                Msg::AppendEntries(AppendEntries {
                     term: self.term,
                     prev_log_index: prev,
                     prev_log_term,
                     entries,
                     leader_commit: self.commit,
                     read_round: self.read_round,
-                },
+                }),
             );
             sent_any = true;
             if count == 0 {
@@ -143,17 +145,19 @@ where
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // the fields of one message
     pub(super) fn handle_append_response(
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
         from: NodeId,
-        term: Term,
-        index: LogIndex,
-        success: bool,
-        hint: LogIndex,
-        read_round: u64,
+        response: AppendResponse,
     ) {
+        let AppendResponse {
+            term,
+            index,
+            success,
+            hint,
+            read_round,
+        } = response;
         if term > self.term {
             self.observe_term(ctx, term, None);
             return;
@@ -185,7 +189,7 @@ where
             self.advance_commit(ctx);
             if let Some(transfer) = self.transfer {
                 if transfer.to == from && caught_up {
-                    ctx.send(from, Msg::TimeoutNow { term: self.term });
+                    ctx.send(from, Msg::TimeoutNow(TimeoutNow { term: self.term }));
                 }
             }
         } else {

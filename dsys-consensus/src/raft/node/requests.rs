@@ -6,7 +6,7 @@ use std::time::Duration;
 use dsys_core::NodeId;
 
 use super::{Ctx, Raft};
-use crate::raft::message::{Msg, RaftEvent, RaftRequest, Rejection};
+use crate::raft::message::{Msg, RaftEvent, RaftRequest, Rejection, TimeoutNow};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{Payload, RequestId, Role};
@@ -86,7 +86,7 @@ where
                     deadline: ctx.now() + self.config.election_timeout_max,
                 });
                 if self.progress[&to].matched == self.log.last_index() {
-                    ctx.send(to, Msg::TimeoutNow { term: self.term });
+                    ctx.send(to, Msg::TimeoutNow(TimeoutNow { term: self.term }));
                 } else {
                     self.send_append(ctx, to, true);
                 }

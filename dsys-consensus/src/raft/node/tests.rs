@@ -1,6 +1,7 @@
 //! Handler tests: one event in, the whole list of effects out, each
 //! citing the rule it checks.
 use super::*;
+use crate::raft::message::{AppendEntries, AppendResponse, RequestVote, Vote};
 use crate::raft::types::{Entry, Payload};
 use crate::raft::{Counter, MemStorage};
 use dsys_core::testing::Harness;
@@ -47,47 +48,47 @@ fn append(
     entries: Vec<Entry<u64>>,
     commit: LogIndex,
 ) -> Msg<u64> {
-    Msg::AppendEntries {
+    Msg::AppendEntries(AppendEntries {
         term,
         prev_log_index: prev.0,
         prev_log_term: prev.1,
         entries,
         leader_commit: commit,
         read_round: 0,
-    }
+    })
 }
 
 fn response(term: Term, index: LogIndex, success: bool, hint: LogIndex) -> Effect<R> {
     Effect::Send {
         to: N0,
-        msg: Msg::AppendResponse {
+        msg: Msg::AppendResponse(AppendResponse {
             term,
             index,
             success,
             hint,
             read_round: 0,
-        },
+        }),
     }
 }
 
 fn vote_request(term: Term, last: (LogIndex, Term)) -> Msg<u64> {
-    Msg::RequestVote {
+    Msg::RequestVote(RequestVote {
         term,
         last_log_index: last.0,
         last_log_term: last.1,
         pre_vote: false,
         transfer: false,
-    }
+    })
 }
 
 fn vote(to: NodeId, term: Term, granted: bool) -> Effect<R> {
     Effect::Send {
         to,
-        msg: Msg::Vote {
+        msg: Msg::Vote(Vote {
             term,
             granted,
             pre_vote: false,
-        },
+        }),
     }
 }
 
@@ -172,22 +173,22 @@ fn a_follower_that_hears_its_leader_ignores_vote_requests() {
     h.message(N0, append(1, (0, 0), vec![], 0));
     assert_eq!(h.message(NodeId(2), vote_request(2, (0, 0))), vec![]);
     assert_eq!(h.node().term(), 1);
-    let pre_vote = Msg::RequestVote {
+    let pre_vote = Msg::RequestVote(RequestVote {
         term: 2,
         last_log_index: 0,
         last_log_term: 0,
         pre_vote: true,
         transfer: false,
-    };
+    });
     assert_eq!(
         h.message(NodeId(2), pre_vote),
         vec![Effect::Send {
             to: NodeId(2),
-            msg: Msg::Vote {
+            msg: Msg::Vote(Vote {
                 term: 1,
                 granted: false,
                 pre_vote: true
-            }
+            })
         }]
     );
 }
@@ -291,13 +292,13 @@ fn an_append_from_a_stale_leader_is_rejected_with_the_current_term() {
         h.message(NodeId(2), append(2, (0, 0), vec![entry(2, 1)], 0)),
         vec![Effect::Send {
             to: NodeId(2),
-            msg: Msg::AppendResponse {
+            msg: Msg::AppendResponse(AppendResponse {
                 term: 3,
                 index: 0,
                 success: false,
                 hint: 0,
                 read_round: 0
-            }
+            })
         }]
     );
     assert_eq!(h.node().log().last_index(), 0);
