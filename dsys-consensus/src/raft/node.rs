@@ -8,7 +8,7 @@ use std::time::Duration;
 use dsys_core::{Context, Node, NodeId, TimerId};
 
 use super::log::Log;
-use super::message::{Msg, RaftEvent, RaftRequest, Rejection};
+use super::message::{Msg, RaftEvent, RaftRequest, Rejection, Vote};
 use super::state_machine::StateMachine;
 use super::storage::Storage;
 use super::types::{
@@ -348,6 +348,88 @@ where
     }
 }
 
+/// Terms (Raft §5.1), checked once for every message before its handler.
+impl<SM, S> Raft<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    /// A message of a newer term makes this server a follower of that term
+    /// before anything else; a message of an older term is refused (a
+    /// request, so its stale sender learns the newer term) or dropped (an
+    /// answer). Returns whether the message's handler should run: it is of
+    /// the current term, or it is a pre-vote, whose term is only a question.
+    ///
+    /// Two exceptions keep a higher term from being adopted: a vote request
+    /// while a leader is known to be alive (dissertation §4.2.3, so a
+    /// returning server cannot depose it), and TimeoutNow to a server that
+    /// may not campaign.
+    fn check_term(
+        &mut self,
+        ctx: &mut Ctx<'_, SM, S>,
+        from: NodeId,
+        msg: &Msg<SM::Command>,
+    ) -> bool {
+        match msg {
+            // Dissertation §9.6: a pre-vote names the term its candidate
+            // would stand in, and a granted answer echoes it; neither is
+            // anyone's term yet. The handler compares it.
+            Msg::RequestVote(request) if request.pre_vote => return true,
+            Msg::Vote(vote) if vote.pre_vote && vote.granted => return true,
+            Msg::RequestVote(request)
+                if request.transfer && self.transfer.is_some_and(|t| t.to == from) =>
+            {
+                // The handover worked: the target stands. Not a failure
+                // (cleared before stepping down, which would report one).
+                self.transfer = None;
+            }
+            _ => {}
+        }
+        let term = msg.term();
+        if term > self.term {
+            let leader = match msg {
+                Msg::RequestVote(request) => {
+                    if !request.transfer && self.in_lease(ctx.now()) {
+                        // A leader is alive: do not let this candidate
+                        // depose it.
+                        return false;
+                    }
+                    None
+                }
+                Msg::TimeoutNow(_) if !self.may_campaign() => return false,
+                Msg::AppendEntries(_) | Msg::InstallSnapshot(_) | Msg::TimeoutNow(_) => Some(from),
+                Msg::Vote(_) | Msg::AppendResponse(_) => None,
+            };
+            if !self.observe_term(ctx, term, leader) {
+                return false;
+            }
+            // An answer from a newer term only says that we are behind.
+            return !matches!(msg, Msg::Vote(_) | Msg::AppendResponse(_));
+        }
+        if term < self.term {
+            match msg {
+                Msg::AppendEntries(append) => {
+                    self.refuse_stale_leader(ctx, from, append.prev_log_index)
+                }
+                Msg::InstallSnapshot(install) => {
+                    self.refuse_stale_leader(ctx, from, install.snapshot.meta.index)
+                }
+                Msg::RequestVote(_) => ctx.send(
+                    from,
+                    Msg::Vote(Vote {
+                        term: self.term,
+                        granted: false,
+                        pre_vote: false,
+                    }),
+                ),
+                Msg::Vote(_) | Msg::AppendResponse(_) | Msg::TimeoutNow(_) => {}
+            }
+            return false;
+        }
+        true
+    }
+}
+
 impl<SM, S> Node for Raft<SM, S>
 where
     SM: StateMachine,
@@ -380,13 +462,19 @@ where
         if self.halted.is_some() {
             return;
         }
+        if !self.check_term(ctx, from, &msg) {
+            if self.halted.is_none() {
+                self.announce(ctx);
+            }
+            return;
+        }
         match msg {
             Msg::RequestVote(request) => self.handle_request_vote(ctx, from, request),
             Msg::Vote(vote) => self.handle_vote(ctx, from, vote),
             Msg::AppendEntries(append) => self.handle_append_entries(ctx, from, append),
             Msg::AppendResponse(response) => self.handle_append_response(ctx, from, response),
             Msg::InstallSnapshot(install) => self.handle_install_snapshot(ctx, from, install),
-            Msg::TimeoutNow(timeout) => self.handle_timeout_now(ctx, from, timeout),
+            Msg::TimeoutNow(_) => self.handle_timeout_now(ctx),
         }
         if self.halted.is_none() {
             self.announce(ctx);

@@ -9,7 +9,7 @@ use rand::RngExt;
 
 use super::progress::Progress;
 use super::{Ctx, Defect, Raft, Timer};
-use crate::raft::message::{Msg, RequestVote, TimeoutNow, Vote};
+use crate::raft::message::{Msg, RequestVote, Vote};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{LogIndex, Payload, Role, Term};
@@ -201,9 +201,9 @@ where
             pre_vote,
             transfer,
         } = request;
-        let lease = !transfer && self.in_lease(ctx.now());
         if pre_vote {
             // Dissertation §9.6: would I vote? Nobody's state changes.
+            let lease = !transfer && self.in_lease(ctx.now());
             let granted =
                 term > self.term && !lease && self.log_up_to_date(last_log_index, last_log_term);
             let answer_term = if granted { term } else { self.term };
@@ -217,23 +217,12 @@ where
             );
             return;
         }
-        if lease && term > self.term {
-            // A leader is alive: do not let this candidate depose it.
-            return;
-        }
-        if transfer && self.transfer.is_some_and(|t| t.to == from) {
-            // The handover worked: the target stands. Not a failure.
-            self.transfer = None;
-        }
-        if term > self.term && !self.observe_term(ctx, term, None) {
-            return;
-        }
+        // Of the current term (checked in `on_message`).
         let free = match self.voted_for {
             None => true,
             Some(v) => v == from || self.config.defect == Some(Defect::GrantsTwoVotes),
         };
-        let granted =
-            term == self.term && free && self.log_up_to_date(last_log_index, last_log_term);
+        let granted = free && self.log_up_to_date(last_log_index, last_log_term);
         if granted {
             self.voted_for = Some(from);
             // Raft Figure 2: persist before answering. The defect answers
@@ -261,23 +250,22 @@ where
             pre_vote,
         } = vote;
         if pre_vote {
-            if granted {
-                if self.role == Role::PreCandidate && term == self.term + 1 && self.is_voter(from) {
-                    self.votes.insert(from);
-                    if self.votes.len() >= self.membership.quorum() {
-                        self.start_election(ctx, false);
-                    }
+            // A refusal carries the voter's term, handled in `on_message`;
+            // a grant carries the term asked about.
+            if granted
+                && self.role == Role::PreCandidate
+                && term == self.term + 1
+                && self.is_voter(from)
+            {
+                self.votes.insert(from);
+                if self.votes.len() >= self.membership.quorum() {
+                    self.start_election(ctx, false);
                 }
-            } else if term > self.term {
-                self.observe_term(ctx, term, None);
             }
             return;
         }
-        if term > self.term {
-            self.observe_term(ctx, term, None);
-            return;
-        }
-        if self.role != Role::Candidate || term != self.term || !granted || !self.is_voter(from) {
+        // Of the current term (checked in `on_message`).
+        if self.role != Role::Candidate || !granted || !self.is_voter(from) {
             return;
         }
         self.votes.insert(from);
@@ -287,19 +275,10 @@ where
     }
 
     /// Leadership transfer (dissertation §3.10): the leader says "stand now".
-    pub(super) fn handle_timeout_now(
-        &mut self,
-        ctx: &mut Ctx<'_, SM, S>,
-        from: NodeId,
-        timeout: TimeoutNow,
-    ) {
-        let term = timeout.term;
-        if term < self.term || !self.may_campaign() {
-            return;
+    pub(super) fn handle_timeout_now(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        // Of the current term (checked, and adopted, in `on_message`).
+        if self.may_campaign() {
+            self.start_election(ctx, true);
         }
-        if term > self.term && !self.observe_term(ctx, term, Some(from)) {
-            return;
-        }
-        self.start_election(ctx, true);
     }
 }

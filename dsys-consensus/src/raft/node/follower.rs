@@ -8,7 +8,7 @@ use super::{Ctx, Raft};
 use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, Msg};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
-use crate::raft::types::{LogIndex, Payload, Role, Term};
+use crate::raft::types::{LogIndex, Payload, Role};
 
 impl<SM, S> Raft<SM, S>
 where
@@ -37,19 +37,15 @@ where
         );
     }
 
-    /// Accepts `from` as the leader of `term` (≥ ours).
-    pub(super) fn follow(&mut self, ctx: &mut Ctx<'_, SM, S>, from: NodeId, term: Term) -> bool {
-        if term > self.term {
-            if !self.observe_term(ctx, term, Some(from)) {
-                return false;
-            }
-        } else if self.role != Role::Follower {
+    /// Accepts `from` as the leader of the current term (Raft §5.2: a
+    /// candidate that hears the leader of its term steps down).
+    pub(super) fn follow(&mut self, ctx: &mut Ctx<'_, SM, S>, from: NodeId) {
+        if self.role != Role::Follower {
             self.become_follower(ctx, Some(from), true);
         }
         self.leader = Some(from);
         self.last_leader_contact = Some(ctx.now());
         self.reset_election_deadline(ctx);
-        true
     }
 
     pub(super) fn handle_append_entries(
@@ -59,7 +55,7 @@ where
         append: AppendEntries<SM::Command>,
     ) {
         let AppendEntries {
-            term,
+            term: _,
             prev_log_index,
             prev_log_term,
             mut entries,
@@ -78,12 +74,8 @@ where
                 }),
             );
         };
-        if term < self.term {
-            return self.refuse_stale_leader(ctx, from, prev_log_index);
-        }
-        if !self.follow(ctx, from, term) {
-            return;
-        }
+        // Of the current term (checked in `on_message`).
+        self.follow(ctx, from);
         let last_new = prev_log_index + entries.len() as u64;
         let mut prev = prev_log_index;
         if prev < self.log.snapshot_index() {
@@ -161,7 +153,7 @@ where
         install: InstallSnapshot,
     ) {
         let InstallSnapshot {
-            term,
+            term: _,
             snapshot,
             read_round,
         } = install;
@@ -178,12 +170,8 @@ where
                 }),
             );
         };
-        if term < self.term {
-            return self.refuse_stale_leader(ctx, from, index);
-        }
-        if !self.follow(ctx, from, term) {
-            return;
-        }
+        // Of the current term (checked in `on_message`).
+        self.follow(ctx, from);
         if index <= self.commit {
             // We already have (and committed) everything it covers.
             reply(ctx, self.term, true);

@@ -152,17 +152,14 @@ where
         response: AppendResponse,
     ) {
         let AppendResponse {
-            term,
+            term: _,
             index,
             success,
             hint,
             read_round,
         } = response;
-        if term > self.term {
-            self.observe_term(ctx, term, None);
-            return;
-        }
-        if self.role != Role::Leader || term < self.term {
+        // Of the current term (checked in `on_message`).
+        if self.role != Role::Leader {
             return;
         }
         let now = ctx.now();
