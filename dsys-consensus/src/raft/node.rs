@@ -26,6 +26,7 @@ mod election;
 mod follower;
 mod membership;
 mod progress;
+mod quorum;
 mod reads;
 mod replication;
 mod requests;

@@ -27,20 +27,7 @@ where
         if self.reads.is_empty() || self.role != Role::Leader {
             return;
         }
-        let mut acks: Vec<u64> = self
-            .membership
-            .voters
-            .iter()
-            .map(|v| {
-                if *v == self.id {
-                    self.read_round
-                } else {
-                    self.progress.get(v).map_or(0, |p| p.read_ack)
-                }
-            })
-            .collect();
-        acks.sort_unstable_by(|a, b| b.cmp(a));
-        let confirmed = acks[self.membership.quorum() - 1];
+        let confirmed = self.quorum_reaches(self.read_round, |p| p.read_ack);
         while let Some(read) = self.reads.front() {
             if read.round > confirmed || read.index > self.applied {
                 break;

@@ -58,18 +58,13 @@ where
             let Some(p) = self.progress.get_mut(&peer) else {
                 return;
             };
-            if matches!(p.probe, Some(Some(_))) {
-                break; // one probe at a time
-            }
-            if p.probe.is_none() && p.inflight.len() >= self.config.inflight_appends_max {
+            if !p.may_send(self.config.inflight_appends_max) {
                 break;
             }
             let prev = p.next - 1;
             if prev < self.log.snapshot_index() {
                 // Raft §7: the entries it needs are compacted away.
-                p.probe = Some(Some(prev));
-                p.next = self.snapshot.meta.index + 1;
-                p.inflight.clear();
+                p.snapshot_sent(self.snapshot.meta.index);
                 ctx.send(
                     peer,
                     Msg::InstallSnapshot(InstallSnapshot {
@@ -98,18 +93,9 @@ where
                 }),
             );
             sent_any = true;
-            if count == 0 {
-                if p.probe.is_some() {
-                    p.probe = Some(Some(prev));
-                }
+            if !p.append_sent(prev, count) {
                 break;
             }
-            p.next += count;
-            if p.probe.is_some() {
-                p.probe = Some(Some(prev));
-                break;
-            }
-            p.inflight.push_back(p.next - 1);
         }
     }
 
@@ -119,22 +105,7 @@ where
         if self.role != Role::Leader {
             return;
         }
-        let last = self.log.last_index();
-        let mut matched: Vec<LogIndex> = self
-            .membership
-            .voters
-            .iter()
-            .map(|v| {
-                if *v == self.id {
-                    last
-                } else {
-                    self.progress.get(v).map_or(0, |p| p.matched)
-                }
-            })
-            .collect();
-        matched.sort_unstable_by(|a, b| b.cmp(a));
-        let quorum = self.membership.quorum();
-        let candidate = matched[quorum - 1];
+        let candidate = self.quorum_reaches(self.log.last_index(), |p| p.matched);
         if candidate <= self.commit {
             return;
         }
@@ -167,21 +138,9 @@ where
         let Some(p) = self.progress.get_mut(&from) else {
             return;
         };
-        p.last_ack = now;
-        p.responded = true;
-        p.read_ack = p.read_ack.max(read_round);
+        p.heard(now, read_round);
         if success {
-            p.matched = p.matched.max(index);
-            while p.inflight.front().is_some_and(|&i| i <= index) {
-                p.inflight.pop_front();
-            }
-            if p.probe.is_some() {
-                // The logs match up to `index`: stream from there.
-                p.probe = None;
-                p.inflight.clear();
-                p.next = index + 1;
-            }
-            p.next = p.next.max(index + 1);
+            p.acknowledged(index);
             let caught_up = p.matched == last;
             self.advance_commit(ctx);
             if let Some(transfer) = self.transfer {
@@ -190,18 +149,7 @@ where
                 }
             }
         } else {
-            let stale = index < p.matched
-                || match p.probe {
-                    Some(Some(prev)) => prev != index,
-                    _ => false,
-                };
-            if !stale {
-                // Fast back-off (§5.3): jump to the follower's hint, never
-                // below what it is known to hold.
-                p.next = hint.clamp(p.matched + 1, index.max(p.matched + 1));
-                p.inflight.clear();
-                p.probe = Some(None);
-            }
+            p.refused(index, hint);
         }
         self.send_append(ctx, from, false);
         self.serve_reads(ctx);
@@ -210,20 +158,12 @@ where
     pub(super) fn on_heartbeat(&mut self, ctx: &mut Ctx<'_, SM, S>) {
         let now = ctx.now();
         if self.config.check_quorum && now >= self.leader_since + self.config.election_timeout_max {
+            // Heard from a quorum within the window? (The leader hears
+            // itself now.)
             let window = self.config.election_timeout_max;
-            let heard = self
-                .membership
-                .voters
-                .iter()
-                .filter(|&&v| {
-                    v == self.id
-                        || self
-                            .progress
-                            .get(&v)
-                            .is_some_and(|p| p.last_ack + window > now)
-                })
-                .count();
-            if heard < self.membership.quorum() {
+            let heard_at = self.quorum_reaches(Some(now), |p| Some(p.last_ack));
+            let quorum_heard = heard_at.is_some_and(|at| at + window > now);
+            if !quorum_heard {
                 tracing::info!(node = %self.id, term = self.term, "check-quorum: no quorum heard; stepping down");
                 self.become_follower(ctx, None, true);
                 return;
@@ -241,22 +181,7 @@ where
         let peers: Vec<NodeId> = self.progress.keys().copied().collect();
         for peer in peers {
             let p = self.progress.get_mut(&peer).expect("listed above");
-            if !p.responded {
-                if let Some(Some(prev)) = p.probe {
-                    // The probe (or its answer) was lost: send it again,
-                    // rather than start over from what is known to match.
-                    p.next = prev + 1;
-                    p.probe = Some(None);
-                } else if !p.inflight.is_empty() {
-                    // Appends lost in the pipeline: stream again from what
-                    // is known to match.
-                    p.inflight.clear();
-                    p.next = p.matched + 1;
-                    p.probe = Some(None);
-                }
-            }
-            p.responded = false;
-            if p.inflight.is_empty() {
+            if p.heartbeat_tick() {
                 self.send_append(ctx, peer, true);
             }
         }
