@@ -1,7 +1,7 @@
 //! Handler tests: one event in, the whole list of effects out, each
 //! citing the rule it checks.
 use super::*;
-use crate::raft::message::{AppendEntries, AppendResponse, RequestVote, Vote};
+use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, RequestVote, Vote};
 use crate::raft::types::{Entry, Payload};
 use crate::raft::{Counter, MemStorage};
 use dsys_core::testing::Harness;
@@ -312,4 +312,271 @@ fn invalid_configurations_are_refused_with_a_reason() {
     };
     let err = Raft::new(bad, MemStorage::<u64>::new(), Counter::default()).unwrap_err();
     assert!(err.to_string().contains("heartbeat_interval"), "{err}");
+}
+
+// ----- the leader's side ---------------------------------------------------
+
+const N2: NodeId = NodeId(2);
+
+fn noop(term: Term, index: LogIndex) -> Entry<u64> {
+    Entry {
+        term,
+        index,
+        payload: Payload::Noop,
+    }
+}
+
+fn command(term: Term, index: LogIndex, command: u64) -> Entry<u64> {
+    Entry {
+        term,
+        index,
+        payload: Payload::Command {
+            session: None,
+            command,
+        },
+    }
+}
+
+/// n0 of three, made leader by n1's vote. With a `log`, it first follows
+/// n1 in the log's last term, storing `log` and committing up to `commit`;
+/// it leads the next term, and its no-op follows `log`.
+fn leader(config: RaftConfig, log: Vec<Entry<u64>>, commit: LogIndex) -> Harness<R> {
+    let mut h = Harness::new(
+        Raft::new(config, MemStorage::new(), Counter::default()).unwrap(),
+        N0,
+        3,
+    );
+    h.start();
+    let term = log.last().map_or(0, |e| e.term);
+    if !log.is_empty() {
+        h.message(N1, append(term, (0, 0), log, commit));
+    }
+    h.request(RaftRequest::Campaign);
+    h.message(
+        N1,
+        Msg::Vote(Vote {
+            term: term + 1,
+            granted: true,
+            pre_vote: false,
+        }),
+    );
+    assert!(h.node().is_leader());
+    h
+}
+
+/// A follower's answer to the leader.
+fn ack(term: Term, index: LogIndex, success: bool, hint: LogIndex, read_round: u64) -> Msg<u64> {
+    Msg::AppendResponse(AppendResponse {
+        term,
+        index,
+        success,
+        hint,
+        read_round,
+    })
+}
+
+/// The leader sends AppendEntries to `to`.
+fn sends_append(
+    to: NodeId,
+    term: Term,
+    prev: (LogIndex, Term),
+    entries: Vec<Entry<u64>>,
+    commit: LogIndex,
+    read_round: u64,
+) -> Effect<R> {
+    Effect::Send {
+        to,
+        msg: Msg::AppendEntries(AppendEntries {
+            term,
+            prev_log_index: prev.0,
+            prev_log_term: prev.1,
+            entries,
+            leader_commit: commit,
+            read_round,
+        }),
+    }
+}
+
+fn propose(id: RequestId, command: u64) -> RaftRequest<u64, ()> {
+    RaftRequest::Propose {
+        id,
+        command,
+        session: None,
+    }
+}
+
+#[test]
+fn a_new_leader_appends_a_no_op_and_probes_every_follower() {
+    // Raft §8 and §5.3: the no-op of the new term goes out at once, as a
+    // probe after the leader's last entry; then the heartbeat timer.
+    let mut h = Harness::new(
+        Raft::new(config(), MemStorage::new(), Counter::default()).unwrap(),
+        N0,
+        3,
+    );
+    h.start();
+    h.request(RaftRequest::Campaign);
+    let effects = h.message(
+        N1,
+        Msg::Vote(Vote {
+            term: 1,
+            granted: true,
+            pre_vote: false,
+        }),
+    );
+    assert_eq!(
+        effects[..3],
+        [
+            role(1, Role::Leader, Some(N0)),
+            sends_append(N1, 1, (0, 0), vec![noop(1, 1)], 0, 0),
+            sends_append(N2, 1, (0, 0), vec![noop(1, 1)], 0, 0),
+        ]
+    );
+    assert_eq!(effects.len(), 4);
+    assert!(
+        matches!(effects[3], Effect::SetTimer { after, timer: Timer::Heartbeat, .. } if after == Duration::from_millis(50)),
+        "{:?}",
+        effects[3]
+    );
+}
+
+#[test]
+fn a_probe_refused_with_a_hint_jumps_to_the_hint_and_probes_once_more() {
+    // Raft §5.3 (fast back-off): the follower's hint moves nextIndex back
+    // a whole term at once, and exactly one new probe leaves, carrying
+    // everything from the hint on.
+    let log = (1..=5).map(|i| entry(1, i)).collect();
+    let mut h = leader(config(), log, 0);
+    assert_eq!(
+        h.message(N2, ack(2, 5, false, 3, 0)),
+        vec![sends_append(
+            N2,
+            2,
+            (2, 1),
+            vec![entry(1, 3), entry(1, 4), entry(1, 5), noop(2, 6)],
+            0,
+            0
+        )]
+    );
+    // A second refusal of the same probe is stale: nothing moves.
+    assert_eq!(h.message(N2, ack(2, 5, false, 3, 0)), vec![]);
+}
+
+#[test]
+fn an_acknowledgement_frees_a_pipeline_slot_and_the_next_batch_leaves() {
+    // Raft §5.3 with pipelining (dissertation §10.2.2): at most
+    // `inflight_appends_max` appends in flight; an acknowledgement retires
+    // the ones it covers, commits, and refills the pipeline at once.
+    let mut h = leader(
+        RaftConfig {
+            append_entries_max: 1,
+            inflight_appends_max: 2,
+            ..config()
+        },
+        vec![],
+        0,
+    );
+    h.message(N1, ack(1, 1, true, 0, 0)); // the no-op: n1 now streams
+    for id in 0..3 {
+        h.request(propose(id, 10));
+    }
+    // Two appends (indexes 2 and 3) are in flight to n1; 4 waits.
+    assert_eq!(
+        h.message(N1, ack(1, 2, true, 0, 0)),
+        vec![
+            Effect::Emit(RaftEvent::Applied {
+                id: 0,
+                index: 2,
+                output: 10
+            }),
+            sends_append(N1, 1, (3, 1), vec![command(1, 4, 10)], 2, 0),
+        ]
+    );
+}
+
+#[test]
+fn an_entry_of_an_earlier_term_is_not_committed_by_counting_replicas() {
+    // Raft §5.4.2 (Figure 8): the leader of term 3 holds index 2 of term 2
+    // uncommitted; a majority storing it is not enough. It commits only
+    // with an entry of term 3, indirectly.
+    let log = vec![entry(1, 1), entry(2, 2)];
+    let mut h = leader(config(), log.clone(), 1);
+    assert_eq!(
+        h.message(N2, ack(3, 2, true, 0, 0)),
+        vec![sends_append(N2, 3, (2, 2), vec![noop(3, 3)], 1, 0)]
+    );
+    assert_eq!(h.node().commit_index(), 1);
+    // The no-op of term 3 on a majority commits it, and index 2 with it.
+    assert_eq!(h.message(N2, ack(3, 3, true, 0, 0)), vec![]);
+    assert_eq!(h.node().commit_index(), 3);
+    assert_eq!(h.node().state_machine().value, 1 + 2);
+
+    // The broken variant commits index 2 on the same acknowledgement: the
+    // very next append already tells followers so.
+    let mut broken = leader(
+        RaftConfig {
+            defect: Some(Defect::CommitsPreviousTerm),
+            ..config()
+        },
+        log,
+        1,
+    );
+    assert_eq!(
+        broken.message(N2, ack(3, 2, true, 0, 0)),
+        vec![sends_append(N2, 3, (2, 2), vec![noop(3, 3)], 2, 0)]
+    );
+    assert_eq!(broken.node().commit_index(), 2);
+}
+
+#[test]
+fn a_read_is_answered_only_once_a_heartbeat_round_confirms_leadership() {
+    // Dissertation §6.4: the leader notes its commit index, sends a round
+    // of heartbeats and answers only when a majority (itself and one more)
+    // has answered that round.
+    let mut h = leader(config(), vec![], 0);
+    h.message(N1, ack(1, 1, true, 0, 0)); // the no-op commits
+    assert_eq!(h.node().commit_index(), 1);
+    assert_eq!(
+        h.request(RaftRequest::Read { id: 7, query: () }),
+        vec![
+            // Anchored at what each follower is known to hold.
+            sends_append(N1, 1, (1, 1), vec![], 1, 1),
+            sends_append(N2, 1, (0, 0), vec![], 0, 1),
+        ]
+    );
+    // An answer to an older round (a delayed one) confirms nothing.
+    assert_eq!(h.message(N1, ack(1, 1, true, 0, 0)), vec![]);
+    assert_eq!(
+        h.message(N1, ack(1, 1, true, 0, 1)),
+        vec![Effect::Emit(RaftEvent::ReadDone { id: 7, output: 0 })]
+    );
+}
+
+#[test]
+fn a_follower_behind_the_snapshot_gets_install_snapshot() {
+    // Raft §7: the entries the follower needs were compacted away, so the
+    // leader sends the snapshot that replaced them, and streams the rest
+    // once the follower has installed it.
+    let log = (1..=3).map(|i| entry(1, i)).collect();
+    let mut h = leader(config(), log, 3);
+    h.request(RaftRequest::Snapshot);
+    assert_eq!(h.node().snapshot_meta().index, 3);
+    let snapshot = h.node().snapshot.clone();
+    // n2's log is empty: it refuses the no-op's probe, hinting at index 1.
+    assert_eq!(
+        h.message(N2, ack(2, 3, false, 1, 0)),
+        vec![Effect::Send {
+            to: N2,
+            msg: Msg::InstallSnapshot(InstallSnapshot {
+                term: 2,
+                snapshot,
+                read_round: 0,
+            }),
+        }]
+    );
+    // Installed: streaming resumes after it.
+    assert_eq!(
+        h.message(N2, ack(2, 3, true, 0, 0)),
+        vec![sends_append(N2, 2, (3, 1), vec![noop(2, 4)], 3, 0)]
+    );
 }
