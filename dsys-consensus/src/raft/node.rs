@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use dsys_core::{Context, Node, NodeId, TimerId};
@@ -48,6 +49,26 @@ pub enum Timer {
 /// (read back at once: a restarted server resumes from it) and the
 /// application's [`StateMachine`]. See the [module essay](super) for the
 /// algorithm and an example.
+///
+/// **As a value, for model checking.** A server keeps every durable field
+/// (term, vote, log, snapshot) in memory and treats storage as a
+/// write-ahead record that it reads only in [`Raft::new`]. So its protocol
+/// state is all in the struct, and:
+///
+/// - `==` and `Hash` (when the state machine, its queries and its outputs
+///   have them) compare everything *except the storage handle*: what
+///   storage holds mirrors the term, vote, log and snapshot, which are
+///   compared, and a handle is not a value (two [`MemStorage`] handles are
+///   equal as data only by locking both). Two servers that were driven
+///   alike are equal, whatever storage they write to.
+/// - `Clone` (when the state machine and the handle are `Clone`) clones the
+///   handle: a cloned [`MemStorage`] is the *same* storage, shared. A
+///   model checker that clones states must therefore not share a handle
+///   between branches that later crash and restart; it should build
+///   restarted servers from a storage of its own per branch.
+///
+/// [`MemStorage`]: super::MemStorage
+#[derive(Clone)]
 pub struct Raft<SM: StateMachine, S> {
     config: RaftConfig,
     storage: S,
@@ -95,6 +116,147 @@ impl<SM: StateMachine, S> fmt::Debug for Raft<SM, S> {
             .field("applied", &self.applied)
             .field("membership", &self.membership)
             .finish_non_exhaustive()
+    }
+}
+
+/// Equality of protocol state; the storage handle is left out (see
+/// [`Raft`]).
+impl<SM, S> PartialEq for Raft<SM, S>
+where
+    SM: StateMachine + PartialEq,
+    SM::Query: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        // Destructured, so that a new field cannot be forgotten here.
+        let Raft {
+            config,
+            storage: _,
+            sm,
+            id,
+            term,
+            voted_for,
+            log,
+            snapshot,
+            membership,
+            commit,
+            applied,
+            role,
+            leader,
+            announced,
+            election_deadline,
+            election_timer,
+            heartbeat_timer,
+            last_leader_contact,
+            votes,
+            leader_since,
+            progress,
+            pending,
+            reads,
+            read_round,
+            transfer,
+            sessions,
+            halted,
+        } = self;
+        *config == other.config
+            && *sm == other.sm
+            && *id == other.id
+            && *term == other.term
+            && *voted_for == other.voted_for
+            && *log == other.log
+            && *snapshot == other.snapshot
+            && *membership == other.membership
+            && *commit == other.commit
+            && *applied == other.applied
+            && *role == other.role
+            && *leader == other.leader
+            && *announced == other.announced
+            && *election_deadline == other.election_deadline
+            && *election_timer == other.election_timer
+            && *heartbeat_timer == other.heartbeat_timer
+            && *last_leader_contact == other.last_leader_contact
+            && *votes == other.votes
+            && *leader_since == other.leader_since
+            && *progress == other.progress
+            && *pending == other.pending
+            && *reads == other.reads
+            && *read_round == other.read_round
+            && *transfer == other.transfer
+            && *sessions == other.sessions
+            && *halted == other.halted
+    }
+}
+
+impl<SM, S> Eq for Raft<SM, S>
+where
+    SM: StateMachine + Eq,
+    SM::Query: Eq,
+    SM::Output: Eq,
+{
+}
+
+/// Hashes what `==` compares: the protocol state, not the storage handle.
+impl<SM, S> Hash for Raft<SM, S>
+where
+    SM: StateMachine + Hash,
+    SM::Query: Hash,
+    SM::Output: Hash,
+{
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let Raft {
+            config,
+            storage: _,
+            sm,
+            id,
+            term,
+            voted_for,
+            log,
+            snapshot,
+            membership,
+            commit,
+            applied,
+            role,
+            leader,
+            announced,
+            election_deadline,
+            election_timer,
+            heartbeat_timer,
+            last_leader_contact,
+            votes,
+            leader_since,
+            progress,
+            pending,
+            reads,
+            read_round,
+            transfer,
+            sessions,
+            halted,
+        } = self;
+        config.hash(state);
+        sm.hash(state);
+        id.hash(state);
+        term.hash(state);
+        voted_for.hash(state);
+        log.hash(state);
+        snapshot.hash(state);
+        membership.hash(state);
+        commit.hash(state);
+        applied.hash(state);
+        role.hash(state);
+        leader.hash(state);
+        announced.hash(state);
+        election_deadline.hash(state);
+        election_timer.hash(state);
+        heartbeat_timer.hash(state);
+        last_leader_contact.hash(state);
+        votes.hash(state);
+        leader_since.hash(state);
+        progress.hash(state);
+        pending.hash(state);
+        reads.hash(state);
+        read_round.hash(state);
+        transfer.hash(state);
+        sessions.hash(state);
+        halted.hash(state);
     }
 }
 

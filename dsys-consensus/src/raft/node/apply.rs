@@ -11,7 +11,7 @@ use crate::raft::storage::Storage;
 use crate::raft::types::{LogIndex, Payload, Role, Snapshot, SnapshotMeta};
 
 /// The client sessions table, part of the replicated state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(super) struct SessionEntry<O> {
     pub(super) seq: u64,
     pub(super) output: O,

@@ -10,7 +10,7 @@ use crate::{Error, Result};
 
 /// How a Raft server behaves. [`RaftConfig::default`] suits simulated
 /// networks with 1–10 ms links and loopback TCP.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftConfig {
     /// The shortest election timeout (Raft §5.2). Each timeout is drawn
     /// uniformly from `election_timeout_min..=election_timeout_max`.
@@ -35,6 +35,8 @@ pub struct RaftConfig {
     pub inflight_appends_max: usize,
     /// A leader refuses proposals ([`Rejection::Busy`]) while this many
     /// entries are uncommitted: bounded memory under overload.
+    ///
+    /// [`Rejection::Busy`]: crate::raft::Rejection::Busy
     pub uncommitted_entries_max: u64,
     /// Take a snapshot when this many applied entries follow the last one;
     /// 0 never snapshots automatically.
@@ -43,7 +45,7 @@ pub struct RaftConfig {
     /// used is forgotten first (deterministically, by log index).
     pub sessions_max: usize,
     /// At most this many linearizable reads wait at once; more are refused
-    /// with [`Rejection::Busy`].
+    /// with [`Rejection::Busy`](crate::raft::Rejection::Busy).
     pub pending_reads_max: usize,
     /// The voters of a new cluster (used only when storage is empty);
     /// `None` means every node of the cluster.
@@ -100,7 +102,7 @@ impl RaftConfig {
 }
 
 /// Deliberately broken variants of Raft, each caught by a checker in
-/// [`super::properties`] (tests in `tests/raft.rs` show it).
+/// [`crate::raft::properties`] (tests in `tests/raft.rs` show it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Defect {
     /// Commits an entry of an earlier term by counting replicas: the

@@ -580,3 +580,36 @@ fn a_follower_behind_the_snapshot_gets_install_snapshot() {
         vec![sends_append(N2, 2, (3, 1), vec![noop(2, 4)], 3, 0)]
     );
 }
+
+// ----- the server as a value -----------------------------------------------
+
+fn hash_of(raft: &R) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    raft.hash(&mut hasher);
+    hasher.finish()
+}
+
+#[test]
+fn servers_driven_alike_are_equal_and_hash_alike_until_one_more_event() {
+    // DESIGN.md, model checking: a server's state is a value. Each server
+    // here writes to a storage of its own: handles are not compared.
+    let drive = || {
+        let mut h = leader(config(), vec![entry(1, 1)], 1);
+        h.request(propose(1, 5));
+        h.message(N1, ack(2, 3, true, 0, 0));
+        h.request(RaftRequest::Read { id: 2, query: () });
+        h
+    };
+    let mut a = drive();
+    let b = drive();
+    assert_eq!(a.node(), b.node());
+    assert_eq!(hash_of(a.node()), hash_of(b.node()));
+    let copy = a.node().clone();
+    assert_eq!(&copy, a.node());
+
+    a.message(N2, ack(2, 3, true, 0, 1));
+    assert_ne!(a.node(), b.node());
+    assert_ne!(hash_of(a.node()), hash_of(b.node()));
+    assert_ne!(&copy, a.node());
+}
