@@ -465,9 +465,7 @@ where
             }
         }
         self.progress.clear();
-        if let Some(id) = self.heartbeat_timer.take() {
-            ctx.cancel_timer(id);
-        }
+        self.cancel_heartbeat_timer(ctx);
     }
 
     /// Becomes a follower. The election timeout is drawn anew when
@@ -649,23 +647,8 @@ where
             return;
         }
         match timer {
-            Timer::Election => {
-                self.election_timer = None;
-                if self.role == Role::Leader {
-                    return;
-                }
-                if ctx.now() < self.election_deadline {
-                    self.arm_election_timer(ctx);
-                } else {
-                    self.on_election_timeout(ctx);
-                }
-            }
-            Timer::Heartbeat => {
-                self.heartbeat_timer = None;
-                if self.role == Role::Leader {
-                    self.on_heartbeat(ctx);
-                }
-            }
+            Timer::Election => self.on_election_timer(ctx),
+            Timer::Heartbeat => self.on_heartbeat_timer(ctx),
         }
         if self.halted.is_none() {
             self.announce(ctx);

@@ -19,6 +19,8 @@ where
     SM: StateMachine,
     S: Storage<SM::Command>,
 {
+    // ----- timers: the only code that holds a TimerId -------------------
+
     /// Draws a new election timeout and makes sure a timer fires by then.
     pub(super) fn reset_election_deadline(&mut self, ctx: &mut Ctx<'_, SM, S>) {
         let min = self.config.election_timeout_min.as_micros() as u64;
@@ -28,6 +30,9 @@ where
         self.arm_election_timer(ctx);
     }
 
+    /// Makes sure an election timer fires by the deadline. One timer
+    /// serves many deadline resets: it fires early, and is armed again for
+    /// the rest ([`Self::on_election_timer`]).
     pub(super) fn arm_election_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
         match self.election_timer {
             // Fires at or before the deadline: it re-arms itself for the rest.
@@ -44,6 +49,43 @@ where
             }
         }
     }
+
+    /// The election timer fired: campaign if the deadline has passed, else
+    /// wait for the rest of it. A leader has no deadline.
+    pub(super) fn on_election_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        self.election_timer = None;
+        if self.role == Role::Leader {
+            return;
+        }
+        if ctx.now() < self.election_deadline {
+            self.arm_election_timer(ctx);
+        } else {
+            self.on_election_timeout(ctx);
+        }
+    }
+
+    /// Sets the leader's next heartbeat.
+    pub(super) fn arm_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        self.heartbeat_timer =
+            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+    }
+
+    /// Stops the heartbeats (leadership is over).
+    pub(super) fn cancel_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        if let Some(id) = self.heartbeat_timer.take() {
+            ctx.cancel_timer(id);
+        }
+    }
+
+    /// The heartbeat timer fired.
+    pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        self.heartbeat_timer = None;
+        if self.role == Role::Leader {
+            self.on_heartbeat(ctx);
+        }
+    }
+    // ----- campaigning ----------------------------------------------------
+    // ----- elections -------------------------------------------------------
 
     /// May this server stand for election? A voter may; so may a server
     /// that its own latest, uncommitted configuration removes but the one
@@ -162,8 +204,7 @@ where
         }
         self.broadcast_append(ctx);
         self.advance_commit(ctx);
-        self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+        self.arm_heartbeat_timer(ctx);
     }
 
     /// Is a leader known to be alive? Then vote requests are ignored
@@ -185,7 +226,7 @@ where
         // Raft §5.4.1: compare last terms, then lengths.
         (last_log_term, last_log_index) >= (self.log.last_term(), self.log.last_index())
     }
-
+    // ----- votes and TimeoutNow -------------------------------------------
     // ----- elections -----------------------------------------------------
 
     pub(super) fn handle_request_vote(

@@ -4,7 +4,7 @@
 
 use dsys_core::NodeId;
 
-use super::{Ctx, Defect, Raft, Timer};
+use super::{Ctx, Defect, Raft};
 use crate::raft::message::{
     AppendEntries, AppendResponse, InstallSnapshot, Msg, RaftEvent, Rejection, TimeoutNow,
 };
@@ -185,7 +185,6 @@ where
                 self.send_append(ctx, peer, true);
             }
         }
-        self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+        self.arm_heartbeat_timer(ctx);
     }
 }
