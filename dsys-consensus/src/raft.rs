@@ -94,6 +94,18 @@
 //! messages every [`RaftConfig::heartbeat_interval`]; a read-index read:
 //! one heartbeat round.
 //!
+//! **The code.** The server is [`Raft`], in `raft/node.rs`: its state,
+//! the role changes, and the one place every message's term is checked
+//! against its own (§5.1) before a handler runs. The handlers live by
+//! concern in `raft/node/`: `election.rs` (timers, campaigns, votes),
+//! `replication.rs` (the leader's side: appends, acknowledgements, commit,
+//! heartbeats), `progress.rs` (per follower: probe, pipeline or snapshot),
+//! `quorum.rs` (the one "what has a majority reached" computation behind
+//! commit, read-index and check-quorum), `follower.rs` (the consistency
+//! check, snapshots installed), `apply.rs` (applying, sessions, taking
+//! snapshots), `membership.rs`, `reads.rs`, `requests.rs`, and `config.rs`.
+//! Messages are in `raft/message.rs`, one struct per message.
+//!
 //! # Example
 //!
 //! Five servers elect a leader, replicate commands, lose the leader, elect

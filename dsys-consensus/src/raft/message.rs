@@ -1,14 +1,17 @@
 //! Raft's messages between servers (Raft Figure 2, §7 and dissertation §3.10,
 //! §9.6), and the requests and events between a server and its application.
 
+use std::fmt;
+
 use dsys_core::{Message, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::types::{Entry, LogIndex, Membership, RequestId, Role, Session, Snapshot, Term};
 
 /// A message between Raft servers. Each variant carries a struct of the same
-/// name, so a handler takes one value.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// name, so a handler takes one value. Its `Debug` is the struct's (the
+/// variant name would only repeat it), as traces show it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Msg<C> {
     /// RequestVote (§5.2), or its pre-vote twin (dissertation §9.6).
     RequestVote(RequestVote),
@@ -107,6 +110,19 @@ pub struct InstallSnapshot {
 pub struct TimeoutNow {
     /// The leader's term.
     pub term: Term,
+}
+
+impl<C: fmt::Debug> fmt::Debug for Msg<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::RequestVote(m) => m.fmt(f),
+            Msg::Vote(m) => m.fmt(f),
+            Msg::AppendEntries(m) => m.fmt(f),
+            Msg::AppendResponse(m) => m.fmt(f),
+            Msg::InstallSnapshot(m) => m.fmt(f),
+            Msg::TimeoutNow(m) => m.fmt(f),
+        }
+    }
 }
 
 impl<C> Message for Msg<C> where
