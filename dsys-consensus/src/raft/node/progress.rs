@@ -192,3 +192,77 @@ impl Progress {
         !matches!(&self.replication, Replication::Pipeline { inflight } if !inflight.is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(inflight: &[LogIndex]) -> Replication {
+        Replication::Pipeline {
+            inflight: inflight.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn a_probe_goes_one_at_a_time_then_an_ack_starts_the_pipeline() {
+        // Raft §5.3: probe until the logs match, then stream.
+        let mut p = Progress::new(5, Duration::ZERO);
+        assert!(p.may_send(2));
+        assert!(!p.append_sent(4, 3));
+        assert_eq!(p.replication, Replication::Probe { in_flight: Some(4) });
+        assert!(!p.may_send(2));
+        p.acknowledged(7);
+        assert_eq!((p.next, p.matched), (8, 7));
+        assert_eq!(p.replication, pipeline(&[]));
+        assert!(p.append_sent(7, 2));
+        assert!(p.append_sent(9, 2));
+        assert!(!p.may_send(2), "the pipeline is full");
+        p.acknowledged(9);
+        assert_eq!(p.replication, pipeline(&[11]));
+        assert!(p.may_send(2));
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_probe_in_flight_moves_next_back() {
+        // Raft §5.3: fast back-off to the hint, never below what matches.
+        let mut p = Progress::new(10, Duration::ZERO);
+        p.append_sent(9, 1);
+        p.refused(6, 3); // answers an older probe
+        assert_eq!(
+            (p.next, &p.replication),
+            (11, &Replication::Probe { in_flight: Some(9) })
+        );
+        p.refused(9, 3);
+        assert_eq!(
+            (p.next, &p.replication),
+            (3, &Replication::Probe { in_flight: None })
+        );
+    }
+
+    #[test]
+    fn a_silent_follower_is_probed_again_from_what_was_lost() {
+        let mut p = Progress::new(1, Duration::ZERO);
+        p.acknowledged(4);
+        p.append_sent(4, 2);
+        assert!(
+            !p.heartbeat_tick(),
+            "answered since the last tick: keep streaming"
+        );
+        assert!(p.heartbeat_tick(), "silent: the pipeline is taken as lost");
+        assert_eq!(
+            (p.next, &p.replication),
+            (5, &Replication::Probe { in_flight: None })
+        );
+        // Raft §7: a lost snapshot is sent again (next falls below it).
+        p.snapshot_sent(20);
+        assert_eq!(
+            (p.next, &p.replication),
+            (21, &Replication::Snapshot { prev: 4 })
+        );
+        assert!(p.heartbeat_tick());
+        assert_eq!(
+            (p.next, &p.replication),
+            (5, &Replication::Probe { in_flight: None })
+        );
+    }
+}
