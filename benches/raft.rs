@@ -1,26 +1,38 @@
 //! Raft's throughput and commit latency on the actix runtime: three nodes in
 //! one process over `LocalTransport`, in-memory storage, a counter state
-//! machine; closed-loop clients (each keeps one command outstanding) with 1
-//! and 64 clients. Also the simulator's speed on a five-node Raft run with
-//! faults. Baselines measured in the same run: bare actix ping-pong (the
-//! floor for one round of messages) for the runtime, and nothing for the
-//! simulator (its figure is events per second of wall time).
+//! machine; closed-loop clients (each keeps one command outstanding), 1 and
+//! 64 of them, 20,000 commands per run. Two layouts, both measured by
+//! criterion: all nodes on one thread, and each node on a thread of its own
+//! (every message crosses threads). Also the simulator's speed on a
+//! five-node Raft run with faults.
 //!
-//! `cargo bench --bench raft` (criterion's timing plus a summary table with
-//! commands/s, p50 and p99 at the end).
+//! The baseline, measured in the same run and in the same two layouts: two
+//! bare actix actors batting a message back and forth, closed loop. With
+//! one client a committed command needs at least one such round trip
+//! (leader to a follower and back), so "commands/s ÷ bare round trips/s"
+//! (at most 1) says how close Raft on dsys gets to what the runtime
+//! allows; with 64 clients, batching shares each round trip among many
+//! commands and the ratio may exceed 1. The simulator has no baseline: its
+//! figure is events per second of wall time.
+//!
+//! `cargo bench --bench raft` (criterion's timing, then a summary table
+//! with commands/s, p50, p99 and the ratio to the baseline).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use actix::prelude::*;
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use dsys::consensus::raft::simulation::{cluster, drive_client};
 use dsys::consensus::raft::{Counter, MemStorage, Raft, RaftConfig, RaftEvent, RaftRequest, Role};
 use dsys::core::runtime::Cluster;
 use dsys::core::sim::{LinkConfig, Simulation};
 use dsys::core::NodeId;
 
-/// Commands per measured run.
-const COMMANDS: u64 = 100_000;
+/// Commands per measured run, in every layout.
+const COMMANDS: u64 = 20_000;
+/// Round trips per baseline run.
+const ROUND_TRIPS: u64 = 20_000;
 
 struct Run {
     elapsed: Duration,
@@ -108,18 +120,94 @@ fn run(clients: u64, commands: u64, placement: Placement) -> Run {
     })
 }
 
+// ----- the baseline: bare actix round trips ----------------------------------
+
+/// A ball with this many hits left.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Ball(u64);
+
+/// Who to hit the ball to.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Meet(Addr<Player>);
+
+struct Player {
+    peer: Option<Addr<Player>>,
+    done: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Actor for Player {
+    type Context = Context<Self>;
+}
+
+impl Handler<Meet> for Player {
+    type Result = ();
+    fn handle(&mut self, Meet(peer): Meet, _: &mut Context<Self>) {
+        self.peer = Some(peer);
+    }
+}
+
+impl Handler<Ball> for Player {
+    type Result = ();
+    fn handle(&mut self, Ball(hits_left): Ball, _: &mut Context<Self>) {
+        if hits_left == 0 {
+            if let Some(done) = self.done.take() {
+                let _ = done.send(());
+            }
+            return;
+        }
+        let peer = self.peer.as_ref().expect("met before the first ball");
+        peer.do_send(Ball(hits_left - 1));
+    }
+}
+
+/// `round_trips` closed-loop round trips between two bare actix actors;
+/// returns their wall time.
+fn bare_round_trips(round_trips: u64, placement: Placement) -> Duration {
+    actix_rt::System::new().block_on(async move {
+        let arbiters: Vec<Arbiter> = match placement {
+            Placement::OneThread => Vec::new(),
+            Placement::ThreadPerNode => (0..2).map(|_| Arbiter::new()).collect(),
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let start = |done: Option<tokio::sync::oneshot::Sender<()>>, at: Option<&Arbiter>| {
+            let player = Player { peer: None, done };
+            match at {
+                Some(arbiter) => Player::start_in_arbiter(&arbiter.handle(), move |_| player),
+                None => player.start(),
+            }
+        };
+        // The server receives the even counts, so the last hit (0) is its.
+        let server = start(Some(done), arbiters.first());
+        let receiver = start(None, arbiters.last());
+        server.send(Meet(receiver.clone())).await.unwrap();
+        receiver.send(Meet(server.clone())).await.unwrap();
+        let began = Instant::now();
+        server.do_send(Ball(2 * round_trips));
+        finished.await.unwrap();
+        let elapsed = began.elapsed();
+        for arbiter in arbiters {
+            arbiter.stop();
+        }
+        elapsed
+    })
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
-fn summarise(label: &str, run: &mut Run) -> String {
+/// A summary line for `run`, and its rate in commands per second.
+fn summarise(label: &str, run: &mut Run) -> (String, f64) {
     run.latencies.sort_unstable();
     let rate = run.latencies.len() as f64 / run.elapsed.as_secs_f64();
-    format!(
+    let line = format!(
         "{label:<28} {rate:>12.0} commands/s   p50 {:>9.1?}   p99 {:>9.1?}",
         percentile(&run.latencies, 0.50),
         percentile(&run.latencies, 0.99)
-    )
+    );
+    (line, rate)
 }
 
 /// A five-node Raft simulation with faults; returns events processed.
@@ -157,20 +245,37 @@ fn simulate(seed: u64) -> u64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let mut group = c.benchmark_group("raft_actix_one_thread");
-    group.sample_size(10);
-    for clients in [1u64, 64] {
-        let commands = if clients == 1 { 20_000 } else { COMMANDS };
-        group.throughput(Throughput::Elements(commands));
-        group.bench_function(format!("{clients}_clients"), |b| {
+    for placement in [Placement::OneThread, Placement::ThreadPerNode] {
+        let name = match placement {
+            Placement::OneThread => "raft_actix_one_thread",
+            Placement::ThreadPerNode => "raft_actix_thread_per_node",
+        };
+        let mut group = c.benchmark_group(name);
+        // A run takes around a second: a few samples of one run each.
+        group.sample_size(10);
+        group.sampling_mode(SamplingMode::Flat);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(10));
+        group.throughput(Throughput::Elements(ROUND_TRIPS));
+        group.bench_function("bare_actix_round_trips", |b| {
             b.iter_custom(|iters| {
                 (0..iters)
-                    .map(|_| run(clients, commands, Placement::OneThread).elapsed)
+                    .map(|_| bare_round_trips(ROUND_TRIPS, placement))
                     .sum()
             })
         });
+        group.throughput(Throughput::Elements(COMMANDS));
+        for clients in [1u64, 64] {
+            group.bench_function(format!("{clients}_clients"), |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| run(clients, COMMANDS, placement).elapsed)
+                        .sum()
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 
     let mut group = c.benchmark_group("raft_simulator");
     group.sample_size(10);
@@ -179,19 +284,31 @@ fn bench(c: &mut Criterion) {
     group.bench_function("5_nodes_faults_10s", |b| b.iter(|| simulate(1)));
     group.finish();
 
-    // The summary a person reads: medians of five runs each.
+    // The summary a person reads: medians of five runs each, the baseline
+    // interleaved with Raft so that both see the same machine.
     let mut lines = Vec::new();
     for placement in [Placement::OneThread, Placement::ThreadPerNode] {
-        for clients in [1u64, 64] {
-            let commands = match (placement, clients) {
-                (Placement::ThreadPerNode, 1) => 2_000,
-                (_, 1) => 20_000,
-                _ => COMMANDS,
-            };
-            let mut runs: Vec<Run> = (0..5).map(|_| run(clients, commands, placement)).collect();
+        let mut bare: Vec<f64> = Vec::new();
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(), Vec::new()];
+        for _ in 0..5 {
+            let elapsed = bare_round_trips(ROUND_TRIPS, placement);
+            bare.push(ROUND_TRIPS as f64 / elapsed.as_secs_f64());
+            for (i, clients) in [1u64, 64].into_iter().enumerate() {
+                runs[i].push(run(clients, COMMANDS, placement));
+            }
+        }
+        bare.sort_by(f64::total_cmp);
+        let bare = bare[2];
+        lines.push(format!(
+            "{:<28} {bare:>12.0} round trips/s (the baseline)",
+            format!("{placement:?}, bare actix")
+        ));
+        for (i, clients) in [1u64, 64].into_iter().enumerate() {
+            let runs = &mut runs[i];
             runs.sort_by_key(|r| r.elapsed);
             let label = format!("{placement:?}, {clients} client(s)");
-            lines.push(summarise(&label, &mut runs[2]));
+            let (line, rate) = summarise(&label, &mut runs[2]);
+            lines.push(format!("{line}   {:.2}x baseline", rate / bare));
         }
     }
     let mut rates: Vec<f64> = (0..5)

@@ -45,11 +45,11 @@
 //!   not heard from a majority for an election timeout steps down, and a
 //!   server that heard from a leader recently ignores vote requests.
 //! - *Leadership transfer (D §3.10)*: the leader brings the target up to
-//!   date and tells it to campaign at once ([`Msg::TimeoutNow`]).
+//!   date and tells it to campaign at once ([`TimeoutNow`]).
 //! - *Log compaction (§7)*: after [`RaftConfig::snapshot_threshold`]
 //!   applied entries the state machine is snapshotted and the log before
 //!   it dropped; a follower that needs dropped entries gets the snapshot
-//!   ([`Msg::InstallSnapshot`]).
+//!   ([`InstallSnapshot`]).
 //! - *Membership changes (D §4.1)*: one server added or removed at a time
 //!   ([`MembershipChange`]), the new membership in force as soon as it is
 //!   in a server's log; *learners* receive the log without voting, so a new
@@ -93,6 +93,18 @@
 //! command batched into the same append. A heartbeat round: `2(N − 1)`
 //! messages every [`RaftConfig::heartbeat_interval`]; a read-index read:
 //! one heartbeat round.
+//!
+//! **The code.** The server is [`Raft`], in `raft/node.rs`: its state,
+//! the role changes, and the one place every message's term is checked
+//! against its own (§5.1) before a handler runs. The handlers live by
+//! concern in `raft/node/`: `election.rs` (timers, campaigns, votes),
+//! `replication.rs` (the leader's side: appends, acknowledgements, commit,
+//! heartbeats), `progress.rs` (per follower: probe, pipeline or snapshot),
+//! `quorum.rs` (the one "what has a majority reached" computation behind
+//! commit, read-index and check-quorum), `follower.rs` (the consistency
+//! check, snapshots installed), `apply.rs` (applying, sessions, taking
+//! snapshots), `membership.rs`, `reads.rs`, `requests.rs`, and `config.rs`.
+//! Messages are in `raft/message.rs`, one struct per message.
 //!
 //! # Example
 //!
@@ -141,7 +153,10 @@ mod storage;
 mod types;
 
 pub use log::Log;
-pub use message::{MembershipChange, Msg, RaftEvent, RaftRequest, Rejection};
+pub use message::{
+    AppendEntries, AppendResponse, InstallSnapshot, MembershipChange, Msg, RaftEvent, RaftRequest,
+    Rejection, RequestVote, TimeoutNow, Vote,
+};
 pub use node::{Defect, Raft, RaftConfig, Timer};
 pub use state_machine::{AppendLog, AppendLogQuery, Counter, StateMachine};
 pub use storage::{conformance, FileOptions, FileStorage, MemStorage, Recovered, Storage};

@@ -1,87 +1,128 @@
 //! Raft's messages between servers (Raft Figure 2, §7 and dissertation §3.10,
 //! §9.6), and the requests and events between a server and its application.
 
+use std::fmt;
+
 use dsys_core::{Message, NodeId};
 use serde::{Deserialize, Serialize};
 
 use super::types::{Entry, LogIndex, Membership, RequestId, Role, Session, Snapshot, Term};
 
-/// A message between Raft servers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A message between Raft servers. Each variant carries a struct of the same
+/// name, so a handler takes one value. Its `Debug` is the struct's (the
+/// variant name would only repeat it), as traces show it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Msg<C> {
-    /// RequestVote (§5.2), or its pre-vote twin (dissertation §9.6) which
-    /// asks "would you vote for me in `term`?" without changing anyone's
-    /// term.
-    RequestVote {
-        /// The term the candidate stands in (for a pre-vote: the term it
-        /// would stand in).
-        term: Term,
-        /// The candidate's last log index (§5.4.1, up-to-date check).
-        last_log_index: LogIndex,
-        /// The candidate's last log term.
-        last_log_term: Term,
-        /// A pre-vote: nobody's term or vote changes.
-        pre_vote: bool,
-        /// Leadership is being handed over (§3.10): a voter answers even
-        /// though it heard from a leader recently.
-        transfer: bool,
-    },
+    /// RequestVote (§5.2), or its pre-vote twin (dissertation §9.6).
+    RequestVote(RequestVote),
     /// The answer to RequestVote.
-    Vote {
-        /// The voter's term (for a granted pre-vote: the term asked about).
-        term: Term,
-        /// Whether the vote is granted.
-        granted: bool,
-        /// Whether this answers a pre-vote.
-        pre_vote: bool,
-    },
-    /// AppendEntries (§5.3): replicate entries, or just assert leadership
-    /// (a heartbeat) when `entries` is empty.
-    AppendEntries {
-        /// The leader's term.
-        term: Term,
-        /// The index of the entry just before `entries`.
-        prev_log_index: LogIndex,
-        /// That entry's term: the consistency check.
-        prev_log_term: Term,
-        /// The entries to store (empty for a heartbeat).
-        entries: Vec<Entry<C>>,
-        /// The leader's commit index.
-        leader_commit: LogIndex,
-        /// The leader's read round, echoed back: a read-index confirmation.
-        read_round: u64,
-    },
+    Vote(Vote),
+    /// AppendEntries (§5.3): replicate entries, or just assert leadership.
+    AppendEntries(AppendEntries<C>),
     /// The answer to AppendEntries or InstallSnapshot.
-    AppendResponse {
-        /// The follower's term.
-        term: Term,
-        /// On success, the follower's log matches the leader's up to here.
-        /// On failure, the `prev_log_index` that did not match.
-        index: LogIndex,
-        /// Whether the consistency check passed.
-        success: bool,
-        /// On failure, where the leader should retry (fast back-off, §5.3):
-        /// the first index of the conflicting term, or one past the
-        /// follower's last entry.
-        hint: LogIndex,
-        /// The read round of the request answered.
-        read_round: u64,
-    },
-    /// InstallSnapshot (§7): the leader has compacted the entries the
-    /// follower needs, so it sends the snapshot that replaced them.
-    InstallSnapshot {
-        /// The leader's term.
-        term: Term,
-        /// The snapshot.
-        snapshot: Snapshot,
-        /// The leader's read round.
-        read_round: u64,
-    },
+    AppendResponse(AppendResponse),
+    /// InstallSnapshot (§7).
+    InstallSnapshot(InstallSnapshot),
     /// Leadership transfer (§3.10): "start an election now".
-    TimeoutNow {
-        /// The leader's term.
-        term: Term,
-    },
+    TimeoutNow(TimeoutNow),
+}
+
+/// RequestVote (§5.2), or its pre-vote twin (dissertation §9.6) which asks
+/// "would you vote for me in `term`?" without changing anyone's term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RequestVote {
+    /// The term the candidate stands in (for a pre-vote: the term it would
+    /// stand in).
+    pub term: Term,
+    /// The candidate's last log index (§5.4.1, up-to-date check).
+    pub last_log_index: LogIndex,
+    /// The candidate's last log term.
+    pub last_log_term: Term,
+    /// A pre-vote: nobody's term or vote changes.
+    pub pre_vote: bool,
+    /// Leadership is being handed over (§3.10): a voter answers even though
+    /// it heard from a leader recently.
+    pub transfer: bool,
+}
+
+/// The answer to [`RequestVote`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Vote {
+    /// The voter's term (for a granted pre-vote: the term asked about).
+    pub term: Term,
+    /// Whether the vote is granted.
+    pub granted: bool,
+    /// Whether this answers a pre-vote.
+    pub pre_vote: bool,
+}
+
+/// AppendEntries (§5.3): replicate entries, or just assert leadership (a
+/// heartbeat) when `entries` is empty.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AppendEntries<C> {
+    /// The leader's term.
+    pub term: Term,
+    /// The index of the entry just before `entries`.
+    pub prev_log_index: LogIndex,
+    /// That entry's term: the consistency check.
+    pub prev_log_term: Term,
+    /// The entries to store (empty for a heartbeat).
+    pub entries: Vec<Entry<C>>,
+    /// The leader's commit index.
+    pub leader_commit: LogIndex,
+    /// The leader's read round, echoed back: a read-index confirmation.
+    pub read_round: u64,
+}
+
+/// The answer to [`AppendEntries`] or [`InstallSnapshot`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct AppendResponse {
+    /// The follower's term.
+    pub term: Term,
+    /// On success, the follower's log matches the leader's up to here. On
+    /// failure, the `prev_log_index` that did not match.
+    pub index: LogIndex,
+    /// Whether the consistency check passed.
+    pub success: bool,
+    /// On failure, where the leader should retry (fast back-off, §5.3): the
+    /// first index of the conflicting term, or one past the follower's last
+    /// entry.
+    pub hint: LogIndex,
+    /// The read round of the request answered.
+    pub read_round: u64,
+}
+
+/// InstallSnapshot (§7): the leader has compacted the entries the follower
+/// needs, so it sends the snapshot that replaced them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InstallSnapshot {
+    /// The leader's term.
+    pub term: Term,
+    /// The snapshot.
+    pub snapshot: Snapshot,
+    /// The leader's read round.
+    pub read_round: u64,
+}
+
+/// Leadership transfer (§3.10): the leader tells an up-to-date voter to
+/// start an election now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TimeoutNow {
+    /// The leader's term.
+    pub term: Term,
+}
+
+impl<C: fmt::Debug> fmt::Debug for Msg<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::RequestVote(m) => m.fmt(f),
+            Msg::Vote(m) => m.fmt(f),
+            Msg::AppendEntries(m) => m.fmt(f),
+            Msg::AppendResponse(m) => m.fmt(f),
+            Msg::InstallSnapshot(m) => m.fmt(f),
+            Msg::TimeoutNow(m) => m.fmt(f),
+        }
+    }
 }
 
 impl<C> Message for Msg<C> where
@@ -90,15 +131,16 @@ impl<C> Message for Msg<C> where
 }
 
 impl<C> Msg<C> {
-    /// The sender's term.
+    /// The sender's term (for a pre-vote request, and a granted pre-vote,
+    /// the term asked about).
     pub fn term(&self) -> Term {
         match self {
-            Msg::RequestVote { term, .. }
-            | Msg::Vote { term, .. }
-            | Msg::AppendEntries { term, .. }
-            | Msg::AppendResponse { term, .. }
-            | Msg::InstallSnapshot { term, .. }
-            | Msg::TimeoutNow { term } => *term,
+            Msg::RequestVote(m) => m.term,
+            Msg::Vote(m) => m.term,
+            Msg::AppendEntries(m) => m.term,
+            Msg::AppendResponse(m) => m.term,
+            Msg::InstallSnapshot(m) => m.term,
+            Msg::TimeoutNow(m) => m.term,
         }
     }
 }

@@ -1,0 +1,127 @@
+//! Applying committed entries to the state machine, with client sessions
+//! for exactly-once commands (dissertation §6.3), and taking snapshots
+//! (Raft §7).
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Raft};
+use crate::raft::message::{RaftEvent, Rejection};
+use crate::raft::state_machine::StateMachine;
+use crate::raft::storage::Storage;
+use crate::raft::types::{LogIndex, Payload, Role, Snapshot, SnapshotMeta};
+
+/// The client sessions table, part of the replicated state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(super) struct SessionEntry<O> {
+    pub(super) seq: u64,
+    pub(super) output: O,
+    pub(super) last_index: LogIndex,
+}
+
+/// What a snapshot's bytes hold: the sessions and the state machine.
+#[derive(Serialize, Deserialize)]
+pub(super) struct SnapshotData<O> {
+    pub(super) sessions: Vec<(u64, SessionEntry<O>)>,
+    pub(super) state: Vec<u8>,
+}
+
+impl<SM, S> Raft<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    pub(super) fn apply(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        let mut leave = false;
+        while self.applied < self.commit {
+            let index = self.applied + 1;
+            let Some(entry) = self.log.get(index) else {
+                break;
+            };
+            self.applied = index;
+            let result = match &entry.payload {
+                Payload::Noop => None,
+                Payload::Membership(m) => {
+                    leave |= self.role == Role::Leader && !m.voters.contains(&self.id);
+                    None
+                }
+                Payload::Command { session, command } => Some(match session {
+                    None => Ok(self.sm.apply(index, command)),
+                    Some(s) => match self.sessions.get(&s.client) {
+                        Some(known) if known.seq == s.seq => Ok(known.output.clone()),
+                        Some(known) if known.seq > s.seq => Err(Rejection::StaleSession),
+                        _ => {
+                            let output = self.sm.apply(index, command);
+                            self.sessions.insert(
+                                s.client,
+                                SessionEntry {
+                                    seq: s.seq,
+                                    output: output.clone(),
+                                    last_index: index,
+                                },
+                            );
+                            if self.sessions.len() > self.config.sessions_max {
+                                let oldest = self
+                                    .sessions
+                                    .iter()
+                                    .min_by_key(|(_, e)| e.last_index)
+                                    .map(|(&c, _)| c)
+                                    .expect("not empty");
+                                self.sessions.remove(&oldest);
+                            }
+                            Ok(output)
+                        }
+                    },
+                }),
+            };
+            if self.pending.front().is_some_and(|&(i, _)| i == index) {
+                let (_, id) = self.pending.pop_front().expect("just looked");
+                ctx.emit(match result {
+                    Some(Ok(output)) => RaftEvent::Applied { id, index, output },
+                    Some(Err(reason)) => RaftEvent::Rejected { id, reason },
+                    None => unreachable!("only commands are pending"),
+                });
+            }
+        }
+        self.serve_reads(ctx);
+        if leave {
+            // Dissertation §4.2.2: a leader removed from the cluster steps
+            // down once the change commits.
+            self.become_follower(ctx, None, true);
+        }
+        if self.config.snapshot_threshold > 0
+            && self.applied >= self.log.snapshot_index() + self.config.snapshot_threshold
+        {
+            self.take_snapshot(ctx);
+        }
+    }
+
+    pub(super) fn take_snapshot(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        let index = self.applied;
+        if index <= self.log.snapshot_index() {
+            return;
+        }
+        let term = self
+            .log
+            .term_at(index)
+            .expect("applied entries are in the log");
+        let data = SnapshotData {
+            sessions: self.sessions.iter().map(|(&c, e)| (c, e.clone())).collect(),
+            state: self.sm.snapshot(),
+        };
+        let snapshot = Snapshot {
+            meta: SnapshotMeta {
+                index,
+                term,
+                membership: self.membership_at(index),
+            },
+            data: postcard::to_allocvec(&data).expect("snapshot data encodes"),
+        };
+        if let Err(e) = self.storage.save_snapshot(&snapshot) {
+            self.halt(ctx, e);
+            return;
+        }
+        self.log.compact(index, term);
+        self.snapshot = snapshot;
+        ctx.emit(RaftEvent::SnapshotTaken { index });
+    }
+}

@@ -1,0 +1,102 @@
+//! The local application's requests: proposals, leadership transfer
+//! (dissertation §3.10), campaigns and snapshots on demand.
+
+use std::time::Duration;
+
+use dsys_core::NodeId;
+
+use super::{Ctx, Raft};
+use crate::raft::message::{Msg, RaftEvent, RaftRequest, Rejection, TimeoutNow};
+use crate::raft::state_machine::StateMachine;
+use crate::raft::storage::Storage;
+use crate::raft::types::{Payload, RequestId, Role};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Transfer {
+    pub(super) id: RequestId,
+    pub(super) to: NodeId,
+    pub(super) deadline: Duration,
+}
+
+impl<SM, S> Raft<SM, S>
+where
+    SM: StateMachine,
+    S: Storage<SM::Command>,
+{
+    pub(super) fn reject(&self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, reason: Rejection) {
+        ctx.emit(RaftEvent::Rejected { id, reason });
+    }
+
+    pub(super) fn not_leader(&self) -> Rejection {
+        Rejection::NotLeader {
+            leader: self.leader,
+        }
+    }
+
+    pub(super) fn handle_request(
+        &mut self,
+        ctx: &mut Ctx<'_, SM, S>,
+        request: RaftRequest<SM::Command, SM::Query>,
+    ) {
+        match request {
+            RaftRequest::Propose {
+                id,
+                command,
+                session,
+            } => {
+                if self.role != Role::Leader {
+                    return self.reject(ctx, id, self.not_leader());
+                }
+                if self.transfer.is_some() {
+                    return self.reject(ctx, id, Rejection::TransferInProgress);
+                }
+                if self.log.last_index() - self.commit >= self.config.uncommitted_entries_max {
+                    return self.reject(ctx, id, Rejection::Busy);
+                }
+                let Some(index) = self.append_local(ctx, Payload::Command { session, command })
+                else {
+                    return;
+                };
+                self.pending.push_back((index, id));
+                ctx.emit(RaftEvent::Proposed {
+                    id,
+                    index,
+                    term: self.term,
+                });
+                // Replicate now, never waiting for a heartbeat.
+                self.broadcast_append(ctx);
+                self.advance_commit(ctx);
+            }
+            RaftRequest::Read { id, query } => self.read(ctx, id, query),
+            RaftRequest::ChangeMembership { id, change } => self.change_membership(ctx, id, change),
+            RaftRequest::TransferLeadership { id, to } => {
+                if self.role != Role::Leader {
+                    return self.reject(ctx, id, self.not_leader());
+                }
+                if to == self.id || !self.is_voter(to) {
+                    return self.reject(
+                        ctx,
+                        id,
+                        Rejection::InvalidTransfer(format!("{to} is not another voter")),
+                    );
+                }
+                self.transfer = Some(Transfer {
+                    id,
+                    to,
+                    deadline: ctx.now() + self.config.election_timeout_max,
+                });
+                if self.progress[&to].matched == self.log.last_index() {
+                    ctx.send(to, Msg::TimeoutNow(TimeoutNow { term: self.term }));
+                } else {
+                    self.send_append(ctx, to, true);
+                }
+            }
+            RaftRequest::Campaign => {
+                if self.may_campaign() {
+                    self.start_election(ctx, true);
+                }
+            }
+            RaftRequest::Snapshot => self.take_snapshot(ctx),
+        }
+    }
+}
