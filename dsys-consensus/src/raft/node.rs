@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use dsys_core::{Context, Node, NodeId, TimerId};
+use dsys_core::{Context, Node, NodeId};
 
 use super::log::Log;
 use super::message::{Msg, RaftEvent, RaftRequest, Rejection, Vote};
@@ -87,8 +87,10 @@ pub struct Raft<SM: StateMachine, S> {
     leader: Option<NodeId>,
     announced: Option<(Term, Role, Option<NodeId>)>,
     election_deadline: Duration,
-    election_timer: Option<(TimerId, Duration)>,
-    heartbeat_timer: Option<TimerId>,
+    /// When the pending election timer fires, if one is pending.
+    election_timer: Option<Duration>,
+    /// Whether the leader's heartbeat timer is pending.
+    heartbeat_timer: bool,
     last_leader_contact: Option<Duration>,
     votes: BTreeSet<NodeId>,
     // Leader only.
@@ -303,7 +305,7 @@ where
             announced: None,
             election_deadline: Duration::ZERO,
             election_timer: None,
-            heartbeat_timer: None,
+            heartbeat_timer: false,
             last_leader_contact: None,
             votes: BTreeSet::new(),
             leader_since: Duration::ZERO,

@@ -29,7 +29,7 @@
 //! }));
 //! ```
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
@@ -47,7 +47,7 @@ use super::types::{LogIndex, RequestId, Session};
 pub const SERVICE_ID_BIT: RequestId = 1 << 63;
 
 /// A message of the service: Raft's own, or a client's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ServiceMsg<C, O> {
     /// Between servers.
     Peer(Msg<C>),
@@ -70,7 +70,7 @@ pub enum ServiceMsg<C, O> {
 }
 
 /// What became of a client's proposal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ClientOutcome<O> {
     /// Committed at `index` and applied; `output` is the state machine's
     /// answer.
@@ -113,8 +113,45 @@ where
 /// are Raft's, so a local application uses it as it would [`Raft`].
 pub struct RaftService<SM: StateMachine, S> {
     raft: Raft<SM, S>,
-    clients: HashMap<RequestId, (NodeId, u64)>,
+    clients: BTreeMap<RequestId, (NodeId, u64)>,
     next_id: RequestId,
+}
+
+// A service is a value like the Raft server inside it (see Raft's own
+// impls): cloned, compared and hashed with the clients it is answering.
+impl<SM: StateMachine, S> Clone for RaftService<SM, S>
+where
+    Raft<SM, S>: Clone,
+{
+    fn clone(&self) -> Self {
+        RaftService {
+            raft: self.raft.clone(),
+            clients: self.clients.clone(),
+            next_id: self.next_id,
+        }
+    }
+}
+
+impl<SM: StateMachine, S> PartialEq for RaftService<SM, S>
+where
+    Raft<SM, S>: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.raft == other.raft && self.clients == other.clients && self.next_id == other.next_id
+    }
+}
+
+impl<SM: StateMachine, S> Eq for RaftService<SM, S> where Raft<SM, S>: Eq {}
+
+impl<SM: StateMachine, S> std::hash::Hash for RaftService<SM, S>
+where
+    Raft<SM, S>: std::hash::Hash,
+{
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.raft.hash(state);
+        self.clients.hash(state);
+        self.next_id.hash(state);
+    }
 }
 
 impl<SM: StateMachine, S> std::fmt::Debug for RaftService<SM, S> {
@@ -135,7 +172,7 @@ where
     pub fn new(raft: Raft<SM, S>) -> Self {
         RaftService {
             raft,
-            clients: HashMap::new(),
+            clients: BTreeMap::new(),
             next_id: SERVICE_ID_BIT,
         }
     }
@@ -275,7 +312,7 @@ pub struct Retry(u64);
 /// leads, follows redirects, retries on silence with the same session
 /// number (so a command is applied once however often it is sent), and
 /// reports the outcome. Its peers are the servers.
-#[derive(Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftClient<C, O> {
     retry_after: Duration,
     attempts_max: u32,

@@ -19,7 +19,7 @@ where
     SM: StateMachine,
     S: Storage<SM::Command>,
 {
-    // ----- timers: the only code that holds a TimerId -------------------
+    // ----- timers: the only code that sets or cancels one ---------------
 
     /// Draws a new election timeout and makes sure a timer fires by then.
     pub(super) fn reset_election_deadline(&mut self, ctx: &mut Ctx<'_, SM, S>) {
@@ -36,16 +36,12 @@ where
     pub(super) fn arm_election_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
         match self.election_timer {
             // Fires at or before the deadline: it re-arms itself for the rest.
-            Some((_, at)) if at <= self.election_deadline => {}
-            Some((id, _)) => {
-                ctx.cancel_timer(id);
-                self.election_timer = None;
-                self.arm_election_timer(ctx);
-            }
-            None => {
+            Some(at) if at <= self.election_deadline => {}
+            // None pending, or one firing too late: setting it replaces it.
+            _ => {
                 let after = self.election_deadline.saturating_sub(ctx.now());
-                let id = ctx.set_timer(after, Timer::Election);
-                self.election_timer = Some((id, self.election_deadline));
+                ctx.set_timer(after, Timer::Election);
+                self.election_timer = Some(self.election_deadline);
             }
         }
     }
@@ -66,20 +62,20 @@ where
 
     /// Sets the leader's next heartbeat.
     pub(super) fn arm_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
-        self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat));
+        ctx.set_timer(self.config.heartbeat_interval, Timer::Heartbeat);
+        self.heartbeat_timer = true;
     }
 
     /// Stops the heartbeats (leadership is over).
     pub(super) fn cancel_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
-        if let Some(id) = self.heartbeat_timer.take() {
-            ctx.cancel_timer(id);
+        if std::mem::take(&mut self.heartbeat_timer) {
+            ctx.cancel_timer(&Timer::Heartbeat);
         }
     }
 
     /// The heartbeat timer fired.
     pub(super) fn on_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
-        self.heartbeat_timer = None;
+        self.heartbeat_timer = false;
         if self.role == Role::Leader {
             self.on_heartbeat(ctx);
         }

@@ -5,7 +5,7 @@ use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, Reque
 use crate::raft::types::{Entry, Payload};
 use crate::raft::{Counter, MemStorage};
 use dsys_core::testing::Harness;
-use dsys_core::Effect;
+use dsys_core::{Effect, EffectOf};
 
 type R = Raft<Counter, MemStorage<u64>>;
 const N0: NodeId = NodeId(0);
@@ -58,7 +58,7 @@ fn append(
     })
 }
 
-fn response(term: Term, index: LogIndex, success: bool, hint: LogIndex) -> Effect<R> {
+fn response(term: Term, index: LogIndex, success: bool, hint: LogIndex) -> EffectOf<R> {
     Effect::Send {
         to: N0,
         msg: Msg::AppendResponse(AppendResponse {
@@ -81,7 +81,7 @@ fn vote_request(term: Term, last: (LogIndex, Term)) -> Msg<u64> {
     })
 }
 
-fn vote(to: NodeId, term: Term, granted: bool) -> Effect<R> {
+fn vote(to: NodeId, term: Term, granted: bool) -> EffectOf<R> {
     Effect::Send {
         to,
         msg: Msg::Vote(Vote {
@@ -92,7 +92,7 @@ fn vote(to: NodeId, term: Term, granted: bool) -> Effect<R> {
     }
 }
 
-fn role(term: Term, role: Role, leader: Option<NodeId>) -> Effect<R> {
+fn role(term: Term, role: Role, leader: Option<NodeId>) -> EffectOf<R> {
     Effect::Emit(RaftEvent::RoleChanged { term, role, leader })
 }
 
@@ -383,7 +383,7 @@ fn sends_append(
     entries: Vec<Entry<u64>>,
     commit: LogIndex,
     read_round: u64,
-) -> Effect<R> {
+) -> EffectOf<R> {
     Effect::Send {
         to,
         msg: Msg::AppendEntries(AppendEntries {
