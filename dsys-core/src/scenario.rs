@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeId};
-use crate::sim::{Latency, LinkConfig, Metrics, Ordering, Script, Simulation};
+use crate::sim::{Latency, LinkConfig, Metrics, Ordering, Script, Simulation, Strategy};
 use crate::trace::Trace;
 
 /// The knobs of a simulation run, as the CLI takes them.
@@ -52,6 +52,8 @@ pub struct SimOptions {
     pub crashes: Vec<NodeAt>,
     /// Restarts to inject.
     pub restarts: Vec<NodeAt>,
+    /// Nodes to make Byzantine from the start, each with its strategy.
+    pub byzantine: Vec<ByzantineSpec>,
     /// Record a trace.
     pub trace: bool,
 }
@@ -72,6 +74,7 @@ impl Default for SimOptions {
             partitions: Vec::new(),
             crashes: Vec::new(),
             restarts: Vec::new(),
+            byzantine: Vec::new(),
             trace: false,
         }
     }
@@ -79,8 +82,8 @@ impl Default for SimOptions {
 
 impl SimOptions {
     /// Whether the run injects any fault (loss, duplication, reordering,
-    /// partitions, crashes): liveness properties that need a reliable
-    /// network are skipped when it does.
+    /// partitions, crashes, Byzantine nodes): liveness properties that need
+    /// a reliable network and honest nodes are skipped when it does.
     pub fn has_faults(&self) -> bool {
         self.loss > 0.0
             || self.duplicate > 0.0
@@ -88,6 +91,7 @@ impl SimOptions {
             || !self.partitions.is_empty()
             || !self.crashes.is_empty()
             || !self.restarts.is_empty()
+            || !self.byzantine.is_empty()
     }
 
     /// Checks ranges and node ids, with a message saying what to fix.
@@ -113,6 +117,9 @@ impl SimOptions {
         }
         for c in self.crashes.iter().chain(&self.restarts) {
             known(c.node)?;
+        }
+        for b in &self.byzantine {
+            known(b.node)?;
         }
         Ok(())
     }
@@ -180,6 +187,9 @@ impl SimOptions {
         }
         for c in &self.restarts {
             args.push_str(&format!(" --restart {c}"));
+        }
+        for b in &self.byzantine {
+            args.push_str(&format!(" --byzantine {b}"));
         }
         args
     }
@@ -307,6 +317,181 @@ impl fmt::Display for NodeAt {
     }
 }
 
+/// A Byzantine node for `dsys sim --byzantine`: `2:equivocate` makes node 2
+/// lie by equivocating from the start. See [`StrategySpec`] for the
+/// strategies and their parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ByzantineSpec {
+    /// The node.
+    pub node: NodeId,
+    /// What it does to its messages.
+    pub strategy: StrategySpec,
+}
+
+impl FromStr for ByzantineSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (node, strategy) = s.split_once(':').ok_or_else(|| {
+            format!("{s:?}: write NODE:STRATEGY, e.g. 2:equivocate, 1:drop=0.5, 3:delay=20..80")
+        })?;
+        Ok(ByzantineSpec {
+            node: parse_node(node)?,
+            strategy: strategy.parse()?,
+        })
+    }
+}
+
+impl fmt::Display for ByzantineSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.node.0, self.strategy)
+    }
+}
+
+/// A Byzantine strategy named on the command line.
+///
+/// | written | strategy |
+/// |---|---|
+/// | `drop`, `drop=P` | withhold each message with probability P (default 1: silent) |
+/// | `delay`, `delay=MIN..MAX` | hold each message back MIN..MAX ms more (default 50..200) |
+/// | `replay`, `replay=P` | with probability P (default 0.5) per send, also re-send an earlier message 1..100 ms later |
+/// | `equivocate` | tell different peers different things: how is the algorithm's own ([`Lies`]) |
+/// | `tamper` | alter every message the same way: how is the algorithm's own ([`Lies`]) |
+///
+/// The first three work for every algorithm; the last two need the
+/// algorithm's scenario to say how its messages lie.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StrategySpec {
+    /// [`Strategy::Drop`].
+    Drop {
+        /// Probability of withholding a message.
+        probability: f64,
+    },
+    /// [`Strategy::Delay`].
+    Delay(LatencyRange),
+    /// [`Strategy::Replay`], with extra delays of 1..100 ms.
+    Replay {
+        /// Probability, per send, of also re-sending an earlier message.
+        probability: f64,
+    },
+    /// [`Strategy::Equivocate`] with the algorithm's [`Lies::equivocate`].
+    Equivocate,
+    /// [`Strategy::Tamper`] with the algorithm's [`Lies::tamper`].
+    Tamper,
+}
+
+impl FromStr for StrategySpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (name, parameter) = match s.split_once('=') {
+            Some((n, p)) => (n.trim(), Some(p.trim())),
+            None => (s.trim(), None),
+        };
+        let probability = |default: f64| -> std::result::Result<f64, String> {
+            let Some(p) = parameter else {
+                return Ok(default);
+            };
+            match p.parse::<f64>() {
+                Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+                _ => Err(format!("{s:?}: {p:?} is not a probability in [0, 1]")),
+            }
+        };
+        let none = || match parameter {
+            None => Ok(()),
+            Some(p) => Err(format!("{s:?}: {name} takes no parameter (got {p:?})")),
+        };
+        match name {
+            "drop" => Ok(StrategySpec::Drop {
+                probability: probability(1.0)?,
+            }),
+            "delay" => Ok(StrategySpec::Delay(match parameter {
+                Some(range) => range.parse()?,
+                None => LatencyRange {
+                    min: Duration::from_millis(50),
+                    max: Duration::from_millis(200),
+                },
+            })),
+            "replay" => Ok(StrategySpec::Replay {
+                probability: probability(0.5)?,
+            }),
+            "equivocate" => none().map(|()| StrategySpec::Equivocate),
+            "tamper" => none().map(|()| StrategySpec::Tamper),
+            _ => Err(format!(
+                "unknown Byzantine strategy {name:?}: use drop[=P], delay[=MIN..MAX], replay[=P], equivocate or tamper"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for StrategySpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StrategySpec::Drop { probability } => write!(f, "drop={probability}"),
+            StrategySpec::Delay(range) => write!(
+                f,
+                "delay={}..{}",
+                range.min.as_millis(),
+                range.max.as_millis()
+            ),
+            StrategySpec::Replay { probability } => write!(f, "replay={probability}"),
+            StrategySpec::Equivocate => f.write_str("equivocate"),
+            StrategySpec::Tamper => f.write_str("tamper"),
+        }
+    }
+}
+
+impl StrategySpec {
+    /// The strategy for messages of type `M`, with `lies` for the
+    /// algorithm-specific ones; `algorithm` names the algorithm in the
+    /// error when it has no such lie.
+    pub fn strategy<M: 'static>(&self, lies: &Lies<M>, algorithm: &str) -> Result<Strategy<M>> {
+        let missing = |what: &str| {
+            Error::InvalidConfig(format!(
+                "--byzantine …:{what}: {algorithm} does not say how its messages {what}; \
+                 use drop, delay or replay, which work for every algorithm"
+            ))
+        };
+        Ok(match *self {
+            StrategySpec::Drop { probability } => Strategy::drop(probability),
+            StrategySpec::Delay(range) => Strategy::delay(range.min, range.max),
+            StrategySpec::Replay { probability } => Strategy::replay(
+                probability,
+                Duration::from_millis(1),
+                Duration::from_millis(100),
+            ),
+            StrategySpec::Equivocate => {
+                let alter = lies.equivocate.ok_or_else(|| missing("equivocate"))?;
+                Strategy::equivocate(alter)
+            }
+            StrategySpec::Tamper => {
+                let tamper = lies.tamper.ok_or_else(|| missing("tamper"))?;
+                Strategy::tamper(tamper)
+            }
+        })
+    }
+}
+
+/// How an algorithm's messages lie: what `--byzantine K:equivocate` and
+/// `K:tamper` do to them. An algorithm's scenario hands its lies to
+/// [`run_scenario_lying`]; `drop`, `delay` and `replay` need none.
+#[derive(Debug)]
+pub struct Lies<M> {
+    /// The message destination `to` gets in place of `msg` (different
+    /// destinations should get different versions).
+    pub equivocate: Option<fn(NodeId, &M) -> M>,
+    /// An altered version of `msg`, the same for every destination.
+    pub tamper: Option<fn(&M) -> M>,
+}
+
+impl<M> Lies<M> {
+    /// No algorithm-specific lies.
+    pub const NONE: Lies<M> = Lies {
+        equivocate: None,
+        tamper: None,
+    };
+}
+
 fn parse_ms(s: &str) -> std::result::Result<Duration, String> {
     s.trim()
         .parse::<u64>()
@@ -411,6 +596,8 @@ pub struct Report {
     pub verdicts: Vec<(String, Verdict)>,
     /// Figures measured at the end ([`Check::Figure`]), by name.
     pub figures: Vec<(String, String)>,
+    /// The nodes that were Byzantine at the end of the run.
+    pub byzantine: Vec<NodeId>,
 }
 
 impl Report {
@@ -444,6 +631,21 @@ impl fmt::Display for Report {
             self.virtual_time,
             self.events
         )?;
+        if !self.byzantine.is_empty() {
+            let specs: Vec<String> = self
+                .options
+                .byzantine
+                .iter()
+                .map(|b| format!("{} {}", b.node, b.strategy))
+                .collect();
+            let nodes: Vec<String> = self.byzantine.iter().map(ToString::to_string).collect();
+            writeln!(
+                f,
+                "Byzantine: {} ({}); properties judge the other nodes",
+                nodes.join(", "),
+                specs.join(", ")
+            )?;
+        }
         write!(f, "{}", self.metrics)?;
         if !self.figures.is_empty() {
             writeln!(f, "figures:")?;
@@ -535,12 +737,29 @@ pub fn run_scenario_with<N: Node>(
     properties: &[Property<N>],
     setup: impl FnOnce(&mut Simulation<N>) -> Result<()>,
 ) -> Result<Outcome> {
+    run_scenario_lying(algorithm, options, factory, properties, &Lies::NONE, setup)
+}
+
+/// [`run_scenario_with`], for an algorithm that says how its messages lie
+/// (`--byzantine K:equivocate`, `K:tamper`). Every [`SimOptions::byzantine`]
+/// node is made Byzantine after `setup`, at time 0, before any node starts.
+pub fn run_scenario_lying<N: Node>(
+    algorithm: &str,
+    options: &SimOptions,
+    factory: impl FnMut(NodeId) -> N + 'static,
+    properties: &[Property<N>],
+    lies: &Lies<N::Msg>,
+    setup: impl FnOnce(&mut Simulation<N>) -> Result<()>,
+) -> Result<Outcome> {
     options.validate()?;
     let mut sim = Simulation::new(options.nodes, options.seed, factory);
     sim.set_all_links(options.link())?;
     setup(&mut sim)?;
     if options.trace {
         sim.enable_trace();
+    }
+    for spec in &options.byzantine {
+        sim.byzantine(spec.node, spec.strategy.strategy(lies, algorithm)?)?;
     }
     sim.schedule(&options.script())?;
     for property in properties {
@@ -603,6 +822,7 @@ pub fn run_scenario_with<N: Node>(
             metrics: sim.metrics().clone(),
             verdicts,
             figures,
+            byzantine: sim.byzantine_nodes(),
         },
         trace,
     })
@@ -637,6 +857,50 @@ mod tests {
     }
 
     #[test]
+    fn parses_and_prints_byzantine_specs() {
+        let b: ByzantineSpec = "2:equivocate".parse().unwrap();
+        assert_eq!(b.node, NodeId(2));
+        assert_eq!(b.strategy, StrategySpec::Equivocate);
+        assert_eq!(b.to_string(), "2:equivocate");
+        for text in [
+            "1:drop=0.25",
+            "n3:delay=20..80",
+            "0:replay=0.5",
+            "4:tamper",
+            "1:drop=1",
+        ] {
+            let spec: ByzantineSpec = text.parse().unwrap();
+            let again: ByzantineSpec = spec.to_string().parse().unwrap();
+            assert_eq!(spec, again, "{text} round-trips");
+        }
+        assert_eq!(
+            "1:drop".parse::<ByzantineSpec>().unwrap().strategy,
+            StrategySpec::Drop { probability: 1.0 }
+        );
+        assert!("2"
+            .parse::<ByzantineSpec>()
+            .unwrap_err()
+            .contains("NODE:STRATEGY"));
+        assert!("2:lie"
+            .parse::<ByzantineSpec>()
+            .unwrap_err()
+            .contains("unknown"));
+        assert!("2:drop=3".parse::<ByzantineSpec>().is_err());
+        assert!("2:tamper=1".parse::<ByzantineSpec>().is_err());
+        let options = SimOptions {
+            byzantine: vec![b],
+            ..SimOptions::default()
+        };
+        assert!(options.to_args().ends_with(" --byzantine 2:equivocate"));
+        assert!(options.has_faults());
+        let error = StrategySpec::Equivocate
+            .strategy::<u8>(&Lies::NONE, "ping-pong")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ping-pong does not say how"), "{error}");
+    }
+
+    #[test]
     fn bad_options_are_errors_not_panics() {
         let options = SimOptions {
             crashes: vec!["7@10".parse().unwrap()],
@@ -648,5 +912,10 @@ mod tests {
             ..SimOptions::default()
         };
         assert!(matches!(options.validate(), Err(Error::InvalidConfig(_))));
+        let options = SimOptions {
+            byzantine: vec!["5:drop".parse().unwrap()],
+            ..SimOptions::default()
+        };
+        assert!(matches!(options.validate(), Err(Error::UnknownNode { .. })));
     }
 }

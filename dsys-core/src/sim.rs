@@ -59,6 +59,7 @@
 //! assert!(sim.node(NodeId(2)).is_none(), "n2 crashed");
 //! ```
 
+mod byzantine;
 mod engine;
 mod metrics;
 mod network;
@@ -72,6 +73,8 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use byzantine::ByzantineSlot;
+pub use byzantine::{ByzantineCtx, Forged, Strategy, SENT_REMEMBERED_MAX};
 use metrics::KindId;
 pub use metrics::{KindMetrics, Metrics, NodeMetrics};
 use network::LocalClock;
@@ -81,7 +84,7 @@ pub use script::{Fault, Script, Step};
 use crate::driver::Driver;
 use crate::error::Result;
 use crate::node::{Node, NodeId};
-use crate::trace::Trace;
+use crate::trace::{Trace, TraceKind};
 use network::nanos;
 use queue::EventQueue;
 
@@ -100,6 +103,10 @@ pub struct Emitted<E> {
     /// The event.
     pub event: E,
 }
+
+/// Mixed into the seed of each Byzantine node's strategy RNG, so that its
+/// stream differs from the node's own [`Context::rng`](crate::Context::rng).
+const BYZANTINE_STREAM: u64 = 0xB12A_4717_E5EE_D5ED;
 
 type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
 type InvariantFn<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), String>>;
@@ -131,6 +138,16 @@ enum Action<N: Node> {
     Request {
         node: usize,
         request: N::Request,
+    },
+    /// A message a Byzantine node's strategy held back, put on the network now.
+    HeldSend {
+        from: usize,
+        incarnation: u64,
+        to: NodeId,
+        msg: N::Msg,
+        /// The handler's message, for the trace (when tracing).
+        original: Option<String>,
+        delay_ns: u64,
     },
     Fault(Fault),
     Call(Call<N>),
@@ -176,6 +193,9 @@ pub struct Simulation<N: Node> {
     clocks: Vec<Vec<u64>>,
     metrics: Metrics,
     invariants: Vec<(String, InvariantFn<N>)>,
+    /// The strategy of each Byzantine node, by id; empty until the first
+    /// [`Simulation::byzantine`], so honest runs pay one length check a send.
+    byzantine: Vec<Option<ByzantineSlot<N::Msg>>>,
 }
 
 impl<N: Node> fmt::Debug for Simulation<N> {
@@ -220,6 +240,7 @@ impl<N: Node> Simulation<N> {
             clocks: Vec::new(),
             metrics: Metrics::new(nodes),
             invariants: Vec::new(),
+            byzantine: Vec::new(),
         };
         for &id in &ids {
             let node = (sim.factory)(id);
@@ -558,6 +579,89 @@ impl<N: Node> Simulation<N> {
     /// Restores the one-way link `from → to`.
     pub fn restore_link(&mut self, from: NodeId, to: NodeId) -> Result<()> {
         self.inject(Fault::RestoreLink(from, to))
+    }
+
+    // ----- Byzantine nodes -------------------------------------------------
+
+    /// Makes `node` Byzantine from now on: its handlers still run, and every
+    /// message they send passes through `strategy` first (see [`Strategy`]).
+    /// Replaces the node's earlier strategy, if any. The strategy survives
+    /// the node's crashes and restarts: it belongs to the process, not to
+    /// one incarnation.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dsys_core::ping_pong::{Msg, PingPong, PingPongConfig};
+    /// use dsys_core::sim::{Simulation, Strategy};
+    /// use dsys_core::NodeId;
+    ///
+    /// let mut sim = Simulation::new(2, 1, |_| PingPong::new(PingPongConfig::default()));
+    /// // n1 answers every ping with a pong for a round nobody asked about.
+    /// sim.byzantine(NodeId(1), Strategy::tamper(|msg: &Msg| match msg {
+    ///     Msg::Pong { round } => Msg::Pong { round: round + 100 },
+    ///     other => other.clone(),
+    /// })).unwrap();
+    /// sim.run_until(Duration::from_secs(1)).unwrap();
+    /// assert_eq!(sim.node(NodeId(0)).unwrap().replies(), 0, "no pong matched a ping");
+    /// ```
+    pub fn byzantine(&mut self, node: NodeId, strategy: Strategy<N::Msg>) -> Result<()> {
+        let i = self.check(node)?;
+        strategy.validate()?;
+        if self.byzantine.is_empty() {
+            self.byzantine.resize_with(self.n, || None);
+        }
+        // The strategy's own stream: lying draws nothing from the network's RNG.
+        let rng = crate::node::node_rng(self.seed ^ BYZANTINE_STREAM, node, 0);
+        let slot = ByzantineSlot::new(strategy, rng);
+        let text = slot.describe();
+        self.byzantine[i] = Some(slot);
+        self.record_network(Some(i), || TraceKind::Byzantine { strategy: text });
+        Ok(())
+    }
+
+    /// Makes `node` Byzantine with `strategy` at virtual time `time` (now,
+    /// if `time` is past): a step of a scripted test.
+    pub fn byzantine_at(
+        &mut self,
+        time: Duration,
+        node: NodeId,
+        strategy: Strategy<N::Msg>,
+    ) -> Result<()> {
+        self.check(node)?;
+        strategy.validate()?;
+        self.call_at(time, move |sim| {
+            sim.byzantine(node, strategy)
+                .expect("node and strategy were checked when scheduled");
+        });
+        Ok(())
+    }
+
+    /// Makes `node` honest again: its messages go out as its handlers sent
+    /// them. Messages its strategy is holding back still go out later.
+    pub fn honest(&mut self, node: NodeId) -> Result<()> {
+        let i = self.check(node)?;
+        if self.byzantine.get_mut(i).and_then(Option::take).is_some() {
+            self.record_network(Some(i), || TraceKind::Honest);
+        }
+        Ok(())
+    }
+
+    /// The nodes that are Byzantine now, in id order: property checkers
+    /// judge the other nodes only.
+    pub fn byzantine_nodes(&self) -> Vec<NodeId> {
+        self.byzantine
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.is_some())
+            .map(|(i, _)| NodeId(i as u32))
+            .collect()
+    }
+
+    /// Whether `node` is Byzantine now.
+    pub fn is_byzantine(&self, node: NodeId) -> bool {
+        self.byzantine
+            .get(node.index())
+            .is_some_and(Option::is_some)
     }
 
     /// Whether the link `from → to` is cut.

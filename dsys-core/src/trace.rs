@@ -18,7 +18,7 @@
 //! | `time_ns` | integer | virtual time in nanoseconds |
 //! | `node` | integer or null | the node the event belongs to; null for network events (drop, duplicate, partition, heal, link cut/restore) |
 //! | `clock` | object or null | the node's vector timestamp after the event, `{"n0": 3, "n2": 1}` (zero entries left out); null for network events |
-//! | `type` | string | `start`, `send`, `deliver`, `drop`, `duplicate`, `timer`, `request`, `request_dropped`, `emit`, `crash`, `restart`, `pause`, `resume`, `partition`, `heal`, `cut_link`, `restore_link` |
+//! | `type` | string | `start`, `send`, `deliver`, `drop`, `duplicate`, `timer`, `request`, `request_dropped`, `emit`, `crash`, `restart`, `pause`, `resume`, `partition`, `heal`, `cut_link`, `restore_link`, `byzantine`, `honest`, `byzantine_send` |
 //!
 //! and, by type: `send` — `to`, `msg_id`, `kind`, `msg`; `deliver` — `from`,
 //! `msg_id`, `kind`, `msg`; `drop` — `from`, `to`, `msg_id`, `kind`,
@@ -26,9 +26,24 @@
 //! `msg_id`; `timer` — `timer`; `request`, `request_dropped` —
 //! `request`; `emit` — `event`; `start`, `restart` — `incarnation`;
 //! `partition` — `sides` (lists of node ids); `cut_link`, `restore_link` —
-//! `from`, `to`. `msg`, `timer`, `request` and `event` are the value's
+//! `from`, `to`; `byzantine` — `strategy` (a description: `equivocate`,
+//! `drop 0.5`, …); `honest` — nothing; `byzantine_send` — `to`, `msg_id`
+//! (null when the strategy withheld the message), `original`, `delay_ns`.
+//! `msg`, `timer`, `request` and `event` are the value's
 //! `Debug` rendering. A `msg_id` is shared by a send, its duplicates and
 //! their deliveries or drops.
+//!
+//! **Byzantine nodes** ([`crate::sim::Strategy`]). `byzantine` marks the
+//! moment its `node` turned Byzantine, `honest` the moment it stopped.
+//! Every message a Byzantine node's strategy puts on the network has its
+//! ordinary `send` record, followed by a `byzantine_send` record with the
+//! same `msg_id`, the message the node's handler had sent (`original`, to
+//! compare with the `send`'s `msg`) and how long the strategy held it back
+//! (`delay_ns`, 0 if not); a withheld message leaves only a
+//! `byzantine_send` whose `msg_id` is null. These three records name their
+//! node but carry no `clock`: they annotate the run, they are not events of
+//! the node's process (readers that know only the older types can skip
+//! them).
 //!
 //! **ShiViz** ([`Trace::write_shiviz`]): for [ShiViz](https://bestchai.bitbucket.io/shiviz/),
 //! each node event as one line of text followed by one line holding the
@@ -243,6 +258,19 @@ pub enum TraceKind {
     CutLink { from: NodeId, to: NodeId },
     /// The one-way link `from → to` was restored.
     RestoreLink { from: NodeId, to: NodeId },
+    /// The node turned Byzantine: what it sends passes through `strategy`.
+    Byzantine { strategy: String },
+    /// The node is honest again.
+    Honest,
+    /// A Byzantine node's strategy sent a message (`msg_id`, after the
+    /// `send` record with that id) or withheld one (`msg_id` null) in place
+    /// of `original`, what the node's handler sent.
+    ByzantineSend {
+        to: NodeId,
+        msg_id: Option<u64>,
+        original: String,
+        delay_ns: u64,
+    },
 }
 
 impl TraceKind {
@@ -266,6 +294,9 @@ impl TraceKind {
             TraceKind::Heal => "heal",
             TraceKind::CutLink { .. } => "cut_link",
             TraceKind::RestoreLink { .. } => "restore_link",
+            TraceKind::Byzantine { .. } => "byzantine",
+            TraceKind::Honest => "honest",
+            TraceKind::ByzantineSend { .. } => "byzantine_send",
         }
     }
 
@@ -297,6 +328,20 @@ impl TraceKind {
             TraceKind::Heal => "heal".to_string(),
             TraceKind::CutLink { from, to } => format!("cut link {from}->{to}"),
             TraceKind::RestoreLink { from, to } => format!("restore link {from}->{to}"),
+            TraceKind::Byzantine { strategy } => format!("turns Byzantine ({strategy})"),
+            TraceKind::Honest => "turns honest".to_string(),
+            TraceKind::ByzantineSend {
+                to,
+                msg_id: Some(id),
+                original,
+                delay_ns,
+            } => format!("Byzantine send {id} to {to} in place of {original} (held {delay_ns} ns)"),
+            TraceKind::ByzantineSend {
+                to,
+                msg_id: None,
+                original,
+                ..
+            } => format!("Byzantine node withholds {original} to {to}"),
         };
         // One event, one line: ShiViz's parser depends on it.
         text.replace(['\n', '\r'], " ")

@@ -4,6 +4,7 @@
 //! ```text
 //! dsys list
 //! dsys sim ping-pong --nodes 5 --seed 7 --loss 0.1 --trace out.jsonl --shiviz out.log
+//! dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate
 //! dsys cluster up --nodes 3 --algorithm raft
 //! dsys raft propose --cluster dsys-cluster/cluster.toml hello
 //! dsys node --cluster cluster.toml --id 2 --algorithm raft
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
-use dsys::core::scenario::{LatencyRange, NodeAt, PartitionSpec, SimOptions};
+use dsys::core::scenario::{ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, SimOptions};
 use dsys::core::trace::{Trace, SHIVIZ_REGEX};
 
 /// dsys: classic distributed algorithms as deterministic state machines.
@@ -82,6 +83,11 @@ struct SimArgs {
     /// Restart a node from its factory: ID@MS. Repeatable.
     #[arg(long, value_name = "ID@MS")]
     restart: Vec<NodeAt>,
+    /// Make a node Byzantine from the start: ID:STRATEGY, where STRATEGY is
+    /// drop[=P], delay[=MIN..MAX], replay[=P] (any algorithm), equivocate or
+    /// tamper (algorithms that say how their messages lie). Repeatable.
+    #[arg(long, value_name = "ID:STRATEGY")]
+    byzantine: Vec<ByzantineSpec>,
     /// Write the trace as JSON Lines to this file.
     #[arg(long, value_name = "FILE.jsonl")]
     trace: Option<PathBuf>,
@@ -144,9 +150,17 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         partitions: args.partition,
         crashes: args.crash,
         restarts: args.restart,
+        byzantine: args.byzantine,
         trace: args.trace.is_some() || args.shiviz.is_some(),
     };
     let outcome = (algorithm.run)(&options)?;
+    if !options.byzantine.is_empty() && outcome.report.byzantine.is_empty() {
+        bail!(
+            "{}'s scenario does not apply --byzantine (it builds its simulation without \
+             dsys_core::scenario::run_scenario_with); run it without --byzantine",
+            algorithm.name
+        );
+    }
     print!("{}", outcome.report);
     if let Some(trace) = &outcome.trace {
         if let Some(path) = &args.trace {

@@ -182,6 +182,26 @@ impl<N: Node> Simulation<N> {
                     self.invoke(i, Input::Request(request));
                 }
             }
+            Action::HeldSend {
+                from,
+                incarnation,
+                to,
+                msg,
+                original,
+                delay_ns,
+            } => {
+                let slot = &self.slots[from];
+                // A held message dies with its node.
+                if slot.up && slot.incarnation == incarnation {
+                    let msg_id = self.send(from, to, msg);
+                    self.record_network(Some(from), || TraceKind::ByzantineSend {
+                        to,
+                        msg_id: Some(msg_id),
+                        original: original.unwrap_or_default(),
+                        delay_ns,
+                    });
+                }
+            }
             Action::Fault(fault) => self.do_fault(fault),
             Action::Call(f) => f(self),
         }
@@ -288,7 +308,7 @@ impl<N: Node> Simulation<N> {
         let mut effects = slot.driver.handle(node, now, input);
         for effect in effects.drain(..) {
             match effect {
-                Effect::Send { to, msg } => self.send(i, to, msg),
+                Effect::Send { to, msg } => self.send_as_node(i, to, msg),
                 Effect::SetTimer { after, timer } => {
                     self.metrics.timers_set += 1;
                     let slot = &mut self.slots[i];
@@ -334,7 +354,54 @@ impl<N: Node> Simulation<N> {
         self.slots[i].driver.recycle(effects);
     }
 
-    pub(super) fn send(&mut self, from: usize, to: NodeId, msg: N::Msg) {
+    /// Carries out a send effect of node `i`: through its strategy if it is
+    /// Byzantine, straight to the network otherwise.
+    pub(super) fn send_as_node(&mut self, i: usize, to: NodeId, msg: N::Msg) {
+        let Some(mut slot) = self.byzantine.get_mut(i).and_then(Option::take) else {
+            self.send(i, to, msg);
+            return;
+        };
+        let original = self.trace.is_some().then(|| format!("{msg:?}"));
+        let now = Duration::from_nanos(self.now);
+        let forged = slot.intercept(NodeId(i as u32), self.n, now, to, msg);
+        self.byzantine[i] = Some(slot);
+        if forged.is_empty() {
+            self.record_network(Some(i), || TraceKind::ByzantineSend {
+                to,
+                msg_id: None,
+                original: original.clone().unwrap_or_default(),
+                delay_ns: 0,
+            });
+        }
+        for (dest, msg, delay) in forged {
+            if delay.is_zero() {
+                let msg_id = self.send(i, dest, msg);
+                self.record_network(Some(i), || TraceKind::ByzantineSend {
+                    to: dest,
+                    msg_id: Some(msg_id),
+                    original: original.clone().unwrap_or_default(),
+                    delay_ns: 0,
+                });
+            } else {
+                let delay_ns = nanos(delay);
+                let incarnation = self.slots[i].incarnation;
+                self.push(
+                    self.now.saturating_add(delay_ns),
+                    Action::HeldSend {
+                        from: i,
+                        incarnation,
+                        to: dest,
+                        msg,
+                        original: original.clone(),
+                        delay_ns,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Puts a message of node `from` on the network; returns its `msg_id`.
+    pub(super) fn send(&mut self, from: usize, to: NodeId, msg: N::Msg) -> u64 {
         let msg_id = self.next_msg_id;
         self.next_msg_id += 1;
         let kind = self.metrics.kind_id(msg.kind());
@@ -371,17 +438,17 @@ impl<N: Node> Simulation<N> {
             // An algorithm bug rather than a network event; the trace and the
             // metrics show it, and the run goes on.
             self.drop_message(from, to, msg_id, kind, DropReason::NoSuchNode);
-            return;
+            return msg_id;
         }
         let link_index = from * self.n + t;
         if self.cut[link_index] {
             self.drop_message(from, to, msg_id, kind, DropReason::Partition);
-            return;
+            return msg_id;
         }
         let link = self.links[link_index];
         if link.loss > 0.0 && self.rng.random_bool(link.loss) {
             self.drop_message(from, to, msg_id, kind, DropReason::Loss);
-            return;
+            return msg_id;
         }
         let duplicate = link.duplicate > 0.0 && self.rng.random_bool(link.duplicate);
         let epoch = self.slots[t].epoch;
@@ -421,6 +488,7 @@ impl<N: Node> Simulation<N> {
                 clock,
             },
         );
+        msg_id
     }
 
     pub(super) fn arrival(&mut self, link_index: usize, link: &LinkConfig) -> u64 {

@@ -131,6 +131,14 @@ impl<'a> Timeline<'a> {
             TraceKind::Heal => "the partition HEALS".to_string(),
             TraceKind::CutLink { from, to } => format!("link {from} -> {to} CUT"),
             TraceKind::RestoreLink { from, to } => format!("link {from} -> {to} restored"),
+            TraceKind::Byzantine { strategy } => format!("turns BYZANTINE ({strategy})"),
+            TraceKind::Honest => "turns honest".to_string(),
+            TraceKind::ByzantineSend {
+                to,
+                msg_id: None,
+                original,
+                ..
+            } if self.sends => format!("(Byzantine) withholds {original} to {to}"),
             _ => return None,
         })
     }
