@@ -9,6 +9,9 @@
 //!   [`raft::Storage`] you choose (in memory, or [`raft::FileStorage`] on
 //!   disk), with the paper's five safety properties as checkers
 //!   ([`raft::properties`]).
+//! - [`byzantine_generals`]: the Byzantine generals, oral messages OM(m)
+//!   (Lamport, Shostak & Pease 1982), with IC1 and IC2 as checkers and
+//!   traitors made by the simulator's Byzantine strategies.
 //!
 //! Every algorithm is a sans-IO [`dsys_core::Node`]: the same code runs in
 //! the deterministic simulator, as actix actors, and over TCP.
@@ -32,6 +35,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod byzantine_generals;
 mod error;
 pub mod raft;
 
