@@ -699,3 +699,51 @@ fn a_violated_property_exits_1_with_a_replay_command() {
         "the replay gave a different report"
     );
 }
+
+#[test]
+fn byzantine_nodes_from_the_command_line() {
+    // Three generals, one traitorous lieutenant: IC2 breaks (N <= 3f), and
+    // the replay line carries the --byzantine option that reproduces it.
+    let run = dsys([
+        "sim",
+        "byzantine-generals",
+        "--nodes",
+        "3",
+        "--byzantine",
+        "2:tamper",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("Byzantine: n2 (n2 tamper)"),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("VIOLATED: IC2"), "{}", run.describe());
+    assert!(
+        run.stdout.contains("--byzantine 2:tamper"),
+        "{}",
+        run.describe()
+    );
+    // Four generals survive an equivocating commander.
+    let run = dsys([
+        "sim",
+        "byzantine-generals",
+        "--nodes",
+        "4",
+        "--byzantine",
+        "0:equivocate",
+    ]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    // Generic strategies work for any algorithm; lies need the algorithm's help.
+    let run = dsys(["sim", "ping-pong", "--byzantine", "1:drop=0.5"]);
+    assert!(run.stdout.contains("Byzantine: n1"), "{}", run.describe());
+    let run = dsys(["sim", "ping-pong", "--byzantine", "1:equivocate"]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stderr.contains("does not say how"),
+        "{}",
+        run.describe()
+    );
+    let run = dsys(["sim", "ping-pong", "--byzantine", "1:lie"]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+}
