@@ -9,6 +9,10 @@
 //!   [`raft::Storage`] you choose (in memory, or [`raft::FileStorage`] on
 //!   disk), with the paper's five safety properties as checkers
 //!   ([`raft::properties`]).
+//! - [`dolev_strong`]: Dolev–Strong authenticated Byzantine broadcast
+//!   (1983): ed25519 signature chains over f + 1 synchronous rounds,
+//!   tolerating any f < N traitors, with Agreement, Validity and
+//!   Termination as checkers ([`dolev_strong::properties`]).
 //!
 //! Every algorithm is a sans-IO [`dsys_core::Node`]: the same code runs in
 //! the deterministic simulator, as actix actors, and over TCP.
@@ -32,6 +36,7 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod dolev_strong;
 mod error;
 pub mod raft;
 
