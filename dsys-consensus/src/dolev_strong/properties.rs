@@ -114,12 +114,14 @@ pub fn validity(sender: NodeId, value: Value, records: &[Record]) -> Result<(), 
 /// time no later than `deadline` (f + 1 round lengths).
 pub fn termination(deadline: Duration, records: &[Record]) -> Result<(), String> {
     for r in records.iter().filter(|r| r.correct) {
+        let node = r.node;
         match r.decision {
-            None => return Err(format!("Termination: {} never decided", r.node)),
-            Some((_, at)) if at > deadline => return Err(format!(
-                "Termination: {} decided at {at:?}, after the end of round f + 1 at {deadline:?}",
-                r.node
-            )),
+            None => return Err(format!("Termination: {node} never decided")),
+            Some((_, at)) if at > deadline => {
+                return Err(format!(
+                    "Termination: {node} decided at {at:?}, after round f + 1 ended at {deadline:?}"
+                ));
+            }
             Some(_) => {}
         }
     }

@@ -76,6 +76,10 @@ impl Cluster {
 
     /// Node `id`'s configuration.
     pub fn config(&self, id: NodeId) -> DolevStrongConfig {
+        self.config_with(id, Keyring::derived(self.key_seed, self.nodes))
+    }
+
+    fn config_with(&self, id: NodeId, keyring: Keyring) -> DolevStrongConfig {
         let traitor = self.traitor(id).cloned();
         DolevStrongConfig {
             value: self.value,
@@ -83,19 +87,15 @@ impl Cluster {
             instance: self.instance,
             defect: if traitor.is_none() { self.defect } else { None },
             traitor,
-            ..DolevStrongConfig::new(
-                self.key(id),
-                Keyring::derived(self.key_seed, self.nodes),
-                self.sender,
-                self.faults,
-            )
+            ..DolevStrongConfig::new(self.key(id), keyring, self.sender, self.faults)
         }
     }
 
     /// A node factory for the simulator, every configuration checked first.
     pub fn factory(&self) -> Result<impl FnMut(NodeId) -> DolevStrong + 'static> {
+        let keyring = Keyring::derived(self.key_seed, self.nodes);
         let nodes: Vec<DolevStrong> = (0..self.nodes as u32)
-            .map(|i| DolevStrong::new(self.config(NodeId(i))))
+            .map(|i| DolevStrong::new(self.config_with(NodeId(i), keyring.clone())))
             .collect::<Result<_>>()?;
         Ok(move |id: NodeId| nodes[id.index()].clone())
     }
@@ -216,7 +216,7 @@ pub fn plans(cluster: &Cluster) -> Vec<Plan> {
     for (what, strategy) in [
         ("silent", Traitor::Silent),
         ("equivocating", Traitor::Equivocate { other }),
-        ("reaching n1 only", Traitor::OnlyTo(vec![NodeId(1)])),
+        ("n1-only", Traitor::OnlyTo(vec![NodeId(1)])),
         ("forging", Traitor::Forge),
         ("delaying", Traitor::Delay),
         ("double-signing", Traitor::RepeatSigner),
@@ -369,13 +369,22 @@ fn decisions(sim: &Simulation<DolevStrong>, options: &SimOptions) -> String {
 fn message_count(sim: &Simulation<DolevStrong>, options: &SimOptions) -> String {
     let (cluster, plan) = scenario_cluster(options);
     let (n, f) = (cluster.nodes, cluster.faults);
-    let formula = if plan.traitors.is_empty() {
-        let name = if f == 0 { "N − 1" } else { "(N − 1)²" };
-        format!("= {name} = {} with no traitor", messages_all_correct(n, f))
+    let measured = cluster.correct_messages(sim);
+    let faults = if options.has_faults() {
+        " (crashes and network faults change the count)"
     } else {
-        format!("≤ (N − 1) + 2(N − 1)(N − 2) = {}", messages_bound(n, f))
+        ""
     };
-    format!("{} {formula}", cluster.correct_messages(sim))
+    if plan.traitors.is_empty() {
+        let name = if f == 0 { "N − 1" } else { "(N − 1)²" };
+        let formula = messages_all_correct(n, f);
+        let relation = if measured == formula { "=" } else { "≠" };
+        format!("{measured} {relation} {name} = {formula} with no traitor{faults}")
+    } else {
+        let bound = messages_bound(n, f);
+        let relation = if measured <= bound { "≤" } else { ">" };
+        format!("{measured} {relation} (N − 1) + 2(N − 1)(N − 2) = {bound}{faults}")
+    }
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
