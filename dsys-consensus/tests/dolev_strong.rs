@@ -57,8 +57,8 @@ fn rejections(cluster: &Cluster, sim: &Simulation<DolevStrong>) -> Vec<Rejection
         .collect()
 }
 
-// Dolev & Strong 1983: Agreement (I), Validity (II) and the t + 1-round
-// bound, for every t < n; LSP 1982 §4 (SM(m)) for the same idea.
+// Dolev & Strong 1983: Agreement, Validity and the t + 1-round bound, for
+// every t < n; LSP 1982 §4 (SM(m), IC1 and IC2) for the same idea.
 #[test]
 fn the_three_properties_hold_for_every_f_below_n_up_to_seven_under_every_plan() {
     let mut runs = 0;
@@ -156,7 +156,7 @@ fn check_expected_outcome(cluster: &Cluster, plan: &Plan, sim: &Simulation<Dolev
     }
 }
 
-// Signatures beat the N > 3f bound of oral messages (LSP 1982 §3 vs §4):
+// Signatures beat the N > 3f bound of oral messages (LSP 1982 §2 and §4):
 // three generals, one traitor, wherever it sits and whatever it does.
 #[test]
 fn three_nodes_with_one_traitor_agree_which_oral_messages_cannot() {

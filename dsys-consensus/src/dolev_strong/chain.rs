@@ -299,7 +299,7 @@ mod tests {
         (keys, ring)
     }
 
-    // Dolev & Strong 1983, §2: a signature chain verifies link by link.
+    // LSP 1982 §4 (signed messages): a signature chain verifies link by link.
     #[test]
     fn a_chain_of_distinct_signers_verifies_and_counts_its_verifications() {
         let (keys, ring) = keys(3);

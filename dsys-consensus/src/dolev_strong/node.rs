@@ -593,7 +593,8 @@ mod tests {
     }
 
     // Handler tests assert exact effects (STYLE.md #9). Dolev & Strong
-    // 1983, §3: round 1, the sender signs and sends its value to all.
+    // 1983, round 1 (LSP 1982 §4, SM(m) step 1): the sender signs its
+    // value and sends it to all.
     #[test]
     fn the_sender_signs_its_value_and_sends_it_to_everyone_in_round_one() {
         let mut h = harness(config(3, 0, 1), 3);
@@ -615,7 +616,7 @@ mod tests {
         );
     }
 
-    // §3: accept in round r with r signatures, the sender's first; relay
+    // The algorithm, rounds 2 … f + 1: accept in round r with r signatures, the sender's first; relay
     // with one's own appended at the start of the next round, to those
     // who have not signed.
     #[test]

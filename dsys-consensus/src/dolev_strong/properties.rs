@@ -3,8 +3,8 @@
 //!
 //! | property | says | source |
 //! |---|---|---|
-//! | [`agreement`] | every correct node decides the same value (a value, or ⊥) | Dolev & Strong 1983, condition (I); LSP 1982 IC1 |
-//! | [`validity`] | if the sender is correct, every correct node decides the sender's value | Dolev & Strong 1983, condition (II); LSP 1982 IC2 |
+//! | [`agreement`] | every correct node decides the same value (a value, or ⊥) | Dolev & Strong 1983; LSP 1982 IC1 |
+//! | [`validity`] | if the sender is correct, every correct node decides the sender's value | Dolev & Strong 1983; LSP 1982 IC2 |
 //! | [`termination`] | every correct node has decided by the end of round f + 1, in virtual time | Dolev & Strong 1983, the t + 1-round bound |
 //!
 //! A node is correct if it is not scripted as a traitor and never crashed
