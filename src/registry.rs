@@ -24,6 +24,7 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::election::bully::ALGORITHM,
         crate::consensus::raft::simulation::ALGORITHM,
         crate::consensus::byzantine_generals::simulation::ALGORITHM,
+        crate::consensus::dolev_strong::simulation::ALGORITHM,
     ]
 }
 

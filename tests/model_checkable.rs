@@ -16,6 +16,7 @@ use dsys::clocks::stamped::{Chatter, Stamped};
 use dsys::clocks::vector::VectorClock;
 use dsys::clocks::{berkeley::Berkeley, cristian::Cristian, ntp::Ntp};
 use dsys::consensus::byzantine_generals::General;
+use dsys::consensus::dolev_strong::DolevStrong;
 use dsys::consensus::raft::service::{RaftClient, RaftService};
 use dsys::consensus::raft::{Counter, MemStorage, Raft};
 use dsys::core::failure_detector::Heartbeat;
@@ -64,6 +65,8 @@ fn every_node_type_is_clone_eq_hash_debug() {
     model_checkable::<RaftService<Counter, MemStorage<u64>>>();
     model_checkable::<RaftClient<u64, u64>>();
     model_checkable::<General>();
+    // Its signing key compares and hashes by its public half.
+    model_checkable::<DolevStrong>();
 }
 
 fn hash_of<T: Hash>(value: &T) -> u64 {

@@ -24,6 +24,9 @@ pub enum Error {
     /// A snapshot could not be decoded or restored.
     #[error("snapshot rejected: {0}")]
     Snapshot(String),
+    /// A Dolev–Strong configuration is inconsistent.
+    #[error("invalid Dolev–Strong configuration: {0}")]
+    DolevStrongConfig(String),
 }
 
 /// `Result` with this crate's [`Error`].

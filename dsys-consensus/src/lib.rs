@@ -12,6 +12,10 @@
 //! - [`byzantine_generals`]: the Byzantine generals, oral messages OM(m)
 //!   (Lamport, Shostak & Pease 1982), with IC1 and IC2 as checkers and
 //!   traitors made by the simulator's Byzantine strategies.
+//! - [`dolev_strong`]: Dolev–Strong authenticated Byzantine broadcast
+//!   (1983): ed25519 signature chains over f + 1 synchronous rounds,
+//!   tolerating any f < N traitors, with Agreement, Validity and
+//!   Termination as checkers ([`dolev_strong::properties`]).
 //!
 //! Every algorithm is a sans-IO [`dsys_core::Node`]: the same code runs in
 //! the deterministic simulator, as actix actors, and over TCP.
@@ -36,6 +40,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 pub mod byzantine_generals;
+pub mod dolev_strong;
 mod error;
 pub mod raft;
 
