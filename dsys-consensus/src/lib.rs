@@ -10,6 +10,9 @@
 //!   disk), with the paper's five safety properties as checkers
 //!   ([`raft::properties`]).
 //!
+//! - [`properties`]: the consensus properties (Termination, Agreement,
+//!   Integrity, Validity) over decisions, shared by every algorithm here.
+//!
 //! Every algorithm is a sans-IO [`dsys_core::Node`]: the same code runs in
 //! the deterministic simulator, as actix actors, and over TCP.
 //!
@@ -33,6 +36,8 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod error;
+pub mod properties;
 pub mod raft;
+pub mod stable;
 
 pub use error::{Error, Result};
