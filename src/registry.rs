@@ -23,6 +23,7 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::election::ring::ALGORITHM,
         crate::election::bully::ALGORITHM,
         crate::consensus::raft::simulation::ALGORITHM,
+        crate::consensus::paxos::simulation::ALGORITHM,
     ]
 }
 

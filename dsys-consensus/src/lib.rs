@@ -10,6 +10,8 @@
 //!   disk), with the paper's five safety properties as checkers
 //!   ([`raft::properties`]).
 //!
+//! - [`paxos`]: single-decree Paxos (Lamport, *Paxos Made Simple*, 2001),
+//!   its §2.1 safety requirements as checkers, and dueling proposers.
 //! - [`properties`]: the consensus properties (Termination, Agreement,
 //!   Integrity, Validity) over decisions, shared by every algorithm here.
 //!
@@ -36,6 +38,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod error;
+pub mod paxos;
 pub mod properties;
 pub mod raft;
 pub mod stable;
