@@ -24,6 +24,7 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::election::bully::ALGORITHM,
         crate::consensus::raft::simulation::ALGORITHM,
         crate::consensus::paxos::simulation::ALGORITHM,
+        crate::consensus::multi_paxos::simulation::ALGORITHM,
     ]
 }
 

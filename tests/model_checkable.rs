@@ -15,6 +15,7 @@ use dsys::clocks::snapshot::{bank::Bank as SnapshotBank, Snapshotting};
 use dsys::clocks::stamped::{Chatter, Stamped};
 use dsys::clocks::vector::VectorClock;
 use dsys::clocks::{berkeley::Berkeley, cristian::Cristian, ntp::Ntp};
+use dsys::consensus::multi_paxos::MultiPaxos;
 use dsys::consensus::paxos::Paxos;
 use dsys::consensus::raft::service::{RaftClient, RaftService};
 use dsys::consensus::raft::{Counter, MemStorage, Raft};
@@ -64,6 +65,7 @@ fn every_node_type_is_clone_eq_hash_debug() {
     model_checkable::<RaftService<Counter, MemStorage<u64>>>();
     model_checkable::<RaftClient<u64, u64>>();
     model_checkable::<Paxos<u64>>();
+    model_checkable::<MultiPaxos<Counter>>();
 }
 
 fn hash_of<T: Hash>(value: &T) -> u64 {

@@ -12,6 +12,9 @@
 //!
 //! - [`paxos`]: single-decree Paxos (Lamport, *Paxos Made Simple*, 2001),
 //!   its §2.1 safety requirements as checkers, and dueling proposers.
+//! - [`multi_paxos`]: Multi-Paxos, a replicated log with a stable leader,
+//!   no-op gap filling, catch-up and batching, driving the same
+//!   [`raft::StateMachine`] as Raft.
 //! - [`properties`]: the consensus properties (Termination, Agreement,
 //!   Integrity, Validity) over decisions, shared by every algorithm here.
 //!
@@ -38,6 +41,7 @@
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
 mod error;
+pub mod multi_paxos;
 pub mod paxos;
 pub mod properties;
 pub mod raft;
