@@ -852,3 +852,143 @@ impl<SM: StateMachine> Node for MultiPaxos<SM> {
         self.flush(ctx);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::Counter;
+    use dsys_core::testing::Harness;
+    use dsys_core::Effect;
+
+    fn replica(id: u32) -> Harness<MultiPaxos<Counter>> {
+        let r = MultiPaxos::new(
+            MultiPaxosConfig::default(),
+            Stable::default(),
+            Counter::default(),
+        )
+        .unwrap();
+        Harness::new(r, NodeId(id), 3)
+    }
+
+    fn batch(id: u64) -> Entry<u64> {
+        Entry::Batch(vec![Command { id, command: id }])
+    }
+
+    // Paxos Made Simple §3: a new leader re-proposes, slot by slot, the
+    // highest-numbered accepted proposal its promises report, and a no-op
+    // where none does (the gap at slot 2).
+    #[test]
+    fn a_new_leader_recovers_accepted_slots_and_fills_gaps_with_noops() {
+        let mut h = replica(0);
+        h.start(); // n0 trusts everyone: it is the candidate, and prepares
+        let b = Ballot::new(1, 0);
+        assert_eq!(h.node().ballot(), Some(b));
+        let reported = vec![
+            (1, Ballot::new(0, 2), batch(7)),
+            (3, Ballot::new(0, 1), batch(8)),
+            (3, Ballot::new(0, 2), batch(9)),
+        ];
+        let effects = h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: b,
+                accepted: reported,
+            },
+        );
+        let accept = |slot, entry| Msg::Accept {
+            ballot: b,
+            slot,
+            entry,
+            commit: 1,
+        };
+        let mut expected = vec![Effect::Emit(MultiPaxosEvent::Elected {
+            ballot: b,
+            recovered: 2,
+            noops: 1,
+        })];
+        for (slot, entry) in [(1, batch(7)), (2, Entry::Noop), (3, batch(9))] {
+            for to in [1, 2] {
+                expected.push(Effect::Send {
+                    to: NodeId(to),
+                    msg: accept(slot, entry.clone()),
+                });
+            }
+        }
+        assert_eq!(effects, expected, "(0, n2) outranks (0, n1) at slot 3");
+        // A request goes to the next slot, with phase 2 only.
+        let effects = h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
+        assert_eq!(effects.len(), 2);
+        assert_eq!(
+            effects[0],
+            Effect::Send {
+                to: NodeId(1),
+                msg: accept(4, batch(4))
+            }
+        );
+    }
+
+    // §3: an acceptor accepts at its promised ballot, answers, and learns
+    // from the commit point what it accepted in that ballot.
+    #[test]
+    fn a_follower_accepts_and_learns_from_the_commit_point() {
+        let mut h = replica(2);
+        let b = Ballot::new(1, 0);
+        let accept = |slot, commit| Msg::Accept {
+            ballot: b,
+            slot,
+            entry: batch(slot),
+            commit,
+        };
+        assert_eq!(
+            h.message(NodeId(0), accept(1, 1)),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::Accepted { ballot: b, slot: 1 }
+            }]
+        );
+        assert_eq!(h.node().first_unchosen(), 1);
+        h.message(NodeId(0), accept(2, 2));
+        assert_eq!(h.node().first_unchosen(), 2, "slot 1 is chosen");
+        assert_eq!(h.node().state_machine().value, 1);
+        // A stale ballot is refused.
+        h.message(
+            NodeId(1),
+            Msg::Prepare {
+                ballot: Ballot::new(2, 1),
+                from_slot: 1,
+            },
+        );
+        assert_eq!(
+            h.message(NodeId(0), accept(3, 2)),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::Reject {
+                    promised: Ballot::new(2, 1)
+                }
+            }]
+        );
+        // A heartbeat of the new leader above a gap asks for catch-up.
+        let effects = h.message(
+            NodeId(1),
+            Msg::Heartbeat {
+                leading: Some(Ballot::new(2, 1)),
+                commit: 5,
+            },
+        );
+        assert_eq!(
+            effects,
+            vec![Effect::Send {
+                to: NodeId(1),
+                msg: Msg::CatchUp { from: 2 }
+            }]
+        );
+        h.message(
+            NodeId(1),
+            Msg::Chosen {
+                entries: vec![(2, batch(2)), (3, Entry::Noop), (4, batch(4))],
+            },
+        );
+        assert_eq!(h.node().first_unchosen(), 5);
+        assert_eq!(h.node().state_machine().value, 7);
+    }
+}
