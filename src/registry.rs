@@ -25,6 +25,8 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::consensus::raft::simulation::ALGORITHM,
         crate::consensus::byzantine_generals::simulation::ALGORITHM,
         crate::consensus::dolev_strong::simulation::ALGORITHM,
+        crate::consensus::paxos::simulation::ALGORITHM,
+        crate::consensus::multi_paxos::simulation::ALGORITHM,
     ]
 }
 

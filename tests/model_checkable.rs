@@ -17,6 +17,8 @@ use dsys::clocks::vector::VectorClock;
 use dsys::clocks::{berkeley::Berkeley, cristian::Cristian, ntp::Ntp};
 use dsys::consensus::byzantine_generals::General;
 use dsys::consensus::dolev_strong::DolevStrong;
+use dsys::consensus::multi_paxos::MultiPaxos;
+use dsys::consensus::paxos::Paxos;
 use dsys::consensus::raft::service::{RaftClient, RaftService};
 use dsys::consensus::raft::{Counter, MemStorage, Raft};
 use dsys::core::failure_detector::Heartbeat;
@@ -67,6 +69,8 @@ fn every_node_type_is_clone_eq_hash_debug() {
     model_checkable::<General>();
     // Its signing key compares and hashes by its public half.
     model_checkable::<DolevStrong>();
+    model_checkable::<Paxos<u64>>();
+    model_checkable::<MultiPaxos<Counter>>();
 }
 
 fn hash_of<T: Hash>(value: &T) -> u64 {

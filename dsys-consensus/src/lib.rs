@@ -17,6 +17,14 @@
 //!   tolerating any f < N traitors, with Agreement, Validity and
 //!   Termination as checkers ([`dolev_strong::properties`]).
 //!
+//! - [`paxos`]: single-decree Paxos (Lamport, *Paxos Made Simple*, 2001),
+//!   its §2.1 safety requirements as checkers, and dueling proposers.
+//! - [`multi_paxos`]: Multi-Paxos, a replicated log with a stable leader,
+//!   no-op gap filling, catch-up and batching, driving the same
+//!   [`raft::StateMachine`] as Raft.
+//! - [`properties`]: the consensus properties (Termination, Agreement,
+//!   Integrity, Validity) over decisions, shared by every algorithm here.
+//!
 //! Every algorithm is a sans-IO [`dsys_core::Node`]: the same code runs in
 //! the deterministic simulator, as actix actors, and over TCP.
 //!
@@ -42,6 +50,10 @@
 pub mod byzantine_generals;
 pub mod dolev_strong;
 mod error;
+pub mod multi_paxos;
+pub mod paxos;
+pub mod properties;
 pub mod raft;
+pub mod stable;
 
 pub use error::{Error, Result};

@@ -1,0 +1,994 @@
+//! One Multi-Paxos replica: proposer, acceptor and learner for every slot
+//! of the log, a leader chosen by the failure detector, and the state
+//! machine the log drives.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use dsys_core::failure_detector::{FailureDetector, HeartbeatConfig};
+use dsys_core::{Context, Node, NodeId};
+
+use super::message::{Command, Entry, Msg, MultiPaxosEvent, MultiPaxosRequest, Slot, Tick};
+use crate::paxos::Ballot;
+use crate::raft::{RequestId, StateMachine};
+use crate::stable::Stable;
+use crate::{Error, Result};
+
+/// A deliberate bug, so that the checkers can be seen to catch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Defect {
+    /// A new leader fills every slot from its own first unchosen one with
+    /// no-ops and its own proposals, ignoring what the promises reported
+    /// (breaks log agreement once a slot was chosen it did not know of).
+    IgnoresAcceptedValues,
+}
+
+/// A replica's timing and limits.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MultiPaxosConfig {
+    /// Heartbeats and the failure detector (period, suspicion timeout).
+    pub heartbeat: HeartbeatConfig,
+    /// Slots a leader may have proposed and not yet seen chosen; requests
+    /// arriving meanwhile wait and go out together in the next slot.
+    pub pipeline_max: usize,
+    /// The most commands in one slot.
+    pub batch_max: usize,
+    /// The most entries in one [`Msg::Chosen`] answer to a catch-up.
+    pub catch_up_max: usize,
+    /// The most requests a leader holds waiting for the pipeline; more are
+    /// refused with [`MultiPaxosEvent::NotLeader`] naming itself.
+    pub pending_max: usize,
+    /// A deliberate bug, for checker tests (`None` in real use).
+    pub defect: Option<Defect>,
+}
+
+impl Default for MultiPaxosConfig {
+    fn default() -> Self {
+        MultiPaxosConfig {
+            heartbeat: HeartbeatConfig::default(),
+            pipeline_max: 16,
+            batch_max: 64,
+            catch_up_max: 64,
+            pending_max: 4096,
+            defect: None,
+        }
+    }
+}
+
+impl MultiPaxosConfig {
+    /// Checks the configuration, saying what to fix.
+    pub fn validate(&self) -> Result<()> {
+        if self.pipeline_max == 0 || self.batch_max == 0 || self.catch_up_max == 0 {
+            return Err(Error::InvalidConfig(
+                "Multi-Paxos: pipeline_max, batch_max and catch_up_max must be at least 1".into(),
+            ));
+        }
+        if self.heartbeat.timeout <= self.heartbeat.period {
+            return Err(Error::InvalidConfig(format!(
+                "Multi-Paxos: the suspicion timeout ({:?}) must exceed the heartbeat period ({:?})",
+                self.heartbeat.timeout, self.heartbeat.period
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What a replica keeps in stable storage, written before any message that
+/// depends on it leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Durable<C> {
+    /// The highest ballot promised (for every slot at once).
+    pub promised: Option<Ballot>,
+    /// The highest round this replica used for its own ballots.
+    pub round: u64,
+    /// Per slot, the highest-numbered proposal accepted.
+    pub accepted: BTreeMap<Slot, (Ballot, Entry<C>)>,
+    /// Per slot, the entry known to be chosen.
+    pub chosen: BTreeMap<Slot, Entry<C>>,
+}
+
+impl<C> Default for Durable<C> {
+    fn default() -> Self {
+        Durable {
+            promised: None,
+            round: 0,
+            accepted: BTreeMap::new(),
+            chosen: BTreeMap::new(),
+        }
+    }
+}
+
+/// A slot the leader proposed and has not yet seen chosen.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Proposal<C> {
+    entry: Entry<C>,
+    accepted: BTreeSet<NodeId>,
+    /// When it was last sent, for retransmission.
+    sent_at: Duration,
+}
+
+/// Where a replica stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Role<C> {
+    Follower,
+    /// Phase 1 for every slot from `from_slot` on.
+    Preparing {
+        ballot: Ballot,
+        from_slot: Slot,
+        since: Duration,
+        promises: BTreeMap<NodeId, Vec<(Slot, Ballot, Entry<C>)>>,
+    },
+    /// Phase 1 done: phase 2 only, one slot per batch.
+    Leading {
+        ballot: Ballot,
+        next_slot: Slot,
+        proposals: BTreeMap<Slot, Proposal<C>>,
+    },
+}
+
+/// A Multi-Paxos replica driving a [`StateMachine`] (the same trait Raft
+/// drives, so one machine runs on either). See the [module
+/// essay](super).
+///
+/// ```
+/// use std::time::Duration;
+/// use dsys_core::sim::Simulation;
+/// use dsys_consensus::multi_paxos::simulation::{cluster, current_leader};
+/// use dsys_consensus::multi_paxos::{MultiPaxosConfig, MultiPaxosEvent, MultiPaxosRequest};
+///
+/// let mut sim = Simulation::new(3, 1, cluster(MultiPaxosConfig::default()));
+/// sim.run_until(Duration::from_millis(100)).unwrap();
+/// let leader = current_leader(&sim).expect("n0 leads from the start");
+/// sim.request(leader, MultiPaxosRequest::Propose { id: 1, command: 5 }).unwrap();
+/// sim.run_for(Duration::from_millis(100)).unwrap();
+/// assert!(sim.events(leader).iter().any(|e| matches!(e.event, MultiPaxosEvent::Applied { id: 1, output: 5, .. })));
+/// assert!(sim.nodes().all(|(_, r)| r.state_machine().value == 5));
+/// ```
+pub struct MultiPaxos<SM: StateMachine> {
+    config: MultiPaxosConfig,
+    stable: Stable<Durable<SM::Command>>,
+    durable: Durable<SM::Command>,
+    role: Role<SM::Command>,
+    /// The lowest slot not known to be chosen.
+    first_unchosen: Slot,
+    /// The last slot applied to the state machine.
+    applied: Slot,
+    sm: SM,
+    detector: Option<FailureDetector>,
+    /// The leader this replica last heard from.
+    leader: Option<NodeId>,
+    /// Requests waiting for the pipeline (leader only).
+    pending: VecDeque<Command<SM::Command>>,
+    /// Requests this replica took and will answer when applied.
+    waiting: BTreeSet<RequestId>,
+    /// The highest round seen in any ballot.
+    seen_round: u64,
+}
+
+impl<SM> Clone for MultiPaxos<SM>
+where
+    SM: StateMachine + Clone,
+{
+    fn clone(&self) -> Self {
+        MultiPaxos {
+            config: self.config.clone(),
+            stable: self.stable.clone(),
+            durable: self.durable.clone(),
+            role: self.role.clone(),
+            first_unchosen: self.first_unchosen,
+            applied: self.applied,
+            sm: self.sm.clone(),
+            detector: self.detector.clone(),
+            leader: self.leader,
+            pending: self.pending.clone(),
+            waiting: self.waiting.clone(),
+            seen_round: self.seen_round,
+        }
+    }
+}
+
+impl<SM: StateMachine + fmt::Debug> fmt::Debug for MultiPaxos<SM> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MultiPaxos")
+            .field("role", &self.role_name())
+            .field("ballot", &self.ballot())
+            .field("promised", &self.durable.promised)
+            .field("first_unchosen", &self.first_unchosen)
+            .field("applied", &self.applied)
+            .field("sm", &self.sm)
+            .finish_non_exhaustive()
+    }
+}
+
+// Equality and hashing leave out the storage handle: it mirrors `durable`.
+impl<SM: StateMachine + PartialEq> PartialEq for MultiPaxos<SM> {
+    fn eq(&self, other: &Self) -> bool {
+        let MultiPaxos {
+            config,
+            stable: _,
+            durable,
+            role,
+            first_unchosen,
+            applied,
+            sm,
+            detector,
+            leader,
+            pending,
+            waiting,
+            seen_round,
+        } = self;
+        *config == other.config
+            && *durable == other.durable
+            && *role == other.role
+            && *first_unchosen == other.first_unchosen
+            && *applied == other.applied
+            && *sm == other.sm
+            && *detector == other.detector
+            && *leader == other.leader
+            && *pending == other.pending
+            && *waiting == other.waiting
+            && *seen_round == other.seen_round
+    }
+}
+
+impl<SM: StateMachine + Eq> Eq for MultiPaxos<SM> {}
+
+impl<SM: StateMachine + Hash> Hash for MultiPaxos<SM> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let MultiPaxos {
+            config,
+            stable: _,
+            durable,
+            role,
+            first_unchosen,
+            applied,
+            sm,
+            detector,
+            leader,
+            pending,
+            waiting,
+            seen_round,
+        } = self;
+        (config, durable, role, first_unchosen, applied, sm).hash(state);
+        (detector, leader, pending, waiting, seen_round).hash(state);
+    }
+}
+
+impl<SM: StateMachine> MultiPaxos<SM> {
+    /// A replica over `stable`, reading back what an earlier incarnation
+    /// stored, with a fresh `sm` that the chosen log is replayed into at
+    /// start.
+    pub fn new(
+        config: MultiPaxosConfig,
+        stable: Stable<Durable<SM::Command>>,
+        sm: SM,
+    ) -> Result<Self> {
+        config.validate()?;
+        let durable = stable.load();
+        let mut replica = MultiPaxos {
+            config,
+            stable,
+            seen_round: durable.round,
+            durable,
+            role: Role::Follower,
+            first_unchosen: 1,
+            applied: 0,
+            sm,
+            detector: None,
+            leader: None,
+            pending: VecDeque::new(),
+            waiting: BTreeSet::new(),
+        };
+        replica.advance_first_unchosen();
+        Ok(replica)
+    }
+
+    /// Whether this replica leads (phase 1 done).
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leading { .. })
+    }
+
+    /// The ballot this replica leads or prepares with, if any.
+    pub fn ballot(&self) -> Option<Ballot> {
+        match &self.role {
+            Role::Follower => None,
+            Role::Preparing { ballot, .. } | Role::Leading { ballot, .. } => Some(*ballot),
+        }
+    }
+
+    fn role_name(&self) -> &'static str {
+        match self.role {
+            Role::Follower => "follower",
+            Role::Preparing { .. } => "preparing",
+            Role::Leading { .. } => "leader",
+        }
+    }
+
+    /// The highest ballot promised.
+    pub fn promised(&self) -> Option<Ballot> {
+        self.durable.promised
+    }
+
+    /// The entries this replica knows to be chosen, by slot.
+    pub fn chosen(&self) -> &BTreeMap<Slot, Entry<SM::Command>> {
+        &self.durable.chosen
+    }
+
+    /// The proposals this replica accepted, by slot.
+    pub fn accepted(&self) -> &BTreeMap<Slot, (Ballot, Entry<SM::Command>)> {
+        &self.durable.accepted
+    }
+
+    /// The lowest slot not known to be chosen (every slot below is).
+    pub fn first_unchosen(&self) -> Slot {
+        self.first_unchosen
+    }
+
+    /// The last slot applied to the state machine.
+    pub fn applied(&self) -> Slot {
+        self.applied
+    }
+
+    /// The state machine.
+    pub fn state_machine(&self) -> &SM {
+        &self.sm
+    }
+
+    /// The leader this replica knows of (itself, if it leads).
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    fn majority(ctx: &Context<'_, Self>) -> usize {
+        ctx.cluster_size() / 2 + 1
+    }
+
+    fn advance_first_unchosen(&mut self) {
+        while self.durable.chosen.contains_key(&self.first_unchosen) {
+            self.first_unchosen += 1;
+        }
+    }
+
+    // ----- learning and applying ------------------------------------------
+
+    /// Records that `slot` holds `entry` for good, and applies what it can.
+    fn learn(&mut self, ctx: &mut Context<'_, Self>, slot: Slot, entry: Entry<SM::Command>) {
+        if slot < self.first_unchosen || self.durable.chosen.contains_key(&slot) {
+            return;
+        }
+        self.stable.update(|d| d.chosen.insert(slot, entry.clone()));
+        self.durable.chosen.insert(slot, entry);
+        self.advance_first_unchosen();
+        self.apply(ctx);
+    }
+
+    fn apply(&mut self, ctx: &mut Context<'_, Self>) {
+        while self.applied + 1 < self.first_unchosen {
+            let slot = self.applied + 1;
+            self.applied = slot;
+            let Some(Entry::Batch(commands)) = self.durable.chosen.get(&slot) else {
+                continue; // a no-op
+            };
+            for Command { id, command } in commands {
+                let output = self.sm.apply(slot, command);
+                if self.waiting.remove(id) {
+                    ctx.emit(MultiPaxosEvent::Applied {
+                        id: *id,
+                        slot,
+                        output,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A leader of `ballot` says every slot below `commit` is chosen: a slot
+    /// where this replica accepted `ballot`'s proposal holds that proposal.
+    /// Returns whether a gap remains below `commit`.
+    fn learn_commit(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot, commit: Slot) -> bool {
+        if commit <= self.first_unchosen {
+            return false;
+        }
+        let learnable: Vec<(Slot, Entry<SM::Command>)> = self
+            .durable
+            .accepted
+            .range(self.first_unchosen..commit)
+            .filter(|(slot, (b, _))| *b == ballot && !self.durable.chosen.contains_key(slot))
+            .map(|(slot, (_, entry))| (*slot, entry.clone()))
+            .collect();
+        for (slot, entry) in learnable {
+            self.learn(ctx, slot, entry);
+        }
+        self.first_unchosen < commit
+    }
+
+    // ----- leadership ------------------------------------------------------
+
+    /// The replica that should lead, as this one sees it: the lowest id it
+    /// does not suspect (itself included) — Ω from a ◇P failure detector.
+    fn candidate(&self, me: NodeId) -> NodeId {
+        let Some(detector) = &self.detector else {
+            return me;
+        };
+        let suspects = detector.suspects();
+        (0..=me.0)
+            .map(NodeId)
+            .find(|n| *n == me || !suspects.contains(n))
+            .unwrap_or(me)
+    }
+
+    fn step_down(&mut self, ctx: &mut Context<'_, Self>) {
+        let Some(ballot) = self.ballot() else { return };
+        if let Role::Leading { .. } = self.role {
+            ctx.emit(MultiPaxosEvent::SteppedDown { ballot });
+        }
+        self.role = Role::Follower;
+        if self.leader == Some(ctx.id()) {
+            self.leader = None;
+        }
+        for Command { id, .. } in std::mem::take(&mut self.pending) {
+            self.waiting.remove(&id);
+            ctx.emit(MultiPaxosEvent::NotLeader { id, leader: None });
+        }
+    }
+
+    /// A ballot from another replica: outbid it next time; if it is above
+    /// ours, we no longer lead.
+    fn saw_ballot(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot) {
+        self.seen_round = self.seen_round.max(ballot.round);
+        if self.ballot().is_some_and(|mine| ballot > mine) {
+            self.step_down(ctx);
+        }
+    }
+
+    /// Phase 1 for every slot from the first unchosen one on.
+    fn start_prepare(&mut self, ctx: &mut Context<'_, Self>) {
+        let promised_round = self.durable.promised.map_or(0, |b| b.round);
+        let round = self.seen_round.max(promised_round).max(self.durable.round) + 1;
+        let ballot = Ballot {
+            round,
+            node: ctx.id(),
+        };
+        self.seen_round = round;
+        self.durable.round = round;
+        self.durable.promised = Some(ballot);
+        self.stable.update(|d| {
+            d.round = round;
+            d.promised = Some(ballot);
+        });
+        let from_slot = self.first_unchosen;
+        let own = self.accepted_from(from_slot);
+        self.role = Role::Preparing {
+            ballot,
+            from_slot,
+            since: ctx.now(),
+            promises: BTreeMap::from([(ctx.id(), own)]),
+        };
+        ctx.broadcast(Msg::Prepare { ballot, from_slot });
+        self.maybe_lead(ctx);
+    }
+
+    fn accepted_from(&self, from_slot: Slot) -> Vec<(Slot, Ballot, Entry<SM::Command>)> {
+        self.durable
+            .accepted
+            .range(from_slot..)
+            .map(|(slot, (b, e))| (*slot, *b, e.clone()))
+            .collect()
+    }
+
+    /// With a majority of promises: re-propose, for every slot from
+    /// `from_slot` to the highest reported, the highest-numbered accepted
+    /// proposal, and a no-op where there is none (a gap).
+    fn maybe_lead(&mut self, ctx: &mut Context<'_, Self>) {
+        let Role::Preparing {
+            ballot,
+            from_slot,
+            promises,
+            ..
+        } = &self.role
+        else {
+            return;
+        };
+        if promises.len() < Self::majority(ctx) {
+            return;
+        }
+        let (ballot, from_slot) = (*ballot, *from_slot);
+        let mut highest: BTreeMap<Slot, (Ballot, Entry<SM::Command>)> = BTreeMap::new();
+        if self.config.defect != Some(Defect::IgnoresAcceptedValues) {
+            for (slot, b, entry) in promises.values().flatten() {
+                if highest.get(slot).is_none_or(|(hb, _)| b > hb) {
+                    highest.insert(*slot, (*b, entry.clone()));
+                }
+            }
+        }
+        let last = highest.keys().next_back().copied().unwrap_or(0);
+        let last = last.max(self.durable.chosen.keys().next_back().copied().unwrap_or(0));
+        let (mut recovered, mut noops) = (0, 0);
+        let mut reproposals = Vec::new();
+        for slot in from_slot..=last {
+            if self.durable.chosen.contains_key(&slot) {
+                continue;
+            }
+            let entry = match highest.remove(&slot) {
+                Some((_, entry)) => {
+                    recovered += 1;
+                    entry
+                }
+                None => {
+                    noops += 1;
+                    Entry::Noop
+                }
+            };
+            reproposals.push((slot, entry));
+        }
+        self.role = Role::Leading {
+            ballot,
+            next_slot: last.max(from_slot.saturating_sub(1)) + 1,
+            proposals: BTreeMap::new(),
+        };
+        self.leader = Some(ctx.id());
+        ctx.emit(MultiPaxosEvent::Elected {
+            ballot,
+            recovered,
+            noops,
+        });
+        for (slot, entry) in reproposals {
+            self.propose(ctx, slot, entry);
+        }
+        self.flush(ctx);
+    }
+
+    /// Phase 2a for one slot: accept locally (stored), send to the others.
+    fn propose(&mut self, ctx: &mut Context<'_, Self>, slot: Slot, entry: Entry<SM::Command>) {
+        let Role::Leading {
+            ballot, proposals, ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        let ballot = *ballot;
+        proposals.insert(
+            slot,
+            Proposal {
+                entry: entry.clone(),
+                accepted: BTreeSet::from([ctx.id()]),
+                sent_at: ctx.now(),
+            },
+        );
+        self.durable.accepted.insert(slot, (ballot, entry.clone()));
+        self.stable
+            .update(|d| d.accepted.insert(slot, (ballot, entry.clone())));
+        let commit = self.first_unchosen;
+        ctx.broadcast(Msg::Accept {
+            ballot,
+            slot,
+            entry,
+            commit,
+        });
+        if Self::majority(ctx) == 1 {
+            self.on_accepted(ctx, ctx.id(), ballot, slot);
+        }
+    }
+
+    /// Batching: while the pipeline has room, the waiting requests go out,
+    /// up to `batch_max` to a slot.
+    fn flush(&mut self, ctx: &mut Context<'_, Self>) {
+        loop {
+            let Role::Leading {
+                next_slot,
+                proposals,
+                ..
+            } = &mut self.role
+            else {
+                return;
+            };
+            if self.pending.is_empty() || proposals.len() >= self.config.pipeline_max {
+                return;
+            }
+            let slot = *next_slot;
+            *next_slot += 1;
+            let take = self.pending.len().min(self.config.batch_max);
+            let batch: Vec<Command<SM::Command>> = self.pending.drain(..take).collect();
+            self.propose(ctx, slot, Entry::Batch(batch));
+        }
+    }
+
+    // ----- handlers ----------------------------------------------------------
+
+    fn on_prepare(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        from_slot: Slot,
+    ) {
+        self.saw_ballot(ctx, ballot);
+        if self.durable.promised.is_some_and(|p| ballot < p) {
+            let promised = self.durable.promised.expect("checked just above");
+            return ctx.send(from, Msg::Reject { promised });
+        }
+        self.durable.promised = Some(ballot);
+        self.stable.update(|d| d.promised = Some(ballot));
+        let accepted = self.accepted_from(from_slot);
+        ctx.send(from, Msg::Promise { ballot, accepted });
+    }
+
+    fn on_promise(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        accepted: Vec<(Slot, Ballot, Entry<SM::Command>)>,
+    ) {
+        if let Role::Preparing {
+            ballot: mine,
+            promises,
+            ..
+        } = &mut self.role
+        {
+            if *mine == ballot {
+                promises.insert(from, accepted);
+                self.maybe_lead(ctx);
+            }
+        }
+    }
+
+    fn on_accept(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        slot: Slot,
+        entry: Entry<SM::Command>,
+        commit: Slot,
+    ) {
+        self.saw_ballot(ctx, ballot);
+        if self.durable.promised.is_some_and(|p| ballot < p) {
+            let promised = self.durable.promised.expect("checked just above");
+            return ctx.send(from, Msg::Reject { promised });
+        }
+        self.leader = Some(ballot.node);
+        if slot >= self.first_unchosen {
+            self.durable.promised = Some(ballot);
+            self.durable.accepted.insert(slot, (ballot, entry.clone()));
+            self.stable.update(|d| {
+                d.promised = Some(ballot);
+                d.accepted.insert(slot, (ballot, entry));
+            });
+        }
+        ctx.send(from, Msg::Accepted { ballot, slot });
+        self.learn_commit(ctx, ballot, commit);
+    }
+
+    fn on_accepted(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        ballot: Ballot,
+        slot: Slot,
+    ) {
+        let majority = Self::majority(ctx);
+        let Role::Leading {
+            ballot: mine,
+            proposals,
+            ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        if *mine != ballot {
+            return;
+        }
+        let Some(proposal) = proposals.get_mut(&slot) else {
+            return;
+        };
+        proposal.accepted.insert(from);
+        if proposal.accepted.len() < majority {
+            return;
+        }
+        let entry = proposals.remove(&slot).expect("found just above").entry;
+        self.learn(ctx, slot, entry);
+        self.flush(ctx);
+    }
+
+    fn on_heartbeat(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        from: NodeId,
+        leading: Option<Ballot>,
+        commit: Slot,
+    ) {
+        let Some(ballot) = leading else { return };
+        self.saw_ballot(ctx, ballot);
+        if self.durable.promised.is_some_and(|p| ballot < p) {
+            return; // a deposed leader's heartbeat
+        }
+        self.leader = Some(from);
+        if self.learn_commit(ctx, ballot, commit) {
+            // A gap below the leader's commit point: a lost Accept, or a
+            // restart. Ask for what is missing (once per heartbeat).
+            let from_slot = self.first_unchosen;
+            ctx.send(from, Msg::CatchUp { from: from_slot });
+        }
+    }
+
+    fn on_tick(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.set_timer(self.config.heartbeat.period, Tick);
+        let now = ctx.now();
+        if let Some(detector) = self.detector.as_mut() {
+            detector.check(now);
+        }
+        ctx.broadcast(Msg::Heartbeat {
+            leading: match self.role {
+                Role::Leading { ballot, .. } => Some(ballot),
+                _ => None,
+            },
+            commit: self.first_unchosen,
+        });
+        let me = ctx.id();
+        let should_lead = self.candidate(me) == me;
+        match &self.role {
+            Role::Follower if should_lead => self.start_prepare(ctx),
+            Role::Follower => {}
+            _ if !should_lead => self.step_down(ctx),
+            Role::Preparing { since, .. } => {
+                // No majority of promises within a suspicion timeout: a lost
+                // message or a rival; try a higher ballot.
+                if now.saturating_sub(*since) > self.config.heartbeat.timeout {
+                    self.start_prepare(ctx);
+                }
+            }
+            Role::Leading { .. } => self.retransmit(ctx, now),
+        }
+    }
+}
+
+impl<SM: StateMachine> MultiPaxos<SM> {
+    /// Sends again, to the replicas that have not acknowledged it, every
+    /// proposal sent a heartbeat period ago or more and not yet chosen (a
+    /// lost Accept or Accepted).
+    fn retransmit(&mut self, ctx: &mut Context<'_, Self>, now: Duration) {
+        let period = self.config.heartbeat.period;
+        let commit = self.first_unchosen;
+        let Role::Leading {
+            ballot, proposals, ..
+        } = &mut self.role
+        else {
+            return;
+        };
+        let ballot = *ballot;
+        let peers = ctx.peers().to_vec();
+        for (&slot, proposal) in proposals.iter_mut() {
+            if now.saturating_sub(proposal.sent_at) < period {
+                continue;
+            }
+            proposal.sent_at = now;
+            for &peer in &peers {
+                if !proposal.accepted.contains(&peer) {
+                    let msg = Msg::Accept {
+                        ballot,
+                        slot,
+                        entry: proposal.entry.clone(),
+                        commit,
+                    };
+                    ctx.send(peer, msg);
+                }
+            }
+        }
+    }
+}
+
+impl<SM: StateMachine> Node for MultiPaxos<SM> {
+    type Msg = Msg<SM::Command>;
+    type Timer = Tick;
+    type Request = MultiPaxosRequest<SM::Command>;
+    type Event = MultiPaxosEvent<SM::Output>;
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.detector = Some(FailureDetector::new(
+            self.config.heartbeat,
+            ctx.peers(),
+            ctx.now(),
+        ));
+        self.apply(ctx); // replay the chosen log into the fresh state machine
+        self.on_tick(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg<SM::Command>) {
+        let now = ctx.now();
+        if let Some(detector) = self.detector.as_mut() {
+            detector.heartbeat(from, now);
+        }
+        match msg {
+            Msg::Prepare { ballot, from_slot } => self.on_prepare(ctx, from, ballot, from_slot),
+            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from, ballot, accepted),
+            Msg::Accept {
+                ballot,
+                slot,
+                entry,
+                commit,
+            } => self.on_accept(ctx, from, ballot, slot, entry, commit),
+            Msg::Accepted { ballot, slot } => self.on_accepted(ctx, from, ballot, slot),
+            Msg::Reject { promised } => self.saw_ballot(ctx, promised),
+            Msg::Heartbeat { leading, commit } => self.on_heartbeat(ctx, from, leading, commit),
+            Msg::CatchUp { from: first } => {
+                let entries: Vec<(Slot, Entry<SM::Command>)> = self
+                    .durable
+                    .chosen
+                    .range(first..)
+                    .take(self.config.catch_up_max)
+                    .map(|(s, e)| (*s, e.clone()))
+                    .collect();
+                if !entries.is_empty() {
+                    ctx.send(from, Msg::Chosen { entries });
+                }
+            }
+            Msg::Chosen { entries } => {
+                for (slot, entry) in entries {
+                    self.learn(ctx, slot, entry);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: Tick) {
+        self.on_tick(ctx);
+    }
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, request: Self::Request) {
+        let MultiPaxosRequest::Propose { id, command } = request;
+        let taking = match self.role {
+            Role::Follower => false,
+            _ => self.pending.len() < self.config.pending_max,
+        };
+        if !taking {
+            let leader = self.leader;
+            return ctx.emit(MultiPaxosEvent::NotLeader { id, leader });
+        }
+        self.waiting.insert(id);
+        self.pending.push_back(Command { id, command });
+        self.flush(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::Counter;
+    use dsys_core::testing::Harness;
+    use dsys_core::Effect;
+
+    fn replica(id: u32) -> Harness<MultiPaxos<Counter>> {
+        let r = MultiPaxos::new(
+            MultiPaxosConfig::default(),
+            Stable::default(),
+            Counter::default(),
+        )
+        .unwrap();
+        Harness::new(r, NodeId(id), 3)
+    }
+
+    fn batch(id: u64) -> Entry<u64> {
+        Entry::Batch(vec![Command { id, command: id }])
+    }
+
+    // Paxos Made Simple §3: a new leader re-proposes, slot by slot, the
+    // highest-numbered accepted proposal its promises report, and a no-op
+    // where none does (the gap at slot 2).
+    #[test]
+    fn a_new_leader_recovers_accepted_slots_and_fills_gaps_with_noops() {
+        let mut h = replica(0);
+        h.start(); // n0 trusts everyone: it is the candidate, and prepares
+        let b = Ballot::new(1, 0);
+        assert_eq!(h.node().ballot(), Some(b));
+        let reported = vec![
+            (1, Ballot::new(0, 2), batch(7)),
+            (3, Ballot::new(0, 1), batch(8)),
+            (3, Ballot::new(0, 2), batch(9)),
+        ];
+        let effects = h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: b,
+                accepted: reported,
+            },
+        );
+        let accept = |slot, entry| Msg::Accept {
+            ballot: b,
+            slot,
+            entry,
+            commit: 1,
+        };
+        let mut expected = vec![Effect::Emit(MultiPaxosEvent::Elected {
+            ballot: b,
+            recovered: 2,
+            noops: 1,
+        })];
+        for (slot, entry) in [(1, batch(7)), (2, Entry::Noop), (3, batch(9))] {
+            for to in [1, 2] {
+                expected.push(Effect::Send {
+                    to: NodeId(to),
+                    msg: accept(slot, entry.clone()),
+                });
+            }
+        }
+        assert_eq!(effects, expected, "(0, n2) outranks (0, n1) at slot 3");
+        // A request goes to the next slot, with phase 2 only.
+        let effects = h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
+        assert_eq!(effects.len(), 2);
+        assert_eq!(
+            effects[0],
+            Effect::Send {
+                to: NodeId(1),
+                msg: accept(4, batch(4))
+            }
+        );
+    }
+
+    // §3: an acceptor accepts at its promised ballot, answers, and learns
+    // from the commit point what it accepted in that ballot.
+    #[test]
+    fn a_follower_accepts_and_learns_from_the_commit_point() {
+        let mut h = replica(2);
+        let b = Ballot::new(1, 0);
+        let accept = |slot, commit| Msg::Accept {
+            ballot: b,
+            slot,
+            entry: batch(slot),
+            commit,
+        };
+        assert_eq!(
+            h.message(NodeId(0), accept(1, 1)),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::Accepted { ballot: b, slot: 1 }
+            }]
+        );
+        assert_eq!(h.node().first_unchosen(), 1);
+        h.message(NodeId(0), accept(2, 2));
+        assert_eq!(h.node().first_unchosen(), 2, "slot 1 is chosen");
+        assert_eq!(h.node().state_machine().value, 1);
+        // A stale ballot is refused.
+        h.message(
+            NodeId(1),
+            Msg::Prepare {
+                ballot: Ballot::new(2, 1),
+                from_slot: 1,
+            },
+        );
+        assert_eq!(
+            h.message(NodeId(0), accept(3, 2)),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::Reject {
+                    promised: Ballot::new(2, 1)
+                }
+            }]
+        );
+        // A heartbeat of the new leader above a gap asks for catch-up.
+        let effects = h.message(
+            NodeId(1),
+            Msg::Heartbeat {
+                leading: Some(Ballot::new(2, 1)),
+                commit: 5,
+            },
+        );
+        assert_eq!(
+            effects,
+            vec![Effect::Send {
+                to: NodeId(1),
+                msg: Msg::CatchUp { from: 2 }
+            }]
+        );
+        h.message(
+            NodeId(1),
+            Msg::Chosen {
+                entries: vec![(2, batch(2)), (3, Entry::Noop), (4, batch(4))],
+            },
+        );
+        assert_eq!(h.node().first_unchosen(), 5);
+        assert_eq!(h.node().state_machine().value, 7);
+    }
+}

@@ -1,0 +1,321 @@
+//! Multi-Paxos in the simulator: a cluster over stable storage that
+//! survives crashes, a client that keeps proposing to whoever leads, the
+//! checks, and `dsys sim multi-paxos`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use dsys_core::scenario::{
+    run_scenario_with, Algorithm, Check, Outcome, Property, SimOptions, Verdict,
+};
+use dsys_core::sim::Simulation;
+use dsys_core::NodeId;
+
+use super::message::{Command, Entry, MultiPaxosEvent, MultiPaxosRequest, Slot};
+use super::node::{Durable, MultiPaxos, MultiPaxosConfig};
+use super::properties::{LogAgreement, StateMachineSafety};
+use crate::properties::{self as consensus, by_instance};
+use crate::raft::Counter;
+use crate::stable::Stable;
+
+/// The replica type of the simulated cluster: a counter.
+pub type SimMultiPaxos = MultiPaxos<Counter>;
+
+/// A factory for a simulated cluster: each replica gets a [`Stable`] kept
+/// by the factory, so a restarted replica finds what it stored.
+pub fn cluster(config: MultiPaxosConfig) -> impl FnMut(NodeId) -> SimMultiPaxos + 'static {
+    let mut disks: HashMap<NodeId, Stable<Durable<u64>>> = HashMap::new();
+    move |id| {
+        let disk = disks.entry(id).or_default().clone();
+        MultiPaxos::new(config.clone(), disk, Counter::default())
+            .expect("the configuration was validated")
+    }
+}
+
+/// The live leader with the highest ballot, if any.
+pub fn current_leader<SM: crate::raft::StateMachine>(
+    sim: &Simulation<MultiPaxos<SM>>,
+) -> Option<NodeId> {
+    sim.nodes()
+        .filter(|(_, n)| n.is_leader())
+        .max_by_key(|(_, n)| n.ballot())
+        .map(|(id, _)| id)
+}
+
+/// Schedules a client that, every `period` from `from` to `until`, proposes
+/// command `seq` under request id `seq` to the current leader — so a chosen
+/// command whose value differs from its id was never proposed.
+pub fn drive_client(
+    sim: &mut Simulation<SimMultiPaxos>,
+    from: Duration,
+    until: Duration,
+    period: Duration,
+) {
+    fn tick(sim: &mut Simulation<SimMultiPaxos>, seq: u64, until: Duration, period: Duration) {
+        if let Some(leader) = current_leader(sim) {
+            let request = MultiPaxosRequest::Propose {
+                id: seq,
+                command: seq,
+            };
+            sim.request(leader, request)
+                .expect("the leader is a live node");
+        }
+        let next = sim.now() + period;
+        if next < until {
+            sim.call_at(next, move |sim| tick(sim, seq + 1, until, period));
+        }
+    }
+    sim.call_at(from, move |sim| tick(sim, 1, until, period));
+}
+
+/// Every slot a replica acknowledged to its client ([`MultiPaxosEvent::Applied`]).
+pub fn acknowledged(sim: &Simulation<SimMultiPaxos>) -> Vec<Slot> {
+    sim.all_events()
+        .into_iter()
+        .filter_map(|(_, e)| match e.event {
+            MultiPaxosEvent::Applied { slot, .. } => Some(slot),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Liveness once faults stop: a leader is up, every live replica knows the
+/// same chosen prefix and applied all of it, and every acknowledged
+/// command is applied everywhere.
+pub fn check_liveness(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
+    let leader = current_leader(sim).ok_or("no leader at the end of the run")?;
+    let target = sim.node(leader).map_or(1, |n| n.first_unchosen());
+    let highest = acknowledged(sim).into_iter().max().unwrap_or(0);
+    for (id, node) in sim.nodes() {
+        if node.first_unchosen() != target || node.applied() + 1 != target {
+            return Err(format!(
+                "{id} knows slots below {} chosen and applied up to {}, the leader {leader} knows below {target}",
+                node.first_unchosen(),
+                node.applied()
+            ));
+        }
+        if node.applied() < highest {
+            return Err(format!(
+                "{id} applied up to {} but slot {highest} was acknowledged",
+                node.applied()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Each live replica's chosen entries, per slot, as decisions for the
+/// shared consensus checkers.
+pub fn decisions_per_slot(
+    sim: &Simulation<SimMultiPaxos>,
+) -> std::collections::BTreeMap<Slot, Vec<consensus::Decision<Entry<u64>>>> {
+    by_instance(sim.nodes().flat_map(|(id, n)| {
+        n.chosen()
+            .iter()
+            .map(move |(slot, entry)| (*slot, id, entry.clone()))
+    }))
+}
+
+/// Validity for the log: every chosen command was proposed — the client
+/// proposes command `seq` under id `seq`, so a command whose value differs
+/// from its id was made up — and no command is chosen in two slots.
+pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
+    for (slot, decisions) in decisions_per_slot(sim) {
+        for d in &decisions {
+            if let Entry::Batch(commands) = &d.value {
+                if let Some(c) = commands.iter().find(|c| c.command != c.id) {
+                    return Err(format!(
+                        "Validity: slot {slot} at {} holds command {} under id {}, which the client never proposed",
+                        d.node, c.command, c.id
+                    ));
+                }
+            }
+        }
+    }
+    for (id, node) in sim.nodes() {
+        let mut seen: HashMap<u64, Slot> = HashMap::new();
+        for (slot, entry) in node.chosen() {
+            let Entry::Batch(commands) = entry else {
+                continue;
+            };
+            for Command { id: request, .. } in commands {
+                if let Some(earlier) = seen.insert(*request, *slot) {
+                    return Err(format!(
+                        "{id}: request {request} chosen twice, in slots {earlier} and {slot}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long after the last fault the cluster is given to recover before
+/// liveness is judged.
+pub const SETTLE: Duration = Duration::from_secs(3);
+
+fn unjudged(options: &SimOptions) -> Option<String> {
+    if options.partitions.iter().any(|p| p.to.is_none()) {
+        return Some("a partition never heals".into());
+    }
+    let last = options
+        .crashes
+        .iter()
+        .chain(&options.restarts)
+        .map(|c| c.at)
+        .chain(options.partitions.iter().filter_map(|p| p.to))
+        .max();
+    if last.is_some_and(|last| options.until < last + SETTLE) {
+        return Some(format!(
+            "the run ends less than {SETTLE:?} after the last fault"
+        ));
+    }
+    let restarted = |c: &dsys_core::scenario::NodeAt| {
+        options
+            .restarts
+            .iter()
+            .any(|r| r.node == c.node && r.at >= c.at)
+    };
+    if options.crashes.iter().filter(|c| !restarted(c)).count() * 2 >= options.nodes {
+        return Some("a majority crashes for good".into());
+    }
+    None
+}
+
+/// A shared consensus checker over one slot's decisions and the correct
+/// replicas.
+type SlotCheck = fn(&[consensus::Decision<Entry<u64>>], &BTreeSet<NodeId>) -> Result<(), String>;
+
+/// Judges one shared consensus property on every slot.
+fn per_slot(sim: &Simulation<SimMultiPaxos>, check: SlotCheck) -> Verdict {
+    let correct = consensus::correct_nodes(sim, &[]);
+    for (slot, decisions) in decisions_per_slot(sim) {
+        if let Err(why) = check(&decisions, &correct) {
+            return Verdict::Violated(format!("slot {slot}: {why}"));
+        }
+    }
+    Verdict::Holds
+}
+
+/// `dsys sim multi-paxos`: a client proposes every 10 ms to whoever leads;
+/// log agreement and state machine safety are checked after every event;
+/// the shared consensus properties per slot, validity, and liveness at the
+/// end. Tolerates loss, duplication, reordering, partitions that heal and
+/// crash-restart.
+pub const ALGORITHM: Algorithm = Algorithm {
+    name: "multi-paxos",
+    summary: "Multi-Paxos replicated log: a stable leader (phase 1 once), no-op gap filling, catch-up, batching; log agreement after every event",
+    run: simulate,
+};
+
+/// The properties `dsys sim multi-paxos` judges, and its figures.
+pub fn properties() -> Vec<Property<SimMultiPaxos>> {
+    vec![
+        Property {
+            name: "log agreement",
+            check: Check::History(|| {
+                let mut c = LogAgreement::new();
+                Box::new(move |nodes| c.check(nodes))
+            }),
+        },
+        Property {
+            name: "state machine safety",
+            check: Check::History(|| {
+                let mut c = StateMachineSafety::new();
+                Box::new(move |nodes| c.check(nodes))
+            }),
+        },
+        Property {
+            name: "Agreement (per slot)",
+            check: Check::AtEnd(|sim, _| per_slot(sim, consensus::agreement)),
+        },
+        Property {
+            name: "Integrity (per slot)",
+            check: Check::AtEnd(|sim, _| per_slot(sim, consensus::integrity)),
+        },
+        Property {
+            name: "Validity",
+            check: Check::AtEnd(|sim, _| check_validity(sim).into()),
+        },
+        Property {
+            name: "Termination (per slot)",
+            check: Check::AtEnd(|sim, options| match unjudged(options) {
+                Some(why) => Verdict::Skipped(why),
+                None => per_slot(sim, consensus::termination),
+            }),
+        },
+        Property {
+            name: "liveness after faults",
+            check: Check::AtEnd(|sim, options| match unjudged(options) {
+                Some(why) => Verdict::Skipped(why),
+                None => check_liveness(sim).into(),
+            }),
+        },
+        Property {
+            name: "leaders elected",
+            check: Check::Figure(|sim, _| {
+                let elections: Vec<String> = sim
+                    .all_events()
+                    .into_iter()
+                    .filter_map(|(id, e)| match &e.event {
+                        MultiPaxosEvent::Elected {
+                            ballot,
+                            recovered,
+                            noops,
+                        } => Some(format!(
+                            "{id} {ballot} at {:?} ({recovered} recovered, {noops} no-ops)",
+                            e.time
+                        )),
+                        _ => None,
+                    })
+                    .collect();
+                format!("{}: {}", elections.len(), elections.join("; "))
+            }),
+        },
+        Property {
+            name: "commands chosen",
+            check: Check::Figure(|sim, _| {
+                let acked = acknowledged(sim).len();
+                let chosen: Vec<String> = sim
+                    .ids()
+                    .map(|id| match sim.node(id) {
+                        Some(n) => format!("{id}:{}", n.first_unchosen() - 1),
+                        None => format!("{id}:down"),
+                    })
+                    .collect();
+                let slots = sim
+                    .nodes()
+                    .map(|(_, n)| n.first_unchosen() - 1)
+                    .max()
+                    .unwrap_or(0);
+                let accepts = sim.metrics().kind("Accept").map_or(0, |k| k.sent);
+                format!(
+                    "{acked} acknowledged in {slots} slots; chosen prefix {}; {accepts} Accept sent ((n − 1) per slot, plus retransmissions)",
+                    chosen.join(" ")
+                )
+            }),
+        },
+    ]
+}
+
+fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
+    let until = options.until;
+    run_scenario_with(
+        ALGORITHM.name,
+        options,
+        cluster(MultiPaxosConfig::default()),
+        &properties(),
+        move |sim| {
+            // The client stops a little before the end, so that what it was
+            // told is chosen has time to reach everyone.
+            let stop = until.saturating_sub(Duration::from_millis(500));
+            drive_client(
+                sim,
+                Duration::from_millis(100),
+                stop,
+                Duration::from_millis(10),
+            );
+            Ok(())
+        },
+    )
+}

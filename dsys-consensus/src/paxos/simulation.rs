@@ -1,0 +1,267 @@
+//! Paxos in the simulator: a cluster over stable storage that survives
+//! crashes, the checks after every event and at the end, the message
+//! counts beside their formulas, and `dsys sim paxos`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
+use dsys_core::sim::Simulation;
+use dsys_core::NodeId;
+
+use super::message::PaxosEvent;
+use super::node::{Durable, Paxos, PaxosConfig};
+use super::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
+use crate::properties::{self as consensus, Decision};
+use crate::stable::Stable;
+
+/// The node type of the simulated cluster: Paxos over `u64` values.
+pub type SimPaxos = Paxos<u64>;
+
+/// What node `id` proposes in `dsys sim paxos`: `100 + id`, so a decision
+/// names its proposer at a glance.
+pub fn value_of(id: NodeId) -> u64 {
+    100 + u64::from(id.0)
+}
+
+/// A factory for a simulated cluster: each node gets a [`Stable`] kept by
+/// the factory, so a restarted node finds what it stored before its crash;
+/// the nodes in `proposers` propose [`value_of`] themselves at every start.
+pub fn cluster(
+    config: PaxosConfig,
+    proposers: Vec<NodeId>,
+) -> impl FnMut(NodeId) -> SimPaxos + 'static {
+    let mut disks: HashMap<NodeId, Stable<Durable<u64>>> = HashMap::new();
+    move |id| {
+        let disk = disks.entry(id).or_default().clone();
+        let node = Paxos::new(config.clone(), disk).expect("the configuration was validated");
+        if proposers.contains(&id) {
+            node.proposing(value_of(id))
+        } else {
+            node
+        }
+    }
+}
+
+/// Every `Decided` event of the run, as the shared checkers read them.
+pub fn decisions(sim: &Simulation<SimPaxos>) -> Vec<Decision<u64>> {
+    consensus::decisions(sim, |e| match e {
+        PaxosEvent::Decided { value, .. } => Some(*value),
+        _ => None,
+    })
+}
+
+/// How many times each proposer phase ran: (phase-1 ballots started,
+/// phase-2 ballots started, proposers that saw a majority accept).
+pub fn phases(sim: &Simulation<SimPaxos>) -> (u64, u64, u64) {
+    let (mut prepared, mut proposed, mut won) = (0, 0, 0);
+    for (_, e) in sim.all_events() {
+        match e.event {
+            PaxosEvent::Preparing { .. } => prepared += 1,
+            PaxosEvent::Proposing { .. } => proposed += 1,
+            PaxosEvent::Decided {
+                learned_from: None, ..
+            } => won += 1,
+            _ => {}
+        }
+    }
+    (prepared, proposed, won)
+}
+
+/// The message counts of a run beside what the protocol predicts, one
+/// line per message kind. With `n` nodes, `P` phase-1 ballots, `A` phase-2
+/// ballots and `W` proposers that saw their own majority: `n·P` Prepare,
+/// `n·A` Accept, one answer (Promise, Accepted or Reject) to each of
+/// those, `(n − 1)·W` Chosen, plus one Chosen per Inquire a decided node
+/// answers. One uncontended ballot on a quiet network: `5n − 1` messages.
+pub fn message_counts(sim: &Simulation<SimPaxos>) -> Vec<(String, u64, u64)> {
+    let n = sim.len() as u64;
+    let (p, a, w) = phases(sim);
+    let sent = |kind: &str| sim.metrics().kind(kind).map_or(0, |k| k.sent);
+    let answers = sent("Promise") + sent("Accepted") + sent("Reject");
+    vec![
+        (format!("Prepare = n·P = {n}·{p}"), sent("Prepare"), n * p),
+        (format!("Accept = n·A = {n}·{a}"), sent("Accept"), n * a),
+        (
+            format!("Promise + Accepted + Reject = n·(P + A) = {n}·{}", p + a),
+            answers,
+            n * (p + a),
+        ),
+        (
+            format!("Chosen = (n − 1)·W = {}·{w} (+ answers to Inquire)", n - 1),
+            sent("Chosen"),
+            (n - 1) * w,
+        ),
+    ]
+}
+
+/// How long after the last fault the cluster is given to decide before
+/// Termination is judged.
+pub const SETTLE: Duration = Duration::from_secs(1);
+
+/// Why Termination cannot be judged on this run, if it cannot.
+fn termination_unjudged(options: &SimOptions) -> Option<String> {
+    if options.partitions.iter().any(|p| p.to.is_none()) {
+        return Some("a partition never heals".into());
+    }
+    let restarted = |c: &dsys_core::scenario::NodeAt| {
+        options
+            .restarts
+            .iter()
+            .any(|r| r.node == c.node && r.at >= c.at)
+    };
+    let down_for_good = options.crashes.iter().filter(|c| !restarted(c)).count();
+    if down_for_good * 2 >= options.nodes {
+        return Some("a majority crashes for good".into());
+    }
+    let last = options
+        .crashes
+        .iter()
+        .chain(&options.restarts)
+        .map(|c| c.at)
+        .chain(options.partitions.iter().filter_map(|p| p.to))
+        .max()
+        .unwrap_or_default();
+    if options.until < last + SETTLE {
+        return Some(format!(
+            "the run ends less than {SETTLE:?} after the last fault"
+        ));
+    }
+    None
+}
+
+/// A shared consensus checker, as [`shared`] calls it: decisions,
+/// proposals, correct nodes.
+type SharedCheck = fn(&[Decision<u64>], &[u64], &BTreeSet<NodeId>) -> Result<(), String>;
+
+fn shared(sim: &Simulation<SimPaxos>, property: SharedCheck) -> Verdict {
+    let proposed: Vec<u64> = (0..sim.len() as u32).map(|i| value_of(NodeId(i))).collect();
+    property(
+        &decisions(sim),
+        &proposed,
+        &consensus::correct_nodes(sim, &[]),
+    )
+    .into()
+}
+
+/// `dsys sim paxos`: n0 and n1 propose 100 and 101 at the same instant
+/// (dueling proposers, settled by randomised back-off); the three safety
+/// requirements are checked after every event, the consensus properties at
+/// the end, and the message counts printed beside their formulas.
+/// Tolerates loss, duplication, reordering, partitions that heal and the
+/// crash and restart of a minority.
+pub const ALGORITHM: Algorithm = Algorithm {
+    name: "paxos",
+    summary: "single-decree Paxos (prepare/promise, accept/accepted) with dueling proposers; one value chosen, checked after every event",
+    run: simulate,
+};
+
+fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
+    let proposers: Vec<NodeId> = (0..options.nodes.min(2) as u32).map(NodeId).collect();
+    run_scenario(
+        ALGORITHM.name,
+        options,
+        cluster(PaxosConfig::default(), proposers),
+        &properties(),
+    )
+}
+
+/// The properties `dsys sim paxos` judges, and its figures.
+pub fn properties() -> Vec<Property<SimPaxos>> {
+    vec![
+        Property {
+            name: "only a proposed value is chosen (§2.1)",
+            check: Check::History(|| {
+                let mut c = OnlyProposedChosen::new();
+                Box::new(move |nodes| c.check(nodes))
+            }),
+        },
+        Property {
+            name: "only a single value is chosen (§2.1)",
+            check: Check::History(|| {
+                let mut c = OnlySingleChosen::new();
+                Box::new(move |nodes| c.check(nodes))
+            }),
+        },
+        Property {
+            name: "only a chosen value is learned (§2.1)",
+            check: Check::History(|| {
+                let mut c = OnlyChosenLearned::new();
+                Box::new(move |nodes| c.check(nodes))
+            }),
+        },
+        Property {
+            name: "Termination",
+            check: Check::AtEnd(|sim, options| match termination_unjudged(options) {
+                Some(why) => Verdict::Skipped(why),
+                None => shared(sim, |d, _, c| consensus::termination(d, c)),
+            }),
+        },
+        Property {
+            name: "Agreement",
+            check: Check::AtEnd(|sim, _| shared(sim, |d, _, c| consensus::agreement(d, c))),
+        },
+        Property {
+            name: "Integrity",
+            check: Check::AtEnd(|sim, _| shared(sim, |d, _, c| consensus::integrity(d, c))),
+        },
+        Property {
+            name: "Validity",
+            check: Check::AtEnd(|sim, _| shared(sim, consensus::validity)),
+        },
+        Property {
+            name: "decided",
+            check: Check::Figure(|sim, _| {
+                let values: Vec<String> = sim
+                    .ids()
+                    .map(|id| match sim.node(id) {
+                        Some(n) => match n.decided() {
+                            Some(v) => format!("{id}:{v}"),
+                            None => format!("{id}:-"),
+                        },
+                        None => format!("{id}:down"),
+                    })
+                    .collect();
+                let (p, a, _) = phases(sim);
+                format!(
+                    "{} after {p} phase-1 and {a} phase-2 ballots",
+                    values.join(" ")
+                )
+            }),
+        },
+        Property {
+            name: "Prepare",
+            check: Check::Figure(|sim, _| count_line(sim, 0)),
+        },
+        Property {
+            name: "Accept",
+            check: Check::Figure(|sim, _| count_line(sim, 1)),
+        },
+        Property {
+            name: "answers",
+            check: Check::Figure(|sim, _| count_line(sim, 2)),
+        },
+        Property {
+            name: "Chosen",
+            check: Check::Figure(|sim, _| count_line(sim, 3)),
+        },
+        Property {
+            name: "messages",
+            check: Check::Figure(|sim, _| {
+                let n = sim.len() as u64;
+                format!(
+                    "{} sent; one uncontended ballot costs 5n − 1 = {}; loss, duplication, crashes and Inquire make the only differences from the formulas above",
+                    sim.metrics().sent,
+                    5 * n - 1
+                )
+            }),
+        },
+    ]
+}
+
+/// Line `i` of [`message_counts`], as the report prints it.
+fn count_line(sim: &Simulation<SimPaxos>, i: usize) -> String {
+    let (formula, measured, predicted) = message_counts(sim).swap_remove(i);
+    let mark = if measured == predicted { "=" } else { "≠" };
+    format!("{measured} {mark} {predicted}  ({formula})")
+}

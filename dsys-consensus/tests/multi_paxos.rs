@@ -1,0 +1,227 @@
+//! Multi-Paxos in the simulator: log agreement and state machine safety
+//! after every event, the consensus properties per slot, validity and
+//! liveness over 500 seeds with loss, duplication, reordering, partitions
+//! and crash-restart; a broken leader caught; one state machine on Raft
+//! and Multi-Paxos alike.
+
+use std::time::Duration;
+
+use dsys_consensus::multi_paxos::properties::LogAgreement;
+use dsys_consensus::multi_paxos::simulation::{cluster, current_leader, drive_client, ALGORITHM};
+use dsys_consensus::multi_paxos::{
+    Defect, Entry, MultiPaxos, MultiPaxosConfig, MultiPaxosEvent, MultiPaxosRequest,
+};
+use dsys_consensus::raft::{AppendLog, MemStorage, Raft, RaftConfig, RaftEvent, RaftRequest};
+use dsys_consensus::stable::Stable;
+use dsys_core::scenario::{NodeAt, PartitionSpec, SimOptions};
+use dsys_core::sim::{LinkConfig, Simulation};
+use dsys_core::testing::check_properties;
+use dsys_core::NodeId;
+
+fn faulty(seed: u64) -> SimOptions {
+    let nodes = if seed.is_multiple_of(2) { 3 } else { 5 };
+    let ms = Duration::from_millis;
+    let victim = NodeId((seed % nodes as u64) as u32); // the leader, sometimes
+    let cut = NodeId(((seed + 1) % nodes as u64) as u32);
+    let others: Vec<NodeId> = (0..nodes as u32)
+        .map(NodeId)
+        .filter(|&n| n != cut)
+        .collect();
+    SimOptions {
+        nodes,
+        seed,
+        loss: 0.05,
+        duplicate: 0.05,
+        reorder: true,
+        latency: "1..15".parse().unwrap(),
+        crashes: vec![NodeAt {
+            node: victim,
+            at: ms(300 + seed % 200),
+        }],
+        restarts: vec![NodeAt {
+            node: victim,
+            at: ms(900),
+        }],
+        partitions: vec![PartitionSpec {
+            a: vec![cut],
+            b: others,
+            from: ms(1200),
+            to: Some(ms(1600)),
+        }],
+        until: Duration::from_millis(4800),
+        ..SimOptions::default()
+    }
+}
+
+// Paxos Made Simple §3: one value per slot, the same state for the same
+// prefix, after every event; per slot Agreement, Integrity, Termination;
+// validity; liveness once faults stop.
+#[test]
+fn the_log_is_safe_and_live_over_500_faulty_seeds() {
+    check_properties(&ALGORITHM, 0..500, faulty, |_| true);
+}
+
+#[test]
+fn a_leader_that_ignores_accepted_values_is_caught() {
+    let broken = MultiPaxosConfig {
+        defect: Some(Defect::IgnoresAcceptedValues),
+        ..MultiPaxosConfig::default()
+    };
+    let mut caught = 0;
+    for seed in 0..40 {
+        let mut sim = Simulation::new(3, seed, cluster(broken.clone()));
+        sim.set_all_links(LinkConfig::default().with_loss(0.2))
+            .unwrap();
+        let mut agreement = LogAgreement::new();
+        sim.invariant("log agreement", move |nodes| agreement.check(nodes));
+        drive_client(
+            &mut sim,
+            Duration::from_millis(50),
+            Duration::from_secs(2),
+            Duration::from_millis(5),
+        );
+        let ms = Duration::from_millis;
+        sim.fault_at(ms(400), dsys_core::sim::Fault::Crash(NodeId(0)))
+            .unwrap();
+        sim.fault_at(ms(1000), dsys_core::sim::Fault::Restart(NodeId(0)))
+            .unwrap();
+        if let Err(e) = sim.run_until(Duration::from_secs(3)) {
+            assert!(e.to_string().contains("slot"), "{e}");
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "no seed out of 40 exposed the broken leader");
+    println!("the broken leader was caught in {caught} of 40 seeds");
+}
+
+// The leader is found by the failure detector: n0 leads from the start;
+// once it crashes and is suspected, n1 (the lowest id nobody suspects)
+// takes over with one phase 1 and fills what n0 left open; n0 returns,
+// catches up, and leads again.
+#[test]
+fn leader_failure_is_detected_and_a_restarted_replica_catches_up() {
+    let mut sim = Simulation::new(3, 11, cluster(MultiPaxosConfig::default()));
+    let mut agreement = LogAgreement::new();
+    sim.invariant("log agreement", move |nodes| agreement.check(nodes));
+    drive_client(
+        &mut sim,
+        Duration::from_millis(50),
+        Duration::from_millis(2500),
+        Duration::from_millis(10),
+    );
+    sim.run_until(Duration::from_millis(500)).unwrap();
+    assert_eq!(current_leader(&sim), Some(NodeId(0)));
+    sim.crash(NodeId(0)).unwrap();
+    sim.run_until(Duration::from_millis(1000)).unwrap();
+    assert_eq!(current_leader(&sim), Some(NodeId(1)));
+    let elected = sim
+        .events(NodeId(1))
+        .iter()
+        .filter(|e| matches!(e.event, MultiPaxosEvent::Elected { .. }))
+        .count();
+    assert_eq!(elected, 1, "one phase 1 for all later slots");
+    sim.restart(NodeId(0)).unwrap();
+    sim.run_until(Duration::from_secs(3)).unwrap();
+    let first_unchosen = sim.node(NodeId(1)).unwrap().first_unchosen();
+    assert!(first_unchosen > 200, "{first_unchosen}");
+    for (id, r) in sim.nodes() {
+        assert_eq!(r.first_unchosen(), first_unchosen, "{id} caught up");
+        assert_eq!(r.applied() + 1, first_unchosen, "{id} applied everything");
+    }
+    assert_eq!(
+        current_leader(&sim),
+        Some(NodeId(0)),
+        "n0 leads again once trusted"
+    );
+}
+
+// Batching: commands arriving while the pipeline is full share a slot.
+#[test]
+fn a_full_pipeline_batches_commands_into_one_slot() {
+    let config = MultiPaxosConfig {
+        pipeline_max: 1,
+        ..MultiPaxosConfig::default()
+    };
+    let mut sim = Simulation::new(3, 2, cluster(config));
+    sim.run_until(Duration::from_millis(100)).unwrap();
+    for id in 1..=10 {
+        sim.request(NodeId(0), MultiPaxosRequest::Propose { id, command: id })
+            .unwrap();
+    }
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    let leader = sim.node(NodeId(0)).unwrap();
+    let batches: Vec<usize> = leader
+        .chosen()
+        .values()
+        .map(|e| match e {
+            Entry::Batch(commands) => commands.len(),
+            Entry::Noop => 0,
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        vec![1, 9],
+        "the first goes alone, the other nine wait together"
+    );
+    assert_eq!(leader.state_machine().value, 55);
+    assert_eq!(
+        sim.metrics().kind("Accept").unwrap().sent,
+        2 * 2,
+        "(n − 1) Accept per slot"
+    );
+}
+
+// One state machine, two consensus algorithms: the same AppendLog runs
+// under Raft and under Multi-Paxos, and ends the same.
+#[test]
+fn the_same_state_machine_runs_on_raft_and_on_multi_paxos() {
+    let values = ["x=1", "y=2", "x=3"];
+    let mut paxos = Simulation::new(3, 1, |_| {
+        MultiPaxos::new(
+            MultiPaxosConfig::default(),
+            Stable::default(),
+            AppendLog::default(),
+        )
+        .unwrap()
+    });
+    paxos.run_until(Duration::from_millis(100)).unwrap();
+    for (id, v) in values.iter().enumerate() {
+        let request = MultiPaxosRequest::Propose {
+            id: id as u64,
+            command: v.to_string(),
+        };
+        paxos.request(NodeId(0), request).unwrap();
+    }
+    paxos.run_for(Duration::from_millis(200)).unwrap();
+
+    let mut raft = Simulation::new(3, 1, |_| {
+        Raft::new(
+            RaftConfig::default(),
+            MemStorage::new(),
+            AppendLog::default(),
+        )
+        .unwrap()
+    });
+    raft.run_until(Duration::from_secs(1)).unwrap();
+    let (leader, _) = raft.nodes().find(|(_, n)| n.is_leader()).unwrap();
+    for (id, v) in values.iter().enumerate() {
+        let request = RaftRequest::Propose {
+            id: id as u64,
+            command: v.to_string(),
+            session: None,
+        };
+        raft.request(leader, request).unwrap();
+    }
+    raft.run_for(Duration::from_millis(200)).unwrap();
+    assert_eq!(
+        raft.events(leader)
+            .iter()
+            .filter(|e| matches!(e.event, RaftEvent::Applied { .. }))
+            .count(),
+        3
+    );
+    for ((_, p), (_, r)) in paxos.nodes().zip(raft.nodes()) {
+        assert_eq!(p.state_machine(), r.state_machine());
+        assert_eq!(p.state_machine().values, values);
+    }
+}

@@ -1,0 +1,275 @@
+//! Paxos in the simulator and on hand-scheduled networks: the §2.1 safety
+//! requirements and the consensus properties over 300 faulty seeds, the
+//! message cost of one ballot, both broken variants caught, and dueling
+//! proposers — live-locked by a hostile schedule, settled by randomised
+//! back-off.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use dsys_consensus::paxos::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
+use dsys_consensus::paxos::scripted::{Envelope, Scripted};
+use dsys_consensus::paxos::simulation::{cluster, message_counts, phases, ALGORITHM};
+use dsys_consensus::paxos::{duel, Backoff, Defect, Durable, Msg, Paxos, PaxosConfig, PaxosEvent};
+use dsys_consensus::stable::Stable;
+use dsys_core::scenario::{NodeAt, SimOptions};
+use dsys_core::sim::{LinkConfig, Simulation};
+use dsys_core::testing::{check_properties, check_seeds};
+use dsys_core::NodeId;
+
+fn faulty(seed: u64) -> SimOptions {
+    let nodes = if seed.is_multiple_of(2) { 3 } else { 5 };
+    let last = NodeId(nodes as u32 - 1);
+    let at = |ms: u64| NodeAt {
+        node: last,
+        at: Duration::from_millis(ms),
+    };
+    SimOptions {
+        nodes,
+        seed,
+        loss: 0.1,
+        duplicate: 0.1,
+        reorder: true,
+        latency: "1..20".parse().unwrap(),
+        crashes: vec![at(5 + seed % 40)],
+        restarts: vec![at(300)],
+        until: Duration::from_secs(2),
+        ..SimOptions::default()
+    }
+}
+
+// Paxos Made Simple §2.1 after every event; Termination, Agreement,
+// Integrity, Validity at the end — under loss, duplication, reordering and
+// the crash and restart of a minority (the last node, an acceptor).
+#[test]
+fn safety_and_the_consensus_properties_hold_over_300_faulty_seeds() {
+    check_properties(&ALGORITHM, 0..300, faulty, |_| true);
+}
+
+// The message cost in the essay: one uncontended ballot on a quiet network
+// is n Prepare, n Promise, n Accept, n Accepted and n − 1 Chosen.
+#[test]
+fn one_uncontended_ballot_costs_5n_minus_1_messages() {
+    for n in [3, 5, 7] {
+        let mut sim = Simulation::new(n, 1, cluster(PaxosConfig::default(), vec![NodeId(0)]));
+        sim.run_until(Duration::from_secs(1)).unwrap();
+        assert_eq!(phases(&sim), (1, 1, 1));
+        for (formula, measured, predicted) in message_counts(&sim) {
+            assert_eq!(measured, predicted, "n = {n}: {formula}");
+        }
+        assert_eq!(sim.metrics().sent, 5 * n as u64 - 1, "n = {n}");
+        assert!(sim.nodes().all(|(_, p)| p.decided() == Some(&100)));
+    }
+}
+
+#[test]
+fn the_report_prints_the_counts_beside_their_formulas() {
+    let options = SimOptions {
+        nodes: 5,
+        seed: 4,
+        ..SimOptions::default()
+    };
+    let report = (ALGORITHM.run)(&options).unwrap().report;
+    assert!(report.passed(), "{report}");
+    for kind in ["Prepare", "Accept", "answers", "Chosen"] {
+        let (_, line) = report
+            .figures
+            .iter()
+            .find(|(name, _)| name == kind)
+            .unwrap();
+        assert!(
+            !line.contains('≠'),
+            "a quiet run matches every formula: {line}"
+        );
+    }
+}
+
+/// Three nodes on a hand-scheduled network with every safety checker
+/// installed: n0 proposes 100, n1 proposes 101, each node's stable storage
+/// kept across restarts.
+fn scripted(config: PaxosConfig) -> Scripted<Paxos<u64>> {
+    let mut disks: HashMap<NodeId, Stable<Durable<u64>>> = HashMap::new();
+    let mut net = Scripted::new(3, move |id: NodeId| {
+        let disk = disks.entry(id).or_default().clone();
+        let node = Paxos::new(config.clone(), disk).unwrap();
+        match id.0 {
+            0 => node.proposing(100),
+            1 => node.proposing(101),
+            _ => node,
+        }
+    });
+    let mut single = OnlySingleChosen::new();
+    net.invariant("only a single value is chosen", move |n| single.check(n));
+    let mut proposed = OnlyProposedChosen::new();
+    net.invariant("only a proposed value is chosen", move |n| {
+        proposed.check(n)
+    });
+    let mut learned = OnlyChosenLearned::new();
+    net.invariant("only a chosen value is learned", move |n| learned.check(n));
+    net
+}
+
+fn is<'a>(from: u32, to: u32, kind: &'a str) -> impl Fn(&Envelope<Msg<u64>>) -> bool + 'a {
+    use dsys_core::Message;
+    move |m| m.from == NodeId(from) && m.to == NodeId(to) && m.msg.kind() == kind
+}
+
+/// n0's value is chosen by {n0, n1}; then n1 runs phase 1 with {n1, n2},
+/// and n1's promise reports the accepted 100. A correct proposer adopts it.
+fn adopt_or_ignore(config: PaxosConfig) -> Result<(), String> {
+    let mut net = scripted(config);
+    net.start_all()?;
+    net.deliver_first(is(0, 0, "Prepare"))?;
+    net.deliver_first(is(0, 1, "Prepare"))?;
+    net.deliver_all(|m| m.to == NodeId(0) && matches!(m.msg, Msg::Promise { .. }))?;
+    net.deliver_first(is(0, 0, "Accept"))?;
+    net.deliver_first(is(0, 1, "Accept"))?;
+    net.deliver_all(|m| m.to == NodeId(0) && matches!(m.msg, Msg::Accepted { .. }))?;
+    assert_eq!(net.node(NodeId(0)).unwrap().decided(), Some(&100));
+    net.deliver_first(is(1, 1, "Prepare"))?;
+    net.deliver_first(is(1, 2, "Prepare"))?;
+    net.deliver_all(|m| m.to == NodeId(1) && matches!(m.msg, Msg::Promise { .. }))?;
+    net.deliver_first(is(1, 1, "Accept"))?;
+    net.deliver_first(is(1, 2, "Accept"))?;
+    net.deliver_all(|_| true)?;
+    Ok(())
+}
+
+// §2.2, P2c: a proposer must adopt the highest-numbered accepted value.
+#[test]
+fn a_proposer_that_ignores_accepted_values_is_caught() {
+    assert_eq!(adopt_or_ignore(PaxosConfig::default()), Ok(()));
+    let broken = PaxosConfig {
+        defect: Some(Defect::IgnoresAcceptedValues),
+        ..PaxosConfig::default()
+    };
+    let why = adopt_or_ignore(broken).unwrap_err();
+    assert!(
+        why.starts_with("only a single value is chosen: two values chosen: 100 in ballot (1, n0), then 101 in ballot (1, n1)"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_proposer_that_ignores_accepted_values_is_caught_in_random_runs_too() {
+    let broken = PaxosConfig {
+        defect: Some(Defect::IgnoresAcceptedValues),
+        ..PaxosConfig::default()
+    };
+    let mut caught = 0;
+    for seed in 0..50 {
+        let everyone: Vec<NodeId> = (0..5).map(NodeId).collect();
+        let mut sim = Simulation::new(5, seed, cluster(broken.clone(), everyone));
+        sim.set_all_links(faulty(seed).link()).unwrap();
+        let mut single = OnlySingleChosen::new();
+        sim.invariant("only a single value is chosen", move |n| single.check(n));
+        if sim.run_until(Duration::from_secs(2)).is_err() {
+            caught += 1;
+        }
+    }
+    assert!(caught > 0, "no seed out of 50 exposed the broken proposer");
+}
+
+/// n1 promises (1, n1) and sends its Accepts, then crashes before its own
+/// Accept reaches it; restarted, it accepts n0's lower ballot — unless it
+/// kept its promise — so 100 is chosen by {n0, n1}, then 101 by {n0, n2}.
+fn crash_between_promise_and_accept(config: PaxosConfig) -> Result<(), String> {
+    let mut net = scripted(config);
+    net.start_all()?;
+    net.deliver_first(is(0, 0, "Prepare"))?;
+    net.deliver_first(is(0, 1, "Prepare"))?;
+    net.deliver_first(is(1, 1, "Prepare"))?;
+    net.deliver_first(is(1, 2, "Prepare"))?;
+    net.deliver_all(|m| m.to == NodeId(1) && matches!(m.msg, Msg::Promise { .. }))?;
+    net.crash(NodeId(1));
+    net.restart(NodeId(1))?;
+    net.deliver_all(|m| m.to == NodeId(0) && matches!(m.msg, Msg::Promise { .. }))?;
+    net.deliver_first(is(0, 0, "Accept"))?;
+    net.deliver_first(is(0, 1, "Accept"))?;
+    // n1's own Accept was lost in its crash; n0 and n2 accept 101.
+    net.deliver_first(is(1, 2, "Accept"))?;
+    net.deliver_first(is(1, 0, "Accept"))?;
+    Ok(())
+}
+
+// §2.2: "an acceptor must remember this information even if it fails and
+// then restarts".
+#[test]
+fn an_acceptor_that_forgets_its_promise_at_restart_is_caught() {
+    assert_eq!(
+        crash_between_promise_and_accept(PaxosConfig::default()),
+        Ok(())
+    );
+    let broken = PaxosConfig {
+        defect: Some(Defect::ForgetsPromiseAtRestart),
+        ..PaxosConfig::default()
+    };
+    let why = crash_between_promise_and_accept(broken).unwrap_err();
+    assert!(
+        why.starts_with("only a single value is chosen: two values chosen: 100 in ballot (1, n0), then 101 in ballot (1, n1)"),
+        "{why}"
+    );
+}
+
+// §2.4, "Progress": two proposers preempting each other for ever, with
+// every message delivered and safety intact.
+#[test]
+fn dueling_proposers_live_lock_under_a_hostile_schedule() {
+    for backoff in [
+        Backoff::Fixed(Duration::from_millis(10)),
+        PaxosConfig::default().backoff,
+    ] {
+        let config = PaxosConfig {
+            backoff,
+            ..PaxosConfig::default()
+        };
+        let net = duel::hostile_duel(config, 50).unwrap();
+        assert!(
+            net.nodes().all(|(_, n)| n.decided().is_none()),
+            "{backoff:?}"
+        );
+        let preempted = net
+            .events()
+            .iter()
+            .filter(|(_, e)| matches!(e, PaxosEvent::Preempted { .. }))
+            .count();
+        assert_eq!(preempted, 50);
+        // Nothing is held back but the Accepts of the current ballot and the
+        // Prepares of its successor (whose Promises come next round).
+        assert!(net
+            .in_flight()
+            .iter()
+            .all(|m| matches!(m.msg, Msg::Accept { .. } | Msg::Prepare { .. })));
+        let highest = net.nodes().filter_map(|(_, n)| n.promised()).max().unwrap();
+        assert_eq!(highest.round, 50, "a new ballot every round");
+    }
+}
+
+// §2.4: "a distinguished proposer … or randomised back-off": with delays the
+// schedule does not choose against the coin flips, dueling proposers decide.
+#[test]
+fn dueling_proposers_decide_with_randomised_backoff() {
+    let mut ballots = Vec::new();
+    check_seeds(0..300, |seed| {
+        let everyone: Vec<NodeId> = (0..5).map(NodeId).collect();
+        let mut sim = Simulation::new(5, seed, cluster(PaxosConfig::default(), everyone));
+        sim.set_all_links(LinkConfig::default().with_loss(0.05))
+            .map_err(|e| e.to_string())?;
+        let decided = sim
+            .run_until_condition(Duration::from_secs(5), |sim| {
+                sim.nodes().all(|(_, n)| n.decided().is_some())
+            })
+            .map_err(|e| e.to_string())?;
+        ballots.push(phases(&sim).0);
+        if decided {
+            Ok(())
+        } else {
+            Err(format!(
+                "five dueling proposers undecided after 5 s: {:?}",
+                phases(&sim)
+            ))
+        }
+    });
+    let mean = ballots.iter().sum::<u64>() as f64 / ballots.len() as f64;
+    println!("five dueling proposers: {mean:.1} ballots per decision on average");
+}
