@@ -1,5 +1,5 @@
 //! The `dsys` command line: list the algorithms, run one in the simulator,
-//! run real nodes over TCP.
+//! run real nodes over TCP, check recorded histories.
 //!
 //! ```text
 //! dsys list
@@ -8,8 +8,11 @@
 //! dsys cluster up --nodes 3 --algorithm raft
 //! dsys raft propose --cluster dsys-cluster/cluster.toml hello
 //! dsys node --cluster cluster.toml --id 2 --algorithm raft
+//! dsys history check --model cas-register jepsen.log --html view.html
 //! ```
 
+#[path = "dsys/history.rs"]
+mod history;
 #[path = "dsys/net.rs"]
 mod net;
 
@@ -47,6 +50,9 @@ enum Command {
     /// Talk to a running Raft cluster.
     #[command(subcommand)]
     Raft(net::RaftCommand),
+    /// Recorded histories: check them for linearizability or sequential consistency.
+    #[command(subcommand)]
+    History(history::HistoryCommand),
 }
 
 #[derive(Debug, Args)]
@@ -124,6 +130,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Node(args) => net::node(args),
         Command::Cluster(command) => net::cluster(command),
         Command::Raft(command) => net::raft(command),
+        Command::History(command) => history::history(command),
     }
 }
 

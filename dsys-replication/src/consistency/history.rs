@@ -231,10 +231,16 @@ impl<I: DeserializeOwned, O: DeserializeOwned> History<I, O> {
             if line.trim().is_empty() {
                 continue;
             }
-            let op = serde_json::from_str(&line).map_err(|e| Error::Parse {
-                line: n + 1,
-                column: e.column(),
-                message: format!("not an operation: {e}"),
+            let op = serde_json::from_str(&line).map_err(|e| {
+                // serde_json ends its message with "at line 1 column N":
+                // the line is ours to say.
+                let text = e.to_string();
+                let text = text.rfind(" at line ").map_or(&text[..], |at| &text[..at]);
+                Error::Parse {
+                    line: n + 1,
+                    column: e.column(),
+                    message: format!("not an operation: {text}"),
+                }
             })?;
             ops.push(op);
         }
@@ -248,6 +254,8 @@ pub struct Recorder<I, O> {
     history: History<I, O>,
     /// Each client's open call.
     open: HashMap<u64, OpId>,
+    /// Calls that failed without effect, left out of the finished history.
+    failed: Vec<bool>,
 }
 
 impl<I, O> Default for Recorder<I, O> {
@@ -255,6 +263,7 @@ impl<I, O> Default for Recorder<I, O> {
         Recorder {
             history: History::new(),
             open: HashMap::new(),
+            failed: Vec::new(),
         }
     }
 }
@@ -297,11 +306,31 @@ impl<I, O> Recorder<I, O> {
         self.finish_op(op, time, Some(output))
     }
 
-    /// The call `op` returned at `time` without a usable result (it timed
-    /// out, say): it may or may not have taken effect, but no later than
-    /// `time`.
+    /// The call `op` returned at `time` without a usable result (a read
+    /// that timed out, say): the checkers take it to have taken effect
+    /// before `time`, its result unchecked (as Porcupine treats Jepsen's
+    /// `:fail :read :timed-out`). A call that may not have taken effect at
+    /// all is one that never returned: leave it open.
     pub fn complete_unknown(&mut self, op: OpId, time: u64) -> Result<(), RecordError> {
         self.finish_op(op, time, None)
+    }
+
+    /// The call `op` failed at `time` and certainly had no effect (a
+    /// request refused before it reached the replicated state, such as a
+    /// follower's "not the leader"): Jepsen's `:fail`. It is left out of the
+    /// finished history, and its client may make its next call.
+    pub fn fail(&mut self, op: OpId, time: u64) -> Result<(), RecordError> {
+        self.finish_op(op, time, None)?;
+        if self.failed.len() <= op.0 {
+            self.failed.resize(op.0 + 1, false);
+        }
+        self.failed[op.0] = true;
+        Ok(())
+    }
+
+    /// `client`'s open call, if it has one.
+    pub fn open_call(&self, client: u64) -> Option<OpId> {
+        self.open.get(&client).copied()
     }
 
     fn finish_op(&mut self, op: OpId, time: u64, output: Option<O>) -> Result<(), RecordError> {
@@ -325,7 +354,16 @@ impl<I, O> Recorder<I, O> {
 
     /// The history so far; calls still open stay open (never returned).
     pub fn finish(self) -> History<I, O> {
-        self.history
+        let failed = self.failed;
+        let ops = self
+            .history
+            .ops
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !failed.get(*i).copied().unwrap_or(false))
+            .map(|(_, op)| op)
+            .collect();
+        History { ops }
     }
 
     /// The history so far, without ending the recording.
@@ -406,8 +444,14 @@ mod tests {
         assert!(r.complete(a, 8, 1).is_err(), "completes once");
         let b = r.invoke(0, 9, 2).unwrap();
         r.complete_unknown(b, 10).unwrap();
+        let c = r.invoke(0, 11, 3).unwrap();
+        assert_eq!(r.open_call(0), Some(c));
+        r.fail(c, 12).unwrap();
+        assert_eq!(r.open_call(0), None);
+        assert!(r.fail(c, 13).is_err(), "fails once");
         let h = r.finish();
         h.validate().unwrap();
+        assert_eq!(h.len(), 2, "the failed call is left out");
         assert_eq!(h.ops()[1].output, None);
         assert_eq!(h.ops()[1].complete, Some(10));
     }

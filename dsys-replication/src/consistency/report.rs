@@ -50,9 +50,12 @@ pub struct PartReport<S> {
     /// When it is violated: the longest order the search found that the
     /// model accepts, with the state after each step — where it got stuck.
     pub longest_prefix: Vec<Step<S>>,
-    /// When it is violated: a smallest set of the part's operations that is
-    /// already violated on its own (indices into the history), so a person
-    /// can see why.
+    /// When it is violated: a smallest set of the part's operations
+    /// (indices into the history, sorted) that cannot all have behaved as
+    /// recorded — with every other operation relaxed (taken as possibly
+    /// having taken effect, with any result, or not at all) the property
+    /// still fails, and relaxing any one more of these makes it hold — so a
+    /// person can see why.
     pub failing: Vec<usize>,
     /// Search steps spent on this part.
     pub steps: u64,

@@ -1,0 +1,576 @@
+//! Linearizability checking: Wing & Gong's search with Lowe's memoisation,
+//! one independent part of the history at a time.
+//!
+//! # The problem
+//!
+//! A history is *linearizable* (Herlihy & Wing 1990) when its operations
+//! can be put in one order that the sequential model accepts and that
+//! respects real time: each operation appears to take effect at one
+//! instant between its invocation and its completion. Operation `a`
+//! *precedes* `b` in real time when `a` returned before `b` was invoked;
+//! operations that overlap may go in either order.
+//!
+//! Times that are equal need a rule. Calls at one instant stay concurrent
+//! (as in Porcupine), except that a client's call invoked at the very
+//! instant its previous call returned follows it: a client's own calls are
+//! never reordered. Precisely, each event at instant `t` has a *depth*, the
+//! number of its client's earlier calls that returned at `t`; `a` precedes
+//! `b` when `a.complete < b.invoke`, or when they are equal and the depth
+//! of `a`'s return is smaller than that of `b`'s invocation. (This orders
+//! the events of one instant in layers, so precedence remains an *interval
+//! order*, which locality needs; a rule that only ordered a client's own
+//! calls would not be one, and a history could then be linearizable key by
+//! key but not as a whole.)
+//!
+//! - An operation that **never returned** (`complete: None`) may take effect
+//!   at any moment after its invocation, or never: the order may leave it
+//!   out, and its output is not checked. It precedes nothing.
+//! - An operation that **returned without a result** (`output: None`, say a
+//!   read that timed out) took effect before it returned: it is required,
+//!   like any completed operation, but the model accepts whatever it would
+//!   have answered (`Model::step(.., None)`). This is how Porcupine treats
+//!   Jepsen's `:fail :read :timed-out`.
+//!
+//! Deciding linearizability is NP-complete (Gibbons & Korach 1997), so the
+//! search is exponential in the worst case; a [`Budget`] turns a search that
+//! takes too long into [`Verdict::Unknown`].
+//!
+//! # The algorithm
+//!
+//! 1. **Partition** (P-compositionality). Linearizability is *local*
+//!    (Herlihy & Wing 1990, Theorem 1): a history over several objects is
+//!    linearizable if and only if the sub-history of each object is. So
+//!    [`Model::partition`] splits the history (a key-value map per key)
+//!    and each part is searched on its own — exponentially cheaper than the
+//!    whole.
+//! 2. **Search** (Wing & Gong 1993). Depth-first: from the current state,
+//!    try as the next linearized operation each operation that nothing
+//!    unlinearized precedes — the operations whose invocation comes no later
+//!    than the earliest completion still pending. If the model accepts it
+//!    (with its output), push it and start again; when no operation can go
+//!    next, pop the last one and try the one after it. The part holds as
+//!    soon as every operation that returned is linearized. Candidates are
+//!    kept in a doubly linked list sorted by invocation and pending
+//!    completions in one sorted by completion, so linearizing an operation
+//!    unlinks it in constant time and backtracking relinks it ("dancing
+//!    links").
+//! 3. **Memoise** (Lowe 2017). Two paths that linearized the same *set* of
+//!    operations and reached the same model state have the same future. A
+//!    cache of (bitset of linearized operations, state) pairs lets the
+//!    search skip every configuration it has already explored; this is what
+//!    turns hours into milliseconds on real histories, and what Porcupine
+//!    does.
+//! 4. **Prune useless optional steps.** An operation that never returned
+//!    and leaves the state as it is (a lost read, a compare-and-set that
+//!    fails) is never linearized: leaving it out reaches the same state
+//!    with more freedom left, since it precedes nothing.
+//!
+//! Cost: each (set, state) configuration is expanded at most once, and an
+//! expansion tries at most the operations concurrent with the earliest
+//! pending one — `O(2ⁿ · |states| · c)` in the worst case for a part of `n`
+//! operations with at most `c` overlapping, `O(n · c)` steps when the
+//! search never backtracks, which is the common case for correct systems.
+//! Memory is the cache: one entry of `⌈n / 64⌉` words plus a state per
+//! configuration explored.
+//!
+//! # Explaining a failure
+//!
+//! When a part is violated, its [`PartReport`] gives:
+//!
+//! - `longest_prefix`: the longest order the search managed to build, with
+//!   the state after each step — where it got stuck.
+//! - `failing`: the operations that *cannot all have behaved as
+//!   recorded*. Every other operation of the part is **relaxed** — taken
+//!   as if it had never returned: it may have taken effect at any moment
+//!   after its invocation, or not at all, with any result — and the part is
+//!   still not linearizable. Relaxing only adds freedom, so this is found
+//!   in two steps: the shortest prefix in invocation order that fails when
+//!   kept (binary search), then relaxing more of it — halves, quarters, …
+//!   then single operations — while it still fails. "Smallest" therefore
+//!   means *1-minimal*: relaxing any one more operation of `failing` makes
+//!   the part linearizable. (A set of minimum size is a harder problem
+//!   still.) For a stale read this is typically the read, the write it
+//!   should have seen, and what pins their order — not the read alone,
+//!   since a relaxed write of the stale value could always explain it.
+//!   Shrinking spends at most ten times the steps (and at least 100,000)
+//!   of the search that found the failure; if it runs out, `failing` still
+//!   fails but may not be 1-minimal.
+//!
+//! # Sources
+//!
+//! - M. Herlihy, J. Wing, *Linearizability: A Correctness Condition for
+//!   Concurrent Objects*, TOPLAS 12(3), 1990 — the definition and locality.
+//! - J. Wing, C. Gong, *Testing and Verifying Concurrent Objects*, JPDC
+//!   17(1), 1993 — the search.
+//! - G. Lowe, *Testing for Linearizability*, Concurrency and Computation
+//!   29(4), 2017 — the memoisation, and the linked-list representation.
+//! - A. Athalye, *Porcupine* (github.com/anishathalye/porcupine) — the same
+//!   algorithm in Go, with P-compositionality; its speed is our target.
+//!
+//! # Example: the course's bank account
+//!
+//! Two clients share an account whose balance is a register:
+//! `setBalance(x)` writes, `getBalance()` reads. Client A sets the balance
+//! to 100 (time 0–10); client B then reads it (time 20–30).
+//!
+//! ```
+//! use dsys_replication::consistency::check_linearizable;
+//! use dsys_replication::consistency::history::History;
+//! use dsys_replication::consistency::models::{Register, RegisterOp::*, RegisterRet::*};
+//! use dsys_replication::consistency::report::{Budget, Verdict};
+//!
+//! let bank = Register::<u32>::new();
+//! let (a, b) = (0, 1);
+//!
+//! // B reads 100 after A's setBalance(100) returned: linearizable.
+//! let mut h = History::new();
+//! h.complete_op(a, 0, 10, Write(100), Written);
+//! h.complete_op(b, 20, 30, Read, Value(Some(100)));
+//! let report = check_linearizable(&bank, &h, Budget::default());
+//! assert!(report.holds());
+//! let witness = report.parts[0].witness.as_ref().unwrap();
+//! assert_eq!(witness.iter().map(|s| s.op).collect::<Vec<_>>(), vec![0, 1]);
+//!
+//! // B reads the old balance (none) although A's write had returned before
+//! // B asked: not linearizable (it is sequentially consistent: put B's
+//! // read first).
+//! let mut h = History::new();
+//! h.complete_op(a, 0, 10, Write(100), Written);
+//! h.complete_op(b, 20, 30, Read, Value(None));
+//! let report = check_linearizable(&bank, &h, Budget::default());
+//! assert_eq!(report.verdict, Verdict::Violated);
+//! assert_eq!(report.parts[0].failing, vec![0, 1], "both operations are needed to fail");
+//!
+//! // Had B's read overlapped A's write (time 5–30), either order would do.
+//! let mut h = History::new();
+//! h.complete_op(a, 0, 10, Write(100), Written);
+//! h.complete_op(b, 5, 30, Read, Value(None));
+//! assert!(check_linearizable(&bank, &h, Budget::default()).holds());
+//! ```
+
+use super::history::History;
+use super::model::Model;
+use super::report::{Budget, PartReport, Report, Step, Verdict};
+use super::search::{
+    relaxed_failing, sanitize_parts, tie_depths, Cache, Call, Deepest, Limits, Outcome, Searched,
+};
+
+/// Checks that `history` is linearizable with respect to `model`, each part
+/// of [`Model::partition`] on its own, within `budget` (steps per part, wall
+/// time for the whole check, shrinking of failures included).
+///
+/// The report holds one [`PartReport`] per part: a witness order when it
+/// holds; the longest accepted order and a 1-minimal failing set of
+/// operations when it is violated (see the [module](self) documentation).
+///
+/// ```
+/// use dsys_replication::consistency::check_linearizable;
+/// use dsys_replication::consistency::history::History;
+/// use dsys_replication::consistency::models::{CasRegister, RegisterOp, RegisterRet};
+/// use dsys_replication::consistency::report::Budget;
+///
+/// let mut h = History::new();
+/// h.complete_op(0, 0, 5, RegisterOp::Write(1), RegisterRet::Written);
+/// // Client 1's compare-and-set never returned: it may have taken effect…
+/// h.open_op(1, 6, RegisterOp::Cas { expect: 1, new: 2 });
+/// // …and client 2's read says it did.
+/// h.complete_op(2, 7, 9, RegisterOp::Read, RegisterRet::Value(Some(2)));
+/// let report = check_linearizable(&CasRegister::<i64>::new(), &h, Budget::default());
+/// assert!(report.holds(), "{report}");
+/// ```
+pub fn check_linearizable<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    budget: Budget,
+) -> Report<M::State> {
+    check_linearizable_measured(model, history, budget).0
+}
+
+/// The size of the memoisation cache of one part's search, for capacity
+/// planning and benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CacheSize {
+    /// Entries in the cache when the search ended (the peak: entries are
+    /// never removed).
+    pub entries: usize,
+    /// Bytes per entry, not counting memory the model's state owns on the
+    /// heap (a `String`'s characters, say).
+    pub entry_bytes: usize,
+}
+
+impl CacheSize {
+    /// Entries × bytes per entry.
+    pub fn bytes(&self) -> usize {
+        self.entries.saturating_mul(self.entry_bytes)
+    }
+}
+
+/// [`check_linearizable`], also answering the size of each part's cache
+/// (of the main search, not of the shrinking that follows a failure).
+///
+/// ```
+/// use dsys_replication::consistency::history::History;
+/// use dsys_replication::consistency::linearizability::check_linearizable_measured;
+/// use dsys_replication::consistency::models::{Register, RegisterOp, RegisterRet};
+/// use dsys_replication::consistency::report::Budget;
+///
+/// let mut h = History::new();
+/// h.complete_op(0, 0, 5, RegisterOp::Write(1), RegisterRet::Written);
+/// let (report, sizes) = check_linearizable_measured(&Register::<u8>::new(), &h, Budget::default());
+/// assert!(report.holds());
+/// assert_eq!(sizes[0].entries, 1, "one configuration: the write linearized");
+/// ```
+pub fn check_linearizable_measured<M: Model>(
+    model: &M,
+    history: &History<M::Input, M::Output>,
+    budget: Budget,
+) -> (Report<M::State>, Vec<CacheSize>) {
+    let limits = Limits::start(budget);
+    let ops = history.ops();
+    let mut all: Vec<Call<'_, M::Input, M::Output>> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| Call::new(i, op))
+        .collect();
+    tie_depths(&mut all);
+    let mut parts = Vec::new();
+    let mut sizes = Vec::new();
+    for indices in sanitize_parts(model.partition(ops), ops.len()) {
+        let calls: Vec<Call<'_, M::Input, M::Output>> = indices.iter().map(|&i| all[i]).collect();
+        let searched = search(model, &calls, limits);
+        sizes.push(CacheSize {
+            entries: searched.cache_entries,
+            entry_bytes: searched.cache_entry_bytes,
+        });
+        let (verdict, witness, failing) = match searched.outcome {
+            Outcome::Holds(witness) => (Verdict::Holds, Some(witness), Vec::new()),
+            Outcome::Unknown => (Verdict::Unknown, None, Vec::new()),
+            Outcome::Violated => (
+                Verdict::Violated,
+                None,
+                smallest_failing(model, &calls, limits, searched.steps),
+            ),
+        };
+        parts.push(PartReport {
+            ops: indices,
+            verdict,
+            witness,
+            longest_prefix: searched.longest,
+            failing,
+            steps: searched.steps,
+        });
+    }
+    let report = Report {
+        property: "linearizability",
+        model: model.name(),
+        verdict: Report::combine(&parts),
+        parts,
+    };
+    (report, sizes)
+}
+
+/// Whether `calls` (one part) are linearizable, as a search outcome; used by
+/// the sequential consistency checker's fast path.
+pub(crate) fn search<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    limits: Limits,
+) -> Searched<M::State> {
+    Search::new(model, calls).run(limits)
+}
+
+/// The failing set of a violated part (see the module documentation).
+fn smallest_failing<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    limits: Limits,
+    steps: u64,
+) -> Vec<usize> {
+    relaxed_failing(calls, limits, steps, |set, limits| {
+        let searched = search(model, set, limits);
+        let answer = match searched.outcome {
+            Outcome::Holds(_) => Some(false),
+            Outcome::Violated => Some(true),
+            Outcome::Unknown => None,
+        };
+        (answer, searched.steps)
+    })
+}
+
+/// No node: the end of a list.
+const NIL: u32 = u32::MAX;
+
+/// One search over one part.
+struct Search<'m, 'c, 'h, M: Model> {
+    model: &'m M,
+    calls: &'c [Call<'h, M::Input, M::Output>],
+    /// Candidates, by invocation; head sentinel `n`.
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Pending returns, by time of return; head sentinel `n`.
+    ret_next: Vec<u32>,
+    ret_prev: Vec<u32>,
+    /// Each call's bit in a configuration: the calls that returned first,
+    /// then, from word `required_words` on, those that never did.
+    bit: Vec<u32>,
+    required_words: usize,
+    open: usize,
+}
+
+impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
+    fn new(model: &'m M, calls: &'c [Call<'h, M::Input, M::Output>]) -> Self {
+        let n = calls.len();
+        let mut by_invoke: Vec<u32> = (0..n as u32).collect();
+        by_invoke.sort_by_key(|&i| (calls[i as usize].invoked_at(), calls[i as usize].index));
+        let (next, prev) = linked(n + 1, &[(n as u32, &by_invoke)]);
+        let mut by_return: Vec<u32> = (0..n as u32)
+            .filter(|&i| calls[i as usize].complete.is_some())
+            .collect();
+        by_return.sort_by_key(|&i| (calls[i as usize].returned_at(), calls[i as usize].index));
+        let (ret_next, ret_prev) = linked(n + 1, &[(n as u32, &by_return)]);
+        let required_words = by_return.len().div_ceil(64);
+        let mut bit = vec![0; n];
+        let (mut required, mut open) = (0, 0);
+        for (x, call) in calls.iter().enumerate() {
+            if call.complete.is_some() {
+                bit[x] = required;
+                required += 1;
+            } else {
+                bit[x] = (required_words * 64) as u32 + open;
+                open += 1;
+            }
+        }
+        Search {
+            model,
+            calls,
+            next,
+            prev,
+            ret_next,
+            ret_prev,
+            bit,
+            required_words,
+            open: open as usize,
+        }
+    }
+
+    fn lift(&mut self, x: u32) {
+        unlink(&mut self.next, &mut self.prev, x);
+        if self.calls[x as usize].complete.is_some() {
+            unlink(&mut self.ret_next, &mut self.ret_prev, x);
+        }
+    }
+
+    fn unlift(&mut self, x: u32) {
+        relink(&mut self.next, &mut self.prev, x);
+        if self.calls[x as usize].complete.is_some() {
+            relink(&mut self.ret_next, &mut self.ret_prev, x);
+        }
+    }
+
+    fn run(mut self, limits: Limits) -> Searched<M::State> {
+        let head = self.calls.len();
+        let words = (self.required_words + self.open.div_ceil(64)).max(1);
+        let mut linearized = vec![0u64; words];
+        let mut cache: Cache<u64, M::State> = Cache::new();
+        let mut finished = Finished::new(self.required_words);
+        let init = self.model.init();
+        // (operation, state after it)
+        let mut stack: Vec<(u32, M::State)> = Vec::new();
+        let mut deepest = Deepest::new();
+        let mut steps = 0u64;
+        // The next candidate to try (`NIL`: none left).
+        let mut cursor = self.next[head];
+        let outcome = loop {
+            // Every operation that returned is linearized: done.
+            let first_pending = self.ret_next[head];
+            if first_pending == NIL {
+                break Outcome::Holds(self.steps_of(&stack));
+            }
+            steps += 1;
+            if limits.exhausted(steps) {
+                break Outcome::Unknown;
+            }
+            // Nothing unlinearized precedes a call invoked no later than
+            // the earliest pending return; candidates are in invocation
+            // order, so the first that comes later ends the candidates.
+            let earliest_return = self.calls[first_pending as usize].returned_at();
+            if cursor == NIL || Some(self.calls[cursor as usize].invoked_at()) > earliest_return {
+                // No candidate left: back up.
+                let Some((x, state)) = stack.pop() else {
+                    break Outcome::Violated;
+                };
+                deepest.popped(&stack);
+                if self.open > 0 {
+                    finished.record(&linearized, state);
+                }
+                flip(&mut linearized, self.bit[x as usize]);
+                self.unlift(x);
+                cursor = self.next[x as usize];
+                continue;
+            }
+            let x = cursor;
+            cursor = self.next[x as usize];
+            let call = self.calls[x as usize];
+            let state = stack.last().map_or(&init, |(_, s)| s);
+            let Some(next) = self.model.step(state, call.input, call.output) else {
+                continue;
+            };
+            if call.complete.is_none() && next == *state {
+                continue;
+            }
+            flip(&mut linearized, self.bit[x as usize]);
+            if cache.insert(&linearized, &next)
+                && !(self.open > 0 && finished.dominates(&linearized, &next))
+            {
+                self.lift(x);
+                stack.push((x, next));
+                deepest.pushed(&stack);
+                cursor = self.next[head];
+            } else {
+                flip(&mut linearized, self.bit[x as usize]);
+            }
+        };
+        Searched {
+            outcome,
+            longest: self.steps_of(&deepest.into_inner()),
+            steps,
+            cache_entries: cache.len() + finished.len(),
+            cache_entry_bytes: Cache::<u64, M::State>::entry_bytes(words),
+        }
+    }
+
+    fn steps_of(&self, frames: &[(u32, M::State)]) -> Vec<Step<M::State>> {
+        frames
+            .iter()
+            .map(|(x, state)| Step {
+                op: self.calls[*x as usize].index,
+                state: state.clone(),
+            })
+            .collect()
+    }
+}
+
+/// (the words of the calls that returned, the state, the words of those
+/// that never did)
+type FinishedEntry<S> = (Box<[u64]>, S, Box<[u64]>);
+
+/// Configurations explored to the end without success, for pruning by
+/// dominance: a configuration that linearized the same calls that
+/// returned, reached the same state, and used a *superset* of the calls
+/// that never returned can do no more (those calls precede nothing and
+/// need not be linearized), so it fails too.
+///
+/// Only configurations already explored count, never ones still on the
+/// stack: that keeps the argument a simple induction on the order in which
+/// configurations finish.
+struct Finished<S> {
+    required_words: usize,
+    /// By hash of (calls that returned, state): (those words, the state,
+    /// the words of the calls that never returned).
+    by_key: std::collections::HashMap<u64, Vec<FinishedEntry<S>>>,
+    len: usize,
+}
+
+impl<S: Eq + std::hash::Hash> Finished<S> {
+    fn new(required_words: usize) -> Self {
+        Finished {
+            required_words,
+            by_key: std::collections::HashMap::new(),
+            len: 0,
+        }
+    }
+
+    fn key(&self, words: &[u64], state: &S) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+            .hash_one((&words[..self.required_words], state))
+    }
+
+    fn record(&mut self, words: &[u64], state: S) {
+        let (required, open) = words.split_at(self.required_words);
+        let key = self.key(words, &state);
+        self.by_key
+            .entry(key)
+            .or_default()
+            .push((required.into(), state, open.into()));
+        self.len += 1;
+    }
+
+    fn dominates(&self, words: &[u64], state: &S) -> bool {
+        let (required, open) = words.split_at(self.required_words);
+        self.by_key
+            .get(&self.key(words, state))
+            .is_some_and(|entries| {
+                entries.iter().any(|(r, s, o)| {
+                    **r == *required
+                        && s == state
+                        && o.iter().zip(open).all(|(o, open)| o & !open == 0)
+                })
+            })
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// Doubly linked lists, each `order` after its head sentinel and `NIL` at
+/// the end, over `size` nodes: (next, prev), indexed by node.
+fn linked(size: usize, lists: &[(u32, &[u32])]) -> (Vec<u32>, Vec<u32>) {
+    let mut next = vec![NIL; size];
+    let mut prev = vec![NIL; size];
+    for &(head, order) in lists {
+        let mut last = head;
+        for &x in order {
+            next[last as usize] = x;
+            prev[x as usize] = last;
+            last = x;
+        }
+    }
+    (next, prev)
+}
+
+fn unlink(next: &mut [u32], prev: &mut [u32], x: u32) {
+    let (p, n) = (prev[x as usize], next[x as usize]);
+    next[p as usize] = n;
+    if n != NIL {
+        prev[n as usize] = p;
+    }
+}
+
+/// Undoes `unlink(x)`; valid when links are undone in reverse order.
+fn relink(next: &mut [u32], prev: &mut [u32], x: u32) {
+    let (p, n) = (prev[x as usize], next[x as usize]);
+    next[p as usize] = x;
+    if n != NIL {
+        prev[n as usize] = x;
+    }
+}
+
+fn flip(bits: &mut [u64], bit: u32) {
+    bits[bit as usize / 64] ^= 1 << (bit % 64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::consistency::models::{Register, RegisterOp, RegisterRet};
+
+    type H = History<RegisterOp<u8>, RegisterRet<u8>>;
+
+    #[test]
+    fn a_client_s_next_call_at_the_instant_its_last_returned_follows_it() {
+        // Client 0 writes 1 then reads nothing, the read invoked at the
+        // instant the write returned: the read must follow the write.
+        let mut h = H::new();
+        h.complete_op(0, 0, 5, RegisterOp::Write(1), RegisterRet::Written);
+        h.complete_op(0, 5, 9, RegisterOp::Read, RegisterRet::Value(None));
+        let r = check_linearizable(&Register::new(), &h, Budget::default());
+        assert_eq!(r.verdict, Verdict::Violated);
+        // Another client at the same instant overlaps the write.
+        let mut h = H::new();
+        h.complete_op(0, 0, 5, RegisterOp::Write(1), RegisterRet::Written);
+        h.complete_op(1, 5, 9, RegisterOp::Read, RegisterRet::Value(None));
+        assert!(check_linearizable(&Register::new(), &h, Budget::default()).holds());
+    }
+}

@@ -1,0 +1,489 @@
+//! What the two checkers share: operations prepared for a search, the
+//! budget as the search sees it, the tracker of the longest accepted order,
+//! the cache, and the shrinking of a failing set of operations.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+use super::history::Operation;
+use super::report::{Budget, Step};
+
+/// One operation as a search sees it: borrowed input and output, and its
+/// index in the history it came from.
+#[derive(Debug)]
+pub(crate) struct Call<'h, I, O> {
+    /// The operation's index in the history.
+    pub(crate) index: usize,
+    pub(crate) client: u64,
+    pub(crate) invoke: u64,
+    /// `None`: never returned (optional, unconstrained output).
+    pub(crate) complete: Option<u64>,
+    pub(crate) input: &'h I,
+    /// `None`: unknown (the output is not checked).
+    pub(crate) output: Option<&'h O>,
+    /// How many of the same client's earlier calls returned at the instant
+    /// this one was invoked ([`tie_depths`]).
+    pub(crate) invoke_depth: u32,
+    /// How many of the same client's earlier calls returned at the instant
+    /// this one returned.
+    pub(crate) complete_depth: u32,
+}
+
+// Not derived: a derive would require `I: Clone, O: Clone`.
+impl<I, O> Clone for Call<'_, I, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<I, O> Copy for Call<'_, I, O> {}
+
+impl<'h, I, O> Call<'h, I, O> {
+    pub(crate) fn new(index: usize, op: &'h Operation<I, O>) -> Self {
+        Call {
+            index,
+            client: op.client,
+            invoke: op.invoke,
+            complete: op.complete,
+            input: &op.input,
+            output: op.output.as_ref(),
+            invoke_depth: 0,
+            complete_depth: 0,
+        }
+    }
+
+    /// Where its invocation falls in real time: before `(complete,
+    /// complete_depth)` of another call means that call does not precede
+    /// it.
+    pub(crate) fn invoked_at(&self) -> (u64, u32) {
+        (self.invoke, self.invoke_depth)
+    }
+
+    /// Where its return falls in real time (`None`: never).
+    pub(crate) fn returned_at(&self) -> Option<(u64, u32)> {
+        self.complete.map(|t| (t, self.complete_depth))
+    }
+
+    /// The same call, as if it had never returned.
+    pub(crate) fn opened(self) -> Self {
+        Call {
+            complete: None,
+            output: None,
+            ..self
+        }
+    }
+}
+
+/// Orders the events of one instant, so that a client's call invoked at
+/// the very instant its previous call returned follows it, while calls of
+/// different clients at one instant stay concurrent as far as that allows.
+///
+/// Each event at instant `t` gets a *depth*: how many of its client's
+/// earlier calls (in program order) returned at `t`. Events at one instant
+/// are ordered by depth, invocations before returns at equal depth. So `a`
+/// precedes `b` in real time when `a` returned before `b` was invoked, or at
+/// the same instant with a smaller depth. This is a linear order of points,
+/// one interval per call, so real-time precedence stays an interval order —
+/// which the search and locality (Herlihy & Wing's Theorem 1) rely on.
+/// `calls` are taken as a history of their own.
+pub(crate) fn tie_depths<I, O>(calls: &mut [Call<'_, I, O>]) {
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by_key(|&i| (calls[i].client, calls[i].invoke, calls[i].index));
+    // Returns so far of the current client, per instant.
+    let mut returned: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    let mut client = None;
+    for i in order {
+        if client != Some(calls[i].client) {
+            client = Some(calls[i].client);
+            returned.clear();
+        }
+        let call = &mut calls[i];
+        call.invoke_depth = returned.get(&call.invoke).copied().unwrap_or(0);
+        if let Some(t) = call.complete {
+            let count = returned.entry(t).or_insert(0);
+            call.complete_depth = *count;
+            *count += 1;
+        }
+    }
+}
+
+/// Sorts calls by invocation time (then history index): the order in which
+/// prefixes are cut and program order within a client.
+pub(crate) fn sort_by_invocation<I, O>(calls: &mut [Call<'_, I, O>]) {
+    calls.sort_by_key(|c| (c.invoke, c.index));
+}
+
+/// The parts of a history as `partition` returned them, made safe: indices
+/// out of range and repeats inside a part are dropped, so a wrong
+/// `partition` cannot make a checker panic.
+pub(crate) fn sanitize_parts(parts: Vec<Vec<usize>>, len: usize) -> Vec<Vec<usize>> {
+    parts
+        .into_iter()
+        .map(|part| {
+            let mut seen = HashSet::new();
+            part.into_iter()
+                .filter(|&i| i < len && seen.insert(i))
+                .collect()
+        })
+        .collect()
+}
+
+/// The budget as one search sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) steps_max: Option<u64>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Limits {
+    /// The limits of a check starting now.
+    pub(crate) fn start(budget: Budget) -> Self {
+        Limits {
+            steps_max: budget.steps_max,
+            deadline: budget.time_max.and_then(|t| Instant::now().checked_add(t)),
+        }
+    }
+
+    /// The same deadline, at most `steps` steps.
+    pub(crate) fn with_steps_at_most(self, steps: u64) -> Self {
+        Limits {
+            steps_max: Some(self.steps_max.map_or(steps, |max| max.min(steps))),
+            ..self
+        }
+    }
+
+    /// Whether a search that has taken `steps` steps must stop. The clock
+    /// is read on the first step and every 1,024th.
+    pub(crate) fn exhausted(&self, steps: u64) -> bool {
+        if self.steps_max.is_some_and(|max| steps > max) {
+            return true;
+        }
+        steps & 1023 == 1 && self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Whether the deadline has passed.
+    pub(crate) fn out_of_time(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+}
+
+/// How a search ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome<S> {
+    /// An accepted order of every required operation.
+    Holds(Vec<Step<S>>),
+    /// No order exists.
+    Violated,
+    /// The budget ran out.
+    Unknown,
+}
+
+/// What one search found.
+#[derive(Clone, Debug)]
+pub(crate) struct Searched<S> {
+    pub(crate) outcome: Outcome<S>,
+    /// The longest accepted order seen.
+    pub(crate) longest: Vec<Step<S>>,
+    pub(crate) steps: u64,
+    /// Entries in the memoisation cache at the end.
+    pub(crate) cache_entries: usize,
+    /// Bytes of one cache entry, not counting what the state owns on the
+    /// heap.
+    pub(crate) cache_entry_bytes: usize,
+}
+
+/// Keeps a copy of the deepest stack a depth-first search reached, in
+/// amortised constant time per push: `agree` is the length of the common
+/// prefix of the stack and the copy, so a new record copies only what
+/// changed since.
+#[derive(Debug)]
+pub(crate) struct Deepest<T> {
+    best: Vec<T>,
+    agree: usize,
+}
+
+impl<T: Clone> Deepest<T> {
+    pub(crate) fn new() -> Self {
+        Deepest {
+            best: Vec::new(),
+            agree: 0,
+        }
+    }
+
+    /// Call after pushing onto `stack`.
+    pub(crate) fn pushed(&mut self, stack: &[T]) {
+        let depth = stack.len();
+        if depth > self.best.len() {
+            self.best.truncate(self.agree);
+            self.best.extend_from_slice(&stack[self.agree..]);
+            self.agree = depth;
+        } else {
+            self.agree = self.agree.min(depth - 1);
+        }
+    }
+
+    /// Call after popping from `stack`.
+    pub(crate) fn popped(&mut self, stack: &[T]) {
+        self.agree = self.agree.min(stack.len());
+    }
+
+    pub(crate) fn into_inner(self) -> Vec<T> {
+        self.best
+    }
+}
+
+/// A memoisation cache of (configuration, model state) pairs, where a
+/// configuration is a slice of words (the bitset of linearized operations,
+/// or the per-client progress vector).
+#[derive(Debug)]
+pub(crate) struct Cache<W, S> {
+    seen: HashSet<Entry<W, S>>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Entry<W, S> {
+    words: Box<[W]>,
+    state: S,
+}
+
+impl<W: Hash, S: Hash> Hash for Entry<W, S> {
+    fn hash<H: Hasher>(&self, hasher: &mut H) {
+        self.words.hash(hasher);
+        self.state.hash(hasher);
+    }
+}
+
+impl<W: Copy + Eq + Hash, S: Clone + Eq + Hash> Cache<W, S> {
+    pub(crate) fn new() -> Self {
+        Cache {
+            seen: HashSet::new(),
+        }
+    }
+
+    /// Adds the pair; whether it was new.
+    pub(crate) fn insert(&mut self, words: &[W], state: &S) -> bool {
+        self.seen.insert(Entry {
+            words: words.into(),
+            state: state.clone(),
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Bytes of one entry with `words` words, not counting what the state
+    /// owns on the heap: the boxed words, the entry itself, and one byte of
+    /// the hash table's control bytes.
+    pub(crate) fn entry_bytes(words: usize) -> usize {
+        words * std::mem::size_of::<W>() + std::mem::size_of::<Entry<W, S>>() + 1
+    }
+}
+
+/// Shrinks `set` (a history, as calls, already violating the property)
+/// while it still violates it, by dropping chunks of operations, halving
+/// the chunk size down to one, then single operations until no single one
+/// can be dropped (a simplified delta debugging). `violates` answers
+/// `Some(true)` for a set that violates the property, `Some(false)` for one
+/// that does not, `None` when the budget ran out — then shrinking stops and
+/// the current set, still violating, is returned.
+pub(crate) fn shrink<C: Copy>(
+    mut set: Vec<C>,
+    mut violates: impl FnMut(&[C]) -> Option<bool>,
+) -> Vec<C> {
+    let mut chunk = set.len() / 2;
+    let mut singles_changed = true;
+    while chunk >= 1 {
+        let mut start = set.len().saturating_sub(chunk);
+        let mut changed = false;
+        loop {
+            let end = (start + chunk).min(set.len());
+            if start < end && set.len() > end - start {
+                let candidate: Vec<C> = set[..start].iter().chain(&set[end..]).copied().collect();
+                match violates(&candidate) {
+                    Some(true) => {
+                        set = candidate;
+                        changed = true;
+                    }
+                    Some(false) => {}
+                    None => return set,
+                }
+            }
+            if start == 0 {
+                break;
+            }
+            start = start.saturating_sub(chunk);
+        }
+        if chunk == 1 {
+            singles_changed = changed;
+            break;
+        }
+        chunk /= 2;
+    }
+    // Single operations, until a whole pass drops none: then no single
+    // operation can be dropped (the set is 1-minimal).
+    while singles_changed {
+        singles_changed = false;
+        let mut i = set.len();
+        while i > 0 {
+            i -= 1;
+            if set.len() <= 1 {
+                break;
+            }
+            let candidate: Vec<C> = set[..i].iter().chain(&set[i + 1..]).copied().collect();
+            match violates(&candidate) {
+                Some(true) => {
+                    set = candidate;
+                    singles_changed = true;
+                }
+                Some(false) => {}
+                None => return set,
+            }
+        }
+    }
+    set
+}
+
+/// A shared pool of steps for shrinking a failing set, so explaining a
+/// failure costs a bounded multiple of finding it.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    pub(crate) left: u64,
+}
+
+impl Pool {
+    /// At most ten times the steps of the search that found the failure,
+    /// and at least 100,000.
+    pub(crate) fn for_search(steps: u64) -> Self {
+        Pool {
+            left: steps.saturating_mul(10).max(100_000),
+        }
+    }
+}
+
+/// The operations of a violated part (`calls`) that cannot all have
+/// behaved as recorded, as history indices, sorted: with every other call
+/// *relaxed* ([`Call::opened`]: it may have taken effect at any moment after
+/// its invocation, or not at all, with any result), the part still
+/// violates the property. Relaxing only adds freedom, so "still violated"
+/// is monotone in the set kept: first the shortest prefix in invocation
+/// order that fails when kept (binary search), then [`shrink`] relaxes
+/// more while it still fails, down to a 1-minimal set. `violates` runs one
+/// search within the limits given, answering whether it is violated (or
+/// `None` when out of budget) and the steps it took.
+pub(crate) fn relaxed_failing<'h, I, O>(
+    calls: &[Call<'h, I, O>],
+    limits: Limits,
+    steps: u64,
+    mut violates: impl FnMut(&[Call<'h, I, O>], Limits) -> (Option<bool>, u64),
+) -> Vec<usize> {
+    let mut sorted = calls.to_vec();
+    sort_by_invocation(&mut sorted);
+    let mut pool = Pool::for_search(steps);
+    let mut kept_flags = vec![false; sorted.len()];
+    let mut violated_keeping = |kept: &[usize]| -> Option<bool> {
+        if pool.left == 0 || limits.out_of_time() {
+            return None;
+        }
+        kept_flags.iter_mut().for_each(|k| *k = false);
+        for &position in kept {
+            kept_flags[position] = true;
+        }
+        let relaxed: Vec<Call<'h, I, O>> = sorted
+            .iter()
+            .zip(&kept_flags)
+            .map(|(&c, &kept)| if kept { c } else { c.opened() })
+            .collect();
+        let (answer, spent) = violates(&relaxed, limits.with_steps_at_most(pool.left));
+        pool.left = pool.left.saturating_sub(spent);
+        answer
+    };
+    // The shortest failing prefix: `hi` fails (the whole part does), `lo`
+    // is not known to.
+    let (mut lo, mut hi) = (0, sorted.len());
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let prefix: Vec<usize> = (0..mid).collect();
+        match violated_keeping(&prefix) {
+            Some(true) => hi = mid,
+            Some(false) => lo = mid,
+            None => break,
+        }
+    }
+    let kept = shrink((0..hi).collect(), violated_keeping);
+    let mut failing: Vec<usize> = kept.iter().map(|&p| sorted[p].index).collect();
+    failing.sort_unstable();
+    failing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deepest_keeps_the_longest_stack_ever_seen() {
+        let mut deepest = Deepest::new();
+        let mut stack = Vec::new();
+        for x in [1, 2, 3] {
+            stack.push(x);
+            deepest.pushed(&stack);
+        }
+        stack.pop();
+        deepest.popped(&stack);
+        stack.pop();
+        deepest.popped(&stack);
+        for x in [7, 8] {
+            stack.push(x);
+            deepest.pushed(&stack);
+        }
+        assert_eq!(deepest.best, vec![1, 2, 3], "not deeper: kept");
+        stack.push(9);
+        deepest.pushed(&stack);
+        stack.push(10);
+        deepest.pushed(&stack);
+        assert_eq!(deepest.into_inner(), vec![1, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn shrink_finds_a_one_minimal_set() {
+        // Violated when it holds both 3 and 7, or 5 alone with 11.
+        let violates = |s: &[u32]| {
+            Some((s.contains(&3) && s.contains(&7)) || (s.contains(&5) && s.contains(&11)))
+        };
+        let set: Vec<u32> = (0..20).collect();
+        let small = shrink(set, violates);
+        assert_eq!(small.len(), 2, "{small:?}");
+        assert!(violates(&small).unwrap());
+        let mut calls = 0;
+        let stopped = shrink((0..20).collect(), |s: &[u32]| {
+            calls += 1;
+            if calls > 2 {
+                None
+            } else {
+                violates(s)
+            }
+        });
+        assert!(
+            violates(&stopped).unwrap(),
+            "still violating when the budget ends"
+        );
+    }
+
+    #[test]
+    fn limits_count_steps_and_time() {
+        let l = Limits::start(Budget {
+            steps_max: Some(5),
+            time_max: None,
+        });
+        assert!(!l.exhausted(5));
+        assert!(l.exhausted(6));
+        let l = Limits::start(Budget {
+            steps_max: None,
+            time_max: Some(std::time::Duration::ZERO),
+        });
+        assert!(l.exhausted(1));
+        assert_eq!(l.with_steps_at_most(3).steps_max, Some(3));
+        assert!(!Limits::start(Budget::unlimited()).exhausted(u64::MAX));
+    }
+}
