@@ -25,10 +25,30 @@ fn start(dirs: Vec<PathBuf>) -> Cluster<Server> {
         .arbiters(1)
         .event_capacity(1 << 14)
         .start(move |id: NodeId| {
-            let storage = FileStorage::open(&dirs[id.index()]).expect("the data directory opens");
+            let storage = open(&dirs[id.index()]);
             Raft::new(RaftConfig::default(), storage, Counter::default())
                 .expect("the stored state loads")
         })
+}
+
+/// Opens a server's directory. A crashed incarnation's actor is dropped by
+/// its arbiter a moment after the crash, and holds the directory's lock
+/// until then (as a dying process would): wait for it, as a restarting
+/// machine would wait for the old process to be gone.
+fn open(dir: &PathBuf) -> FileStorage<u64> {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        match FileStorage::open(dir) {
+            Ok(storage) => return storage,
+            Err(e)
+                if e.to_string().contains("another FileStorage")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("the data directory {} does not open: {e}", dir.display()),
+        }
+    }
 }
 
 async fn leader(cluster: &Cluster<Server>) -> NodeId {

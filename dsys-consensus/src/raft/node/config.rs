@@ -115,4 +115,10 @@ pub enum Defect {
     /// Replies to RequestVote before the vote is durable: after a crash it
     /// can vote again in the same term. Caught by Election Safety.
     VoteNotPersisted,
+    /// Any server answers a read at once from its own state machine, with
+    /// no read-index round (dissertation §6.4 skipped): a follower that is
+    /// behind, or a deposed leader cut off by a partition, returns a stale
+    /// value. The five properties judge logs and cannot see it; the
+    /// linearizability checker on the clients' history does.
+    ReadsWithoutReadIndex,
 }

@@ -2,7 +2,7 @@
 
 use dsys_core::NodeId;
 
-use super::{Ctx, Raft};
+use super::{Ctx, Defect, Raft};
 use crate::raft::message::{AppendEntries, Msg, RaftEvent, Rejection};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
@@ -43,6 +43,10 @@ where
     /// Starts a linearizable read (dissertation §6.4): notes the read index,
     /// opens a read round and sends the heartbeats that confirm it.
     pub(super) fn read(&mut self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, query: SM::Query) {
+        if self.config.defect == Some(Defect::ReadsWithoutReadIndex) {
+            let output = self.sm.query(&query);
+            return ctx.emit(RaftEvent::ReadDone { id, output });
+        }
         if self.role != Role::Leader {
             return self.reject(ctx, id, self.not_leader());
         }
