@@ -23,10 +23,10 @@ pub fn algorithms() -> Vec<Algorithm> {
         crate::election::ring::ALGORITHM,
         crate::election::bully::ALGORITHM,
         crate::consensus::raft::simulation::ALGORITHM,
-        crate::consensus::byzantine_generals::simulation::ALGORITHM,
-        crate::consensus::dolev_strong::simulation::ALGORITHM,
         crate::consensus::paxos::simulation::ALGORITHM,
         crate::consensus::multi_paxos::simulation::ALGORITHM,
+        crate::consensus::byzantine_generals::simulation::ALGORITHM,
+        crate::consensus::dolev_strong::simulation::ALGORITHM,
     ]
 }
 

@@ -10,10 +10,12 @@
 //! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
 //! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
 //! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
+//! | [`replication`] | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example) |
 //! | [`raft`] | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
 //! Chapters for the rest of consensus (Paxos, Byzantine generals, FLP,
-//! CAP) and replication arrive with the crates that implement them.
+//! CAP) and the replication schemes arrive with the code that implements
+//! them.
 
 pub mod concurrency;
 pub mod global_state;
@@ -22,4 +24,5 @@ pub mod mutual_exclusion;
 pub mod networks;
 pub mod physical_time;
 pub mod raft;
+pub mod replication;
 pub mod simulator;
