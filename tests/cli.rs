@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use dsys::core::trace::{Trace, SHIVIZ_REGEX};
 use regex::RegexBuilder;
@@ -15,67 +14,10 @@ use serde_json::Value;
 // Helpers
 // ---------------------------------------------------------------------------
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+#[path = "support/cli.rs"]
+mod cli;
 
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let path =
-            std::env::temp_dir().join(format!("dsys-cli-test-{}-{test}", std::process::id()));
-        // A leftover from an earlier run with the same pid: start clean.
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The output of one run of the binary, decoded.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn dsys<I, S>(args: I) -> Run
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_dsys"))
-        .args(args)
-        // Keep tracing quiet whatever the caller's environment says.
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the dsys binary");
-    Run {
-        code: status.code(),
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-    }
-}
+use cli::{dsys, Run, TempDir};
 
 fn path_arg(path: &Path) -> String {
     path.to_str().expect("temp path is UTF-8").to_string()

@@ -4,66 +4,11 @@
 //! checked.
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Command, Output};
 
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
+#[path = "support/cli.rs"]
+mod cli;
 
-impl TempDir {
-    fn new(test: &str) -> TempDir {
-        let path =
-            std::env::temp_dir().join(format!("dsys-history-cli-{}-{test}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    /// Writes `text` to `name` in the directory and returns its path.
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        fs::write(&path, text).expect("write test file");
-        path.to_str().expect("UTF-8 temp path").to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn dsys(args: &[&str]) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_dsys"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the dsys binary");
-    Run {
-        code: status.code(),
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-    }
-}
+use cli::{dsys, Run, TempDir};
 
 /// Runs `dsys history check ARGS` and expects `code` and every needle in
 /// stdout (for 0, 1 and 3) or stderr (for 2).
@@ -257,7 +202,7 @@ fn bad_files_and_wrong_models_are_clear_errors() {
 
 #[test]
 fn help_documents_the_exit_codes() {
-    let run = dsys(&["history", "check", "--help"]);
+    let run = dsys(["history", "check", "--help"]);
     assert_eq!(run.code, Some(0), "{}", run.describe());
     for needle in [
         "Exit codes:",
