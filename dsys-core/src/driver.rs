@@ -105,3 +105,43 @@ impl<N: Node> Driver<N> {
         self.effects = buffer;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ping_pong::{Msg, PingPong, PingPongConfig};
+    use crate::{Effect, Input};
+
+    #[test]
+    fn the_context_sees_the_drivers_id_and_peers() {
+        let mut driver: Driver<PingPong> =
+            Driver::seeded(NodeId(3), vec![NodeId(1), NodeId(5)], 9, 0);
+        assert_eq!(driver.id(), NodeId(3));
+        assert_eq!(driver.peers(), &[NodeId(1), NodeId(5)]);
+        assert!(format!("{driver:?}").contains("id: NodeId(3)"));
+        // The handler sees them too: start pings exactly the peers, and a
+        // ping is answered to its sender.
+        let mut node = PingPong::new(PingPongConfig::default());
+        let effects = driver.handle(&mut node, Duration::ZERO, Input::Start);
+        let sent: Vec<NodeId> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to, .. } => Some(*to),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(sent, vec![NodeId(1), NodeId(5)]);
+        driver.recycle(effects);
+        let ping = Input::Message {
+            from: NodeId(5),
+            msg: Msg::Ping { round: 0 },
+        };
+        assert_eq!(
+            driver.handle(&mut node, Duration::from_millis(1), ping),
+            vec![Effect::Send {
+                to: NodeId(5),
+                msg: Msg::Pong { round: 0 }
+            }]
+        );
+    }
+}

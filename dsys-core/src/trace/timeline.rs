@@ -161,3 +161,196 @@ impl fmt::Display for Timeline<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NodeId;
+
+    const MS: u64 = 1_000_000;
+
+    /// One event of every kind, at 1 ms, 2 ms, … in this order.
+    fn every_kind() -> Trace {
+        let n = |i| Some(NodeId(i));
+        let kinds: Vec<(Option<NodeId>, TraceKind)> = vec![
+            (
+                n(0),
+                TraceKind::Request {
+                    request: "Enter".into(),
+                },
+            ),
+            (
+                None,
+                TraceKind::RequestDropped {
+                    request: "Late".into(),
+                },
+            ),
+            (
+                n(0),
+                TraceKind::Emit {
+                    event: "Entered".into(),
+                },
+            ),
+            (
+                n(0),
+                TraceKind::Send {
+                    to: NodeId(1),
+                    msg_id: 0,
+                    kind: "Ping".into(),
+                    msg: "Ping(1)".into(),
+                },
+            ),
+            (
+                n(1),
+                TraceKind::Deliver {
+                    from: NodeId(0),
+                    msg_id: 0,
+                    kind: "Ping".into(),
+                    msg: "Ping(1)".into(),
+                },
+            ),
+            (
+                None,
+                TraceKind::Drop {
+                    from: NodeId(1),
+                    to: NodeId(0),
+                    msg_id: 1,
+                    kind: "Pong".into(),
+                    reason: DropReason::Loss,
+                },
+            ),
+            (
+                n(1),
+                TraceKind::Timer {
+                    timer: "Tick".into(),
+                },
+            ),
+            (n(2), TraceKind::Crash),
+            (n(2), TraceKind::Restart { incarnation: 1 }),
+            (n(1), TraceKind::Pause),
+            (n(1), TraceKind::Resume),
+            (
+                None,
+                TraceKind::Partition {
+                    sides: vec![vec![NodeId(0)], vec![NodeId(1), NodeId(2)]],
+                },
+            ),
+            (None, TraceKind::Heal),
+            (
+                None,
+                TraceKind::CutLink {
+                    from: NodeId(0),
+                    to: NodeId(2),
+                },
+            ),
+            (
+                None,
+                TraceKind::RestoreLink {
+                    from: NodeId(0),
+                    to: NodeId(2),
+                },
+            ),
+            (
+                n(2),
+                TraceKind::Byzantine {
+                    strategy: "drop".into(),
+                },
+            ),
+            (n(2), TraceKind::Honest),
+            (
+                n(2),
+                TraceKind::ByzantineSend {
+                    to: NodeId(0),
+                    msg_id: None,
+                    original: "Pong(2)".into(),
+                    delay_ns: 0,
+                },
+            ),
+        ];
+        let mut trace = Trace::new();
+        for (i, (node, kind)) in kinds.into_iter().enumerate() {
+            trace.push((i as u64 + 1) * MS, node, None, kind);
+        }
+        trace
+    }
+
+    fn lines(timeline: Timeline<'_>) -> Vec<String> {
+        timeline
+            .to_string()
+            .lines()
+            .skip(1) // the header
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_has_its_line_and_the_defaults_hide_deliveries_and_timers() {
+        let trace = every_kind();
+        assert_eq!(
+            lines(trace.timeline()),
+            vec![
+                "1.000 n0 asks: Enter",
+                "2.000 asks while down (lost): Late",
+                "3.000 n0 ** Entered **",
+                "4.000 n0 sends Ping(1) to n1",
+                "6.000 the network drops Pong n1 -> n0 (lost)",
+                "8.000 n2 CRASHES",
+                "9.000 n2 RESTARTS (incarnation 1)",
+                "10.000 n1 PAUSES",
+                "11.000 n1 RESUMES",
+                "12.000 PARTITION n0 | n1 n2",
+                "13.000 the partition HEALS",
+                "14.000 link n0 -> n2 CUT",
+                "15.000 link n0 -> n2 restored",
+                "16.000 n2 turns BYZANTINE (drop)",
+                "17.000 n2 turns honest",
+                "18.000 n2 (Byzantine) withholds Pong(2) to n0",
+            ]
+        );
+        assert!(trace
+            .timeline()
+            .to_string()
+            .starts_with("   time (ms)  node  what\n"));
+    }
+
+    #[test]
+    fn the_switches_show_and_hide_what_they_name() {
+        let trace = every_kind();
+        let all = lines(trace.timeline().deliveries(true).timers(true));
+        assert!(all.contains(&"5.000 n1 receives Ping(1) from n0".to_string()));
+        assert!(all.contains(&"7.000 n1 timer Tick fires".to_string()));
+        assert_eq!(all.len(), 18);
+        let quiet = lines(trace.timeline().sends(false));
+        assert!(!quiet
+            .iter()
+            .any(|l| l.contains("sends") || l.contains("withholds")));
+        assert_eq!(quiet.len(), 14);
+        // Hiding a kind hides its sends, deliveries and drops, not others'.
+        let no_ping = lines(trace.timeline().deliveries(true).hide("Ping"));
+        assert!(!no_ping.iter().any(|l| l.contains("Ping")));
+        assert!(no_ping.iter().any(|l| l.contains("drops Pong")));
+        let no_pong = lines(trace.timeline().hide("Pong"));
+        assert!(!no_pong.iter().any(|l| l.contains("drops")));
+        assert!(no_pong.iter().any(|l| l.contains("sends Ping")));
+    }
+
+    #[test]
+    fn between_keeps_the_events_inside_its_bounds_inclusive() {
+        let trace = every_kind();
+        let window = lines(
+            trace
+                .timeline()
+                .between(Duration::from_millis(3), Duration::from_millis(4)),
+        );
+        assert_eq!(
+            window,
+            vec!["3.000 n0 ** Entered **", "4.000 n0 sends Ping(1) to n1"]
+        );
+        assert!(lines(
+            trace
+                .timeline()
+                .between(Duration::from_millis(19), Duration::MAX)
+        )
+        .is_empty());
+    }
+}
