@@ -190,6 +190,7 @@ fn stale_read() -> (RegisterHistory, Report<Option<i64>>) {
                 },
             ],
             failing: vec![0, 1, 2],
+            failing_minimal: true,
             steps: 17,
         }],
     };
@@ -229,6 +230,7 @@ fn fresh_read() -> (RegisterHistory, Report<Option<i64>>) {
             ]),
             longest_prefix: vec![],
             failing: vec![],
+            failing_minimal: false,
             steps: 5,
         }],
     };

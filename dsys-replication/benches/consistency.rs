@@ -35,7 +35,7 @@ use dsys_replication::consistency::linearizability::check_linearizable_measured;
 use dsys_replication::consistency::models::{
     CasRegister, Kv, KvOp, KvRet, RegisterOp, RegisterRet,
 };
-use dsys_replication::consistency::report::Budget;
+use dsys_replication::consistency::report::{Budget, Verdict};
 
 /// The system allocator, counting live and peak bytes.
 struct Counting;
@@ -137,13 +137,19 @@ fn summarise_corpus(calls: usize, budget: Budget) {
     let mut times = Vec::new();
     let mut counts = std::collections::BTreeMap::new();
     let mut largest = (0usize, 0usize, 0usize, Duration::ZERO);
+    // Violated parts whose failing set shrinking could not make 1-minimal.
+    let mut unshrunk = 0;
     let start = Instant::now();
     for (i, (history, breakage)) in corpus.iter().enumerate() {
         let t = Instant::now();
-        let (report, sizes) =
-            check_linearizable_measured(&CasRegister::new(), history, Budget::default());
+        let (report, sizes) = check_linearizable_measured(&CasRegister::new(), history, budget);
         let elapsed = t.elapsed();
         times.push(elapsed);
+        unshrunk += report
+            .parts
+            .iter()
+            .filter(|p| p.verdict == Verdict::Violated && !p.failing_minimal)
+            .count();
         *counts
             .entry((format!("{breakage:?}"), report.verdict.to_string()))
             .or_insert(0) += 1;
@@ -168,6 +174,7 @@ fn summarise_corpus(calls: usize, budget: Budget) {
     for ((breakage, verdict), n) in &counts {
         println!("  {breakage:<13} → {verdict}: {n}");
     }
+    println!("  failing sets not shrunk to 1-minimal (shrinking budget ran out): {unshrunk}");
     let lost = corpus
         .iter()
         .map(|(h, _)| h.ops().iter().filter(|op| op.complete.is_none()).count())
@@ -182,8 +189,7 @@ fn summarise_corpus(calls: usize, budget: Budget) {
         clients as f64 / corpus.len() as f64
     );
     let (i, bytes, entries, elapsed) = largest;
-    let (_, heap) =
-        peak_heap(|| check_linearizable(&CasRegister::new(), &corpus[i].0, Budget::default()));
+    let (_, heap) = peak_heap(|| check_linearizable(&CasRegister::new(), &corpus[i].0, budget));
     println!(
         "  largest cache: history {i} ({:.2} ms): {entries} entries, {:.1} KiB (entries × bytes); peak heap of the whole check {:.1} KiB",
         elapsed.as_secs_f64() * 1e3,

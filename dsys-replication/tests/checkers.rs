@@ -365,10 +365,48 @@ fn calls_at_one_instant_keep_locality() {
 }
 
 #[test]
-fn budgets_end_in_unknown() {
+fn a_read_no_order_can_explain_is_caught_without_a_search() {
+    // A read of 5, a value no call writes: whatever the order and whichever
+    // lost calls took effect, no state answers it. That is found before
+    // any search (one step would not suffice for one), and the read alone
+    // is the failing set.
     let h = etcd_corpus(4, 80, 3)
         .into_iter()
         .find(|(_, b)| *b == Breakage::NeverWritten)
+        .unwrap()
+        .0;
+    let broken = h
+        .ops()
+        .iter()
+        .position(|op| op.output == Some(RegisterRet::Value(Some(5))))
+        .unwrap();
+    let one_step = Budget {
+        steps_max: Some(1),
+        time_max: None,
+    };
+    let lin = check_linearizable(&CasRegister::new(), &h, one_step);
+    assert_eq!(lin.verdict, Verdict::Violated, "{lin}");
+    assert_eq!(lin.parts[0].failing, vec![broken]);
+    let sc = check_sequential(&CasRegister::new(), &h, one_step);
+    assert_eq!(sc.verdict, Verdict::Violated, "{sc}");
+    assert_eq!(sc.parts[0].failing, vec![broken]);
+    // The longest prefix still comes from a (short) search: it stops
+    // where the read would have to go.
+    let full = check_linearizable(&CasRegister::new(), &h, Budget::default());
+    let prefix = &full.parts[0].longest_prefix;
+    assert!(!prefix.is_empty());
+    assert!(prefix.iter().all(|step| step.op != broken));
+}
+
+#[test]
+fn budgets_end_in_unknown() {
+    let h = etcd_corpus(8, 80, 3)
+        .into_iter()
+        .find(|(h, b)| {
+            *b == Breakage::OtherValue
+                && check_linearizable(&CasRegister::new(), h, Budget::default()).verdict
+                    == Verdict::Violated
+        })
         .unwrap()
         .0;
     let one_step = Budget {

@@ -53,6 +53,7 @@
 //!         witness: None,
 //!         longest_prefix: vec![Step { op: 0, state: Some(1) }],
 //!         failing: vec![1],
+//!         failing_minimal: true,
 //!         steps: 2,
 //!     }],
 //! };
@@ -601,6 +602,7 @@ mod tests {
                 ]),
                 longest_prefix: vec![],
                 failing: vec![],
+                failing_minimal: false,
                 steps: 3,
             }],
         };

@@ -65,6 +65,33 @@
 //!    fails) is never linearized: leaving it out reaches the same state
 //!    with more freedom left, since it precedes nothing.
 //!
+//! Operations that never returned are what makes real histories hard (a
+//! Jepsen etcd history has 10–20 of them in 80 calls): each may or may not
+//! have taken effect, so a part that fails must rule out every subset of
+//! them. Three more rules, each exact, cut that down:
+//!
+//! 5. **Impossible calls first.** Before searching, the states reachable
+//!    by applying the part's calls in any order (with unknown outputs) are
+//!    collected, when there are few (a register has a handful; the closure
+//!    is abandoned after `32·n + 1024` model steps). A call that returned
+//!    with an output no such state gives — a read of a value nobody wrote —
+//!    fails the part at once, and is its failing set on its own.
+//! 6. **Dominance, and two orders.** A configuration explored to the end
+//!    without success prunes any later one with the same returned calls
+//!    linearized and the same state that used *more* of the lost calls
+//!    (they precede nothing, so using fewer leaves more freedom); equal
+//!    sets are Lowe's cache. This prunes most when the configurations
+//!    with fewer lost calls come first, so the search tries the calls
+//!    that returned before the lost ones. That order is slow, though, when
+//!    lost calls did take effect and later reads saw them (as they usually
+//!    do in a correct system), so a quick search in plain invocation
+//!    order, limited to `64·n + 10,000` steps, goes first; it finds most
+//!    witnesses, and the thorough one only runs when it did not decide.
+//! 7. **Twins.** Two lost calls that move every reachable state to the
+//!    same next state (two lost `write(3)`s) are interchangeable once both
+//!    are invoked, so the later is only linearized after the earlier: ten
+//!    lost writes of five values make at most 3⁵ subsets instead of 2¹⁰.
+//!
 //! Cost: each (set, state) configuration is expanded at most once, and an
 //! expansion tries at most the operations concurrent with the earliest
 //! pending one — `O(2ⁿ · |states| · c)` in the worst case for a part of `n`
@@ -94,7 +121,7 @@
 //!   since a relaxed write of the stale value could always explain it.
 //!   Shrinking spends at most ten times the steps (and at least 100,000)
 //!   of the search that found the failure; if it runs out, `failing` still
-//!   fails but may not be 1-minimal.
+//!   fails but may not be 1-minimal, and `failing_minimal` is `false`.
 //!
 //! # Sources
 //!
@@ -152,7 +179,8 @@ use super::history::History;
 use super::model::Model;
 use super::report::{Budget, PartReport, Report, Step, Verdict};
 use super::search::{
-    relaxed_failing, sanitize_parts, tie_depths, Cache, Call, Deepest, Limits, Outcome, Searched,
+    relaxed_failing, sanitize_parts, search_unless_impossible, tie_depths, twins, Call, Deepest,
+    Limits, Outcome, Searched, Words,
 };
 
 /// Checks that `history` is linearizable with respect to `model`, each part
@@ -191,7 +219,8 @@ pub fn check_linearizable<M: Model>(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CacheSize {
     /// Entries in the cache when the search ended (the peak: entries are
-    /// never removed).
+    /// never removed): one per configuration explored without success.
+    /// The configurations on the way to a witness are not kept.
     pub entries: usize,
     /// Bytes per entry, not counting memory the model's state owns on the
     /// heap (a `String`'s characters, say).
@@ -218,6 +247,13 @@ impl CacheSize {
 /// h.complete_op(0, 0, 5, RegisterOp::Write(1), RegisterRet::Written);
 /// let (report, sizes) = check_linearizable_measured(&Register::<u8>::new(), &h, Budget::default());
 /// assert!(report.holds());
+/// assert_eq!(sizes[0].entries, 0, "straight to a witness: nothing kept");
+///
+/// // A read of nothing after the write returned: the search linearizes the
+/// // write, finds the read impossible, and keeps that configuration.
+/// h.complete_op(1, 6, 9, RegisterOp::Read, RegisterRet::Value(None));
+/// let (report, sizes) = check_linearizable_measured(&Register::<u8>::new(), &h, Budget::default());
+/// assert!(!report.holds());
 /// assert_eq!(sizes[0].entries, 1, "one configuration: the write linearized");
 /// ```
 pub fn check_linearizable_measured<M: Model>(
@@ -242,9 +278,9 @@ pub fn check_linearizable_measured<M: Model>(
             entries: searched.cache_entries,
             entry_bytes: searched.cache_entry_bytes,
         });
-        let (verdict, witness, failing) = match searched.outcome {
-            Outcome::Holds(witness) => (Verdict::Holds, Some(witness), Vec::new()),
-            Outcome::Unknown => (Verdict::Unknown, None, Vec::new()),
+        let (verdict, witness, (failing, failing_minimal)) = match searched.outcome {
+            Outcome::Holds(witness) => (Verdict::Holds, Some(witness), (Vec::new(), false)),
+            Outcome::Unknown => (Verdict::Unknown, None, (Vec::new(), false)),
             Outcome::Violated => (
                 Verdict::Violated,
                 None,
@@ -257,6 +293,7 @@ pub fn check_linearizable_measured<M: Model>(
             witness,
             longest_prefix: searched.longest,
             failing,
+            failing_minimal,
             steps: searched.steps,
         });
     }
@@ -276,7 +313,62 @@ pub(crate) fn search<M: Model>(
     calls: &[Call<'_, M::Input, M::Output>],
     limits: Limits,
 ) -> Searched<M::State> {
-    Search::new(model, calls).run(limits)
+    search_with(model, calls, limits, QUICK_STEPS_PER_CALL, QUICK_STEPS)
+}
+
+/// The search, its quick first try limited to `per_call` steps per call
+/// plus `fixed`.
+fn search_with<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    limits: Limits,
+    per_call: u64,
+    fixed: u64,
+) -> Searched<M::State> {
+    search_unless_impossible(model, calls, limits, |limits, states| {
+        let twin = states.map(|states| twins(model, calls, states));
+        // A quick search in invocation order first: it finds the order of
+        // a correct history fastest, lost calls that did take effect
+        // included.
+        let quick = per_call * calls.len() as u64 + fixed;
+        let first = Search::new(model, calls, twin.clone(), Order::Invocation)
+            .run(limits.with_steps_at_most(quick));
+        if first.outcome != Outcome::Unknown || limits.steps_max.is_some_and(|max| max <= quick) {
+            return first;
+        }
+        // Then the thorough one, with what is left of the budget.
+        let rest = Limits {
+            steps_max: limits.steps_max.map(|max| max - first.steps),
+            ..limits
+        };
+        let mut second = Search::new(model, calls, twin, Order::ReturnedFirst).run(rest);
+        second.steps += first.steps;
+        second.cache_entries = second.cache_entries.max(first.cache_entries);
+        if first.longest.len() > second.longest.len() {
+            second.longest = first.longest;
+        }
+        second
+    })
+}
+
+/// The quick search's budget when judging a part: this many steps per
+/// call, plus [`QUICK_STEPS`].
+const QUICK_STEPS_PER_CALL: u64 = 64;
+/// See [`QUICK_STEPS_PER_CALL`].
+const QUICK_STEPS: u64 = 10_000;
+
+/// The order in which a search tries the candidates at each step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// By invocation, lost calls among the others: a lost call is tried
+    /// early, which is right when it did take effect (usually, in a
+    /// correct system) — the quickest way to a witness.
+    Invocation,
+    /// Calls that returned first, by invocation, then lost calls: the
+    /// configurations that use fewer lost calls are explored first, so
+    /// [`Finished`] can prune those that use more — the quickest way to
+    /// rule every order out.
+    ReturnedFirst,
 }
 
 /// The failing set of a violated part (see the module documentation).
@@ -285,9 +377,11 @@ fn smallest_failing<M: Model>(
     calls: &[Call<'_, M::Input, M::Output>],
     limits: Limits,
     steps: u64,
-) -> Vec<usize> {
-    relaxed_failing(calls, limits, steps, |set, limits| {
-        let searched = search(model, set, limits);
+) -> (Vec<usize>, bool) {
+    relaxed_failing(model, calls, limits, steps, |set, limits| {
+        // Shrinking asks mostly about sets that fail, where the quick
+        // search is wasted: a short one only.
+        let searched = search_with(model, set, limits, 4, 256);
         let answer = match searched.outcome {
             Outcome::Holds(_) => Some(false),
             Outcome::Violated => Some(true),
@@ -304,7 +398,8 @@ const NIL: u32 = u32::MAX;
 struct Search<'m, 'c, 'h, M: Model> {
     model: &'m M,
     calls: &'c [Call<'h, M::Input, M::Output>],
-    /// Candidates, by invocation; head sentinel `n`.
+    /// Candidates, by invocation, in two lists: those that returned (head
+    /// sentinel `n`), then those that never did (head sentinel `n + 1`).
     next: Vec<u32>,
     prev: Vec<u32>,
     /// Pending returns, by time of return; head sentinel `n`.
@@ -315,14 +410,28 @@ struct Search<'m, 'c, 'h, M: Model> {
     bit: Vec<u32>,
     required_words: usize,
     open: usize,
+    /// For a call that never returned, an earlier one that behaves the
+    /// same ([`twins`]), to be linearized first (`NIL`: none).
+    twin: Vec<u32>,
 }
 
 impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
-    fn new(model: &'m M, calls: &'c [Call<'h, M::Input, M::Output>]) -> Self {
+    fn new(
+        model: &'m M,
+        calls: &'c [Call<'h, M::Input, M::Output>],
+        twin: Option<Vec<Option<usize>>>,
+        order: Order,
+    ) -> Self {
         let n = calls.len();
         let mut by_invoke: Vec<u32> = (0..n as u32).collect();
         by_invoke.sort_by_key(|&i| (calls[i as usize].invoked_at(), calls[i as usize].index));
-        let (next, prev) = linked(n + 1, &[(n as u32, &by_invoke)]);
+        // In the order asked: one list by invocation, or those that
+        // returned in the first list and those that never did in the
+        // second.
+        let (returned, never): (Vec<u32>, Vec<u32>) = by_invoke
+            .into_iter()
+            .partition(|&i| order == Order::Invocation || calls[i as usize].complete.is_some());
+        let (next, prev) = linked(n + 2, &[(n as u32, &returned), (n as u32 + 1, &never)]);
         let mut by_return: Vec<u32> = (0..n as u32)
             .filter(|&i| calls[i as usize].complete.is_some())
             .collect();
@@ -340,9 +449,18 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
                 open += 1;
             }
         }
+        let twin = twin.map_or_else(
+            || vec![NIL; n],
+            |twin| {
+                twin.into_iter()
+                    .map(|t| t.map_or(NIL, |t| t as u32))
+                    .collect()
+            },
+        );
         Search {
             model,
             calls,
+            twin,
             next,
             prev,
             ret_next,
@@ -371,15 +489,17 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
         let head = self.calls.len();
         let words = (self.required_words + self.open.div_ceil(64)).max(1);
         let mut linearized = vec![0u64; words];
-        let mut cache: Cache<u64, M::State> = Cache::new();
-        let mut finished = Finished::new(self.required_words);
+        let mut explored = Explored::new(self.required_words);
         let init = self.model.init();
         // (operation, state after it)
         let mut stack: Vec<(u32, M::State)> = Vec::new();
         let mut deepest = Deepest::new();
         let mut steps = 0u64;
-        // The next candidate to try (`NIL`: none left).
+        let open_head = head + 1;
+        // The next candidate to try (`NIL`: none left in its list).
         let mut cursor = self.next[head];
+        // Whether the cursor is in the list of calls that never returned.
+        let mut in_open = false;
         let outcome = loop {
             // Every operation that returned is linearized: done.
             let first_pending = self.ret_next[head];
@@ -394,22 +514,34 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
             // the earliest pending return; candidates are in invocation
             // order, so the first that comes later ends the candidates.
             let earliest_return = self.calls[first_pending as usize].returned_at();
-            if cursor == NIL || Some(self.calls[cursor as usize].invoked_at()) > earliest_return {
+            let past = |cursor: u32| {
+                cursor == NIL || Some(self.calls[cursor as usize].invoked_at()) > earliest_return
+            };
+            if past(cursor) && !in_open {
+                // On to the calls that never returned.
+                in_open = true;
+                cursor = self.next[open_head];
+            }
+            if past(cursor) {
                 // No candidate left: back up.
                 let Some((x, state)) = stack.pop() else {
                     break Outcome::Violated;
                 };
                 deepest.popped(&stack);
-                if self.open > 0 {
-                    finished.record(&linearized, state);
-                }
+                explored.record(&linearized, state);
                 flip(&mut linearized, self.bit[x as usize]);
                 self.unlift(x);
                 cursor = self.next[x as usize];
+                in_open = self.calls[x as usize].complete.is_none();
                 continue;
             }
             let x = cursor;
             cursor = self.next[x as usize];
+            let twin = self.twin[x as usize];
+            if twin != NIL && !is_set(&linearized, self.bit[twin as usize]) {
+                // Its twin comes first.
+                continue;
+            }
             let call = self.calls[x as usize];
             let state = stack.last().map_or(&init, |(_, s)| s);
             let Some(next) = self.model.step(state, call.input, call.output) else {
@@ -419,13 +551,12 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
                 continue;
             }
             flip(&mut linearized, self.bit[x as usize]);
-            if cache.insert(&linearized, &next)
-                && !(self.open > 0 && finished.dominates(&linearized, &next))
-            {
+            if !explored.dominates(&linearized, &next) {
                 self.lift(x);
                 stack.push((x, next));
                 deepest.pushed(&stack);
                 cursor = self.next[head];
+                in_open = false;
             } else {
                 flip(&mut linearized, self.bit[x as usize]);
             }
@@ -434,8 +565,8 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
             outcome,
             longest: self.steps_of(&deepest.into_inner()),
             steps,
-            cache_entries: cache.len() + finished.len(),
-            cache_entry_bytes: Cache::<u64, M::State>::entry_bytes(words),
+            cache_entries: explored.len(),
+            cache_entry_bytes: Explored::<M::State>::entry_bytes(words),
         }
     }
 
@@ -450,68 +581,121 @@ impl<'m, 'c, 'h, M: Model> Search<'m, 'c, 'h, M> {
     }
 }
 
-/// (the words of the calls that returned, the state, the words of those
-/// that never did)
-type FinishedEntry<S> = (Box<[u64]>, S, Box<[u64]>);
-
-/// Configurations explored to the end without success, for pruning by
-/// dominance: a configuration that linearized the same calls that
-/// returned, reached the same state, and used a *superset* of the calls
-/// that never returned can do no more (those calls precede nothing and
-/// need not be linearized), so it fails too.
+/// The memoisation cache (Lowe's), with pruning by dominance: every
+/// configuration explored to the end without success, kept as (the calls
+/// that returned it linearized, the state, the calls that never returned
+/// it linearized).
 ///
-/// Only configurations already explored count, never ones still on the
-/// stack: that keeps the argument a simple induction on the order in which
-/// configurations finish.
-struct Finished<S> {
+/// A configuration is pruned when an explored one had the same returned
+/// calls and state and used a *subset* of the lost calls: it can do no
+/// more (lost calls precede nothing and need not be linearized), so it
+/// fails too. Equal sets are the plain cache. Only configurations explored
+/// to the end count, never ones still on the stack (which a search cannot
+/// reach again: each holds fewer calls than the one after it); that keeps
+/// the argument a simple induction on the order in which they finish.
+///
+/// Entries with the same returned calls and state are chained from one
+/// hash-table slot; an entry made redundant by a later, smaller one is
+/// marked dead rather than moved.
+struct Explored<S> {
     required_words: usize,
-    /// By hash of (calls that returned, state): (those words, the state,
-    /// the words of the calls that never returned).
-    by_key: std::collections::HashMap<u64, Vec<FinishedEntry<S>>>,
-    len: usize,
+    /// By hash of (returned calls, state): the newest entry of its chain.
+    heads: rustc_hash::FxHashMap<u64, u32>,
+    entries: Vec<ExploredEntry<S>>,
 }
 
-impl<S: Eq + std::hash::Hash> Finished<S> {
+struct ExploredEntry<S> {
+    required: Words<u64>,
+    state: S,
+    open: Words<u64>,
+    /// The next entry of the chain (`NIL`: the end).
+    next: u32,
+    alive: bool,
+}
+
+impl<S: Eq + std::hash::Hash> Explored<S> {
     fn new(required_words: usize) -> Self {
-        Finished {
+        Explored {
             required_words,
-            by_key: std::collections::HashMap::new(),
-            len: 0,
+            heads: rustc_hash::FxHashMap::default(),
+            entries: Vec::new(),
         }
     }
 
     fn key(&self, words: &[u64], state: &S) -> u64 {
-        use std::hash::{BuildHasher, BuildHasherDefault};
-        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-            .hash_one((&words[..self.required_words], state))
+        use std::hash::BuildHasher;
+        rustc_hash::FxBuildHasher.hash_one((&words[..self.required_words], state))
     }
 
+    /// The entries chained under `key`, with their indices.
+    fn chain(&self, key: u64) -> impl Iterator<Item = (u32, &ExploredEntry<S>)> {
+        let mut at = self.heads.get(&key).copied().unwrap_or(NIL);
+        std::iter::from_fn(move || {
+            let i = at;
+            let entry = self.entries.get(i as usize)?;
+            at = entry.next;
+            Some((i, entry))
+        })
+    }
+
+    /// Records a configuration explored without success.
     fn record(&mut self, words: &[u64], state: S) {
         let (required, open) = words.split_at(self.required_words);
         let key = self.key(words, &state);
-        self.by_key
-            .entry(key)
-            .or_default()
-            .push((required.into(), state, open.into()));
-        self.len += 1;
+        // Entries that used a superset of these lost calls are dominated
+        // by this one from now on.
+        let dominated: Vec<u32> = self
+            .chain(key)
+            .filter(|(_, e)| {
+                e.alive
+                    && e.required.as_slice() == required
+                    && e.state == state
+                    && subset(open, e.open.as_slice())
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in dominated {
+            self.entries[i as usize].alive = false;
+        }
+        let index = self.entries.len() as u32;
+        let next = self.heads.insert(key, index).unwrap_or(NIL);
+        self.entries.push(ExploredEntry {
+            required: Words::new(required),
+            state,
+            open: Words::new(open),
+            next,
+            alive: true,
+        });
     }
 
+    /// Whether an explored configuration makes this one useless.
     fn dominates(&self, words: &[u64], state: &S) -> bool {
         let (required, open) = words.split_at(self.required_words);
-        self.by_key
-            .get(&self.key(words, state))
-            .is_some_and(|entries| {
-                entries.iter().any(|(r, s, o)| {
-                    **r == *required
-                        && s == state
-                        && o.iter().zip(open).all(|(o, open)| o & !open == 0)
-                })
-            })
+        self.chain(self.key(words, state)).any(|(_, e)| {
+            e.alive
+                && e.required.as_slice() == required
+                && e.state == *state
+                && subset(e.open.as_slice(), open)
+        })
     }
 
+    /// Entries, dead ones included: they hold memory until the end.
     fn len(&self) -> usize {
-        self.len
+        self.entries.len()
     }
+
+    /// Bytes of one entry with `words` words, not counting what the state
+    /// owns on the heap: the entry, its words when they do not fit in it,
+    /// and the hash table's slot.
+    fn entry_bytes(words: usize) -> usize {
+        let heap = if words > 2 { words * 8 } else { 0 };
+        heap + std::mem::size_of::<ExploredEntry<S>>() + std::mem::size_of::<(u64, u32)>() + 1
+    }
+}
+
+/// Whether the bitset `a` is a subset of `b` (of the same length).
+fn subset(a: &[u64], b: &[u64]) -> bool {
+    a.iter().zip(b).all(|(a, b)| a & !b == 0)
 }
 
 /// Doubly linked lists, each `order` after its head sentinel and `NIL` at
@@ -545,6 +729,10 @@ fn relink(next: &mut [u32], prev: &mut [u32], x: u32) {
     if n != NIL {
         prev[n as usize] = x;
     }
+}
+
+fn is_set(bits: &[u64], bit: u32) -> bool {
+    bits[bit as usize / 64] & (1 << (bit % 64)) != 0
 }
 
 fn flip(bits: &mut [u64], bit: u32) {

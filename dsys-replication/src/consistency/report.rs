@@ -55,8 +55,15 @@ pub struct PartReport<S> {
     /// recorded — with every other operation relaxed (taken as possibly
     /// having taken effect, with any result, or not at all) the property
     /// still fails, and relaxing any one more of these makes it hold — so a
-    /// person can see why.
+    /// person can see why. Shrinking has a budget of its own (see
+    /// [`linearizability`](super::linearizability#explaining-a-failure)):
+    /// when it runs out, `failing` still fails but `failing_minimal` is
+    /// `false`.
     pub failing: Vec<usize>,
+    /// Whether `failing` is 1-minimal: relaxing any one more of its
+    /// operations makes the property hold. `false` when shrinking ran out
+    /// of budget (and when the part is not violated).
+    pub failing_minimal: bool,
     /// Search steps spent on this part.
     pub steps: u64,
 }
@@ -114,11 +121,19 @@ impl<S: fmt::Debug> fmt::Display for Report<S> {
                 part.verdict
             )?;
             if part.verdict == Verdict::Violated {
-                writeln!(
-                    f,
-                    "    smallest failing set of operations: {:?}",
-                    part.failing
-                )?;
+                if part.failing_minimal {
+                    writeln!(
+                        f,
+                        "    smallest failing set of operations: {:?}",
+                        part.failing
+                    )?;
+                } else {
+                    writeln!(
+                        f,
+                        "    failing set of operations (not shrunk to the smallest: its budget ran out): {:?}",
+                        part.failing
+                    )?;
+                }
                 let prefix: Vec<String> = part
                     .longest_prefix
                     .iter()

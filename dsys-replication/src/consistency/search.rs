@@ -3,10 +3,13 @@
 //! the cache, and the shrinking of a failing set of operations.
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::hash::Hash;
 use std::time::Instant;
 
 use super::history::Operation;
+use super::model::Model;
 use super::report::{Budget, Step};
 
 /// One operation as a search sees it: borrowed input and output, and its
@@ -238,33 +241,53 @@ impl<T: Clone> Deepest<T> {
 /// or the per-client progress vector).
 #[derive(Debug)]
 pub(crate) struct Cache<W, S> {
-    seen: HashSet<Entry<W, S>>,
+    seen: FxHashSet<Entry<W, S>>,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 struct Entry<W, S> {
-    words: Box<[W]>,
+    words: Words<W>,
     state: S,
 }
 
-impl<W: Hash, S: Hash> Hash for Entry<W, S> {
-    fn hash<H: Hasher>(&self, hasher: &mut H) {
-        self.words.hash(hasher);
-        self.state.hash(hasher);
+/// A configuration's words: up to two inline (a part of at most 128 calls,
+/// the common case, costs no allocation per entry), more on the heap. Which
+/// form depends on the length alone, so equal slices are equal values.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Words<W> {
+    Inline(u8, [W; 2]),
+    Heap(Box<[W]>),
+}
+
+impl<W: Copy + Default> Words<W> {
+    pub(crate) fn new(words: &[W]) -> Self {
+        match *words {
+            [] => Words::Inline(0, [W::default(); 2]),
+            [a] => Words::Inline(1, [a, W::default()]),
+            [a, b] => Words::Inline(2, [a, b]),
+            _ => Words::Heap(words.into()),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[W] {
+        match self {
+            Words::Inline(len, words) => &words[..usize::from(*len)],
+            Words::Heap(words) => words,
+        }
     }
 }
 
-impl<W: Copy + Eq + Hash, S: Clone + Eq + Hash> Cache<W, S> {
+impl<W: Copy + Default + Eq + Hash, S: Clone + Eq + Hash> Cache<W, S> {
     pub(crate) fn new() -> Self {
         Cache {
-            seen: HashSet::new(),
+            seen: FxHashSet::default(),
         }
     }
 
     /// Adds the pair; whether it was new.
     pub(crate) fn insert(&mut self, words: &[W], state: &S) -> bool {
         self.seen.insert(Entry {
-            words: words.into(),
+            words: Words::new(words),
             state: state.clone(),
         })
     }
@@ -274,11 +297,129 @@ impl<W: Copy + Eq + Hash, S: Clone + Eq + Hash> Cache<W, S> {
     }
 
     /// Bytes of one entry with `words` words, not counting what the state
-    /// owns on the heap: the boxed words, the entry itself, and one byte of
-    /// the hash table's control bytes.
+    /// owns on the heap: the entry itself, the words when they do not fit
+    /// in it, and one byte of the hash table's control bytes.
     pub(crate) fn entry_bytes(words: usize) -> usize {
-        words * std::mem::size_of::<W>() + std::mem::size_of::<Entry<W, S>>() + 1
+        let heap = if words > 2 {
+            words * std::mem::size_of::<W>()
+        } else {
+            0
+        };
+        heap + std::mem::size_of::<Entry<W, S>>() + 1
     }
+}
+
+/// Every state the part's calls can reach from the model's initial state,
+/// applied in *any* order, each any number of times, with its output
+/// unknown; `None` when that closure is too large to be worth computing.
+///
+/// It includes every state any order of the history reaches (a model's
+/// `step` is deterministic, so a known output only narrows it), which is
+/// what [`impossible_call`] and [`twins`] rely on. It is cheap for models
+/// with few states (a register) and is abandoned once it has taken
+/// `32·n + 1024` model steps for `n` calls (a queue, an append-only log).
+pub(crate) fn reachable<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+) -> Option<Vec<M::State>> {
+    let mut work_left = 32 * calls.len() + 1024;
+    let init = model.init();
+    let mut seen: FxHashSet<M::State> = FxHashSet::default();
+    seen.insert(init.clone());
+    let mut states = vec![init];
+    let mut next_to_expand = 0;
+    while let Some(state) = states.get(next_to_expand) {
+        next_to_expand += 1;
+        let mut found = Vec::new();
+        for call in calls {
+            work_left = work_left.checked_sub(1)?;
+            if let Some(next) = model.step(state, call.input, None) {
+                if !seen.contains(&next) {
+                    seen.insert(next.clone());
+                    found.push(next);
+                }
+            }
+        }
+        states.extend(found);
+    }
+    Some(states)
+}
+
+/// A call that returned but that no reachable state (`states`, from
+/// [`reachable`]) accepts, as its position in `calls`: a proof that the
+/// part is violated, under linearizability and sequential consistency
+/// alike, that needs no search, and whose failing set is that call alone.
+/// A read of a value no call writes is one; it is also the failure a
+/// search handles worst, since it must try every subset of the calls that
+/// never returned before it gives up.
+pub(crate) fn impossible_call<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    states: &[M::State],
+) -> Option<usize> {
+    calls.iter().position(|call| {
+        call.complete.is_some()
+            && !states
+                .iter()
+                .any(|state| model.step(state, call.input, call.output).is_some())
+    })
+}
+
+/// For each call that never returned, the position in `calls` of the
+/// previous one (by invocation) that behaves the same — the same next
+/// state from every reachable state in `states` — or `None`.
+///
+/// Such *twins* are interchangeable once both are invoked (they precede
+/// nothing and do the same), so a search need only linearize a call after
+/// its twin: any order that uses the later one without the earlier can use
+/// the earlier instead. With five values written, ten lost writes make at
+/// most 3⁵ = 243 combinations instead of 2¹⁰ = 1,024.
+pub(crate) fn twins<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    states: &[M::State],
+) -> Vec<Option<usize>> {
+    let mut open: Vec<usize> = (0..calls.len())
+        .filter(|&i| calls[i].complete.is_none())
+        .collect();
+    open.sort_by_key(|&i| (calls[i].invoked_at(), calls[i].index));
+    let mut last: FxHashMap<Vec<Option<M::State>>, usize> = FxHashMap::default();
+    let mut twin = vec![None; calls.len()];
+    for i in open {
+        let behaviour: Vec<Option<M::State>> = states
+            .iter()
+            .map(|state| model.step(state, calls[i].input, None))
+            .collect();
+        twin[i] = last.insert(behaviour, i);
+    }
+    twin
+}
+
+/// Runs `search` (one of the two checkers' searches over `calls`, given the
+/// reachable states when they are known) unless [`impossible_call`]
+/// proves the part violated at once; then only a short search runs, for
+/// the longest accepted order it finds (`8·n + 64` steps: the first
+/// descent, which is where the impossible call stops it).
+pub(crate) fn search_unless_impossible<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    limits: Limits,
+    search: impl FnOnce(Limits, Option<&[M::State]>) -> Searched<M::State>,
+) -> Searched<M::State> {
+    let states = reachable(model, calls);
+    let Some(states) = states else {
+        return search(limits, None);
+    };
+    if impossible_call(model, calls, &states).is_none() {
+        return search(limits, Some(&states));
+    }
+    let mut searched = search(
+        limits.with_steps_at_most(8 * calls.len() as u64 + 64),
+        Some(&states),
+    );
+    debug_assert!(!matches!(searched.outcome, Outcome::Holds(_)));
+    searched.outcome = Outcome::Violated;
+    searched
 }
 
 /// Shrinks `set` (a history, as calls, already violating the property)
@@ -287,11 +428,12 @@ impl<W: Copy + Eq + Hash, S: Clone + Eq + Hash> Cache<W, S> {
 /// can be dropped (a simplified delta debugging). `violates` answers
 /// `Some(true)` for a set that violates the property, `Some(false)` for one
 /// that does not, `None` when the budget ran out — then shrinking stops and
-/// the current set, still violating, is returned.
+/// the current set, still violating, is returned. Also answers whether the
+/// set is 1-minimal (shrinking finished).
 pub(crate) fn shrink<C: Copy>(
     mut set: Vec<C>,
     mut violates: impl FnMut(&[C]) -> Option<bool>,
-) -> Vec<C> {
+) -> (Vec<C>, bool) {
     let mut chunk = set.len() / 2;
     let mut singles_changed = true;
     while chunk >= 1 {
@@ -307,7 +449,7 @@ pub(crate) fn shrink<C: Copy>(
                         changed = true;
                     }
                     Some(false) => {}
-                    None => return set,
+                    None => return (set, false),
                 }
             }
             if start == 0 {
@@ -338,11 +480,11 @@ pub(crate) fn shrink<C: Copy>(
                     singles_changed = true;
                 }
                 Some(false) => {}
-                None => return set,
+                None => return (set, false),
             }
         }
     }
-    set
+    (set, true)
 }
 
 /// A shared pool of steps for shrinking a failing set, so explaining a
@@ -372,12 +514,18 @@ impl Pool {
 /// more while it still fails, down to a 1-minimal set. `violates` runs one
 /// search within the limits given, answering whether it is violated (or
 /// `None` when out of budget) and the steps it took.
-pub(crate) fn relaxed_failing<'h, I, O>(
-    calls: &[Call<'h, I, O>],
+pub(crate) fn relaxed_failing<'h, M: Model>(
+    model: &M,
+    calls: &[Call<'h, M::Input, M::Output>],
     limits: Limits,
     steps: u64,
-    mut violates: impl FnMut(&[Call<'h, I, O>], Limits) -> (Option<bool>, u64),
-) -> Vec<usize> {
+    mut violates: impl FnMut(&[Call<'h, M::Input, M::Output>], Limits) -> (Option<bool>, u64),
+) -> (Vec<usize>, bool) {
+    if let Some(position) =
+        reachable(model, calls).and_then(|states| impossible_call(model, calls, &states))
+    {
+        return (vec![calls[position].index], true);
+    }
     let mut sorted = calls.to_vec();
     sort_by_invocation(&mut sorted);
     let mut pool = Pool::for_search(steps);
@@ -390,7 +538,7 @@ pub(crate) fn relaxed_failing<'h, I, O>(
         for &position in kept {
             kept_flags[position] = true;
         }
-        let relaxed: Vec<Call<'h, I, O>> = sorted
+        let relaxed: Vec<Call<'h, M::Input, M::Output>> = sorted
             .iter()
             .zip(&kept_flags)
             .map(|(&c, &kept)| if kept { c } else { c.opened() })
@@ -411,15 +559,77 @@ pub(crate) fn relaxed_failing<'h, I, O>(
             None => break,
         }
     }
-    let kept = shrink((0..hi).collect(), violated_keeping);
+    let (kept, minimal) = shrink((0..hi).collect(), violated_keeping);
     let mut failing: Vec<usize> = kept.iter().map(|&p| sorted[p].index).collect();
     failing.sort_unstable();
-    failing
+    (failing, minimal)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consistency::history::History;
+    use crate::consistency::models::{
+        CasRegister, Queue, QueueOp, QueueRet, RegisterOp, RegisterRet,
+    };
+
+    type CasHistory = History<RegisterOp<i64>, RegisterRet<i64>>;
+
+    fn calls<I, O>(h: &History<I, O>) -> Vec<Call<'_, I, O>> {
+        h.ops()
+            .iter()
+            .enumerate()
+            .map(|(i, op)| Call::new(i, op))
+            .collect()
+    }
+
+    #[test]
+    fn reachable_states_close_over_every_order_and_give_up_when_large() {
+        let mut h = CasHistory::new();
+        h.complete_op(0, 0, 1, RegisterOp::Write(1), RegisterRet::Written);
+        h.open_op(1, 0, RegisterOp::Cas { expect: 1, new: 2 });
+        h.complete_op(2, 0, 1, RegisterOp::Read, RegisterRet::Value(Some(7)));
+        let model = CasRegister::new();
+        let mut states = reachable(&model, &calls(&h)).unwrap();
+        states.sort();
+        // The compare-and-set reaches 2 only after the write: closed.
+        assert_eq!(states, vec![None, Some(1), Some(2)]);
+        // The read of 7 no state answers; the write any state accepts.
+        assert_eq!(impossible_call(&model, &calls(&h), &states), Some(2));
+        assert_eq!(impossible_call(&model, &calls(&h)[..2], &states), None);
+        // A queue's states grow with every enqueue: abandoned.
+        let mut q = History::new();
+        for i in 0..40 {
+            q.open_op(i, 0, QueueOp::Enqueue(i as u32));
+        }
+        q.complete_op(99, 0, 1, QueueOp::Dequeue, QueueRet::Dequeued(Some(0u32)));
+        assert_eq!(reachable(&Queue::new(), &calls(&q)), None);
+    }
+
+    #[test]
+    fn twins_pair_calls_that_never_returned_and_behave_the_same() {
+        let mut h = CasHistory::new();
+        h.open_op(0, 5, RegisterOp::Write(3)); // 0
+        h.open_op(1, 2, RegisterOp::Write(3)); // 1: invoked first
+        h.complete_op(2, 1, 9, RegisterOp::Write(3), RegisterRet::Written); // 2: returned
+        h.open_op(3, 7, RegisterOp::Write(3)); // 3
+        h.open_op(4, 1, RegisterOp::Cas { expect: 3, new: 4 }); // 4
+        h.open_op(5, 6, RegisterOp::Cas { expect: 3, new: 4 }); // 5
+        h.open_op(6, 3, RegisterOp::Cas { expect: 9, new: 4 }); // 6: a no-op here
+        let model = CasRegister::new();
+        let c = calls(&h);
+        let states = reachable(&model, &c).unwrap();
+        let twins = twins(&model, &c, &states);
+        assert_eq!(twins[1], None, "the first write of 3");
+        assert_eq!(twins[0], Some(1), "by invocation, not by index");
+        assert_eq!(twins[3], Some(0));
+        assert_eq!(twins[2], None, "calls that returned have none");
+        assert_eq!(twins[4], None);
+        assert_eq!(twins[5], Some(4));
+        // Compare-and-set 9 → 4 never finds 9: it does what a
+        // compare-and-set 8 → 4 would, not what 3 → 4 does.
+        assert_eq!(twins[6], None);
+    }
 
     #[test]
     fn deepest_keeps_the_longest_stack_ever_seen() {
@@ -452,11 +662,12 @@ mod tests {
             Some((s.contains(&3) && s.contains(&7)) || (s.contains(&5) && s.contains(&11)))
         };
         let set: Vec<u32> = (0..20).collect();
-        let small = shrink(set, violates);
+        let (small, minimal) = shrink(set, violates);
+        assert!(minimal);
         assert_eq!(small.len(), 2, "{small:?}");
         assert!(violates(&small).unwrap());
         let mut calls = 0;
-        let stopped = shrink((0..20).collect(), |s: &[u32]| {
+        let (stopped, minimal) = shrink((0..20).collect(), |s: &[u32]| {
             calls += 1;
             if calls > 2 {
                 None
@@ -468,6 +679,7 @@ mod tests {
             violates(&stopped).unwrap(),
             "still violating when the budget ends"
         );
+        assert!(!minimal, "and said not to be minimal");
     }
 
     #[test]

@@ -113,7 +113,8 @@ use super::linearizability;
 use super::model::Model;
 use super::report::{Budget, PartReport, Report, Step, Verdict};
 use super::search::{
-    relaxed_failing, sanitize_parts, tie_depths, Cache, Call, Deepest, Limits, Outcome, Searched,
+    relaxed_failing, sanitize_parts, search_unless_impossible, tie_depths, Cache, Call, Deepest,
+    Limits, Outcome, Searched,
 };
 
 /// Checks that `history` is sequentially consistent with respect to
@@ -170,7 +171,7 @@ pub fn check_sequential<M: Model>(
             Verdict::Holds,
             Some(witness),
             Vec::new(),
-            Vec::new(),
+            (Vec::new(), false),
             steps,
         );
     }
@@ -205,7 +206,7 @@ pub fn check_sequential<M: Model>(
             Verdict::Holds,
             Some(witness),
             Vec::new(),
-            Vec::new(),
+            (Vec::new(), false),
             steps,
         ),
         Outcome::Unknown => single_part(
@@ -214,7 +215,7 @@ pub fn check_sequential<M: Model>(
             Verdict::Unknown,
             None,
             searched.longest,
-            Vec::new(),
+            (Vec::new(), false),
             steps,
         ),
         Outcome::Violated => {
@@ -238,7 +239,7 @@ fn single_part<S>(
     verdict: Verdict,
     witness: Option<Vec<Step<S>>>,
     longest_prefix: Vec<Step<S>>,
-    failing: Vec<usize>,
+    (failing, failing_minimal): (Vec<usize>, bool),
     steps: u64,
 ) -> Report<S> {
     let parts = vec![PartReport {
@@ -247,6 +248,7 @@ fn single_part<S>(
         witness,
         longest_prefix,
         failing,
+        failing_minimal,
         steps,
     }];
     Report {
@@ -350,8 +352,8 @@ fn smallest_failing<M: Model>(
     calls: Vec<Call<'_, M::Input, M::Output>>,
     limits: Limits,
     steps: u64,
-) -> Vec<usize> {
-    relaxed_failing(&calls, limits, steps, |set, limits| {
+) -> (Vec<usize>, bool) {
+    relaxed_failing(model, &calls, limits, steps, |set, limits| {
         let searched = search(model, set, limits);
         let answer = match searched.outcome {
             Outcome::Holds(_) => Some(false),
@@ -385,6 +387,17 @@ struct Node {
 
 /// Whether `calls` are sequentially consistent, as a search outcome.
 pub(crate) fn search<M: Model>(
+    model: &M,
+    calls: &[Call<'_, M::Input, M::Output>],
+    limits: Limits,
+) -> Searched<M::State> {
+    search_unless_impossible(model, calls, limits, |limits, _| {
+        search_programs(model, calls, limits)
+    })
+}
+
+/// The search itself: over each client's progress through its program.
+fn search_programs<M: Model>(
     model: &M,
     calls: &[Call<'_, M::Input, M::Output>],
     limits: Limits,
