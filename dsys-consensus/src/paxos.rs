@@ -34,8 +34,10 @@
 //! A proposer whose ballot is rejected, or which hears nothing for
 //! [`PaxosConfig::attempt_timeout`], retries with a higher ballot after a
 //! [`Backoff`]. Two proposers can preempt each other for ever (§2.4; see
-//! [`duel`]); a randomised back-off lets one of them finish, with
-//! probability 1 when delays are not chosen against it.
+//! [`duel`], and [`flp`] for an adversarial scheduler that does it while
+//! delivering every message); a randomised back-off lets one of them
+//! finish, with probability 1 when delays are bounded and not chosen
+//! against it.
 //!
 //! **Assumptions.** Crash-recovery (no Byzantine behaviour); stable storage
 //! that keeps what it acknowledged ([`Stable`](crate::stable::Stable): the
@@ -60,7 +62,8 @@
 //! **The code.** [`Paxos`] (in `paxos/node.rs`) holds the three roles;
 //! `paxos/message.rs` its messages, events and timers; [`properties`] the
 //! §2.1 checkers; [`simulation`] `dsys sim paxos`; [`scripted`] a network
-//! scheduled by hand, on which [`duel`] plays the hostile schedule.
+//! scheduled by hand, on which [`duel`] plays the hostile schedule; [`flp`]
+//! the same live-lock as an adversary in the simulator.
 //!
 //! # Example
 //!
@@ -86,6 +89,7 @@
 //! ```
 
 pub mod duel;
+pub mod flp;
 mod message;
 mod node;
 pub mod properties;

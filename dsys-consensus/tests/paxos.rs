@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use dsys_consensus::paxos::flp::Adversary;
 use dsys_consensus::paxos::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
 use dsys_consensus::paxos::scripted::{Envelope, Scripted};
 use dsys_consensus::paxos::simulation::{cluster, message_counts, phases, ALGORITHM};
@@ -272,4 +273,94 @@ fn dueling_proposers_decide_with_randomised_backoff() {
     });
     let mean = ballots.iter().sum::<u64>() as f64 / ballots.len() as f64;
     println!("five dueling proposers: {mean:.1} ballots per decision on average");
+}
+
+/// Three nodes, n0 and n1 proposing, under the FLP adversary (holding no
+/// message longer than `hold_max`), with the safety checkers after every
+/// event; `steps` events at most, stopping once every node decided.
+fn under_adversary(
+    config: PaxosConfig,
+    seed: u64,
+    hold_max: Duration,
+    steps: usize,
+) -> (Simulation<Paxos<u64>>, Adversary<u64>) {
+    let mut sim = Simulation::new(3, seed, cluster(config, vec![NodeId(0), NodeId(1)]));
+    let mut single = OnlySingleChosen::new();
+    sim.invariant("only a single value is chosen", move |n| single.check(n));
+    let mut proposed = OnlyProposedChosen::new();
+    sim.invariant("only a proposed value is chosen", move |n| {
+        proposed.check(n)
+    });
+    let adversary = Adversary::new(hold_max);
+    sim.set_scheduler(adversary.clone());
+    for _ in 0..steps {
+        if sim.nodes().all(|(_, n)| n.decided().is_some()) || !sim.step().unwrap() {
+            break;
+        }
+    }
+    (sim, adversary)
+}
+
+// FLP: against fixed back-off the adversary wins for as long as it runs,
+// within the rules: nothing lost, nothing held past the bound, a new
+// ballot (and a bivalent choice) every round.
+#[test]
+fn the_flp_adversary_keeps_fixed_backoff_undecided_without_losing_a_message() {
+    let hold_max = Duration::from_millis(40);
+    let fixed = PaxosConfig {
+        backoff: Backoff::Fixed(Duration::from_millis(25)),
+        ..PaxosConfig::default()
+    };
+    for seed in 0..5 {
+        let (sim, adversary) = under_adversary(fixed.clone(), seed, hold_max, 20_000);
+        assert!(
+            sim.nodes().all(|(_, n)| n.decided().is_none()),
+            "seed {seed}"
+        );
+        assert_eq!(sim.events_processed(), 20_000);
+        let m = sim.metrics();
+        assert_eq!(m.dropped, 0);
+        assert!(
+            m.delivered + 10 >= m.sent,
+            "all but the last round delivered"
+        );
+        assert!(adversary.longest_hold() <= hold_max);
+        let choices = adversary.choices();
+        assert!(choices.len() > 1_000, "{}", choices.len());
+        // Each choice prefers the other proposer's higher ballot.
+        for pair in choices.windows(2) {
+            assert!(pair[1].preferred.1 > pair[0].preferred.1);
+            assert_ne!(pair[0].held.0, pair[1].held.0, "the leaders alternate");
+        }
+        let highest = sim.nodes().filter_map(|(_, n)| n.promised()).max().unwrap();
+        assert_eq!(highest.round as usize, choices.len() + 1);
+    }
+    // The bound matters: allowed to hold messages only 20 ms, shorter than
+    // the rival's 25 ms back-off, the adversary must let a value be chosen.
+    let (sim, _) = under_adversary(fixed, 0, Duration::from_millis(20), 20_000);
+    assert!(sim.nodes().all(|(_, n)| n.decided().is_some()));
+}
+
+// …and randomised back-off that may exceed the bound defeats it.
+#[test]
+fn the_flp_adversary_loses_to_randomised_backoff() {
+    let hold_max = Duration::from_millis(40);
+    check_seeds(0..300, |seed| {
+        let (sim, adversary) = under_adversary(PaxosConfig::default(), seed, hold_max, 20_000);
+        if adversary.longest_hold() > hold_max {
+            return Err(format!("held a message {:?}", adversary.longest_hold()));
+        }
+        if sim.metrics().dropped > 0 {
+            return Err("lost a message".into());
+        }
+        let decided = sim.nodes().all(|(_, n)| n.decided().is_some());
+        if decided {
+            Ok(())
+        } else {
+            Err(format!(
+                "undecided after {} bivalent choices",
+                adversary.choices().len()
+            ))
+        }
+    });
 }

@@ -45,6 +45,15 @@ pub enum Error {
     /// A value could not be encoded.
     #[error("cannot encode message: {0}")]
     Encode(String),
+    /// A simulation's [`Scheduler`](crate::sim::Scheduler) chose an event
+    /// that is not pending.
+    #[error("the scheduler chose pending event {chosen}, but only {pending} are pending: answer an index into the slice it is given")]
+    BadSchedule {
+        /// The index the scheduler answered.
+        chosen: usize,
+        /// How many events were pending.
+        pending: usize,
+    },
     /// Writing an export failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

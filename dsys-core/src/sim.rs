@@ -38,6 +38,9 @@
 //! Invariants ([`Simulation::invariant`]) are checked after every event; the
 //! first violation ends the run with [`Error::InvariantViolated`], which
 //! carries the seed, the invariant's name and the trace up to that event.
+//! [`Simulation::set_scheduler`] hands the order of events to an adversary
+//! ([`Scheduler`]) that sees every pending message and timer: the FLP run
+//! (`dsys_consensus::paxos::flp`) is built on it.
 //!
 //! ```
 //! use std::time::Duration;
@@ -59,6 +62,7 @@
 //! assert!(sim.node(NodeId(2)).is_none(), "n2 crashed");
 //! ```
 
+mod adversary;
 mod byzantine;
 mod engine;
 mod metrics;
@@ -73,6 +77,7 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+pub use adversary::{Pending, Scheduler};
 use byzantine::ByzantineSlot;
 pub use byzantine::{ByzantineCtx, Forged, Strategy, SENT_REMEMBERED_MAX};
 use metrics::KindId;
@@ -196,6 +201,8 @@ pub struct Simulation<N: Node> {
     /// The strategy of each Byzantine node, by id; empty until the first
     /// [`Simulation::byzantine`], so honest runs pay one length check a send.
     byzantine: Vec<Option<ByzantineSlot<N::Msg>>>,
+    /// The adversary that orders events, if any ([`Simulation::set_scheduler`]).
+    scheduler: Option<Box<dyn Scheduler<N::Msg, N::Timer>>>,
 }
 
 impl<N: Node> fmt::Debug for Simulation<N> {
@@ -241,6 +248,7 @@ impl<N: Node> Simulation<N> {
             metrics: Metrics::new(nodes),
             invariants: Vec::new(),
             byzantine: Vec::new(),
+            scheduler: None,
         };
         for &id in &ids {
             let node = (sim.factory)(id);
@@ -432,18 +440,39 @@ impl<N: Node> Simulation<N> {
 
     // ----- driving -------------------------------------------------------
 
-    /// Runs the next event. `Ok(false)` when nothing is left to run.
+    /// Runs the next event (the earliest, or the one the
+    /// [scheduler](Simulation::set_scheduler) picks). `Ok(false)` when
+    /// nothing is left to run.
     pub fn step(&mut self) -> Result<bool> {
+        if self.scheduler.is_some() {
+            return self.step_scheduled();
+        }
         let Some((time, action)) = self.queue.pop() else {
             return Ok(false);
         };
-        self.now = time;
+        // An adversary may have moved the clock past events it left.
+        self.now = self.now.max(time);
         self.events_processed += 1;
         self.dispatch(action);
         if !self.invariants.is_empty() {
             self.check_invariants()?;
         }
         Ok(true)
+    }
+
+    /// Hands the order of events to `scheduler`: from now on every
+    /// [`step`](Simulation::step) runs the pending event it picks (see
+    /// [`Scheduler`] for the rules that keep it within the asynchronous
+    /// model). With a scheduler, [`run_until`](Simulation::run_until) steps
+    /// while some event is due by the time given, and the scheduler may
+    /// pick a later one.
+    pub fn set_scheduler(&mut self, scheduler: impl Scheduler<N::Msg, N::Timer> + 'static) {
+        self.scheduler = Some(Box::new(scheduler));
+    }
+
+    /// Back to the simulator's own order (earliest due first).
+    pub fn clear_scheduler(&mut self) {
+        self.scheduler = None;
     }
 
     /// Runs every event up to and including virtual time `time`, then sets

@@ -525,6 +525,106 @@ impl<N: Node> Simulation<N> {
         });
     }
 
+    /// [`Simulation::step`] with a scheduler: shows it the pending events
+    /// and runs the one it picks (see [`super::Scheduler`]).
+    pub(super) fn step_scheduled(&mut self) -> Result<bool> {
+        let mut scheduler = self.scheduler.take().expect("called with a scheduler");
+        let picked = self.pick(&mut *scheduler);
+        self.scheduler = Some(scheduler);
+        let Some((slot, is_message)) = picked? else {
+            return Ok(false);
+        };
+        let (time, action) = self
+            .queue
+            .remove(slot)
+            .expect("the picked slot holds a pending event");
+        if !is_message {
+            // Timers and scheduled events happen no earlier than due.
+            self.now = self.now.max(time);
+        }
+        self.events_processed += 1;
+        self.dispatch(action);
+        if !self.invariants.is_empty() {
+            self.check_invariants()?;
+        }
+        Ok(true)
+    }
+
+    /// The slot of the event `scheduler` picks, and whether it is a
+    /// message; `None` when nothing is pending. Timers that will not fire
+    /// (cancelled, replaced, or of a crashed incarnation) are removed
+    /// first, unseen.
+    fn pick(
+        &mut self,
+        scheduler: &mut dyn super::Scheduler<N::Msg, N::Timer>,
+    ) -> Result<Option<(usize, bool)>> {
+        let order = self.queue.in_order();
+        let stale: Vec<usize> = order
+            .iter()
+            .filter(|&&(slot, _)| match self.queue.get(slot) {
+                Some(Action::Timer {
+                    node,
+                    incarnation,
+                    timer,
+                    generation,
+                }) => {
+                    let s = &self.slots[*node];
+                    !s.up
+                        || s.incarnation != *incarnation
+                        || s.timers.get(timer) != Some(generation)
+                }
+                _ => false,
+            })
+            .map(|&(slot, _)| slot)
+            .collect();
+        for &slot in &stale {
+            self.queue.remove(slot);
+        }
+        let mut slots = Vec::with_capacity(order.len());
+        let mut view = Vec::with_capacity(order.len());
+        for (slot, time) in order {
+            if stale.contains(&slot) {
+                continue;
+            }
+            let due = Duration::from_nanos(time);
+            let pending = match self.queue.get(slot).expect("listed slots are filled") {
+                Action::Deliver {
+                    from,
+                    to,
+                    msg_id,
+                    msg,
+                    ..
+                } => super::Pending::Message {
+                    id: *msg_id,
+                    from: NodeId(*from as u32),
+                    to: NodeId(*to as u32),
+                    msg,
+                    due,
+                },
+                Action::Timer { node, timer, .. } => super::Pending::Timer {
+                    node: NodeId(*node as u32),
+                    timer,
+                    due,
+                },
+                _ => super::Pending::Other { due },
+            };
+            slots.push((slot, matches!(pending, super::Pending::Message { .. })));
+            view.push(pending);
+        }
+        if view.is_empty() {
+            return Ok(None);
+        }
+        let chosen = scheduler.choose(Duration::from_nanos(self.now), &view);
+        slots
+            .get(chosen)
+            .copied()
+            .map(Some)
+            .ok_or(Error::BadSchedule {
+                chosen,
+                pending: view.len(),
+            })
+    }
+
     pub(super) fn check_invariants(&mut self) -> Result<()> {
         for (name, check) in &mut self.invariants {
             if let Err(detail) = check(&self.nodes) {

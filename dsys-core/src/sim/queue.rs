@@ -79,6 +79,35 @@ impl<E> EventQueue<E> {
         self.heap.peek().map(|Reverse(key)| key.time)
     }
 
+    /// Every pending event as (slot, time), in the queue's order.
+    pub(crate) fn in_order(&self) -> Vec<(usize, u64)> {
+        let mut keys: Vec<Key> = self.heap.iter().map(|Reverse(key)| *key).collect();
+        keys.sort_unstable();
+        keys.into_iter().map(|key| (key.slot, key.time)).collect()
+    }
+
+    /// The event waiting in `slot`.
+    pub(crate) fn get(&self, slot: usize) -> Option<&E> {
+        self.slab.get(slot).and_then(Option::as_ref)
+    }
+
+    /// Removes the event in `slot`, out of order (a linear pass: for
+    /// adversarial scheduling, not for the simulator's main loop).
+    pub(crate) fn remove(&mut self, slot: usize) -> Option<(u64, E)> {
+        let event = self.slab.get_mut(slot)?.take()?;
+        let mut time = 0;
+        self.heap.retain(|Reverse(key)| {
+            if key.slot == slot {
+                time = key.time;
+                false
+            } else {
+                true
+            }
+        });
+        self.free.push(slot);
+        Some((time, event))
+    }
+
     /// Removes and returns the next event with its time.
     #[inline]
     pub(crate) fn pop(&mut self) -> Option<(u64, E)> {
@@ -111,6 +140,25 @@ mod tests {
         assert_eq!(drain(&mut queue), [(1, "a"), (1, "b"), (5, "c"), (5, "d")]);
         assert_eq!(queue.len(), 0);
         assert_eq!(queue.peek_time(), None);
+    }
+
+    #[test]
+    fn events_can_be_listed_and_removed_out_of_order() {
+        let mut queue = EventQueue::new();
+        queue.push(5, "c");
+        queue.push(1, "a");
+        queue.push(5, "d");
+        let order = queue.in_order();
+        let names: Vec<_> = order
+            .iter()
+            .map(|&(slot, t)| (t, *queue.get(slot).unwrap()))
+            .collect();
+        assert_eq!(names, [(1, "a"), (5, "c"), (5, "d")]);
+        assert_eq!(queue.remove(order[1].0), Some((5, "c")));
+        assert_eq!(queue.remove(order[1].0), None, "gone");
+        assert_eq!(queue.get(order[1].0), None);
+        queue.push(0, "z");
+        assert_eq!(drain(&mut queue), [(0, "z"), (1, "a"), (5, "d")]);
     }
 
     #[test]
