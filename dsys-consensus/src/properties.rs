@@ -14,6 +14,7 @@
 //! | Agreement | no two correct processes decide differently | [`agreement`] |
 //! | Integrity | a correct process decides at most once | [`integrity`] |
 //! | Validity | a value a correct process decides was proposed by some process | [`validity`] |
+//! | Validity, one sender | if the sender is correct, every correct process decides the sender's value | [`sender_validity`] |
 //!
 //! (The course notes and Coulouris fold "decides at most once" and "decides
 //! a proposed value" into one *Integrity* property; they are checked
@@ -25,6 +26,12 @@
 //! once per log slot, and [`by_instance`] splits its decisions into one
 //! list per slot, each judged on its own; the Byzantine algorithms pass the
 //! correct set without their traitors. Values are any `Eq + Debug` type.
+//!
+//! When one process proposes and the others must agree on its value —
+//! the Byzantine generals' commander, Dolev–Strong's sender — Validity
+//! becomes [`sender_validity`] (the generals' IC2), and Agreement is their
+//! IC1: `byzantine_generals::properties` and `dolev_strong::properties`
+//! judge their runs with these same functions.
 //!
 //! ```
 //! use std::collections::BTreeSet;
@@ -137,6 +144,32 @@ pub fn validity<V: Eq + Debug>(
     }
 }
 
+/// Validity when one process, `sender`, proposes (Byzantine broadcast;
+/// the Byzantine generals' IC2): if the sender is in `correct`, every
+/// decision of a node in `correct` is `sent`, the sender's value. A faulty
+/// sender binds nobody.
+pub fn sender_validity<V: Eq + Debug>(
+    decisions: &[Decision<V>],
+    sender: NodeId,
+    sent: &V,
+    correct: &BTreeSet<NodeId>,
+) -> Result<(), String> {
+    if !correct.contains(&sender) {
+        return Ok(());
+    }
+    match decisions
+        .iter()
+        .filter(|d| correct.contains(&d.node))
+        .find(|d| d.value != *sent)
+    {
+        None => Ok(()),
+        Some(d) => Err(format!(
+            "Validity: the correct sender {sender} sent {sent:?} but {} decided {:?}",
+            d.node, d.value
+        )),
+    }
+}
+
 /// All four properties, named as [`NAMES`] names them, in that order.
 pub fn check_all<V: Eq + Debug>(
     decisions: &[Decision<V>],
@@ -244,6 +277,20 @@ mod tests {
         let why = validity(&decisions, &[5, 6], &all(2)).unwrap_err();
         assert!(why.starts_with("Validity: n1 decided 7"), "{why}");
         assert!(validity(&decisions, &[5, 7], &all(2)).is_ok());
+    }
+
+    #[test]
+    fn sender_validity_binds_only_a_correct_sender() {
+        let decisions = vec![d(0, 5), d(1, 5), d(2, 6)];
+        let why = sender_validity(&decisions, NodeId(0), &5, &all(3)).unwrap_err();
+        assert_eq!(
+            why,
+            "Validity: the correct sender n0 sent 5 but n2 decided 6"
+        );
+        let faulty_n2: BTreeSet<NodeId> = [NodeId(0), NodeId(1)].into();
+        assert!(sender_validity(&decisions, NodeId(0), &5, &faulty_n2).is_ok());
+        let faulty_sender: BTreeSet<NodeId> = [NodeId(1), NodeId(2)].into();
+        assert!(sender_validity(&decisions, NodeId(0), &5, &faulty_sender).is_ok());
     }
 
     #[test]

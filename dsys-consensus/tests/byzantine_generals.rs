@@ -167,7 +167,7 @@ fn no_relay_is_caught_by_ic1_when_the_commander_equivocates() {
     )
     .unwrap();
     let why = ic1(&decisions(&sim), COMMANDER, &sim.byzantine_nodes()).unwrap_err();
-    assert!(why.contains("n1 obeys Attack"), "{why}");
+    assert!(why.contains("n1 decided Attack"), "{why}");
     assert_eq!(sim.metrics().sent, 3, "nobody relays");
 }
 
@@ -183,7 +183,7 @@ fn ignoring_the_direct_order_is_caught_by_ic2_when_a_lieutenant_lies() {
     let decided = decisions(&sim);
     assert_eq!(ic1(&decided, COMMANDER, &[n(3)]), Ok(()));
     let why = ic2(&decided, COMMANDER, Order::Attack, &[n(3)]).unwrap_err();
-    assert!(why.contains("obeys Retreat"), "{why}");
+    assert!(why.contains("decided Retreat"), "{why}");
     // The same lies against the correct algorithm: caught by nobody.
     let table = [
         ((n(1), vec![n(0), n(3)]), Lie::Say(Order::Retreat)),

@@ -9,15 +9,18 @@
 //! | Termination | every live loyal lieutenant decides (by (m + 1) × round, A3) | [`termination`] |
 //!
 //! IC1 is the lecture's *agreement* and IC2 its *integrity* (validity) for
-//! the case of one proposer; the shared consensus properties judge the
-//! same things when every process proposes.
+//! the case of one proposer: each is checked by the shared consensus
+//! checker ([`crate::properties::agreement`],
+//! [`crate::properties::sender_validity`],
+//! [`crate::properties::termination`]) on the loyal generals.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 
 use super::{Event, General, Order};
+use crate::properties::{self as consensus, Decision};
 
 /// Each general's decision in a run: its last [`Event::Decided`] (a
 /// general decides once per incarnation).
@@ -32,52 +35,51 @@ pub fn decisions(sim: &Simulation<General>) -> BTreeMap<NodeId, Order> {
     decided
 }
 
-fn loyal_lieutenants<'a>(
-    decisions: &'a BTreeMap<NodeId, Order>,
-    commander: NodeId,
-    traitors: &'a [NodeId],
-) -> impl Iterator<Item = (NodeId, Order)> + 'a {
+/// The decisions as the shared checkers read them.
+fn as_decisions(decisions: &BTreeMap<NodeId, Order>) -> Vec<Decision<Order>> {
     decisions
         .iter()
-        .filter(move |(id, _)| **id != commander && !traitors.contains(id))
-        .map(|(&id, &order)| (id, order))
+        .map(|(&node, &value)| Decision { node, value })
+        .collect()
 }
 
-/// IC1: every loyal lieutenant that decided obeys the same order.
+/// The loyal lieutenants among `generals`.
+fn loyal_lieutenants(
+    generals: impl IntoIterator<Item = NodeId>,
+    commander: NodeId,
+    traitors: &[NodeId],
+) -> BTreeSet<NodeId> {
+    generals
+        .into_iter()
+        .filter(|id| *id != commander && !traitors.contains(id))
+        .collect()
+}
+
+/// IC1 (Agreement): every loyal lieutenant that decided obeys the same
+/// order.
 pub fn ic1(
     decisions: &BTreeMap<NodeId, Order>,
     commander: NodeId,
     traitors: &[NodeId],
 ) -> Result<(), String> {
-    let mut loyal = loyal_lieutenants(decisions, commander, traitors);
-    let Some((first, order)) = loyal.next() else {
-        return Ok(());
-    };
-    match loyal.find(|(_, o)| *o != order) {
-        None => Ok(()),
-        Some((other, other_order)) => Err(format!(
-            "IC1: loyal lieutenants disagree: {first} obeys {order:?}, {other} obeys {other_order:?}"
-        )),
-    }
+    let loyal = loyal_lieutenants(decisions.keys().copied(), commander, traitors);
+    consensus::agreement(&as_decisions(decisions), &loyal).map_err(|why| format!("IC1: {why}"))
 }
 
-/// IC2: if the commander is loyal, every loyal lieutenant that decided
-/// obeys `order`, the commander's.
+/// IC2 (Validity, one sender): if the commander is loyal, every loyal
+/// lieutenant that decided obeys `order`, the commander's.
 pub fn ic2(
     decisions: &BTreeMap<NodeId, Order>,
     commander: NodeId,
     order: Order,
     traitors: &[NodeId],
 ) -> Result<(), String> {
-    if traitors.contains(&commander) {
-        return Ok(()); // nothing to obey: IC2 asks nothing of a traitor's order
+    let mut loyal = loyal_lieutenants(decisions.keys().copied(), commander, traitors);
+    if !traitors.contains(&commander) {
+        loyal.insert(commander);
     }
-    match loyal_lieutenants(decisions, commander, traitors).find(|(_, o)| *o != order) {
-        None => Ok(()),
-        Some((id, obeyed)) => Err(format!(
-            "IC2: the loyal commander {commander} ordered {order:?} but loyal {id} obeys {obeyed:?}"
-        )),
-    }
+    consensus::sender_validity(&as_decisions(decisions), commander, &order, &loyal)
+        .map_err(|why| format!("IC2: {why}"))
 }
 
 /// Termination: every general in `live` that is neither the commander nor
@@ -88,15 +90,8 @@ pub fn termination(
     commander: NodeId,
     traitors: &[NodeId],
 ) -> Result<(), String> {
-    let undecided: Vec<NodeId> = live
-        .into_iter()
-        .filter(|id| *id != commander && !traitors.contains(id) && !decisions.contains_key(id))
-        .collect();
-    if undecided.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("loyal lieutenants {undecided:?} never decided"))
-    }
+    let loyal = loyal_lieutenants(live, commander, traitors);
+    consensus::termination(&as_decisions(decisions), &loyal)
 }
 
 /// The commander and its order, as the generals' shared configuration says
@@ -145,7 +140,10 @@ mod tests {
     fn ic1_catches_loyal_lieutenants_that_disagree() {
         let d = decided(&[(0, Attack), (1, Attack), (2, Retreat), (3, Attack)]);
         let why = ic1(&d, n(0), &[]).unwrap_err();
-        assert!(why.contains("n1 obeys Attack, n2 obeys Retreat"), "{why}");
+        assert_eq!(
+            why,
+            "IC1: Agreement: n1 decided Attack but n2 decided Retreat"
+        );
         assert_eq!(ic1(&d, n(0), &[n(2)]), Ok(()), "n2 is a traitor");
         assert_eq!(
             ic1(
@@ -163,9 +161,9 @@ mod tests {
         let d = decided(&[(0, Attack), (1, Retreat), (2, Retreat), (3, Retreat)]);
         assert_eq!(ic1(&d, n(0), &[]), Ok(()), "they agree …");
         let why = ic2(&d, n(0), Attack, &[]).unwrap_err();
-        assert!(
-            why.contains("ordered Attack but loyal n1 obeys Retreat"),
-            "{why}"
+        assert_eq!(
+            why,
+            "IC2: Validity: the correct sender n0 sent Attack but n1 decided Retreat"
         );
         assert_eq!(
             ic2(&d, n(0), Attack, &[n(0)]),
@@ -179,7 +177,7 @@ mod tests {
         let d = decided(&[(0, Attack), (1, Attack)]);
         let live = [n(0), n(1), n(2), n(3)];
         let why = termination(&d, live, n(0), &[n(3)]).unwrap_err();
-        assert!(why.contains("[NodeId(2)]"), "{why}");
+        assert_eq!(why, "Termination: correct n2 never decided");
         assert_eq!(termination(&d, live, n(0), &[n(2), n(3)]), Ok(()));
     }
 }

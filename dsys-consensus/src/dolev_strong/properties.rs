@@ -33,6 +33,8 @@
 //! assert!(agreement(&split).unwrap_err().contains("n1 decided 1 but n2 decided ⊥"));
 //! ```
 
+use std::collections::BTreeSet;
+use std::fmt;
 use std::time::Duration;
 
 use dsys_core::sim::Simulation;
@@ -40,6 +42,7 @@ use dsys_core::NodeId;
 
 use super::chain::Value;
 use super::node::{Decision, DolevStrong, Event};
+use crate::properties as consensus;
 
 /// One node's part in a run, as the checkers see it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,56 +76,64 @@ pub fn records(sim: &Simulation<DolevStrong>) -> Vec<Record> {
         .collect()
 }
 
-/// Agreement: no two correct nodes decide differently. (A correct node
-/// that has not decided is [`termination`]'s business.)
-pub fn agreement(records: &[Record]) -> Result<(), String> {
-    let mut decided = records
+/// A decision as the shared checkers print it: `1`, or `⊥`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shown(Decision);
+
+impl fmt::Debug for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// The records as the shared consensus checkers read them: the decisions,
+/// and the correct nodes.
+fn shared(records: &[Record]) -> (Vec<consensus::Decision<Shown>>, BTreeSet<NodeId>) {
+    let decisions = records
+        .iter()
+        .filter_map(|r| {
+            r.decision.map(|(d, _)| consensus::Decision {
+                node: r.node,
+                value: Shown(d),
+            })
+        })
+        .collect();
+    let correct = records
         .iter()
         .filter(|r| r.correct)
-        .filter_map(|r| r.decision.map(|(d, _)| (r.node, d)));
-    let Some((first, d)) = decided.next() else {
-        return Ok(());
-    };
-    match decided.find(|&(_, other)| other != d) {
-        Some((node, other)) => Err(format!(
-            "Agreement: {first} decided {d} but {node} decided {other}, both correct"
-        )),
-        None => Ok(()),
-    }
+        .map(|r| r.node)
+        .collect();
+    (decisions, correct)
+}
+
+/// Agreement: no two correct nodes decide differently (the shared
+/// [`consensus::agreement`]). A correct node that has not decided is
+/// [`termination`]'s business.
+pub fn agreement(records: &[Record]) -> Result<(), String> {
+    let (decisions, correct) = shared(records);
+    consensus::agreement(&decisions, &correct)
 }
 
 /// Validity: if `sender` is correct, every correct node that decided
-/// decided `value`, the sender's.
+/// decided `value`, the sender's (the shared
+/// [`consensus::sender_validity`]).
 pub fn validity(sender: NodeId, value: Value, records: &[Record]) -> Result<(), String> {
-    if !records.iter().any(|r| r.node == sender && r.correct) {
-        return Ok(()); // a traitor sender promises nothing
-    }
-    let expected = Decision::Value(value);
-    match records.iter().filter(|r| r.correct).find_map(|r| {
-        r.decision
-            .filter(|&(d, _)| d != expected)
-            .map(|(d, _)| (r.node, d))
-    }) {
-        Some((node, d)) => Err(format!(
-            "Validity: the sender {sender} is correct and sent {value}, but {node} decided {d}"
-        )),
-        None => Ok(()),
-    }
+    let (decisions, correct) = shared(records);
+    consensus::sender_validity(&decisions, sender, &Shown(Decision::Value(value)), &correct)
 }
 
-/// Termination in f + 1 rounds: every correct node decided, at a virtual
-/// time no later than `deadline` (f + 1 round lengths).
+/// Termination in f + 1 rounds: every correct node decided (the shared
+/// [`consensus::termination`]), at a virtual time no later than
+/// `deadline` (f + 1 round lengths).
 pub fn termination(deadline: Duration, records: &[Record]) -> Result<(), String> {
+    let (decisions, correct) = shared(records);
+    consensus::termination(&decisions, &correct)?;
     for r in records.iter().filter(|r| r.correct) {
-        let node = r.node;
-        match r.decision {
-            None => return Err(format!("Termination: {node} never decided")),
-            Some((_, at)) if at > deadline => {
-                return Err(format!(
-                    "Termination: {node} decided at {at:?}, after round f + 1 ended at {deadline:?}"
-                ));
-            }
-            Some(_) => {}
+        if let Some((_, at)) = r.decision.filter(|&(_, at)| at > deadline) {
+            return Err(format!(
+                "Termination: {} decided at {at:?}, after round f + 1 ended at {deadline:?}",
+                r.node
+            ));
         }
     }
     Ok(())
