@@ -85,6 +85,22 @@ fn the_etcd_log_means_what_the_etcd_test_meant() {
 }
 
 #[test]
+fn fields_separated_by_spaces_read_as_with_tabs() {
+    // Logs whose tabs were expanded to spaces (two of Porcupine's test logs
+    // are stored that way); Porcupine's reader accepts any whitespace.
+    let spaced = ETCD_LOG.replace('\t', "   ");
+    assert_ne!(spaced, ETCD_LOG);
+    let with_tabs = read_etcd_log(ETCD_LOG.as_bytes()).unwrap();
+    assert_eq!(read_etcd_log(spaced.as_bytes()).unwrap(), with_tabs);
+    // One space, or a tab and spaces, work too; the cas value keeps its space.
+    let one = read_etcd_log("INFO  jepsen.util - 2 :invoke :cas [3 0]\n".as_bytes()).unwrap();
+    let mixed =
+        read_etcd_log("INFO  jepsen.util - 2\t  :invoke  \t:cas\t [3 0]  \n".as_bytes()).unwrap();
+    assert_eq!(one, mixed);
+    assert_eq!(one.ops()[0].input, RegisterOp::Cas { expect: 3, new: 0 });
+}
+
+#[test]
 fn an_empty_log_or_one_without_history_lines_is_an_empty_history() {
     assert!(read_etcd_log(&b""[..]).unwrap().is_empty());
     assert!(read_etcd_log(&b"INFO  jepsen.core - nothing\n\n"[..])

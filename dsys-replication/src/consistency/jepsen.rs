@@ -6,7 +6,8 @@
 //!
 //! Jepsen's etcd test logs every operation through `jepsen.util`, one line
 //! each, with the logger prefix; after the prefix come four tab-separated
-//! fields — process, type, function, value (the tabs are shown as spaces here):
+//! fields — process, type, function, value (the tabs are shown as spaces
+//! here; runs of spaces are read as separators too):
 //!
 //! ```text
 //! INFO  jepsen.util - 2  :invoke  :cas  [3 0]
@@ -331,7 +332,11 @@ pub fn read_etcd_log(input: impl BufRead) -> Result<History<RegisterOp<i64>, Reg
     Ok(builder.finish())
 }
 
-/// The four tab-separated fields of a record, with their byte offsets.
+/// The four fields of a record, with their byte offsets. Jepsen separates
+/// them with tabs; runs of spaces are accepted too (logs that passed
+/// through tools that expand tabs), as Porcupine's reader accepts any
+/// whitespace. The value, last, is the rest of the line (`[3 0]` holds a
+/// space).
 fn etcd_fields(number: usize, line: &str, start: usize) -> Result<[(usize, &str); 4], Error> {
     const EXPECTED: [&str; 4] = [
         "a process number",
@@ -344,11 +349,11 @@ fn etcd_fields(number: usize, line: &str, start: usize) -> Result<[(usize, &str)
     for (i, field) in fields.iter_mut().enumerate() {
         let rest = &line[at..];
         let end = if i == 3 {
-            rest.len()
+            rest.trim_end().len()
         } else {
-            match rest.find('\t') {
-                Some(end) => end,
-                None => {
+            match rest.find(char::is_whitespace) {
+                Some(end) if end > 0 => end,
+                _ => {
                     let message = if rest.trim().is_empty() && i == 0 {
                         format!("expected {} after \"jepsen.util - \"", EXPECTED[0])
                     } else {
@@ -362,8 +367,8 @@ fn etcd_fields(number: usize, line: &str, start: usize) -> Result<[(usize, &str)
                 }
             }
         };
-        let text = rest[..end].trim_end();
-        if text.trim_start().is_empty() {
+        let text = &rest[..end];
+        if text.is_empty() {
             return Err(parse_error(
                 number,
                 line,
@@ -372,7 +377,9 @@ fn etcd_fields(number: usize, line: &str, start: usize) -> Result<[(usize, &str)
             ));
         }
         *field = (at, text);
-        at += end + 1;
+        // The separator: one run of whitespace.
+        at += end;
+        at += line[at..].len() - line[at..].trim_start().len();
     }
     Ok(fields)
 }
