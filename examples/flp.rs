@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use dsys::consensus::paxos::flp::Adversary;
-use dsys::consensus::paxos::properties::{OnlyChosenLearned, OnlySingleChosen};
+use dsys::consensus::paxos::properties::safety;
 use dsys::consensus::paxos::simulation::{cluster, SimPaxos};
 use dsys::consensus::paxos::{Backoff, PaxosConfig, PaxosEvent};
 use dsys::core::sim::Simulation;
@@ -117,14 +117,9 @@ fn main() {
 
 fn simulation(config: PaxosConfig, seed: u64) -> Simulation<SimPaxos> {
     let mut sim = Simulation::new(3, seed, cluster(config, vec![NodeId(0), NodeId(1)]));
-    let mut single = OnlySingleChosen::new();
-    sim.invariant("only a single value is chosen", move |nodes| {
-        single.check(nodes)
-    });
-    let mut learned = OnlyChosenLearned::new();
-    sim.invariant("only a chosen value is learned", move |nodes| {
-        learned.check(nodes)
-    });
+    for (name, check) in safety() {
+        sim.invariant(name, check);
+    }
     sim
 }
 

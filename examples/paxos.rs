@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use dsys::consensus::paxos::properties::{OnlyChosenLearned, OnlySingleChosen};
+use dsys::consensus::paxos::properties::safety;
 use dsys::consensus::paxos::simulation::{cluster, message_counts, SimPaxos};
 use dsys::consensus::paxos::{duel, Defect, PaxosConfig, PaxosEvent};
 use dsys::core::sim::{LinkConfig, Simulation};
@@ -81,14 +81,9 @@ fn main() {
 fn simulation(n: usize, seed: u64, config: PaxosConfig, proposers: &[u32]) -> Simulation<SimPaxos> {
     let proposers = proposers.iter().map(|&p| NodeId(p)).collect();
     let mut sim = Simulation::new(n, seed, cluster(config, proposers));
-    let mut single = OnlySingleChosen::new();
-    sim.invariant("only a single value is chosen", move |nodes| {
-        single.check(nodes)
-    });
-    let mut learned = OnlyChosenLearned::new();
-    sim.invariant("only a chosen value is learned", move |nodes| {
-        learned.check(nodes)
-    });
+    for (name, check) in safety() {
+        sim.invariant(name, check);
+    }
     sim
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dsys_consensus::paxos::flp::Adversary;
-use dsys_consensus::paxos::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
+use dsys_consensus::paxos::properties::{safety, OnlySingleChosen};
 use dsys_consensus::paxos::scripted::{Envelope, Scripted};
 use dsys_consensus::paxos::simulation::{cluster, message_counts, phases, ALGORITHM};
 use dsys_consensus::paxos::{duel, Backoff, Defect, Durable, Msg, Paxos, PaxosConfig, PaxosEvent};
@@ -99,14 +99,9 @@ fn scripted(config: PaxosConfig) -> Scripted<Paxos<u64>> {
             _ => node,
         }
     });
-    let mut single = OnlySingleChosen::new();
-    net.invariant("only a single value is chosen", move |n| single.check(n));
-    let mut proposed = OnlyProposedChosen::new();
-    net.invariant("only a proposed value is chosen", move |n| {
-        proposed.check(n)
-    });
-    let mut learned = OnlyChosenLearned::new();
-    net.invariant("only a chosen value is learned", move |n| learned.check(n));
+    for (name, check) in safety() {
+        net.invariant(name, check);
+    }
     net
 }
 
@@ -285,12 +280,9 @@ fn under_adversary(
     steps: usize,
 ) -> (Simulation<Paxos<u64>>, Adversary<u64>) {
     let mut sim = Simulation::new(3, seed, cluster(config, vec![NodeId(0), NodeId(1)]));
-    let mut single = OnlySingleChosen::new();
-    sim.invariant("only a single value is chosen", move |n| single.check(n));
-    let mut proposed = OnlyProposedChosen::new();
-    sim.invariant("only a proposed value is chosen", move |n| {
-        proposed.check(n)
-    });
+    for (name, check) in safety() {
+        sim.invariant(name, check);
+    }
     let adversary = Adversary::new(hold_max);
     sim.set_scheduler(adversary.clone());
     for _ in 0..steps {

@@ -452,11 +452,7 @@ impl<N: Node> Simulation<N> {
         };
         // An adversary may have moved the clock past events it left.
         self.now = self.now.max(time);
-        self.events_processed += 1;
-        self.dispatch(action);
-        if !self.invariants.is_empty() {
-            self.check_invariants()?;
-        }
+        self.run_action(action)?;
         Ok(true)
     }
 

@@ -21,7 +21,7 @@ use dsys_core::NodeId;
 
 use super::message::{Msg, Timer};
 use super::node::{Paxos, PaxosConfig};
-use super::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
+use super::properties::safety;
 use super::scripted::Scripted;
 use crate::stable::Stable;
 
@@ -39,14 +39,9 @@ pub fn hostile_duel(config: PaxosConfig, rounds: usize) -> Result<Scripted<Paxos
             _ => node,
         }
     });
-    let mut single = OnlySingleChosen::new();
-    net.invariant("only a single value is chosen", move |n| single.check(n));
-    let mut proposed = OnlyProposedChosen::new();
-    net.invariant("only a proposed value is chosen", move |n| {
-        proposed.check(n)
-    });
-    let mut learned = OnlyChosenLearned::new();
-    net.invariant("only a chosen value is learned", move |n| learned.check(n));
+    for (name, check) in safety() {
+        net.invariant(name, check);
+    }
     net.start_all()?; // both proposers send Prepare for round 1
 
     let (mut p, mut q) = (NodeId(0), NodeId(1));

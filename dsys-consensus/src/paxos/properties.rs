@@ -30,6 +30,48 @@ use super::node::Paxos;
 
 type Verdict = Result<(), String>;
 
+/// An invariant over all nodes' states, as [`Simulation::invariant`] and
+/// [`Scripted::invariant`](super::scripted::Scripted::invariant) take it.
+///
+/// [`Simulation::invariant`]: dsys_core::sim::Simulation::invariant
+pub type Invariant<V> = Box<dyn FnMut(&[Option<Paxos<V>>]) -> Verdict>;
+
+/// The three checkers, fresh and named, to register on a run after every
+/// event:
+///
+/// ```
+/// use dsys_core::sim::Simulation;
+/// use dsys_core::NodeId;
+/// use dsys_consensus::paxos::properties::safety;
+/// use dsys_consensus::paxos::simulation::cluster;
+/// use dsys_consensus::paxos::PaxosConfig;
+///
+/// let mut sim = Simulation::new(3, 1, cluster(PaxosConfig::default(), vec![NodeId(0)]));
+/// for (name, check) in safety::<u64>() {
+///     sim.invariant(name, check);
+/// }
+/// sim.run_until(std::time::Duration::from_secs(1)).unwrap();
+/// ```
+pub fn safety<V: Value>() -> [(&'static str, Invariant<V>); 3] {
+    let mut proposed = OnlyProposedChosen::new();
+    let mut single = OnlySingleChosen::new();
+    let mut learned = OnlyChosenLearned::new();
+    [
+        (
+            "only a proposed value is chosen",
+            Box::new(move |nodes: &[Option<Paxos<V>>]| proposed.check(nodes)),
+        ),
+        (
+            "only a single value is chosen",
+            Box::new(move |nodes: &[Option<Paxos<V>>]| single.check(nodes)),
+        ),
+        (
+            "only a chosen value is learned",
+            Box::new(move |nodes: &[Option<Paxos<V>>]| learned.check(nodes)),
+        ),
+    ]
+}
+
 /// What the checkers have seen so far: proposals, acceptances, choices.
 #[derive(Debug)]
 pub struct Observer<V> {

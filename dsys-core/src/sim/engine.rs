@@ -542,12 +542,19 @@ impl<N: Node> Simulation<N> {
             // Timers and scheduled events happen no earlier than due.
             self.now = self.now.max(time);
         }
+        self.run_action(action)?;
+        Ok(true)
+    }
+
+    /// Runs one event taken off the queue, at the current time, then the
+    /// invariants.
+    pub(super) fn run_action(&mut self, action: Action<N>) -> Result<()> {
         self.events_processed += 1;
         self.dispatch(action);
         if !self.invariants.is_empty() {
             self.check_invariants()?;
         }
-        Ok(true)
+        Ok(())
     }
 
     /// The slot of the event `scheduler` picks, and whether it is a
