@@ -10,14 +10,15 @@
 //! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
 //! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
 //! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
+//! | [`consensus`] | the consensus problem (Termination, Agreement, Integrity) on correct processes; synchronous vs asynchronous systems; Paxos and Multi-Paxos; the FLP result as a run; Byzantine faults; the Byzantine generals, OM(m), N > 3f, and their equivalence with consensus; Dolev–Strong |
 //! | [`replication`] | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example) |
 //! | [`raft`] | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
-//! Chapters for the rest of consensus (Paxos, Byzantine generals, FLP,
-//! CAP) and the replication schemes arrive with the code that implements
-//! them.
+//! The CAP theorem and the replication schemes (the second half of the
+//! replication chapter) arrive with the code that implements them.
 
 pub mod concurrency;
+pub mod consensus;
 pub mod global_state;
 pub mod logical_time;
 pub mod mutual_exclusion;
