@@ -16,9 +16,14 @@
 //! | Validity | a value a correct process decides was proposed by some process | [`validity`] |
 //! | Validity, one sender | if the sender is correct, every correct process decides the sender's value | [`sender_validity`] |
 //!
-//! (The course notes and Coulouris fold "decides at most once" and "decides
-//! a proposed value" into one *Integrity* property; they are checked
-//! separately here so that a failure says which half broke.)
+//! The course's Integrity is the textbook's (Coulouris §15.5.2): *if the
+//! correct processes all proposed the same value, every correct process
+//! that decides decides that value*. It is checked in two parts, so that a
+//! failure says which broke: [`integrity`], a decision is made once and
+//! kept, and [`validity`], the decided value is among those proposed —
+//! given the one value every correct process proposed, that is the
+//! textbook's sentence. (With different proposals, Paxos and Raft promise
+//! Validity only: a value a process proposed before it crashed may win.)
 //!
 //! The checkers read a list of [`Decision`]s — who decided what, in the
 //! order they happened — so they do not care which algorithm produced it:
