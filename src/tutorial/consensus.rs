@@ -173,12 +173,12 @@
 //! assert!(generals.byzantine_nodes().is_empty(), "nobody lies");
 //! assert_eq!(
 //!     check_run(&generals).unwrap_err(),
-//!     "IC2: the loyal commander n0 ordered Attack but loyal n1 obeys Retreat"
+//!     "IC2: Validity: the correct sender n0 sent Attack but n1 decided Retreat"
 //! );
 //!
 //! // Paxos on the same links, with its safety checked after every event.
-//! let paxos = |attempt_timeout| {
-//!     let config = PaxosConfig { attempt_timeout, ..PaxosConfig::default() };
+//! let paxos = |attempt_timeout_max| {
+//!     let config = PaxosConfig { attempt_timeout_max, ..PaxosConfig::default() };
 //!     let mut sim = Simulation::new(4, 1, cluster(config, vec![NodeId(0), NodeId(1)]));
 //!     sim.set_all_links(slow).unwrap();
 //!     let mut single = OnlySingleChosen::new();
@@ -186,12 +186,13 @@
 //!     sim.run_until(Duration::from_secs(10)).unwrap(); // no violation, ever
 //!     sim
 //! };
-//! // A proposer that gives up on a ballot after 60 ms, the round trip,
-//! // never completes one: safe, but no decision in 10 s.
+//! // A proposer that always gives up on a ballot after 60 ms, the round
+//! // trip, never completes one: safe, but no decision in 10 s.
 //! let impatient = paxos(Duration::from_millis(60));
 //! assert!(impatient.nodes().all(|(_, n)| n.decided().is_none()));
-//! // Wait longer than a round trip and it decides.
-//! let patient = paxos(Duration::from_millis(100));
+//! // Let the timeout double after each attempt that timed out (the
+//! // default, up to 2 s) and it soon waits longer than a round trip.
+//! let patient = paxos(Duration::from_secs(2));
 //! let value = patient.node(NodeId(0)).unwrap().decided().copied();
 //! assert!(value == Some(100) || value == Some(101));
 //! assert!(patient.nodes().all(|(_, n)| n.decided().copied() == value));
@@ -202,9 +203,10 @@
 //! *termination* does rest on timing — on round trips shorter than its
 //! attempt timeout for long enough — which is what partial synchrony
 //! promises; FLP says that some such assumption cannot be done without.
-//! (dsys's Paxos keeps its attempt timeout fixed; it does not lengthen it
-//! when ballots keep timing out, so on links slower than the timeout it
-//! stays undecided until the timeout is configured longer.)
+//! Since the bound is not known in advance, dsys's Paxos doubles its
+//! attempt timeout after each ballot that timed out (up to
+//! `attempt_timeout_max`): it then decides on any links whose round trip
+//! is below that maximum.
 //!
 //! ## Paxos
 //!
@@ -506,7 +508,7 @@
 //! // disobeys a loyal commander.
 //! assert_eq!(
 //!     check_run(&run1).unwrap_err(),
-//!     "IC2: the loyal commander n0 ordered Attack but loyal n1 obeys Retreat"
+//!     "IC2: Validity: the correct sender n0 sent Attack but n1 decided Retreat"
 //! );
 //! assert_eq!(check_run(&run2), Ok(()));
 //! ```

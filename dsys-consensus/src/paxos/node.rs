@@ -42,9 +42,14 @@ pub enum Defect {
 /// A node's timing and behaviour.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PaxosConfig {
-    /// How long a proposer waits for a majority (of promises, then of
-    /// acceptances) before it starts a higher ballot.
+    /// How long a proposer first waits for a majority (of promises, then
+    /// of acceptances) before it starts a higher ballot. Each attempt that
+    /// times out doubles the wait, up to `attempt_timeout_max`: a fixed
+    /// wait shorter than a round trip would never see a majority answer,
+    /// and the proposer would never decide.
     pub attempt_timeout: Duration,
+    /// The longest the attempt timeout grows to.
+    pub attempt_timeout_max: Duration,
     /// The wait after a rejection.
     pub backoff: Backoff,
     /// How often an undecided node asks the others for the chosen value.
@@ -57,6 +62,7 @@ impl Default for PaxosConfig {
     fn default() -> Self {
         PaxosConfig {
             attempt_timeout: Duration::from_millis(60),
+            attempt_timeout_max: Duration::from_secs(2),
             backoff: Backoff::Randomised {
                 min: Duration::from_millis(5),
                 max: Duration::from_millis(60),
@@ -74,6 +80,12 @@ impl PaxosConfig {
             return Err(Error::InvalidConfig(
                 "Paxos: attempt_timeout and inquire_interval must be above zero".into(),
             ));
+        }
+        if self.attempt_timeout_max < self.attempt_timeout {
+            return Err(Error::InvalidConfig(format!(
+                "Paxos: attempt_timeout_max ({:?}) is below attempt_timeout ({:?}); raise it",
+                self.attempt_timeout_max, self.attempt_timeout
+            )));
         }
         if let Backoff::Randomised { min, max } = self.backoff {
             if min > max {
@@ -167,6 +179,9 @@ pub struct Paxos<V> {
     attempt: Option<Attempt<V>>,
     /// The highest round seen in any ballot, so a retry outbids it.
     seen_round: u64,
+    /// Attempts that timed out (no majority, no rejection): each doubles
+    /// the next attempt's timeout.
+    timed_out: u32,
 }
 
 // Equality and hashing leave out the storage handle: it mirrors `durable`,
@@ -180,12 +195,14 @@ impl<V: PartialEq> PartialEq for Paxos<V> {
             proposal,
             attempt,
             seen_round,
+            timed_out,
         } = self;
         *config == other.config
             && *durable == other.durable
             && *proposal == other.proposal
             && *attempt == other.attempt
             && *seen_round == other.seen_round
+            && *timed_out == other.timed_out
     }
 }
 
@@ -200,8 +217,9 @@ impl<V: Hash> Hash for Paxos<V> {
             proposal,
             attempt,
             seen_round,
+            timed_out,
         } = self;
-        (config, durable, proposal, attempt, seen_round).hash(state);
+        (config, durable, proposal, attempt, seen_round, timed_out).hash(state);
     }
 }
 
@@ -221,6 +239,7 @@ impl<V: Value> Paxos<V> {
             durable,
             proposal: None,
             attempt: None,
+            timed_out: 0,
         })
     }
 
@@ -286,6 +305,16 @@ impl<V: Value> Paxos<V> {
 
     // ----- proposer --------------------------------------------------------
 
+    /// The current attempt timeout: doubled for each attempt that timed
+    /// out, at most `attempt_timeout_max`.
+    fn attempt_timeout(&self) -> Duration {
+        let grown = self
+            .config
+            .attempt_timeout
+            .saturating_mul(1 << self.timed_out.min(20));
+        grown.min(self.config.attempt_timeout_max)
+    }
+
     /// Phase 1a: a ballot above every round seen, made durable first.
     fn start_ballot(&mut self, ctx: &mut Context<'_, Self>) {
         let highest_promised = self.durable.promised.map_or(0, |b| b.round);
@@ -307,7 +336,7 @@ impl<V: Value> Paxos<V> {
         });
         ctx.emit(PaxosEvent::Preparing { ballot });
         Self::send_to_all(ctx, Msg::Prepare { ballot });
-        ctx.set_timer(self.config.attempt_timeout, Timer::Retry);
+        ctx.set_timer(self.attempt_timeout(), Timer::Retry);
     }
 
     fn on_promise(
@@ -352,7 +381,7 @@ impl<V: Value> Paxos<V> {
             adopted,
         });
         Self::send_to_all(ctx, Msg::Accept { ballot, value });
-        ctx.set_timer(self.config.attempt_timeout, Timer::Retry);
+        ctx.set_timer(self.attempt_timeout(), Timer::Retry);
     }
 
     fn on_accepted(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, ballot: Ballot) {
@@ -494,7 +523,14 @@ impl<V: Value> Node for Paxos<V> {
             return;
         }
         match timer {
-            Timer::Retry if self.proposal.is_some() => self.start_ballot(ctx),
+            Timer::Retry if self.proposal.is_some() => {
+                if self.attempt.is_some() {
+                    // No majority and no rejection within the timeout: the
+                    // network may be slower than we thought.
+                    self.timed_out = self.timed_out.saturating_add(1);
+                }
+                self.start_ballot(ctx)
+            }
             Timer::Retry => {}
             Timer::Inquire => {
                 ctx.broadcast(Msg::Inquire);
@@ -801,6 +837,55 @@ mod tests {
                 ballot: Ballot::new(5, 0)
             })
         );
+    }
+
+    /// The Retry timer each effect list sets, as its wait.
+    fn retry_wait(effects: &[Effect<Msg<u64>, Timer, PaxosEvent<u64>>]) -> Option<Duration> {
+        effects.iter().find_map(|e| match e {
+            Effect::SetTimer {
+                after,
+                timer: Timer::Retry,
+            } => Some(*after),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn attempts_that_time_out_double_the_timeout_up_to_its_maximum() {
+        let config = PaxosConfig {
+            attempt_timeout: Duration::from_millis(60),
+            attempt_timeout_max: Duration::from_millis(400),
+            backoff: Backoff::Fixed(Duration::from_millis(25)),
+            ..PaxosConfig::default()
+        };
+        let mut h = Harness::new(Paxos::new(config, Stable::default()).unwrap(), NodeId(0), 3);
+        let first = h.request(PaxosRequest::Propose(7));
+        assert_eq!(retry_wait(&first), Some(Duration::from_millis(60)));
+        let waits: Vec<u64> = (0..5)
+            .map(|_| retry_wait(&h.timer(Timer::Retry)).unwrap().as_millis() as u64)
+            .collect();
+        assert_eq!(waits, vec![120, 240, 400, 400, 400]);
+        // A rejection is an answer, not a timeout: the back-off's retry
+        // keeps the grown timeout and does not grow it.
+        let mine = h.node().ballot().unwrap();
+        let rejected = h.message(
+            NodeId(1),
+            Msg::Reject {
+                ballot: mine,
+                promised: Ballot::new(mine.round + 1, 2),
+            },
+        );
+        assert_eq!(retry_wait(&rejected), Some(Duration::from_millis(25)));
+        assert_eq!(
+            retry_wait(&h.timer(Timer::Retry)),
+            Some(Duration::from_millis(400))
+        );
+        let too_small = PaxosConfig {
+            attempt_timeout_max: Duration::from_millis(10),
+            ..PaxosConfig::default()
+        };
+        let why = Paxos::<u64>::new(too_small, Stable::default()).unwrap_err();
+        assert!(why.to_string().contains("attempt_timeout_max"), "{why}");
     }
 
     #[test]
