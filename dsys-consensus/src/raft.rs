@@ -60,7 +60,10 @@
 //! - *Linearizable reads by read-index (D §6.4)*: the leader notes its
 //!   commit index, confirms with a round of heartbeats that it still leads,
 //!   waits until it has applied that index, and answers. A deposed leader
-//!   cannot gather the round, so it never answers stale.
+//!   cannot gather the round, so it never answers stale. The round's
+//!   answers confirm leadership, nothing more: an append or snapshot in
+//!   flight that no answer acknowledges is resent after a heartbeat
+//!   interval without progress, however many reads flow.
 //! - *Batching and pipelining*: a proposal is replicated at once, not at the
 //!   next heartbeat; up to [`RaftConfig::inflight_appends_max`] appends are
 //!   in flight per follower, and what arrives while the pipeline is full
