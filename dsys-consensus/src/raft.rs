@@ -52,8 +52,11 @@
 //!   ([`InstallSnapshot`]).
 //! - *Membership changes (D §4.1)*: one server added or removed at a time
 //!   ([`MembershipChange`]), the new membership in force as soon as it is
-//!   in a server's log; *learners* receive the log without voting, so a new
-//!   server catches up before it counts towards a quorum.
+//!   in a server's log: the latest in the log is in force, and applying an
+//!   older one again (a restarted server applies its log anew) changes
+//!   nothing; a leader that the membership in force removes steps down
+//!   once it commits (D §4.2.2). *Learners* receive the log without
+//!   voting, so a new server catches up before it counts towards a quorum.
 //! - *Client sessions (D §6.3)*: commands carry a (client, sequence
 //!   number) [`Session`]; a retried command is answered from the session
 //!   table, not applied twice. The table is part of the snapshot.

@@ -15,8 +15,8 @@ use std::time::Duration;
 use dsys_consensus::raft::properties::{views, Checkers};
 use dsys_consensus::raft::simulation::{cluster, current_leader, SimRaft};
 use dsys_consensus::raft::{
-    Counter, Defect, MemStorage, Msg, Raft, RaftConfig, RaftEvent, RaftRequest, Role, Session,
-    Timer,
+    Counter, Defect, MemStorage, MembershipChange, Msg, Raft, RaftConfig, RaftEvent, RaftRequest,
+    Role, Session, Timer,
 };
 use dsys_core::sim::{LinkConfig, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
@@ -558,6 +558,21 @@ fn sim_propose(
     .map_err(|e| e.to_string())
 }
 
+/// Proposes and waits until it is applied; returns the output.
+fn commit(
+    sim: &mut Sim,
+    at: NodeId,
+    id: u64,
+    command: u64,
+    session: Option<Session>,
+) -> Result<u64, String> {
+    sim_propose(sim, at, id, command, session)?;
+    match await_answer(sim, at, id, MS(1000))? {
+        RaftEvent::Applied { output, .. } => Ok(output),
+        other => Err(format!("request {id} answered {other:?}")),
+    }
+}
+
 /// Raft §5.3 and §7 under D §6.4: n-of-three `f` falls behind the
 /// leader's compacted log; then the third server crashes, so every write
 /// needs `f`, over a link from the leader that loses 30% of messages,
@@ -627,4 +642,90 @@ fn writes_under_reads_on_a_lossy_link(seed: u64) -> Result<(), String> {
 #[test]
 fn writes_keep_committing_under_steady_reads_on_a_lossy_link() {
     check_seeds(0..200, writes_under_reads_on_a_lossy_link);
+}
+
+/// D §4.1: the configuration in force is the latest in the log, whether
+/// committed or not, and applying older entries does not change it. A
+/// server leaves the voters and comes back (`readded`: removed, then added
+/// as a learner and promoted; otherwise a new server added as a learner
+/// and promoted); it restarts — so it applies its whole log again — and
+/// wins an election at once. It must lead on, and commit its client's
+/// proposal, when it re-applies the old configuration without itself.
+fn restarted_member_leads(seed: u64, readded: bool) -> Result<(), String> {
+    let config = RaftConfig {
+        initial_voters: Some([0, 1, 2].map(NodeId).into_iter().collect()),
+        snapshot_threshold: 0,
+        ..RaftConfig::default()
+    };
+    let mut sim = simulation(4, seed, config);
+    let leader = await_leader(&mut sim)?;
+    let (member, changes) = if readded {
+        let m = sim.ids().find(|&n| n != leader && n.0 < 3).unwrap();
+        let changes = vec![
+            MembershipChange::Remove(m),
+            MembershipChange::AddLearner(m),
+            MembershipChange::AddVoter(m),
+        ];
+        (m, changes)
+    } else {
+        let m = NodeId(3);
+        (
+            m,
+            vec![
+                MembershipChange::AddLearner(m),
+                MembershipChange::AddVoter(m),
+            ],
+        )
+    };
+    for (id, change) in (10..).zip(changes) {
+        sim.request(leader, RaftRequest::ChangeMembership { id, change })
+            .map_err(|e| e.to_string())?;
+        let index = match await_answer(&mut sim, leader, id, MS(500))? {
+            RaftEvent::MembershipChanged { index, .. } => index,
+            other => return Err(format!("{change:?} answered {other:?}")),
+        };
+        run_until(&mut sim, MS(1000), "the change commits", |s| {
+            s.node(leader).unwrap().commit_index() >= index
+        })?;
+    }
+    commit(&mut sim, leader, 20, 1, None)?;
+    run_until(&mut sim, MS(1000), "the member catches up", |s| {
+        s.node(member).unwrap().last_applied() == s.node(leader).unwrap().log().last_index()
+    })?;
+
+    sim.crash(member).map_err(|e| e.to_string())?;
+    sim.restart(member).map_err(|e| e.to_string())?;
+    sim.request(member, RaftRequest::Campaign)
+        .map_err(|e| e.to_string())?;
+    run_until(&mut sim, MS(1000), "the restarted member leads", |s| {
+        s.node(member).unwrap().is_leader()
+    })?;
+    let won = sim.now();
+    let term = sim.node(member).unwrap().term();
+    sim_propose(&mut sim, member, 30, 1, None)?;
+    let answered = await_answer(&mut sim, member, 30, MS(1000))?;
+    sim.run_for(MS(100))
+        .map_err(|e| format!("safety violated: {e}"))?;
+    let stepped_down = sim.events(member).iter().find_map(|e| match e.event {
+        RaftEvent::RoleChanged { role, .. } if e.time >= won && role != Role::Leader => {
+            Some(e.time - won)
+        }
+        _ => None,
+    });
+    if let Some(after) = stepped_down {
+        return Err(format!(
+            "{member} won term {term}, then stepped down {after:?} later; \
+             its client's proposal was answered {answered:?}"
+        ));
+    }
+    if !matches!(answered, RaftEvent::Applied { .. }) {
+        return Err(format!("the proposal was answered {answered:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_restarted_leader_does_not_step_down_on_a_reapplied_old_configuration() {
+    check_seeds(0..100, |seed| restarted_member_leads(seed, true));
+    check_seeds(0..100, |seed| restarted_member_leads(seed, false));
 }

@@ -41,7 +41,15 @@ where
             let result = match &entry.payload {
                 Payload::Noop => None,
                 Payload::Membership(m) => {
-                    leave |= self.role == Role::Leader && !m.voters.contains(&self.id);
+                    // Dissertation §4.2.2: a leader that the configuration
+                    // in force removes leaves once that configuration
+                    // commits. An older configuration entry, applied again
+                    // (a restarted server applies its log from its
+                    // snapshot on), is not in force (§4.1: the latest in
+                    // the log is), and says nothing about leaving.
+                    leave |= self.role == Role::Leader
+                        && !m.voters.contains(&self.id)
+                        && index == self.membership_index();
                     None
                 }
                 Payload::Command { session, command } => Some(match session {
