@@ -57,9 +57,17 @@
 //!   nothing; a leader that the membership in force removes steps down
 //!   once it commits (D §4.2.2). *Learners* receive the log without
 //!   voting, so a new server catches up before it counts towards a quorum.
-//! - *Client sessions (D §6.3)*: commands carry a (client, sequence
-//!   number) [`Session`]; a retried command is answered from the session
-//!   table, not applied twice. The table is part of the snapshot.
+//! - *Client sessions (D §6.3)*: a client opens a session
+//!   ([`RaftRequest::OpenSession`]), which the cluster names by the index
+//!   of the entry that opened it, so no name is ever reused. Commands carry
+//!   a (session, sequence number) [`Session`]; a retried command is
+//!   answered from the session table, not applied twice. The table is part
+//!   of the snapshot, and bounded ([`RaftConfig::sessions_max`]): opening a
+//!   session when it is full expires the least recently used one, and a
+//!   command of an expired session is refused
+//!   ([`Rejection::SessionExpired`]), never applied as new — it may be the
+//!   retry of a command applied before. Its client must open a new
+//!   session.
 //! - *Linearizable reads by read-index (D §6.4)*: the leader notes its
 //!   commit index, confirms with a round of heartbeats that it still leads,
 //!   waits until it has applied that index, and answers. A deposed leader

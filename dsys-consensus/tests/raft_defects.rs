@@ -16,7 +16,7 @@ use dsys_consensus::raft::properties::{views, Checkers};
 use dsys_consensus::raft::simulation::{cluster, current_leader, SimRaft};
 use dsys_consensus::raft::{
     Counter, Defect, MemStorage, MembershipChange, Msg, Raft, RaftConfig, RaftEvent, RaftRequest,
-    Role, Session, Timer,
+    Rejection, Role, Session, Timer,
 };
 use dsys_core::sim::{LinkConfig, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
@@ -517,6 +517,7 @@ fn await_leader(sim: &mut Sim) -> Result<NodeId, String> {
 fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<RaftEvent<u64>> {
     sim.events(at).iter().rev().find_map(|e| match &e.event {
         RaftEvent::Applied { id: i, .. }
+        | RaftEvent::SessionOpened { id: i, .. }
         | RaftEvent::ReadDone { id: i, .. }
         | RaftEvent::Rejected { id: i, .. }
         | RaftEvent::MembershipChanged { id: i, .. }
@@ -728,4 +729,60 @@ fn restarted_member_leads(seed: u64, readded: bool) -> Result<(), String> {
 fn a_restarted_leader_does_not_step_down_on_a_reapplied_old_configuration() {
     check_seeds(0..100, |seed| restarted_member_leads(seed, true));
     check_seeds(0..100, |seed| restarted_member_leads(seed, false));
+}
+
+/// Opens a session at `at` (D §6.3) and returns its id.
+fn open_session(sim: &mut Sim, at: NodeId, id: u64) -> Result<u64, String> {
+    sim.request(at, RaftRequest::OpenSession { id })
+        .map_err(|e| e.to_string())?;
+    match await_answer(sim, at, id, MS(1000))? {
+        RaftEvent::SessionOpened { client, .. } => Ok(client),
+        other => Err(format!("opening a session answered {other:?}")),
+    }
+}
+
+/// D §6.3: the session table is bounded (here, room for two), and opening
+/// a session when it is full expires the least recently used one. The
+/// client of the expired session retries a command whose answer it never
+/// heard: the retry is refused, naming the session, and not applied a
+/// second time.
+fn evicted_session_retry(seed: u64) -> Result<(), String> {
+    let config = RaftConfig {
+        sessions_max: 2,
+        snapshot_threshold: 0,
+        ..RaftConfig::default()
+    };
+    let mut sim = simulation(3, seed, config);
+    let leader = await_leader(&mut sim)?;
+    let first = |client| Some(Session { client, seq: 1 });
+    let a = open_session(&mut sim, leader, 11)?;
+    commit(&mut sim, leader, 1, 5, first(a))?;
+    let b = open_session(&mut sim, leader, 12)?;
+    commit(&mut sim, leader, 2, 1, first(b))?;
+    // The table is full: opening a third session expires `a`, the least
+    // recently used.
+    let c = open_session(&mut sim, leader, 13)?;
+    commit(&mut sim, leader, 3, 1, first(c))?;
+    // `a`'s client never heard its answer, and retries.
+    sim_propose(&mut sim, leader, 4, 5, first(a))?;
+    let retried = await_answer(&mut sim, leader, 4, MS(1000))?;
+    let value = sim.node(leader).unwrap().state_machine().value;
+    let expired = Rejection::SessionExpired { client: a };
+    let refused = matches!(&retried, RaftEvent::Rejected { reason, .. } if *reason == expired);
+    if !refused || value != 7 {
+        return Err(format!(
+            "the retry of expired session {a} was answered {retried:?}, and the counter \
+             is {value} (7 if applied once)"
+        ));
+    }
+    let message = expired.to_string();
+    if !(message.contains(&format!("session {a}")) && message.contains("open a new session")) {
+        return Err(format!("the rejection does not say what to do: {message}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn a_retry_from_an_evicted_session_is_refused_not_applied_again() {
+    check_seeds(0..10, evicted_session_retry);
 }

@@ -661,6 +661,7 @@ where
         if self.halted.is_some() {
             let id = match &request {
                 RaftRequest::Propose { id, .. }
+                | RaftRequest::OpenSession { id }
                 | RaftRequest::Read { id, .. }
                 | RaftRequest::ChangeMembership { id, .. }
                 | RaftRequest::TransferLeadership { id, .. } => *id,

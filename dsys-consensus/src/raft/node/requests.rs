@@ -33,6 +33,32 @@ where
         }
     }
 
+    /// Appends `payload` for request `id`, which is answered once it is
+    /// applied.
+    fn propose(&mut self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, payload: Payload<SM::Command>) {
+        if self.role != Role::Leader {
+            return self.reject(ctx, id, self.not_leader());
+        }
+        if self.transfer.is_some() {
+            return self.reject(ctx, id, Rejection::TransferInProgress);
+        }
+        if self.log.last_index() - self.commit >= self.config.uncommitted_entries_max {
+            return self.reject(ctx, id, Rejection::Busy);
+        }
+        let Some(index) = self.append_local(ctx, payload) else {
+            return;
+        };
+        self.pending.push_back((index, id));
+        ctx.emit(RaftEvent::Proposed {
+            id,
+            index,
+            term: self.term,
+        });
+        // Replicate now, never waiting for a heartbeat.
+        self.broadcast_append(ctx);
+        self.advance_commit(ctx);
+    }
+
     pub(super) fn handle_request(
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
@@ -43,30 +69,8 @@ where
                 id,
                 command,
                 session,
-            } => {
-                if self.role != Role::Leader {
-                    return self.reject(ctx, id, self.not_leader());
-                }
-                if self.transfer.is_some() {
-                    return self.reject(ctx, id, Rejection::TransferInProgress);
-                }
-                if self.log.last_index() - self.commit >= self.config.uncommitted_entries_max {
-                    return self.reject(ctx, id, Rejection::Busy);
-                }
-                let Some(index) = self.append_local(ctx, Payload::Command { session, command })
-                else {
-                    return;
-                };
-                self.pending.push_back((index, id));
-                ctx.emit(RaftEvent::Proposed {
-                    id,
-                    index,
-                    term: self.term,
-                });
-                // Replicate now, never waiting for a heartbeat.
-                self.broadcast_append(ctx);
-                self.advance_commit(ctx);
-            }
+            } => self.propose(ctx, id, Payload::Command { session, command }),
+            RaftRequest::OpenSession { id } => self.propose(ctx, id, Payload::OpenSession),
             RaftRequest::Read { id, query } => self.read(ctx, id, query),
             RaftRequest::ChangeMembership { id, change } => self.change_membership(ctx, id, change),
             RaftRequest::TransferLeadership { id, to } => {
