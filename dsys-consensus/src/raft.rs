@@ -45,7 +45,9 @@
 //!   not heard from a majority for an election timeout steps down, and a
 //!   server that heard from a leader recently ignores vote requests.
 //! - *Leadership transfer (D §3.10)*: the leader brings the target up to
-//!   date and tells it to campaign at once ([`TimeoutNow`]).
+//!   date and tells it to campaign at once ([`TimeoutNow`]). It reports
+//!   the transfer done ([`RaftEvent::LeadershipTransferred`]) once it hears
+//!   the target lead the new term, whoever told it of that term first.
 //! - *Log compaction (§7)*: after [`RaftConfig::snapshot_threshold`]
 //!   applied entries the state machine is snapshotted and the log before
 //!   it dropped; a follower that needs dropped entries gets the snapshot

@@ -214,6 +214,7 @@ impl Script {
             .filter(|e| match e {
                 RaftEvent::Applied { id, .. }
                 | RaftEvent::Rejected { id, .. }
+                | RaftEvent::LeadershipTransferred { id, .. }
                 | RaftEvent::ReadDone { id, .. } => *id == request,
                 _ => false,
             })
@@ -473,6 +474,44 @@ fn a_lost_install_snapshot_is_sent_again_while_reads_flow() {
     );
 }
 
+#[test]
+fn a_transfer_is_reported_done_when_a_reply_brings_the_new_term_first() {
+    // D §3.10: n1 takes over; the old leader n0 learns of term 2 from n2's
+    // answer to a read heartbeat, before n1's vote request reaches it. The
+    // handover worked all the same.
+    let mut s = three_in_step().unwrap();
+    s.request(
+        0,
+        RaftRequest::TransferLeadership {
+            id: 1,
+            to: NodeId(1),
+        },
+    )
+    .unwrap();
+    assert!(s.queued(0, 1, |m| matches!(m, Msg::TimeoutNow(_))));
+    s.deliver(0, 1).unwrap(); // n1 stands in term 2 …
+    s.deliver(1, 2).unwrap(); // … and n2 votes for it
+    s.request(0, RaftRequest::Read { id: 2, query: () })
+        .unwrap();
+    s.deliver(0, 2).unwrap(); // n2 refuses n0's heartbeat: term 2 …
+    s.deliver(2, 0).unwrap(); // … which n0 learns from the refusal
+    assert_eq!((s.node(0).term(), s.node(0).role()), (2, Role::Follower));
+    s.deliver(2, 1).unwrap(); // n1 wins term 2 …
+    s.deliver(1, 0).unwrap(); // … its vote request and first append reach n0
+    s.exchange(1, &[0, 2]).unwrap();
+    assert!(s.node(1).is_leader());
+    assert_eq!(s.node(0).leader(), Some(NodeId(1)));
+    assert_eq!(
+        s.answers(0, 1),
+        [RaftEvent::LeadershipTransferred {
+            id: 1,
+            to: NodeId(1),
+            term: 2
+        }],
+        "n1 leads term 2: n0 must report the transfer done"
+    );
+}
+
 // ----- the same defects, in the simulator over many seeds ---------------------
 
 type Sim = Simulation<SimRaft>;
@@ -518,6 +557,7 @@ fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<RaftEvent<u64>> {
     sim.events(at).iter().rev().find_map(|e| match &e.event {
         RaftEvent::Applied { id: i, .. }
         | RaftEvent::SessionOpened { id: i, .. }
+        | RaftEvent::LeadershipTransferred { id: i, .. }
         | RaftEvent::ReadDone { id: i, .. }
         | RaftEvent::Rejected { id: i, .. }
         | RaftEvent::MembershipChanged { id: i, .. }
@@ -785,4 +825,55 @@ fn evicted_session_retry(seed: u64) -> Result<(), String> {
 #[test]
 fn a_retry_from_an_evicted_session_is_refused_not_applied_again() {
     check_seeds(0..10, evicted_session_retry);
+}
+
+/// D §3.10 in the simulator: a read arrives at the old leader every
+/// millisecond while leadership is handed over, so it may hear the new
+/// term in a follower's answer before the target's vote request (6 seeds
+/// in 200 did before the fix). The target leads the new term; the transfer
+/// must be reported done.
+fn transfer_under_reads(seed: u64) -> Result<(), String> {
+    let mut sim = simulation(3, seed, RaftConfig::default());
+    let old = await_leader(&mut sim)?;
+    let target = sim.ids().find(|&n| n != old).unwrap();
+    let term = sim.node(old).unwrap().term();
+    sim.request(old, RaftRequest::TransferLeadership { id: 1, to: target })
+        .map_err(|e| e.to_string())?;
+    for read in 100..130 {
+        if sim.node(old).unwrap().is_leader() {
+            sim.request(
+                old,
+                RaftRequest::Read {
+                    id: read,
+                    query: (),
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        }
+        sim.run_for(MS(1))
+            .map_err(|e| format!("safety violated: {e}"))?;
+    }
+    sim.run_for(MS(500))
+        .map_err(|e| format!("safety violated: {e}"))?;
+    let t = sim.node(target).unwrap();
+    if !(t.is_leader() && t.term() == term + 1) {
+        return Err(format!("{target} did not take over: {t:?}"));
+    }
+    let done = RaftEvent::LeadershipTransferred {
+        id: 1,
+        to: target,
+        term: term + 1,
+    };
+    match answer(&sim, old, 1) {
+        Some(answer) if answer == done => Ok(()),
+        other => Err(format!(
+            "{target} leads term {}, yet {old} answered the transfer {other:?}",
+            term + 1
+        )),
+    }
+}
+
+#[test]
+fn a_transfer_that_succeeded_is_reported_so_under_a_read_load() {
+    check_seeds(0..200, transfer_under_reads);
 }

@@ -183,9 +183,13 @@ pub enum RaftRequest<C, Q> {
         /// The change.
         change: MembershipChange,
     },
-    /// Hand leadership to `to` (dissertation §3.10).
+    /// Hand leadership to `to` (dissertation §3.10). Answered by
+    /// [`RaftEvent::LeadershipTransferred`] once this server hears `to`
+    /// lead a newer term, or by [`RaftEvent::Rejected`]
+    /// ([`Rejection::TransferFailed`] if that is not seen within an
+    /// election timeout).
     TransferLeadership {
-        /// Echoed in a rejection.
+        /// Echoed in the answer.
         id: RequestId,
         /// The next leader, a voter.
         to: NodeId,
@@ -257,6 +261,16 @@ pub enum RaftEvent<O> {
         /// The answer.
         output: O,
     },
+    /// A leadership transfer succeeded (dissertation §3.10): its target
+    /// leads `term`, a newer term than this server led.
+    LeadershipTransferred {
+        /// The request.
+        id: RequestId,
+        /// The new leader, the transfer's target.
+        to: NodeId,
+        /// The term it leads.
+        term: Term,
+    },
     /// A membership change is in force (appended) at `index`.
     MembershipChanged {
         /// The request.
@@ -307,8 +321,10 @@ pub enum Rejection {
     InvalidMembershipChange(String),
     /// A leadership transfer is under way: retry at the new leader.
     TransferInProgress,
-    /// The leadership transfer did not complete within an election
-    /// timeout; this server is still the leader.
+    /// The leadership transfer was not seen to complete: within an
+    /// election timeout the target did not become leader, as far as this
+    /// server heard, or another server did. If this server still leads,
+    /// it takes requests again.
     TransferFailed,
     /// The transfer target is not another voter.
     InvalidTransfer(String),
@@ -356,9 +372,10 @@ impl fmt::Display for Rejection {
             Rejection::TransferInProgress => {
                 f.write_str("a leadership transfer is under way: retry at the new leader")
             }
-            Rejection::TransferFailed => {
-                f.write_str("the leadership transfer did not complete within an election timeout")
-            }
+            Rejection::TransferFailed => f.write_str(
+                "the leadership transfer was not seen to complete within an election timeout: \
+                 ask again, or find out who leads",
+            ),
             Rejection::InvalidTransfer(why) => write!(f, "invalid leadership transfer: {why}"),
             Rejection::Halted => f.write_str(
                 "this server halted after a storage failure: restart it once storage is repaired",
