@@ -157,6 +157,7 @@ fn phase(sim: &mut Simulation<Server>, seen: &mut usize, title: &str, length: Du
                         Payload::Command { command, .. } => format!("{}:{command}", e.term),
                         Payload::Noop => format!("{}:-", e.term),
                         Payload::Membership(_) => format!("{}:cfg", e.term),
+                        Payload::OpenSession => format!("{}:session", e.term),
                     })
                     .collect();
                 println!(

@@ -45,22 +45,38 @@
 //!   not heard from a majority for an election timeout steps down, and a
 //!   server that heard from a leader recently ignores vote requests.
 //! - *Leadership transfer (D §3.10)*: the leader brings the target up to
-//!   date and tells it to campaign at once ([`TimeoutNow`]).
+//!   date and tells it to campaign at once ([`TimeoutNow`]). It reports
+//!   the transfer done ([`RaftEvent::LeadershipTransferred`]) once it hears
+//!   the target lead the new term, whoever told it of that term first.
 //! - *Log compaction (§7)*: after [`RaftConfig::snapshot_threshold`]
 //!   applied entries the state machine is snapshotted and the log before
 //!   it dropped; a follower that needs dropped entries gets the snapshot
 //!   ([`InstallSnapshot`]).
 //! - *Membership changes (D §4.1)*: one server added or removed at a time
 //!   ([`MembershipChange`]), the new membership in force as soon as it is
-//!   in a server's log; *learners* receive the log without voting, so a new
-//!   server catches up before it counts towards a quorum.
-//! - *Client sessions (D §6.3)*: commands carry a (client, sequence
-//!   number) [`Session`]; a retried command is answered from the session
-//!   table, not applied twice. The table is part of the snapshot.
+//!   in a server's log: the latest in the log is in force, and applying an
+//!   older one again (a restarted server applies its log anew) changes
+//!   nothing; a leader that the membership in force removes steps down
+//!   once it commits (D §4.2.2). *Learners* receive the log without
+//!   voting, so a new server catches up before it counts towards a quorum.
+//! - *Client sessions (D §6.3)*: a client opens a session
+//!   ([`RaftRequest::OpenSession`]), which the cluster names by the index
+//!   of the entry that opened it, so no name is ever reused. Commands carry
+//!   a (session, sequence number) [`Session`]; a retried command is
+//!   answered from the session table, not applied twice. The table is part
+//!   of the snapshot, and bounded ([`RaftConfig::sessions_max`]): opening a
+//!   session when it is full expires the least recently used one, and a
+//!   command of an expired session is refused
+//!   ([`Rejection::SessionExpired`]), never applied as new — it may be the
+//!   retry of a command applied before. Its client must open a new
+//!   session.
 //! - *Linearizable reads by read-index (D §6.4)*: the leader notes its
 //!   commit index, confirms with a round of heartbeats that it still leads,
 //!   waits until it has applied that index, and answers. A deposed leader
-//!   cannot gather the round, so it never answers stale.
+//!   cannot gather the round, so it never answers stale. The round's
+//!   answers confirm leadership, nothing more: an append or snapshot in
+//!   flight that no answer acknowledges is resent after a heartbeat
+//!   interval without progress, however many reads flow.
 //! - *Batching and pipelining*: a proposal is replicated at once, not at the
 //!   next heartbeat; up to [`RaftConfig::inflight_appends_max`] appends are
 //!   in flight per follower, and what arrives while the pipeline is full

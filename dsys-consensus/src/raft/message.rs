@@ -160,6 +160,13 @@ pub enum RaftRequest<C, Q> {
         /// The client session, for exactly-once application of retries.
         session: Option<Session>,
     },
+    /// Open a client session (dissertation §6.3, RegisterClient). Answered
+    /// by [`RaftEvent::Proposed`] then [`RaftEvent::SessionOpened`] with
+    /// the session's id, or by [`RaftEvent::Rejected`].
+    OpenSession {
+        /// Echoed in the answers.
+        id: RequestId,
+    },
     /// A linearizable read by read-index (dissertation §6.4): the leader
     /// notes its commit index, confirms it is still leader with a round of
     /// heartbeats, waits until it has applied that index, then answers.
@@ -176,9 +183,13 @@ pub enum RaftRequest<C, Q> {
         /// The change.
         change: MembershipChange,
     },
-    /// Hand leadership to `to` (dissertation §3.10).
+    /// Hand leadership to `to` (dissertation §3.10). Answered by
+    /// [`RaftEvent::LeadershipTransferred`] once this server hears `to`
+    /// lead a newer term, or by [`RaftEvent::Rejected`]
+    /// ([`Rejection::TransferFailed`] if that is not seen within an
+    /// election timeout).
     TransferLeadership {
-        /// Echoed in a rejection.
+        /// Echoed in the answer.
         id: RequestId,
         /// The next leader, a voter.
         to: NodeId,
@@ -235,12 +246,30 @@ pub enum RaftEvent<O> {
         /// The answer.
         output: O,
     },
+    /// A session is open (dissertation §6.3): its commands carry
+    /// [`Session`] `{ client, seq }` with this `client`, `seq` from 1.
+    SessionOpened {
+        /// The request.
+        id: RequestId,
+        /// The session's id: the index of the entry that opened it.
+        client: u64,
+    },
     /// A linearizable read's answer.
     ReadDone {
         /// The request.
         id: RequestId,
         /// The answer.
         output: O,
+    },
+    /// A leadership transfer succeeded (dissertation §3.10): its target
+    /// leads `term`, a newer term than this server led.
+    LeadershipTransferred {
+        /// The request.
+        id: RequestId,
+        /// The new leader, the transfer's target.
+        to: NodeId,
+        /// The term it leads.
+        term: Term,
     },
     /// A membership change is in force (appended) at `index`.
     MembershipChanged {
@@ -292,8 +321,10 @@ pub enum Rejection {
     InvalidMembershipChange(String),
     /// A leadership transfer is under way: retry at the new leader.
     TransferInProgress,
-    /// The leadership transfer did not complete within an election
-    /// timeout; this server is still the leader.
+    /// The leadership transfer was not seen to complete: within an
+    /// election timeout the target did not become leader, as far as this
+    /// server heard, or another server did. If this server still leads,
+    /// it takes requests again.
     TransferFailed,
     /// The transfer target is not another voter.
     InvalidTransfer(String),
@@ -302,4 +333,63 @@ pub enum Rejection {
     /// The session's command is older than the latest one applied for that
     /// client: its answer is no longer kept.
     StaleSession,
+    /// The command's session is not in the session table: it expired (the
+    /// table holds at most `RaftConfig::sessions_max` sessions and forgets
+    /// the least recently used) or was never opened (dissertation §6.3).
+    /// The command was not applied now; whether an earlier copy of it was
+    /// is unknown, its answer being lost with the session. The client must
+    /// open a new session ([`RaftRequest::OpenSession`]) and go on under it.
+    SessionExpired {
+        /// The session's id.
+        client: u64,
+    },
+}
+
+/// What went wrong, and what to do.
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rejection::NotLeader {
+                leader: Some(leader),
+            } => {
+                write!(f, "this server is not the leader: ask {leader}")
+            }
+            Rejection::NotLeader { leader: None } => {
+                f.write_str("this server is not the leader and knows of none: ask another server")
+            }
+            Rejection::LeadershipLost => f.write_str(
+                "leadership was lost before the command committed: it may still commit; \
+                 retry with the same session",
+            ),
+            Rejection::Busy => f.write_str("too many requests are waiting: retry later"),
+            Rejection::MembershipChangePending => f.write_str(
+                "another membership change is not committed yet, or the leader has not \
+                 committed an entry of its term: retry shortly",
+            ),
+            Rejection::InvalidMembershipChange(why) => {
+                write!(f, "invalid membership change: {why}")
+            }
+            Rejection::TransferInProgress => {
+                f.write_str("a leadership transfer is under way: retry at the new leader")
+            }
+            Rejection::TransferFailed => f.write_str(
+                "the leadership transfer was not seen to complete within an election timeout: \
+                 ask again, or find out who leads",
+            ),
+            Rejection::InvalidTransfer(why) => write!(f, "invalid leadership transfer: {why}"),
+            Rejection::Halted => f.write_str(
+                "this server halted after a storage failure: restart it once storage is repaired",
+            ),
+            Rejection::StaleSession => f.write_str(
+                "the command is older than the latest one its session applied: \
+                 its answer is no longer kept",
+            ),
+            Rejection::SessionExpired { client } => write!(
+                f,
+                "session {client} has expired (or was never opened): the command was not \
+                 applied now, and whether an earlier copy was is unknown; open a new session \
+                 and go on under it"
+            ),
+        }
+    }
 }

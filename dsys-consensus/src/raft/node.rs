@@ -393,6 +393,7 @@ where
     fn halt(&mut self, ctx: &mut Ctx<'_, SM, S>, error: Error) {
         tracing::error!(node = %self.id, %error, "storage failed; halting");
         self.step_down_cleanup(ctx);
+        self.fail_transfer(ctx);
         self.role = Role::Follower;
         self.halted = Some(error.to_string());
         ctx.emit(RaftEvent::Halted {
@@ -458,14 +459,9 @@ where
                 reason: Rejection::NotLeader { leader: None },
             });
         }
-        if let Some(transfer) = self.transfer.take() {
-            if self.leader != Some(transfer.to) {
-                ctx.emit(RaftEvent::Rejected {
-                    id: transfer.id,
-                    reason: Rejection::TransferFailed,
-                });
-            }
-        }
+        // Dissertation §3.10: the transfer is settled by who leads next,
+        // which may not be known yet.
+        self.settle_transfer(ctx, self.leader);
         self.progress.clear();
         self.cancel_heartbeat_timer(ctx);
     }
@@ -539,13 +535,6 @@ where
             // anyone's term yet. The handler compares it.
             Msg::RequestVote(request) if request.pre_vote => return true,
             Msg::Vote(vote) if vote.pre_vote && vote.granted => return true,
-            Msg::RequestVote(request)
-                if request.transfer && self.transfer.is_some_and(|t| t.to == from) =>
-            {
-                // The handover worked: the target stands. Not a failure
-                // (cleared before stepping down, which would report one).
-                self.transfer = None;
-            }
             _ => {}
         }
         let term = msg.term();
@@ -661,6 +650,7 @@ where
         if self.halted.is_some() {
             let id = match &request {
                 RaftRequest::Propose { id, .. }
+                | RaftRequest::OpenSession { id }
                 | RaftRequest::Read { id, .. }
                 | RaftRequest::ChangeMembership { id, .. }
                 | RaftRequest::TransferLeadership { id, .. } => *id,

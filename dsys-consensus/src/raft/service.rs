@@ -8,7 +8,8 @@
 //! [`ServiceMsg::Propose`] to any server; a follower answers
 //! [`ClientOutcome::Redirect`] with the leader it knows, the leader answers
 //! [`ClientOutcome::Committed`] once the command is applied. Clients that
-//! retry should use a [`Session`] (exactly-once application).
+//! retry should use a [`Session`] (exactly-once application), opened with
+//! [`ServiceMsg::OpenSession`]; [`RaftClient`] does all of this.
 //!
 //! ```
 //! use std::time::Duration;
@@ -60,6 +61,11 @@ pub enum ServiceMsg<C, O> {
         /// The client session, for exactly-once application of retries.
         session: Option<Session>,
     },
+    /// From a client: open a session (dissertation §6.3, RegisterClient).
+    OpenSession {
+        /// The client's number for this request, echoed in the reply.
+        request: u64,
+    },
     /// To a client: what became of its request.
     Reply {
         /// The client's number for the request.
@@ -79,6 +85,19 @@ pub enum ClientOutcome<O> {
         index: LogIndex,
         /// The answer.
         output: O,
+    },
+    /// The session is open: its commands carry [`Session`] with this
+    /// `client`, numbered from 1.
+    SessionOpened {
+        /// The session's id.
+        client: u64,
+    },
+    /// The command's session expired (or was never opened): the command
+    /// was not applied now, and whether an earlier copy was is unknown.
+    /// Open a new session and go on under it.
+    SessionExpired {
+        /// The session's id.
+        client: u64,
     },
     /// This server is not the leader; try `leader` (if known) or another.
     Redirect {
@@ -104,6 +123,7 @@ where
         match self {
             ServiceMsg::Peer(msg) => msg.kind(),
             ServiceMsg::Propose { .. } => "Propose",
+            ServiceMsg::OpenSession { .. } => "OpenSession",
             ServiceMsg::Reply { .. } => "Reply",
         }
     }
@@ -186,8 +206,9 @@ where
 fn outcome_of<O>(reason: &Rejection) -> ClientOutcome<O> {
     match reason {
         Rejection::NotLeader { leader } => ClientOutcome::Redirect { leader: *leader },
+        Rejection::SessionExpired { client } => ClientOutcome::SessionExpired { client: *client },
         other => ClientOutcome::Failed {
-            reason: format!("{other:?}"),
+            reason: other.to_string(),
         },
     }
 }
@@ -223,6 +244,12 @@ where
                     session,
                 };
                 self.run_inner(ctx, Input::Request(propose));
+            }
+            ServiceMsg::OpenSession { request } => {
+                let id = self.next_id;
+                self.next_id += 1;
+                self.clients.insert(id, (from, request));
+                self.run_inner(ctx, Input::Request(RaftRequest::OpenSession { id }));
             }
             // Servers do not take replies.
             ServiceMsg::Reply { .. } => {}
@@ -264,6 +291,9 @@ where
                     output: output.clone(),
                 },
             )),
+            RaftEvent::SessionOpened { id, client } => {
+                Some((*id, ClientOutcome::SessionOpened { client: *client }))
+            }
             RaftEvent::Rejected { id, reason } => Some((*id, outcome_of(reason))),
             _ => None,
         };
@@ -301,23 +331,37 @@ pub enum ClientEvent<O> {
         /// Why.
         reason: String,
     },
+    /// The client's session expired before the command's answer came back
+    /// (dissertation §6.3): the command may or may not have been applied,
+    /// its answer being lost with the session. The next command opens a
+    /// new session.
+    SessionExpired {
+        /// The expired session's id.
+        client: u64,
+    },
 }
 
-/// A [`RaftClient`]'s timer: retry the request with this sequence number.
+/// A [`RaftClient`]'s timer: retry the request with this number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Retry(u64);
 
 /// A client of a [`RaftService`] cluster, as a node of its own (a process
-/// that is not a member): it sends each command to the server it believes
-/// leads, follows redirects, retries on silence with the same session
-/// number (so a command is applied once however often it is sent), and
-/// reports the outcome. Its peers are the servers.
+/// that is not a member): it opens a session (dissertation §6.3) before
+/// its first command, sends each command to the server it believes leads,
+/// follows redirects, retries on silence with the same session number (so
+/// a command is applied once however often it is sent), and reports the
+/// outcome. Its peers are the servers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftClient<C, O> {
     retry_after: Duration,
     attempts_max: u32,
-    client: u64,
+    /// The session, once the cluster has opened one.
+    session: Option<u64>,
+    /// The sequence number of the latest command in the session.
     seq: u64,
+    /// The number of the request in flight (opening or command), echoed
+    /// in the servers' replies.
+    request: u64,
     target: usize,
     pending: Option<(C, u32)>,
     /// The pending retry timer.
@@ -327,13 +371,15 @@ pub struct RaftClient<C, O> {
 
 impl<C, O> RaftClient<C, O> {
     /// A client that waits `retry_after` for an answer before asking
-    /// another server, `attempts_max` times at most.
+    /// another server, `attempts_max` times at most (for opening its
+    /// session, and again for each command).
     pub fn new(retry_after: Duration, attempts_max: u32) -> Self {
         RaftClient {
             retry_after,
             attempts_max,
-            client: 0,
+            session: None,
             seq: 0,
+            request: 0,
             target: 0,
             pending: None,
             timer: None,
@@ -347,6 +393,8 @@ where
     C: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
     O: Clone + std::fmt::Debug + Send + Serialize + DeserializeOwned + 'static,
 {
+    /// Sends the request in flight: the opening of a session while there is
+    /// none, else the pending command.
     fn send(&mut self, ctx: &mut Context<'_, Self>) {
         let Some((command, _)) = &self.pending else {
             return;
@@ -356,20 +404,43 @@ where
             return;
         }
         let to = servers[self.target % servers.len()];
-        let msg = ServiceMsg::Propose {
-            request: self.seq,
-            command: command.clone(),
-            session: Some(Session {
-                client: self.client,
-                seq: self.seq,
-            }),
+        let msg = match self.session {
+            None => ServiceMsg::OpenSession {
+                request: self.request,
+            },
+            Some(client) => ServiceMsg::Propose {
+                request: self.request,
+                command: command.clone(),
+                session: Some(Session {
+                    client,
+                    seq: self.seq,
+                }),
+            },
         };
         ctx.send(to, msg);
         if let Some(old) = self.timer.take() {
             ctx.cancel_timer(&old);
         }
-        ctx.set_timer(self.retry_after, Retry(self.seq));
-        self.timer = Some(Retry(self.seq));
+        ctx.set_timer(self.retry_after, Retry(self.request));
+        self.timer = Some(Retry(self.request));
+    }
+
+    /// Moves on to a new request (a new number, so that late replies to
+    /// the previous one are ignored) and sends it.
+    fn next_request(&mut self, ctx: &mut Context<'_, Self>) {
+        self.request += 1;
+        if let Some((_, attempts)) = &mut self.pending {
+            *attempts = 1;
+        }
+        self.send(ctx);
+    }
+
+    /// The request in flight is settled: stop retrying it.
+    fn settle(&mut self, ctx: &mut Context<'_, Self>) {
+        self.pending = None;
+        if let Some(old) = self.timer.take() {
+            ctx.cancel_timer(&old);
+        }
     }
 }
 
@@ -382,12 +453,6 @@ where
     type Timer = Retry;
     type Request = ClientRequest<C>;
     type Event = ClientEvent<O>;
-
-    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        use rand::RngExt;
-        // A session id unlikely to collide with another client's.
-        self.client = ctx.rng().random();
-    }
 
     fn on_request(
         &mut self,
@@ -402,20 +467,33 @@ where
         }
         self.seq += 1;
         self.pending = Some((command, 1));
-        self.send(ctx);
+        self.next_request(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg) {
         let ServiceMsg::Reply { request, outcome } = msg else {
             return;
         };
-        if request != self.seq || self.pending.is_none() {
+        if request != self.request || self.pending.is_none() {
             return; // an answer to an earlier attempt, already settled
         }
         match outcome {
+            ClientOutcome::SessionOpened { client } if self.session.is_none() => {
+                self.session = Some(client);
+                self.seq = 1;
+                self.next_request(ctx);
+            }
             ClientOutcome::Committed { index, output } => {
-                self.pending = None;
+                self.settle(ctx);
                 ctx.emit(ClientEvent::Committed { index, output });
+            }
+            ClientOutcome::SessionExpired { client } => {
+                // Dissertation §6.3: the session is gone for good, and with
+                // it the answer to this command; the next opens another.
+                self.settle(ctx);
+                self.session = None;
+                self.seq = 0;
+                ctx.emit(ClientEvent::SessionExpired { client });
             }
             ClientOutcome::Redirect {
                 leader: Some(leader),
@@ -431,9 +509,9 @@ where
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, Retry(seq): Retry) {
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, Retry(request): Retry) {
         self.timer = None;
-        if seq != self.seq {
+        if request != self.request {
             return;
         }
         let Some((_, attempts)) = &mut self.pending else {
@@ -441,14 +519,99 @@ where
         };
         if *attempts >= self.attempts_max {
             let attempts = *attempts;
+            let what = if self.session.is_none() {
+                "opened a session"
+            } else {
+                "committed the command"
+            };
             self.pending = None;
             ctx.emit(ClientEvent::Failed {
-                reason: format!("no server committed the command after {attempts} attempts"),
+                reason: format!("no server {what} after {attempts} attempts"),
             });
             return;
         }
         *attempts += 1;
         self.target += 1;
         self.send(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsys_core::testing::Harness;
+
+    const RETRY: Duration = Duration::from_millis(500);
+    const S0: NodeId = NodeId(0);
+
+    fn reply(request: u64, outcome: ClientOutcome<u64>) -> ServiceMsg<u64, u64> {
+        ServiceMsg::Reply { request, outcome }
+    }
+
+    #[test]
+    fn a_client_opens_a_session_first_and_a_new_one_once_it_expired() {
+        // Dissertation §6.3: a client registers before its first command,
+        // numbers its commands under the session the cluster named, and
+        // once told the session expired, reports it (the command's fate is
+        // unknown) and registers anew for the next command.
+        let mut h = Harness::new(RaftClient::<u64, u64>::new(RETRY, 3), NodeId(3), 4);
+        h.start();
+        assert_eq!(
+            h.request(ClientRequest::Propose(5)),
+            vec![
+                Effect::Send {
+                    to: S0,
+                    msg: ServiceMsg::OpenSession { request: 1 },
+                },
+                Effect::SetTimer {
+                    after: RETRY,
+                    timer: Retry(1),
+                },
+            ]
+        );
+        assert_eq!(
+            h.message(S0, reply(1, ClientOutcome::SessionOpened { client: 9 })),
+            vec![
+                Effect::Send {
+                    to: S0,
+                    msg: ServiceMsg::Propose {
+                        request: 2,
+                        command: 5,
+                        session: Some(Session { client: 9, seq: 1 }),
+                    },
+                },
+                Effect::CancelTimer { timer: Retry(1) },
+                Effect::SetTimer {
+                    after: RETRY,
+                    timer: Retry(2),
+                },
+            ]
+        );
+        assert_eq!(
+            h.message(S0, reply(2, ClientOutcome::SessionExpired { client: 9 })),
+            vec![
+                Effect::CancelTimer { timer: Retry(2) },
+                Effect::Emit(ClientEvent::SessionExpired { client: 9 }),
+            ]
+        );
+        // A late answer to the settled request is ignored.
+        let late = ClientOutcome::Committed {
+            index: 4,
+            output: 5,
+        };
+        assert_eq!(h.message(S0, reply(2, late)), vec![]);
+        assert_eq!(
+            h.request(ClientRequest::Propose(6)),
+            vec![
+                Effect::Send {
+                    to: S0,
+                    msg: ServiceMsg::OpenSession { request: 3 },
+                },
+                Effect::SetTimer {
+                    after: RETRY,
+                    timer: Retry(3),
+                },
+            ]
+        );
     }
 }

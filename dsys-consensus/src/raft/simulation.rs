@@ -47,32 +47,76 @@ where
         .map(|(id, _)| id)
 }
 
-/// Schedules a client that, every `period` from `from` to `until`, proposes
-/// `+1` to the current leader, with a session (client 1, seq = request id)
-/// so that the counter's final value is exactly the number of distinct
-/// commands applied.
+/// The request id with which [`drive_client`] opens its session; its
+/// proposals have ids from 1.
+pub const OPEN_SESSION_ID: u64 = 0;
+
+/// Schedules a client that opens a session (dissertation §6.3), then,
+/// every `period` from `from` to `until`, proposes `+1` to the current
+/// leader under it (seq = request id), so that the counter's final value
+/// is exactly the number of distinct commands applied. Until a leader has
+/// answered [`OPEN_SESSION_ID`] with [`RaftEvent::SessionOpened`], a tick
+/// asks the current leader to open the session instead (at most once per
+/// 100 ms); an extra session opened meanwhile is left unused.
 pub fn drive_client(
     sim: &mut Simulation<SimRaft>,
     from: Duration,
     until: Duration,
     period: Duration,
 ) {
-    fn tick(sim: &mut Simulation<SimRaft>, seq: u64, until: Duration, period: Duration) {
+    #[derive(Clone, Copy)]
+    struct Client {
+        session: Option<u64>,
+        asked_at: Option<Duration>,
+        seq: u64,
+    }
+    fn opened(sim: &Simulation<SimRaft>) -> Option<u64> {
+        sim.all_events()
+            .into_iter()
+            .find_map(|(_, e)| match e.event {
+                RaftEvent::SessionOpened { id, client } if id == OPEN_SESSION_ID => Some(client),
+                _ => None,
+            })
+    }
+    fn tick(sim: &mut Simulation<SimRaft>, mut c: Client, until: Duration, period: Duration) {
+        c.session = c.session.or_else(|| opened(sim));
         if let Some(leader) = current_leader(sim) {
-            let request = RaftRequest::Propose {
-                id: seq,
-                command: 1,
-                session: Some(Session { client: 1, seq }),
-            };
-            sim.request(leader, request)
-                .expect("the leader is a live node");
+            match c.session {
+                Some(client) => {
+                    let request = RaftRequest::Propose {
+                        id: c.seq,
+                        command: 1,
+                        session: Some(Session { client, seq: c.seq }),
+                    };
+                    sim.request(leader, request)
+                        .expect("the leader is a live node");
+                    c.seq += 1;
+                }
+                None if c
+                    .asked_at
+                    .is_none_or(|at| sim.now() >= at + Duration::from_millis(100)) =>
+                {
+                    let request = RaftRequest::OpenSession {
+                        id: OPEN_SESSION_ID,
+                    };
+                    sim.request(leader, request)
+                        .expect("the leader is a live node");
+                    c.asked_at = Some(sim.now());
+                }
+                None => {}
+            }
         }
         let next = sim.now() + period;
         if next < until {
-            sim.call_at(next, move |sim| tick(sim, seq + 1, until, period));
+            sim.call_at(next, move |sim| tick(sim, c, until, period));
         }
     }
-    sim.call_at(from, move |sim| tick(sim, 1, until, period));
+    let client = Client {
+        session: None,
+        asked_at: None,
+        seq: 1,
+    };
+    sim.call_at(from, move |sim| tick(sim, client, until, period));
 }
 
 /// Every index some leader acknowledged as applied ([`RaftEvent::Applied`]).

@@ -48,15 +48,32 @@ pub enum Payload<C> {
     /// A new membership (dissertation §4.1): in force as soon as it is in a
     /// server's log, committed or not.
     Membership(Membership),
+    /// Opens a client session (dissertation §6.3, RegisterClient): once
+    /// applied, the session whose id is this entry's index is in the
+    /// session table. Nothing is applied to the state machine.
+    OpenSession,
 }
 
-/// A client session (dissertation §6.3): the client numbers its commands
-/// 1, 2, 3 …; the state machine applies each (client, seq) at most once and
-/// remembers the latest answer, so a retried command is answered, not
-/// applied twice.
+/// A client session (dissertation §6.3): a client opens a session
+/// ([`RaftRequest::OpenSession`]) and numbers its commands 1, 2, 3 …; the
+/// state machine applies each (client, seq) at most once and remembers the
+/// latest answer, so a retried command is answered, not applied twice.
+///
+/// The session table is bounded ([`RaftConfig::sessions_max`]): opening a
+/// session when it is full expires the least recently used one. A command
+/// of an expired session is refused ([`Rejection::SessionExpired`]), never
+/// applied as new; its client must open a new session.
+///
+/// [`RaftRequest::OpenSession`]: super::RaftRequest::OpenSession
+/// [`RaftConfig::sessions_max`]: super::RaftConfig::sessions_max
+/// [`Rejection::SessionExpired`]: super::Rejection::SessionExpired
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Session {
-    /// The client's id, unique among clients.
+    /// The session's id, as the cluster assigned it: the index of the log
+    /// entry that opened it ([`RaftEvent::SessionOpened`]). Ids are never
+    /// reused, so an expired session cannot come back to life.
+    ///
+    /// [`RaftEvent::SessionOpened`]: super::RaftEvent::SessionOpened
     pub client: u64,
     /// The command's sequence number in that client's session, from 1.
     pub seq: u64,

@@ -284,8 +284,8 @@ pub(crate) fn raft(command: RaftCommand) -> anyhow::Result<ExitCode> {
                 client.addr
             )
         })?);
-        // A fresh seed per run: the client's session id comes from its RNG,
-        // and two runs must not share a session.
+        // A fresh seed per run, as for any new process (the client's
+        // session id is not drawn from it: the cluster assigns one).
         let seed = rand::rng().random();
         let attempts = (args.timeout_s * 2).max(1) as u32;
         let cluster = Cluster::builder(client.id.index() + 1)
@@ -318,6 +318,14 @@ pub(crate) fn raft(command: RaftCommand) -> anyhow::Result<ExitCode> {
             }
             Some(ClientEvent::Failed { reason }) => {
                 eprintln!("not committed: {reason}");
+                Ok(ExitCode::FAILURE)
+            }
+            Some(ClientEvent::SessionExpired { client }) => {
+                eprintln!(
+                    "session {client} expired before the answer came back: {:?} may or may \
+                     not be committed; a new `dsys raft propose` opens a new session",
+                    args.value
+                );
                 Ok(ExitCode::FAILURE)
             }
             None => {

@@ -10,12 +10,28 @@ use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{LogIndex, Payload, Role, Snapshot, SnapshotMeta};
 
-/// The client sessions table, part of the replicated state.
+/// One session of the client sessions table, part of the replicated
+/// state; the table is keyed by the session's id (the index of the entry
+/// that opened it).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(super) struct SessionEntry<O> {
+    /// The latest command applied (0: none yet).
     pub(super) seq: u64,
-    pub(super) output: O,
+    /// Its output, for a retry (`None` until a command is applied).
+    pub(super) output: Option<O>,
+    /// The last entry that used the session: the least recently used
+    /// session expires first.
     pub(super) last_index: LogIndex,
+}
+
+/// What applying one entry gave, for the request waiting on it.
+enum Outcome<O> {
+    /// A command's output.
+    Output(O),
+    /// A session opened, named by the entry's index.
+    Opened,
+    /// A command refused by its session.
+    Refused(Rejection),
 }
 
 /// What a snapshot's bytes hold: the sessions and the state machine.
@@ -40,35 +56,63 @@ where
             self.applied = index;
             let result = match &entry.payload {
                 Payload::Noop => None,
+                Payload::OpenSession => {
+                    // Dissertation §6.3 (RegisterClient): the session is
+                    // named by this entry's index, which no other session
+                    // ever had. A full table expires the least recently
+                    // used session, never the one just opened (its index
+                    // is the highest).
+                    self.sessions.insert(
+                        index,
+                        SessionEntry {
+                            seq: 0,
+                            output: None,
+                            last_index: index,
+                        },
+                    );
+                    if self.sessions.len() > self.config.sessions_max {
+                        let oldest = self
+                            .sessions
+                            .iter()
+                            .min_by_key(|(_, e)| e.last_index)
+                            .map(|(&c, _)| c)
+                            .expect("not empty");
+                        self.sessions.remove(&oldest);
+                    }
+                    Some(Outcome::Opened)
+                }
                 Payload::Membership(m) => {
-                    leave |= self.role == Role::Leader && !m.voters.contains(&self.id);
+                    // Dissertation §4.2.2: a leader that the configuration
+                    // in force removes leaves once that configuration
+                    // commits. An older configuration entry, applied again
+                    // (a restarted server applies its log from its
+                    // snapshot on), is not in force (§4.1: the latest in
+                    // the log is), and says nothing about leaving.
+                    leave |= self.role == Role::Leader
+                        && !m.voters.contains(&self.id)
+                        && index == self.membership_index();
                     None
                 }
                 Payload::Command { session, command } => Some(match session {
-                    None => Ok(self.sm.apply(index, command)),
-                    Some(s) => match self.sessions.get(&s.client) {
-                        Some(known) if known.seq == s.seq => Ok(known.output.clone()),
-                        Some(known) if known.seq > s.seq => Err(Rejection::StaleSession),
-                        _ => {
+                    None => Outcome::Output(self.sm.apply(index, command)),
+                    Some(s) => match self.sessions.get_mut(&s.client) {
+                        // Dissertation §6.3: a session the table does not
+                        // hold expired (or never was): its command may be
+                        // a retry of one applied before the session was
+                        // forgotten, so it is refused, never applied as new.
+                        None => Outcome::Refused(Rejection::SessionExpired { client: s.client }),
+                        Some(known) if known.seq >= s.seq => match &known.output {
+                            Some(output) if known.seq == s.seq => Outcome::Output(output.clone()),
+                            _ => Outcome::Refused(Rejection::StaleSession),
+                        },
+                        Some(known) => {
                             let output = self.sm.apply(index, command);
-                            self.sessions.insert(
-                                s.client,
-                                SessionEntry {
-                                    seq: s.seq,
-                                    output: output.clone(),
-                                    last_index: index,
-                                },
-                            );
-                            if self.sessions.len() > self.config.sessions_max {
-                                let oldest = self
-                                    .sessions
-                                    .iter()
-                                    .min_by_key(|(_, e)| e.last_index)
-                                    .map(|(&c, _)| c)
-                                    .expect("not empty");
-                                self.sessions.remove(&oldest);
-                            }
-                            Ok(output)
+                            *known = SessionEntry {
+                                seq: s.seq,
+                                output: Some(output.clone()),
+                                last_index: index,
+                            };
+                            Outcome::Output(output)
                         }
                     },
                 }),
@@ -76,9 +120,10 @@ where
             if self.pending.front().is_some_and(|&(i, _)| i == index) {
                 let (_, id) = self.pending.pop_front().expect("just looked");
                 ctx.emit(match result {
-                    Some(Ok(output)) => RaftEvent::Applied { id, index, output },
-                    Some(Err(reason)) => RaftEvent::Rejected { id, reason },
-                    None => unreachable!("only commands are pending"),
+                    Some(Outcome::Output(output)) => RaftEvent::Applied { id, index, output },
+                    Some(Outcome::Opened) => RaftEvent::SessionOpened { id, client: index },
+                    Some(Outcome::Refused(reason)) => RaftEvent::Rejected { id, reason },
+                    None => unreachable!("only commands and session openings are pending"),
                 });
             }
         }

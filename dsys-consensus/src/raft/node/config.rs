@@ -41,8 +41,12 @@ pub struct RaftConfig {
     /// Take a snapshot when this many applied entries follow the last one;
     /// 0 never snapshots automatically.
     pub snapshot_threshold: u64,
-    /// At most this many client sessions are remembered; the least recently
-    /// used is forgotten first (deterministically, by log index).
+    /// At most this many client sessions are remembered (dissertation
+    /// §6.3). Opening one more expires the least recently used
+    /// (deterministically, by log index); commands of an expired session
+    /// are refused with
+    /// [`Rejection::SessionExpired`](crate::raft::Rejection::SessionExpired)
+    /// from then on.
     pub sessions_max: usize,
     /// At most this many linearizable reads wait at once; more are refused
     /// with [`Rejection::Busy`](crate::raft::Rejection::Busy).

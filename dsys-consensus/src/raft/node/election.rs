@@ -116,6 +116,9 @@ where
     }
 
     pub(super) fn on_election_timeout(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        // A transfer handed over, yet no leader heard for an election
+        // timeout: it is not known to have worked.
+        self.fail_transfer(ctx);
         if !self.may_campaign() {
             // Learners and removed servers never campaign.
             self.reset_election_deadline(ctx);
@@ -186,6 +189,9 @@ where
         self.leader = Some(self.id);
         self.leader_since = now;
         self.votes.clear();
+        // A transfer handed over by this server, which leads again: it did
+        // not work.
+        self.fail_transfer(ctx);
         let next = self.log.last_index() + 1;
         self.progress = self
             .others()

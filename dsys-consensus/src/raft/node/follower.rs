@@ -46,6 +46,9 @@ where
         self.leader = Some(from);
         self.last_leader_contact = Some(ctx.now());
         self.reset_election_deadline(ctx);
+        // Dissertation §3.10: a transfer this server handed over is settled
+        // by who leads now.
+        self.settle_transfer(ctx, Some(from));
     }
 
     pub(super) fn handle_append_entries(

@@ -27,6 +27,16 @@ where
             .unwrap_or_else(|| self.snapshot.meta.membership.clone())
     }
 
+    /// Where the membership in force comes from: the index of the latest
+    /// membership entry in the log, else the snapshot's index.
+    pub(super) fn membership_index(&self) -> LogIndex {
+        self.log
+            .entries()
+            .rev()
+            .find(|e| matches!(e.payload, Payload::Membership(_)))
+            .map_or(self.log.snapshot_index(), |e| e.index)
+    }
+
     pub(super) fn recompute_membership(&mut self) {
         self.membership = self.membership_at(self.log.last_index());
         assert!(

@@ -17,7 +17,15 @@ use crate::raft::types::LogIndex;
 /// | Probe, Pipeline | the next entry is compacted away (`snapshot_sent`) | Snapshot |
 /// | Probe, Snapshot | an acknowledgement (`acknowledged`) | Pipeline |
 /// | any | a refusal that is not stale (`refused`) | Probe, at the hint |
-/// | Probe or Snapshot in flight, Pipeline not empty | no answer for a heartbeat interval (`heartbeat_tick`) | Probe |
+/// | Probe or Snapshot in flight, Pipeline not empty | no progress for a heartbeat interval (`heartbeat_tick`) | Probe |
+///
+/// *Progress* is an answer that moves replication on: an acknowledgement
+/// of something not known to match before, or a refusal that is not
+/// stale. An answer that only confirms a read round (dissertation §6.4:
+/// the read heartbeat is anchored at what the follower is known to hold)
+/// proves the follower alive, which check-quorum and reads need, but says
+/// nothing of the append or snapshot in flight: if it counted, a steady
+/// read load would keep a lost append or snapshot from ever being resent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Replication {
     /// Looking for where the logs match (Raft §5.3): one append at a time.
@@ -56,8 +64,9 @@ pub(super) struct Progress {
     pub(super) replication: Replication,
     /// When the follower last answered in this term.
     pub(super) last_ack: Duration,
-    /// Answered since the last heartbeat tick.
-    pub(super) responded: bool,
+    /// Replication made progress since the last heartbeat tick (see
+    /// [`Replication`]); read-round confirmations alone do not count.
+    pub(super) progressed: bool,
     /// The highest read round it confirmed.
     pub(super) read_ack: u64,
 }
@@ -71,7 +80,7 @@ impl Progress {
             matched: 0,
             replication: Replication::Probe { in_flight: None },
             last_ack: now,
-            responded: true,
+            progressed: true,
             read_ack: 0,
         }
     }
@@ -118,17 +127,21 @@ impl Progress {
         self.next = snapshot_index + 1;
     }
 
-    /// The follower answered at `now`, confirming read round `read_round`.
+    /// The follower answered at `now`, confirming read round `read_round`:
+    /// it is alive, whatever the answer says of replication.
     pub(super) fn heard(&mut self, now: Duration, read_round: u64) {
         self.last_ack = now;
-        self.responded = true;
         self.read_ack = self.read_ack.max(read_round);
     }
 
     /// The follower's log matches the leader's up to `index`: what was in
     /// flight up to there arrived, and probing (or a snapshot) ends in
-    /// streaming from `index + 1`.
+    /// streaming from `index + 1`. Progress if `index` is news or probing
+    /// ends; an answer to a read heartbeat, anchored at `matched`, is
+    /// neither while streaming.
     pub(super) fn acknowledged(&mut self, index: LogIndex) {
+        self.progressed |=
+            index > self.matched || !matches!(self.replication, Replication::Pipeline { .. });
         self.matched = self.matched.max(index);
         match &mut self.replication {
             Replication::Pipeline { inflight } => {
@@ -161,18 +174,19 @@ impl Progress {
                 _ => false,
             };
         if !stale {
+            self.progressed = true;
             self.next = hint.clamp(self.matched + 1, index.max(self.matched + 1));
             self.replication = Replication::Probe { in_flight: None };
         }
     }
 
-    /// A heartbeat tick. If the follower has not answered since the last
-    /// one, what is in flight is taken as lost: a probe (or snapshot) is
-    /// sent again rather than starting over from what is known to match;
-    /// lost pipelined appends are resent from what is known to match.
-    /// Returns whether the pipeline is empty, so a heartbeat may go.
+    /// A heartbeat tick. If replication has made no progress since the
+    /// last one, what is in flight is taken as lost: a probe (or snapshot)
+    /// is sent again rather than starting over from what is known to
+    /// match; lost pipelined appends are resent from what is known to
+    /// match. Returns whether the pipeline is empty, so a heartbeat may go.
     pub(super) fn heartbeat_tick(&mut self) -> bool {
-        if !self.responded {
+        if !self.progressed {
             match self.replication {
                 Replication::Probe {
                     in_flight: Some(prev),
@@ -188,7 +202,7 @@ impl Progress {
                 _ => {}
             }
         }
-        self.responded = false;
+        self.progressed = false;
         !matches!(&self.replication, Replication::Pipeline { inflight } if !inflight.is_empty())
     }
 }
@@ -259,6 +273,41 @@ mod tests {
             (p.next, &p.replication),
             (21, &Replication::Snapshot { prev: 4 })
         );
+        assert!(p.heartbeat_tick());
+        assert_eq!(
+            (p.next, &p.replication),
+            (5, &Replication::Probe { in_flight: None })
+        );
+    }
+
+    #[test]
+    fn answers_that_only_confirm_a_read_round_do_not_hold_back_a_resend() {
+        // Dissertation §6.4 with Raft §5.3: the answer to a read heartbeat
+        // (anchored at `matched`) confirms the round, not the append.
+        let mut p = Progress::new(1, Duration::ZERO);
+        p.acknowledged(4);
+        p.append_sent(4, 2); // lost
+        assert!(!p.heartbeat_tick());
+        p.heard(Duration::from_millis(60), 1);
+        p.acknowledged(4); // the read heartbeat's answer
+        assert!(
+            p.heartbeat_tick(),
+            "no progress: the append is taken as lost"
+        );
+        assert_eq!(
+            (p.next, &p.replication, p.read_ack),
+            (5, &Replication::Probe { in_flight: None }, 1)
+        );
+        // Raft §7: the refusal of a read heartbeat (anchored at the
+        // snapshot) while the snapshot is in flight is stale; the lost
+        // snapshot is sent again all the same.
+        let mut p = Progress::new(1, Duration::ZERO);
+        p.acknowledged(4);
+        p.snapshot_sent(20);
+        assert!(p.heartbeat_tick(), "progress since the last tick: wait");
+        assert_eq!(p.replication, Replication::Snapshot { prev: 4 });
+        p.heard(Duration::from_millis(60), 1);
+        p.refused(20, 5);
         assert!(p.heartbeat_tick());
         assert_eq!(
             (p.next, &p.replication),

@@ -5,9 +5,7 @@
 use dsys_core::NodeId;
 
 use super::{Ctx, Defect, Raft};
-use crate::raft::message::{
-    AppendEntries, AppendResponse, InstallSnapshot, Msg, RaftEvent, Rejection, TimeoutNow,
-};
+use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, Msg, TimeoutNow};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
 use crate::raft::types::{Entry, LogIndex, Payload, Role};
@@ -169,14 +167,8 @@ where
                 return;
             }
         }
-        if let Some(transfer) = self.transfer {
-            if now >= transfer.deadline {
-                self.transfer = None;
-                ctx.emit(RaftEvent::Rejected {
-                    id: transfer.id,
-                    reason: Rejection::TransferFailed,
-                });
-            }
+        if self.transfer.is_some_and(|t| now >= t.deadline) {
+            self.fail_transfer(ctx);
         }
         let peers: Vec<NodeId> = self.progress.keys().copied().collect();
         for peer in peers {

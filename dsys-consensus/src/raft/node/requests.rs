@@ -9,12 +9,18 @@ use super::{Ctx, Raft};
 use crate::raft::message::{Msg, RaftEvent, RaftRequest, Rejection, TimeoutNow};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
-use crate::raft::types::{Payload, RequestId, Role};
+use crate::raft::types::{Payload, RequestId, Role, Term};
 
+/// A leadership transfer (dissertation §3.10) this server was asked for.
+/// While it leads, the transfer is under way; once it no longer leads,
+/// the transfer waits to learn who leads next ([`Raft::settle_transfer`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Transfer {
     pub(super) id: RequestId,
     pub(super) to: NodeId,
+    /// The term this server led when asked: the target leads a later one.
+    pub(super) term: Term,
+    /// While this server leads: when the transfer is given up.
     pub(super) deadline: Duration,
 }
 
@@ -27,10 +33,72 @@ where
         ctx.emit(RaftEvent::Rejected { id, reason });
     }
 
+    /// This server handed leadership over and no longer leads: the
+    /// transfer succeeded if the leader of the newer term is its target,
+    /// and failed if it is another server (or this one, campaigning).
+    /// `leader: None` (stepping down on a newer term before learning who
+    /// leads it, as when a follower's answer brings that term before the
+    /// target's vote request) settles nothing yet: the transfer waits for
+    /// the next leader to be heard, or fails at this server's election
+    /// timeout.
+    pub(super) fn settle_transfer(&mut self, ctx: &mut Ctx<'_, SM, S>, leader: Option<NodeId>) {
+        let Some(transfer) = self.transfer else {
+            return;
+        };
+        match leader {
+            None => {}
+            Some(to) if to == transfer.to && self.term > transfer.term => {
+                self.transfer = None;
+                ctx.emit(RaftEvent::LeadershipTransferred {
+                    id: transfer.id,
+                    to,
+                    term: self.term,
+                });
+            }
+            Some(_) => self.fail_transfer(ctx),
+        }
+    }
+
+    /// Gives the transfer up: [`Rejection::TransferFailed`].
+    pub(super) fn fail_transfer(&mut self, ctx: &mut Ctx<'_, SM, S>) {
+        if let Some(transfer) = self.transfer.take() {
+            ctx.emit(RaftEvent::Rejected {
+                id: transfer.id,
+                reason: Rejection::TransferFailed,
+            });
+        }
+    }
+
     pub(super) fn not_leader(&self) -> Rejection {
         Rejection::NotLeader {
             leader: self.leader,
         }
+    }
+
+    /// Appends `payload` for request `id`, which is answered once it is
+    /// applied.
+    fn propose(&mut self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, payload: Payload<SM::Command>) {
+        if self.role != Role::Leader {
+            return self.reject(ctx, id, self.not_leader());
+        }
+        if self.transfer.is_some() {
+            return self.reject(ctx, id, Rejection::TransferInProgress);
+        }
+        if self.log.last_index() - self.commit >= self.config.uncommitted_entries_max {
+            return self.reject(ctx, id, Rejection::Busy);
+        }
+        let Some(index) = self.append_local(ctx, payload) else {
+            return;
+        };
+        self.pending.push_back((index, id));
+        ctx.emit(RaftEvent::Proposed {
+            id,
+            index,
+            term: self.term,
+        });
+        // Replicate now, never waiting for a heartbeat.
+        self.broadcast_append(ctx);
+        self.advance_commit(ctx);
     }
 
     pub(super) fn handle_request(
@@ -43,30 +111,8 @@ where
                 id,
                 command,
                 session,
-            } => {
-                if self.role != Role::Leader {
-                    return self.reject(ctx, id, self.not_leader());
-                }
-                if self.transfer.is_some() {
-                    return self.reject(ctx, id, Rejection::TransferInProgress);
-                }
-                if self.log.last_index() - self.commit >= self.config.uncommitted_entries_max {
-                    return self.reject(ctx, id, Rejection::Busy);
-                }
-                let Some(index) = self.append_local(ctx, Payload::Command { session, command })
-                else {
-                    return;
-                };
-                self.pending.push_back((index, id));
-                ctx.emit(RaftEvent::Proposed {
-                    id,
-                    index,
-                    term: self.term,
-                });
-                // Replicate now, never waiting for a heartbeat.
-                self.broadcast_append(ctx);
-                self.advance_commit(ctx);
-            }
+            } => self.propose(ctx, id, Payload::Command { session, command }),
+            RaftRequest::OpenSession { id } => self.propose(ctx, id, Payload::OpenSession),
             RaftRequest::Read { id, query } => self.read(ctx, id, query),
             RaftRequest::ChangeMembership { id, change } => self.change_membership(ctx, id, change),
             RaftRequest::TransferLeadership { id, to } => {
@@ -83,6 +129,7 @@ where
                 self.transfer = Some(Transfer {
                     id,
                     to,
+                    term: self.term,
                     deadline: ctx.now() + self.config.election_timeout_max,
                 });
                 if self.progress[&to].matched == self.log.last_index() {
