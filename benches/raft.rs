@@ -37,12 +37,16 @@
 //! (profiled: the replicas' handlers take about five times Raft's CPU per
 //! command, the whole loop about 1.7 times, hence about 0.6×). With 64
 //! clients the leader batches what arrives while its 16-slot pipeline is
-//! full, the per-slot cost is shared, and the two are level. Across threads
-//! the wake-ups between threads dominate and the figures swing with the
-//! machine's load (on a busy 2-core machine single runs of either
-//! algorithm ranged over a factor of three), so read those ratios over
-//! several runs. Closing the one-client gap takes a different log in
-//! Multi-Paxos (positional, compacted like Raft's), not a change here.
+//! full and the per-slot cost is shared: close to parity. Across threads
+//! that work sits on the critical path of every hop, and a replica woken
+//! by a message probably starts with cold caches, so map lookups that are
+//! cheap on one busy thread miss there: with one client Multi-Paxos's
+//! median commit latency was about 20 µs above Raft's. On a busy machine
+//! the thread-per-node figures also swing with the load from run to run
+//! (on two shared cores single runs of either algorithm ranged over a
+//! factor of three), so read those ratios over several runs. Closing the
+//! one-client gap takes a different log in Multi-Paxos (positional,
+//! compacted like Raft's), not a change here.
 //!
 //! `cargo bench --bench raft` (criterion's timing, then a summary table:
 //! commands/s, p50, p99, the ratio to the baseline, and Multi-Paxos ÷
