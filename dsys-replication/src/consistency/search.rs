@@ -683,6 +683,97 @@ mod tests {
     }
 
     #[test]
+    fn shrink_drops_halving_chunks_from_the_back_then_single_operations() {
+        // Pins the order of the questions, which decides which 1-minimal
+        // set is found. Violated when it holds both 2 and 5.
+        let mut asked: Vec<Vec<u32>> = Vec::new();
+        let (small, minimal) = shrink((0..8).collect(), |s: &[u32]| {
+            asked.push(s.to_vec());
+            Some(s.contains(&2) && s.contains(&5))
+        });
+        assert_eq!((small, minimal), (vec![2, 5], true));
+        let expected: Vec<Vec<u32>> = vec![
+            // Chunks of 4, the last first: neither half alone fails.
+            vec![0, 1, 2, 3],
+            vec![4, 5, 6, 7],
+            // Chunks of 2: 6, 7 and then 0, 1 go.
+            vec![0, 1, 2, 3, 4, 5],
+            vec![0, 1, 2, 3],
+            vec![0, 1, 4, 5],
+            vec![2, 3, 4, 5],
+            // Chunks of 1: 4 and 3 go.
+            vec![2, 3, 4],
+            vec![2, 3, 5],
+            vec![2, 5],
+            vec![5],
+            // That pass dropped some: one more pass of single operations,
+            // which drops none.
+            vec![2],
+            vec![5],
+        ];
+        assert_eq!(asked, expected);
+
+        // A chunk is never the whole set, and a pass of chunks of 1 that
+        // drops nothing ends the shrinking.
+        let mut asked: Vec<Vec<u32>> = Vec::new();
+        let (small, minimal) = shrink((0..4).collect(), |s: &[u32]| {
+            asked.push(s.to_vec());
+            Some(s.contains(&0) && s.contains(&1))
+        });
+        assert_eq!((small, minimal), (vec![0, 1], true));
+        assert_eq!(asked, vec![vec![0, 1], vec![0], vec![1]]);
+    }
+
+    #[test]
+    fn reachable_gives_up_after_32_model_steps_per_call_plus_1024() {
+        // n writes of distinct values reach n + 1 states, each expanded by
+        // n model steps: (n + 1)·n steps, within 32·n + 1024 up to n = 51.
+        let writes = |n: i64| {
+            let mut h = CasHistory::new();
+            for v in 0..n {
+                h.open_op(v as u64, 0, RegisterOp::Write(v));
+            }
+            h
+        };
+        let model = CasRegister::new();
+        let h = writes(51);
+        assert_eq!(reachable(&model, &calls(&h)).map(|s| s.len()), Some(52));
+        let h = writes(52);
+        assert_eq!(reachable(&model, &calls(&h)), None);
+    }
+
+    #[test]
+    fn words_keep_short_configurations_inline() {
+        assert_eq!(Words::new(&[] as &[u64]), Words::Inline(0, [0, 0]));
+        assert_eq!(Words::new(&[7u64]), Words::Inline(1, [7, 0]));
+        assert_eq!(Words::new(&[7u64, 8]), Words::Inline(2, [7, 8]));
+        assert_eq!(Words::new(&[7u64, 8, 9]), Words::Heap(vec![7, 8, 9].into()));
+        for words in [&[][..], &[7], &[7, 8], &[7, 8, 9]] {
+            assert_eq!(Words::new(words).as_slice(), words);
+        }
+    }
+
+    #[test]
+    fn the_cache_answers_whether_a_pair_is_new_and_counts_its_bytes() {
+        let mut cache: Cache<u32, Option<u8>> = Cache::new();
+        assert!(cache.insert(&[0, 1], &None));
+        assert!(!cache.insert(&[0, 1], &None), "seen");
+        assert!(cache.insert(&[0, 1], &Some(1)), "another state");
+        assert!(cache.insert(&[0], &None), "a shorter configuration");
+        assert!(cache.insert(&[0, 1, 0], &None), "a longer one, on the heap");
+        assert!(!cache.insert(&[0, 1, 0], &None));
+        assert_eq!(cache.len(), 4);
+        // An entry: itself, its words when more than two (on the heap),
+        // and a control byte of the hash table.
+        type Bytes = Cache<u32, Option<u8>>;
+        let entry = std::mem::size_of::<Entry<u32, Option<u8>>>() + 1;
+        assert_eq!(Bytes::entry_bytes(1), entry);
+        assert_eq!(Bytes::entry_bytes(2), entry);
+        assert_eq!(Bytes::entry_bytes(3), entry + 3 * 4);
+        assert_eq!(Bytes::entry_bytes(5), entry + 5 * 4);
+    }
+
+    #[test]
     fn limits_count_steps_and_time() {
         let l = Limits::start(Budget {
             steps_max: Some(5),
