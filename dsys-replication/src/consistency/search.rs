@@ -774,6 +774,13 @@ mod tests {
     }
 
     #[test]
+    fn sanitized_parts_keep_each_index_in_range_once() {
+        // Three operations: 3 is one past the end.
+        let parts = sanitize_parts(vec![vec![2, 0, 2, 3, 1, 9], vec![], vec![3]], 3);
+        assert_eq!(parts, vec![vec![2, 0, 1], vec![], vec![]]);
+    }
+
+    #[test]
     fn limits_count_steps_and_time() {
         let l = Limits::start(Budget {
             steps_max: Some(5),
