@@ -643,6 +643,8 @@ mod tests {
         deepest.popped(&stack);
         stack.pop();
         deepest.popped(&stack);
+        // The copy agrees with the stack on what is left of it: [1].
+        assert_eq!(deepest.agree, 1);
         for x in [7, 8] {
             stack.push(x);
             deepest.pushed(&stack);
