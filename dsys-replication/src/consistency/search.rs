@@ -643,6 +643,8 @@ mod tests {
         deepest.popped(&stack);
         stack.pop();
         deepest.popped(&stack);
+        // The copy agrees with the stack on what is left of it: [1].
+        assert_eq!(deepest.agree, 1);
         for x in [7, 8] {
             stack.push(x);
             deepest.pushed(&stack);
@@ -771,6 +773,13 @@ mod tests {
         assert_eq!(Bytes::entry_bytes(2), entry);
         assert_eq!(Bytes::entry_bytes(3), entry + 3 * 4);
         assert_eq!(Bytes::entry_bytes(5), entry + 5 * 4);
+    }
+
+    #[test]
+    fn sanitized_parts_keep_each_index_in_range_once() {
+        // Three operations: 3 is one past the end.
+        let parts = sanitize_parts(vec![vec![2, 0, 2, 3, 1, 9], vec![], vec![3]], 3);
+        assert_eq!(parts, vec![vec![2, 0, 1], vec![], vec![]]);
     }
 
     #[test]
