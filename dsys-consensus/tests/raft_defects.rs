@@ -554,19 +554,11 @@ fn await_leader(sim: &mut Sim) -> Result<NodeId, String> {
 
 /// The last answer `at` gave to request `id`.
 fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<RaftEvent<u64>> {
-    sim.events(at).iter().rev().find_map(|e| match &e.event {
-        RaftEvent::Applied { id: i, .. }
-        | RaftEvent::SessionOpened { id: i, .. }
-        | RaftEvent::LeadershipTransferred { id: i, .. }
-        | RaftEvent::ReadDone { id: i, .. }
-        | RaftEvent::Rejected { id: i, .. }
-        | RaftEvent::MembershipChanged { id: i, .. }
-            if *i == id =>
-        {
-            Some(e.event.clone())
-        }
-        _ => None,
-    })
+    sim.events(at)
+        .iter()
+        .rev()
+        .find(|e| e.event.answers() == Some(id))
+        .map(|e| e.event.clone())
 }
 
 fn await_answer(

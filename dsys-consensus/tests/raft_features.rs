@@ -134,19 +134,11 @@ fn settle_now(sim: &mut Sim) {
 /// The answer `node` gave to request `id`: the last Applied, ReadDone,
 /// Rejected or MembershipChanged event that carries it.
 fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<Event> {
-    sim.events(at).iter().rev().find_map(|e| match &e.event {
-        RaftEvent::Applied { id: i, .. }
-        | RaftEvent::SessionOpened { id: i, .. }
-        | RaftEvent::LeadershipTransferred { id: i, .. }
-        | RaftEvent::ReadDone { id: i, .. }
-        | RaftEvent::Rejected { id: i, .. }
-        | RaftEvent::MembershipChanged { id: i, .. }
-            if *i == id =>
-        {
-            Some(e.event.clone())
-        }
-        _ => None,
-    })
+    sim.events(at)
+        .iter()
+        .rev()
+        .find(|e| e.event.answers() == Some(id))
+        .map(|e| e.event.clone())
 }
 
 /// Every event `at` emitted about request `id`, in order.
@@ -154,14 +146,8 @@ fn answers(sim: &Sim, at: NodeId, id: u64) -> Vec<Event> {
     sim.events(at)
         .iter()
         .filter(|e| match &e.event {
-            RaftEvent::Applied { id: i, .. }
-            | RaftEvent::SessionOpened { id: i, .. }
-            | RaftEvent::LeadershipTransferred { id: i, .. }
-            | RaftEvent::ReadDone { id: i, .. }
-            | RaftEvent::Rejected { id: i, .. }
-            | RaftEvent::MembershipChanged { id: i, .. }
-            | RaftEvent::Proposed { id: i, .. } => *i == id,
-            _ => false,
+            RaftEvent::Proposed { id: i, .. } => *i == id,
+            event => event.answers() == Some(id),
         })
         .map(|e| e.event.clone())
         .collect()

@@ -300,6 +300,23 @@ pub enum RaftEvent<O> {
     },
 }
 
+impl<O> RaftEvent<O> {
+    /// The request this event answers, if it is an answer: applied,
+    /// session opened, read done, transfer done, membership changed or
+    /// rejected. (`Proposed` only acknowledges a request.)
+    pub fn answers(&self) -> Option<RequestId> {
+        match self {
+            RaftEvent::Applied { id, .. }
+            | RaftEvent::SessionOpened { id, .. }
+            | RaftEvent::LeadershipTransferred { id, .. }
+            | RaftEvent::ReadDone { id, .. }
+            | RaftEvent::Rejected { id, .. }
+            | RaftEvent::MembershipChanged { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+}
+
 /// Why a request was not carried out.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Rejection {
