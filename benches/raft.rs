@@ -25,28 +25,15 @@
 //! least 0.9×): both need the same messages per command in steady state
 //! (leader → followers → leader, two message delays, the same hops through
 //! the runtime), so where they differ it is the work each replica does per
-//! command. Raft's log is a vector indexed by position, compacted into a
-//! snapshot every 8,192 entries; Multi-Paxos keeps, per replica and per
-//! slot, the accepted proposal and the chosen entry in ordered maps, twice
-//! (the replica's copy and its `Stable` "disk"), never compacted, and each
-//! slot's batch is a heap-allocated vector cloned into every map and
-//! message: some ten ordered-map operations on maps that grow with the
-//! run, and several allocations, per slot per replica. With one client
-//! every command is a slot of its own and pays all of it; on one thread,
-//! where the three replicas share a core, that cost is the throughput
-//! (profiled: the replicas' handlers take about five times Raft's CPU per
-//! command, the whole loop about 1.7 times, hence about 0.6×). With 64
-//! clients the leader batches what arrives while its 16-slot pipeline is
-//! full and the per-slot cost is shared: close to parity. Across threads
-//! that work sits on the critical path of every hop, and a replica woken
-//! by a message probably starts with cold caches, so map lookups that are
-//! cheap on one busy thread miss there: with one client Multi-Paxos's
-//! median commit latency was about 20 µs above Raft's. On a busy machine
-//! the thread-per-node figures also swing with the load from run to run
-//! (on two shared cores single runs of either algorithm ranged over a
-//! factor of three), so read those ratios over several runs. Closing the
-//! one-client gap takes a different log in Multi-Paxos (positional,
-//! compacted like Raft's), not a change here.
+//! command. Both keep their chosen/committed entries in a positional log
+//! (Multi-Paxos since it stopped keeping every slot in ordered maps: that
+//! cost it 0.6× with one client on one thread, where the replicas' work is
+//! the throughput). What remains per slot in Multi-Paxos is an ordered map
+//! of the few slots in flight, an entry cloned into the replica's copy,
+//! its `Stable` "disk" and each Accept, and one event per proposal. On a
+//! busy machine the thread-per-node figures swing with the load from run
+//! to run (on two shared cores single runs of either algorithm ranged over
+//! a factor of three), so read those ratios over several runs.
 //!
 //! `cargo bench --bench raft` (criterion's timing, then a summary table:
 //! commands/s, p50, p99, the ratio to the baseline, and Multi-Paxos ÷

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dsys::consensus::multi_paxos::properties::{LogAgreement, StateMachineSafety};
-use dsys::consensus::multi_paxos::simulation::current_leader;
+use dsys::consensus::multi_paxos::simulation::{current_leader, message_counts};
 use dsys::consensus::multi_paxos::{
     Durable, Entry, MultiPaxos, MultiPaxosConfig, MultiPaxosEvent, MultiPaxosRequest,
 };
@@ -64,9 +64,10 @@ fn main() {
     sim.restart(NodeId(0)).expect("n0 is down");
     phase(&mut sim, &mut seen, Duration::from_secs(1));
 
-    let accepts = sim.metrics().kind("Accept").map_or(0, |k| k.sent);
-    let prepares = sim.metrics().kind("Prepare").map_or(0, |k| k.sent);
-    println!("Messages: {prepares} Prepare in all (one per follower per leader change), {accepts} Accept (n − 1 = 2 per slot, plus retransmissions of what n0's crash lost and the re-proposals after each leader change).");
+    println!("Messages, measured and by the formulas of the module essay:");
+    for (formula, measured, predicted) in message_counts(&sim) {
+        println!("   {measured:>5} (formula: {predicted:>5})  {formula}");
+    }
 }
 
 fn propose(sim: &mut Simulation<Replica>, next_id: &mut u64, value: &str) {
@@ -92,6 +93,15 @@ fn phase(sim: &mut Simulation<Replica>, seen: &mut usize, run: Duration) {
             } => format!(
                 "leads with ballot {ballot} after phase 1: {recovered} slot(s) recovered from promises, {noops} gap(s) filled with no-ops"
             ),
+            MultiPaxosEvent::Preparing { ballot, from_slot } => format!(
+                "starts phase 1 with ballot {ballot} for every slot from {from_slot} on"
+            ),
+            MultiPaxosEvent::Proposed {
+                slot, commands, ..
+            } => format!("proposes slot {slot} ({commands} command(s); 0 is a no-op)"),
+            MultiPaxosEvent::Resent { slot, to, .. } => {
+                format!("sends slot {slot} again to {to:?} (no Accepted within a period)")
+            }
             MultiPaxosEvent::SteppedDown { ballot } => format!("steps down from ballot {ballot}"),
             MultiPaxosEvent::Applied { id: request, slot, .. } => {
                 format!("request {request} chosen in slot {slot} and applied")
@@ -109,7 +119,6 @@ fn phase(sim: &mut Simulation<Replica>, seen: &mut usize, run: Duration) {
             Some(r) => {
                 let log: Vec<String> = r
                     .chosen()
-                    .iter()
                     .map(|(slot, entry)| match entry {
                         Entry::Noop => format!("{slot}:no-op"),
                         Entry::Batch(commands) => {

@@ -68,7 +68,23 @@
 //! `2(n − 1)`, two message delays to a decision at the leader, the same as
 //! Raft's AppendEntries — shared by every command batched into the slot.
 //! Heartbeats: `n(n − 1)` per period (every replica feeds every failure
-//! detector).
+//! detector). Counted over a whole run, with `P` phase-1 attempts
+//! ([`MultiPaxosEvent::Preparing`]), `S` slots proposed
+//! ([`MultiPaxosEvent::Proposed`]), `R` Accepts sent again
+//! ([`MultiPaxosEvent::Resent`]) and `T` heartbeat ticks: `(n − 1)·P`
+//! Prepare, `(n − 1)·S + R` Accept, one answer (Promise, Accepted or
+//! Reject) per Prepare or Accept delivered, `(n − 1)·T` Heartbeat, and a
+//! CatchUp, answered by at most one Chosen, per heartbeat that finds a gap.
+//! [`simulation::message_counts`] measures each beside its formula, and
+//! `dsys sim multi-paxos` prints them; they stay equal under loss,
+//! duplication and crashes.
+//!
+//! **Storage.** The chosen entries are a positional log, as in Raft (slot
+//! `s` at index `s − 1`); only slots above it are kept by slot (accepted
+//! proposals, entries learned past a gap). An acceptor forgets a slot's
+//! accepted proposal once the slot is chosen, so a Promise reports the
+//! chosen entries from the preparer's first unchosen slot on, and the new
+//! leader learns them instead of re-proposing them.
 //!
 //! **The code.** [`MultiPaxos`] in `multi_paxos/node.rs`; its messages in
 //! `multi_paxos/message.rs`; the checkers in [`properties`]; `dsys sim

@@ -7,14 +7,16 @@
 use std::time::Duration;
 
 use dsys_consensus::multi_paxos::properties::LogAgreement;
-use dsys_consensus::multi_paxos::simulation::{cluster, current_leader, drive_client, ALGORITHM};
+use dsys_consensus::multi_paxos::simulation::{
+    cluster, current_leader, drive_client, message_counts, ALGORITHM,
+};
 use dsys_consensus::multi_paxos::{
     Defect, Entry, MultiPaxos, MultiPaxosConfig, MultiPaxosEvent, MultiPaxosRequest,
 };
 use dsys_consensus::raft::{AppendLog, MemStorage, Raft, RaftConfig, RaftEvent, RaftRequest};
 use dsys_consensus::stable::Stable;
 use dsys_core::scenario::{NodeAt, PartitionSpec, SimOptions};
-use dsys_core::sim::{LinkConfig, Simulation};
+use dsys_core::sim::{Fault, LinkConfig, Simulation};
 use dsys_core::testing::check_properties;
 use dsys_core::NodeId;
 
@@ -81,10 +83,8 @@ fn a_leader_that_ignores_accepted_values_is_caught() {
             Duration::from_millis(5),
         );
         let ms = Duration::from_millis;
-        sim.fault_at(ms(400), dsys_core::sim::Fault::Crash(NodeId(0)))
-            .unwrap();
-        sim.fault_at(ms(1000), dsys_core::sim::Fault::Restart(NodeId(0)))
-            .unwrap();
+        sim.fault_at(ms(400), Fault::Crash(NodeId(0))).unwrap();
+        sim.fault_at(ms(1000), Fault::Restart(NodeId(0))).unwrap();
         if let Err(e) = sim.run_until(Duration::from_secs(3)) {
             assert!(e.to_string().contains("slot"), "{e}");
             caught += 1;
@@ -151,8 +151,8 @@ fn a_full_pipeline_batches_commands_into_one_slot() {
     sim.run_for(Duration::from_millis(100)).unwrap();
     let leader = sim.node(NodeId(0)).unwrap();
     let batches: Vec<usize> = leader
-        .chosen()
-        .values()
+        .log()
+        .iter()
         .map(|e| match e {
             Entry::Batch(commands) => commands.len(),
             Entry::Noop => 0,
@@ -223,5 +223,44 @@ fn the_same_state_machine_runs_on_raft_and_on_multi_paxos() {
     for ((_, p), (_, r)) in paxos.nodes().zip(raft.nodes()) {
         assert_eq!(p.state_machine(), r.state_machine());
         assert_eq!(p.state_machine().values, values);
+    }
+}
+
+// The module essay's message cost, counted: every Prepare, Accept,
+// answer and Heartbeat a run sends is accounted for by the formulas
+// `message_counts` prints beside them, under loss, duplication, a crash
+// and restart of the leader and a partition.
+#[test]
+fn message_counts_equal_their_formulas_under_faults() {
+    let ms = Duration::from_millis;
+    for seed in 0..20 {
+        let nodes = if seed % 2 == 0 { 3 } else { 5 };
+        let mut sim = Simulation::new(nodes, seed, cluster(MultiPaxosConfig::default()));
+        let link = LinkConfig::default().with_loss(0.1).with_duplicate(0.1);
+        sim.set_all_links(link).unwrap();
+        drive_client(&mut sim, ms(50), ms(2500), ms(5));
+        sim.fault_at(ms(400), Fault::Crash(NodeId(0))).unwrap();
+        sim.fault_at(ms(1000), Fault::Restart(NodeId(0))).unwrap();
+        sim.fault_at(
+            ms(1200),
+            Fault::Partition(vec![NodeId(1)], vec![NodeId(0), NodeId(2)]),
+        )
+        .unwrap();
+        sim.fault_at(ms(1500), Fault::Heal).unwrap();
+        sim.run_until(ms(3000)).unwrap();
+        let counts = message_counts(&sim);
+        for (formula, measured, predicted) in &counts {
+            assert_eq!(measured, predicted, "seed {seed}: {formula}");
+        }
+        let (_, accepts, _) = &counts[1];
+        assert!(
+            *accepts > 100,
+            "seed {seed}: the client's commands were proposed"
+        );
+        let resent = sim
+            .all_events()
+            .iter()
+            .any(|(_, e)| matches!(e.event, MultiPaxosEvent::Resent { .. }));
+        assert!(resent, "seed {seed}: loss made the leader resend");
     }
 }

@@ -291,7 +291,7 @@
 //! // Every replica applied 1 + 2 + … + 10 to its counter, in the same order.
 //! assert!(sim.nodes().all(|(_, r)| r.state_machine().value == 55));
 //! let sent = |kind: &str| sim.metrics().kind(kind).map_or(0, |k| k.sent);
-//! let slots = sim.node(NodeId(0)).unwrap().chosen().len() as u64;
+//! let slots = sim.node(NodeId(0)).unwrap().log().len() as u64;
 //! assert_eq!(slots, 2, "the first command alone, the other nine together");
 //! assert_eq!((sent("Prepare"), sent("Promise")), (2, 2), "phase 1 once: n − 1 each");
 //! let n = 3;

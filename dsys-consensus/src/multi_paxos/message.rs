@@ -47,8 +47,13 @@ pub enum Msg<C> {
     Promise {
         /// The ballot promised.
         ballot: Ballot,
-        /// (slot, ballot, entry) for each slot with an accepted proposal.
+        /// (slot, ballot, entry) for each slot not yet known chosen with an
+        /// accepted proposal.
         accepted: Vec<(Slot, Ballot, Entry<C>)>,
+        /// (slot, entry) for each slot known chosen, from `from_slot` on:
+        /// the new leader learns them (an acceptor forgets its accepted
+        /// proposal once the slot is chosen, so this is how it reports it).
+        chosen: Vec<(Slot, Entry<C>)>,
     },
     /// Phase 2a for one slot, carrying the leader's commit point so that a
     /// follower learns what is chosen without an extra message.
@@ -115,6 +120,14 @@ pub enum MultiPaxosRequest<C> {
 /// What a replica tells its application.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum MultiPaxosEvent<O> {
+    /// This replica started phase 1 with `ballot`: a Prepare went to every
+    /// other replica, for every slot from `from_slot` on.
+    Preparing {
+        /// Its ballot.
+        ballot: Ballot,
+        /// Its first unchosen slot.
+        from_slot: Slot,
+    },
     /// This replica completed phase 1 and leads with `ballot`.
     Elected {
         /// Its ballot.
@@ -123,6 +136,26 @@ pub enum MultiPaxosEvent<O> {
         recovered: u64,
         /// Gaps it filled with no-ops.
         noops: u64,
+    },
+    /// This leader proposed `slot` (an Accept went to every other replica).
+    Proposed {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The slot.
+        slot: Slot,
+        /// Client commands in the slot: 0 for a no-op, more than 1 when
+        /// batched.
+        commands: usize,
+    },
+    /// This leader sent `slot`'s Accept again to `to`, which had not
+    /// acknowledged it within a heartbeat period.
+    Resent {
+        /// The leader's ballot.
+        ballot: Ballot,
+        /// The slot.
+        slot: Slot,
+        /// The replicas it went to.
+        to: Vec<NodeId>,
     },
     /// This replica stopped leading (a higher ballot, or a lower-id replica
     /// it trusts again).

@@ -77,16 +77,26 @@ impl MultiPaxosConfig {
 
 /// What a replica keeps in stable storage, written before any message that
 /// depends on it leaves.
+///
+/// The chosen entries are a positional log, like Raft's: slot `s` at index
+/// `s − 1`, gap-free, appended in order. Only what lies above it is kept
+/// by slot: entries learned chosen past a gap (a catch-up answer that
+/// arrived before the one below it), and the accepted proposals of slots
+/// not yet known chosen. A slot's accepted proposal is dropped once the
+/// slot joins the log: from then on a Promise reports the chosen entry
+/// itself, which outranks any accepted proposal.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Durable<C> {
     /// The highest ballot promised (for every slot at once).
     pub promised: Option<Ballot>,
     /// The highest round this replica used for its own ballots.
     pub round: u64,
-    /// Per slot, the highest-numbered proposal accepted.
+    /// The chosen log: slot `s` at index `s − 1`, with no gap.
+    pub log: Vec<Entry<C>>,
+    /// Entries known chosen in slots above the log's first gap.
+    pub chosen_above: BTreeMap<Slot, Entry<C>>,
+    /// Per slot above the log, the highest-numbered proposal accepted.
     pub accepted: BTreeMap<Slot, (Ballot, Entry<C>)>,
-    /// Per slot, the entry known to be chosen.
-    pub chosen: BTreeMap<Slot, Entry<C>>,
 }
 
 impl<C> Default for Durable<C> {
@@ -94,8 +104,46 @@ impl<C> Default for Durable<C> {
         Durable {
             promised: None,
             round: 0,
+            log: Vec::new(),
+            chosen_above: BTreeMap::new(),
             accepted: BTreeMap::new(),
-            chosen: BTreeMap::new(),
+        }
+    }
+}
+
+impl<C: Clone> Durable<C> {
+    /// The lowest slot not in the log.
+    fn first_unchosen(&self) -> Slot {
+        self.log.len() as Slot + 1
+    }
+
+    /// The entry known chosen in `slot`, if any.
+    fn chosen(&self, slot: Slot) -> Option<&Entry<C>> {
+        match slot.checked_sub(1) {
+            Some(i) if (i as usize) < self.log.len() => self.log.get(i as usize),
+            _ => self.chosen_above.get(&slot),
+        }
+    }
+
+    /// Records `entry` as chosen in `slot` (a slot not yet known chosen),
+    /// moves into the log what is now gap-free, and forgets the accepted
+    /// proposals of the slots that joined it.
+    fn choose(&mut self, slot: Slot, entry: Entry<C>) {
+        if slot != self.first_unchosen() {
+            self.chosen_above.insert(slot, entry);
+            return;
+        }
+        self.log.push(entry);
+        while let Some(entry) = self.chosen_above.remove(&self.first_unchosen()) {
+            self.log.push(entry);
+        }
+        let first = self.first_unchosen();
+        while self
+            .accepted
+            .first_key_value()
+            .is_some_and(|(s, _)| *s < first)
+        {
+            self.accepted.pop_first();
         }
     }
 }
@@ -151,8 +199,6 @@ pub struct MultiPaxos<SM: StateMachine> {
     stable: Stable<Durable<SM::Command>>,
     durable: Durable<SM::Command>,
     role: Role<SM::Command>,
-    /// The lowest slot not known to be chosen.
-    first_unchosen: Slot,
     /// The last slot applied to the state machine.
     applied: Slot,
     sm: SM,
@@ -177,7 +223,6 @@ where
             stable: self.stable.clone(),
             durable: self.durable.clone(),
             role: self.role.clone(),
-            first_unchosen: self.first_unchosen,
             applied: self.applied,
             sm: self.sm.clone(),
             detector: self.detector.clone(),
@@ -195,7 +240,7 @@ impl<SM: StateMachine + fmt::Debug> fmt::Debug for MultiPaxos<SM> {
             .field("role", &self.role_name())
             .field("ballot", &self.ballot())
             .field("promised", &self.durable.promised)
-            .field("first_unchosen", &self.first_unchosen)
+            .field("first_unchosen", &self.first_unchosen())
             .field("applied", &self.applied)
             .field("sm", &self.sm)
             .finish_non_exhaustive()
@@ -210,7 +255,6 @@ impl<SM: StateMachine + PartialEq> PartialEq for MultiPaxos<SM> {
             stable: _,
             durable,
             role,
-            first_unchosen,
             applied,
             sm,
             detector,
@@ -222,7 +266,6 @@ impl<SM: StateMachine + PartialEq> PartialEq for MultiPaxos<SM> {
         *config == other.config
             && *durable == other.durable
             && *role == other.role
-            && *first_unchosen == other.first_unchosen
             && *applied == other.applied
             && *sm == other.sm
             && *detector == other.detector
@@ -242,7 +285,6 @@ impl<SM: StateMachine + Hash> Hash for MultiPaxos<SM> {
             stable: _,
             durable,
             role,
-            first_unchosen,
             applied,
             sm,
             detector,
@@ -251,7 +293,7 @@ impl<SM: StateMachine + Hash> Hash for MultiPaxos<SM> {
             waiting,
             seen_round,
         } = self;
-        (config, durable, role, first_unchosen, applied, sm).hash(state);
+        (config, durable, role, applied, sm).hash(state);
         (detector, leader, pending, waiting, seen_round).hash(state);
     }
 }
@@ -267,22 +309,19 @@ impl<SM: StateMachine> MultiPaxos<SM> {
     ) -> Result<Self> {
         config.validate()?;
         let durable = stable.load();
-        let mut replica = MultiPaxos {
+        Ok(MultiPaxos {
             config,
             stable,
             seen_round: durable.round,
             durable,
             role: Role::Follower,
-            first_unchosen: 1,
             applied: 0,
             sm,
             detector: None,
             leader: None,
             pending: VecDeque::new(),
             waiting: BTreeSet::new(),
-        };
-        replica.advance_first_unchosen();
-        Ok(replica)
+        })
     }
 
     /// Whether this replica leads (phase 1 done).
@@ -311,19 +350,33 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         self.durable.promised
     }
 
-    /// The entries this replica knows to be chosen, by slot.
-    pub fn chosen(&self) -> &BTreeMap<Slot, Entry<SM::Command>> {
-        &self.durable.chosen
+    /// The chosen log: the entry of slot `s` at index `s − 1`, every slot
+    /// below [`first_unchosen`](Self::first_unchosen).
+    pub fn log(&self) -> &[Entry<SM::Command>] {
+        &self.durable.log
     }
 
-    /// The proposals this replica accepted, by slot.
+    /// Every entry this replica knows to be chosen, by slot in order: the
+    /// log, then any learned past a gap.
+    pub fn chosen(&self) -> impl Iterator<Item = (Slot, &Entry<SM::Command>)> + '_ {
+        let log = (1..).zip(&self.durable.log);
+        log.chain(self.durable.chosen_above.iter().map(|(s, e)| (*s, e)))
+    }
+
+    /// The entry this replica knows to be chosen in `slot`, if any.
+    pub fn chosen_entry(&self, slot: Slot) -> Option<&Entry<SM::Command>> {
+        self.durable.chosen(slot)
+    }
+
+    /// The proposals this replica accepted in slots not yet in its log, by
+    /// slot (a slot's proposal is forgotten once the slot is chosen).
     pub fn accepted(&self) -> &BTreeMap<Slot, (Ballot, Entry<SM::Command>)> {
         &self.durable.accepted
     }
 
     /// The lowest slot not known to be chosen (every slot below is).
     pub fn first_unchosen(&self) -> Slot {
-        self.first_unchosen
+        self.durable.first_unchosen()
     }
 
     /// The last slot applied to the state machine.
@@ -345,30 +398,23 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         ctx.cluster_size() / 2 + 1
     }
 
-    fn advance_first_unchosen(&mut self) {
-        while self.durable.chosen.contains_key(&self.first_unchosen) {
-            self.first_unchosen += 1;
-        }
-    }
-
     // ----- learning and applying ------------------------------------------
 
     /// Records that `slot` holds `entry` for good, and applies what it can.
     fn learn(&mut self, ctx: &mut Context<'_, Self>, slot: Slot, entry: Entry<SM::Command>) {
-        if slot < self.first_unchosen || self.durable.chosen.contains_key(&slot) {
+        if slot < self.first_unchosen() || self.durable.chosen_above.contains_key(&slot) {
             return;
         }
-        self.stable.update(|d| d.chosen.insert(slot, entry.clone()));
-        self.durable.chosen.insert(slot, entry);
-        self.advance_first_unchosen();
+        self.stable.update(|d| d.choose(slot, entry.clone()));
+        self.durable.choose(slot, entry);
         self.apply(ctx);
     }
 
     fn apply(&mut self, ctx: &mut Context<'_, Self>) {
-        while self.applied + 1 < self.first_unchosen {
+        while self.applied + 1 < self.first_unchosen() {
             let slot = self.applied + 1;
             self.applied = slot;
-            let Some(Entry::Batch(commands)) = self.durable.chosen.get(&slot) else {
+            let Some(Entry::Batch(commands)) = self.durable.log.get(slot as usize - 1) else {
                 continue; // a no-op
             };
             for Command { id, command } in commands {
@@ -388,20 +434,21 @@ impl<SM: StateMachine> MultiPaxos<SM> {
     /// where this replica accepted `ballot`'s proposal holds that proposal.
     /// Returns whether a gap remains below `commit`.
     fn learn_commit(&mut self, ctx: &mut Context<'_, Self>, ballot: Ballot, commit: Slot) -> bool {
-        if commit <= self.first_unchosen {
-            return false;
-        }
-        let learnable: Vec<(Slot, Entry<SM::Command>)> = self
-            .durable
-            .accepted
-            .range(self.first_unchosen..commit)
-            .filter(|(slot, (b, _))| *b == ballot && !self.durable.chosen.contains_key(slot))
-            .map(|(slot, (_, entry))| (*slot, entry.clone()))
-            .collect();
-        for (slot, entry) in learnable {
+        let mut from = self.first_unchosen();
+        while from < commit {
+            let durable = &self.durable;
+            let Some((slot, entry)) = durable
+                .accepted
+                .range(from..commit)
+                .find(|(slot, (b, _))| *b == ballot && !durable.chosen_above.contains_key(slot))
+                .map(|(slot, (_, entry))| (*slot, entry.clone()))
+            else {
+                break;
+            };
             self.learn(ctx, slot, entry);
+            from = slot + 1;
         }
-        self.first_unchosen < commit
+        self.first_unchosen() < commit
     }
 
     // ----- leadership ------------------------------------------------------
@@ -458,7 +505,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             d.round = round;
             d.promised = Some(ballot);
         });
-        let from_slot = self.first_unchosen;
+        let from_slot = self.first_unchosen();
         let own = self.accepted_from(from_slot);
         self.role = Role::Preparing {
             ballot,
@@ -466,6 +513,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             since: ctx.now(),
             promises: BTreeMap::from([(ctx.id(), own)]),
         };
+        ctx.emit(MultiPaxosEvent::Preparing { ballot, from_slot });
         ctx.broadcast(Msg::Prepare { ballot, from_slot });
         self.maybe_lead(ctx);
     }
@@ -475,6 +523,23 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             .accepted
             .range(from_slot..)
             .map(|(slot, (b, e))| (*slot, *b, e.clone()))
+            .collect()
+    }
+
+    /// Every entry known chosen from `from_slot` on, at most `max`.
+    fn chosen_from(&self, from_slot: Slot, max: usize) -> Vec<(Slot, Entry<SM::Command>)> {
+        let first = from_slot.max(1);
+        let log = self
+            .durable
+            .log
+            .get(first as usize - 1..)
+            .unwrap_or_default();
+        let above = self.durable.chosen_above.range(first..);
+        (first..)
+            .zip(log)
+            .chain(above.map(|(s, e)| (*s, e)))
+            .take(max)
+            .map(|(slot, e)| (slot, e.clone()))
             .collect()
     }
 
@@ -504,11 +569,12 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             }
         }
         let last = highest.keys().next_back().copied().unwrap_or(0);
-        let last = last.max(self.durable.chosen.keys().next_back().copied().unwrap_or(0));
+        let last_chosen = self.durable.chosen_above.keys().next_back().copied();
+        let last = last.max(last_chosen.unwrap_or(self.first_unchosen() - 1));
         let (mut recovered, mut noops) = (0, 0);
         let mut reproposals = Vec::new();
         for slot in from_slot..=last {
-            if self.durable.chosen.contains_key(&slot) {
+            if self.durable.chosen(slot).is_some() {
                 continue;
             }
             let entry = match highest.remove(&slot) {
@@ -549,6 +615,15 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             return;
         };
         let ballot = *ballot;
+        let commands = match &entry {
+            Entry::Noop => 0,
+            Entry::Batch(commands) => commands.len(),
+        };
+        ctx.emit(MultiPaxosEvent::Proposed {
+            ballot,
+            slot,
+            commands,
+        });
         proposals.insert(
             slot,
             Proposal {
@@ -560,7 +635,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         self.durable.accepted.insert(slot, (ballot, entry.clone()));
         self.stable
             .update(|d| d.accepted.insert(slot, (ballot, entry.clone())));
-        let commit = self.first_unchosen;
+        let commit = self.first_unchosen();
         ctx.broadcast(Msg::Accept {
             ballot,
             slot,
@@ -612,7 +687,15 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         self.durable.promised = Some(ballot);
         self.stable.update(|d| d.promised = Some(ballot));
         let accepted = self.accepted_from(from_slot);
-        ctx.send(from, Msg::Promise { ballot, accepted });
+        let chosen = self.chosen_from(from_slot, usize::MAX);
+        ctx.send(
+            from,
+            Msg::Promise {
+                ballot,
+                accepted,
+                chosen,
+            },
+        );
     }
 
     fn on_promise(
@@ -621,7 +704,13 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         from: NodeId,
         ballot: Ballot,
         accepted: Vec<(Slot, Ballot, Entry<SM::Command>)>,
+        chosen: Vec<(Slot, Entry<SM::Command>)>,
     ) {
+        // What is chosen is chosen whatever the ballot: learn it, so that
+        // phase 2 leaves those slots alone.
+        for (slot, entry) in chosen {
+            self.learn(ctx, slot, entry);
+        }
         if let Role::Preparing {
             ballot: mine,
             promises,
@@ -650,7 +739,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             return ctx.send(from, Msg::Reject { promised });
         }
         self.leader = Some(ballot.node);
-        if slot >= self.first_unchosen {
+        if slot >= self.first_unchosen() {
             self.durable.promised = Some(ballot);
             self.durable.accepted.insert(slot, (ballot, entry.clone()));
             self.stable.update(|d| {
@@ -709,7 +798,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         if self.learn_commit(ctx, ballot, commit) {
             // A gap below the leader's commit point: a lost Accept, or a
             // restart. Ask for what is missing (once per heartbeat).
-            let from_slot = self.first_unchosen;
+            let from_slot = self.first_unchosen();
             ctx.send(from, Msg::CatchUp { from: from_slot });
         }
     }
@@ -725,7 +814,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
                 Role::Leading { ballot, .. } => Some(ballot),
                 _ => None,
             },
-            commit: self.first_unchosen,
+            commit: self.first_unchosen(),
         });
         let me = ctx.id();
         let should_lead = self.candidate(me) == me;
@@ -751,7 +840,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
     /// lost Accept or Accepted).
     fn retransmit(&mut self, ctx: &mut Context<'_, Self>, now: Duration) {
         let period = self.config.heartbeat.period;
-        let commit = self.first_unchosen;
+        let commit = self.first_unchosen();
         let Role::Leading {
             ballot, proposals, ..
         } = &mut self.role
@@ -765,16 +854,22 @@ impl<SM: StateMachine> MultiPaxos<SM> {
                 continue;
             }
             proposal.sent_at = now;
-            for &peer in &peers {
-                if !proposal.accepted.contains(&peer) {
-                    let msg = Msg::Accept {
-                        ballot,
-                        slot,
-                        entry: proposal.entry.clone(),
-                        commit,
-                    };
-                    ctx.send(peer, msg);
-                }
+            let to: Vec<NodeId> = peers
+                .iter()
+                .copied()
+                .filter(|peer| !proposal.accepted.contains(peer))
+                .collect();
+            for &peer in &to {
+                let msg = Msg::Accept {
+                    ballot,
+                    slot,
+                    entry: proposal.entry.clone(),
+                    commit,
+                };
+                ctx.send(peer, msg);
+            }
+            if !to.is_empty() {
+                ctx.emit(MultiPaxosEvent::Resent { ballot, slot, to });
             }
         }
     }
@@ -803,7 +898,11 @@ impl<SM: StateMachine> Node for MultiPaxos<SM> {
         }
         match msg {
             Msg::Prepare { ballot, from_slot } => self.on_prepare(ctx, from, ballot, from_slot),
-            Msg::Promise { ballot, accepted } => self.on_promise(ctx, from, ballot, accepted),
+            Msg::Promise {
+                ballot,
+                accepted,
+                chosen,
+            } => self.on_promise(ctx, from, ballot, accepted, chosen),
             Msg::Accept {
                 ballot,
                 slot,
@@ -814,13 +913,7 @@ impl<SM: StateMachine> Node for MultiPaxos<SM> {
             Msg::Reject { promised } => self.saw_ballot(ctx, promised),
             Msg::Heartbeat { leading, commit } => self.on_heartbeat(ctx, from, leading, commit),
             Msg::CatchUp { from: first } => {
-                let entries: Vec<(Slot, Entry<SM::Command>)> = self
-                    .durable
-                    .chosen
-                    .range(first..)
-                    .take(self.config.catch_up_max)
-                    .map(|(s, e)| (*s, e.clone()))
-                    .collect();
+                let entries = self.chosen_from(first, self.config.catch_up_max);
                 if !entries.is_empty() {
                     ctx.send(from, Msg::Chosen { entries });
                 }
@@ -893,6 +986,7 @@ mod tests {
             Msg::Promise {
                 ballot: b,
                 accepted: reported,
+                chosen: Vec::new(),
             },
         );
         let accept = |slot, entry| Msg::Accept {
@@ -907,6 +1001,12 @@ mod tests {
             noops: 1,
         })];
         for (slot, entry) in [(1, batch(7)), (2, Entry::Noop), (3, batch(9))] {
+            let commands = usize::from(entry != Entry::Noop);
+            expected.push(Effect::Emit(MultiPaxosEvent::Proposed {
+                ballot: b,
+                slot,
+                commands,
+            }));
             for to in [1, 2] {
                 expected.push(Effect::Send {
                     to: NodeId(to),
@@ -917,14 +1017,108 @@ mod tests {
         assert_eq!(effects, expected, "(0, n2) outranks (0, n1) at slot 3");
         // A request goes to the next slot, with phase 2 only.
         let effects = h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
-        assert_eq!(effects.len(), 2);
+        assert_eq!(effects.len(), 3);
         assert_eq!(
-            effects[0],
+            effects[1],
             Effect::Send {
                 to: NodeId(1),
                 msg: accept(4, batch(4))
             }
         );
+    }
+
+    // An acceptor forgets a slot's accepted proposal once the slot is in
+    // its log, so its Promise must report the chosen entry instead; a new
+    // leader learns it and leaves the slot alone (a no-op there would
+    // contradict what is chosen).
+    #[test]
+    fn promises_report_chosen_slots_and_the_new_leader_learns_them() {
+        let mut acceptor = replica(2);
+        let b = Ballot::new(1, 0);
+        for (slot, commit) in [(1, 1), (2, 2)] {
+            let accept = Msg::Accept {
+                ballot: b,
+                slot,
+                entry: batch(slot),
+                commit,
+            };
+            acceptor.message(NodeId(0), accept);
+        }
+        assert_eq!(acceptor.node().log(), &[batch(1)][..]);
+        assert_eq!(acceptor.node().accepted().keys().collect::<Vec<_>>(), [&2]);
+        let rival = Ballot::new(2, 1);
+        let effects = acceptor.message(
+            NodeId(1),
+            Msg::Prepare {
+                ballot: rival,
+                from_slot: 1,
+            },
+        );
+        let promise = Msg::Promise {
+            ballot: rival,
+            accepted: vec![(2, b, batch(2))],
+            chosen: vec![(1, batch(1))],
+        };
+        assert_eq!(
+            effects,
+            vec![Effect::Send {
+                to: NodeId(1),
+                msg: promise
+            }]
+        );
+
+        let mut leader = replica(0);
+        leader.start();
+        let mine = Ballot::new(1, 0);
+        let effects = leader.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: mine,
+                accepted: vec![],
+                chosen: vec![(1, batch(5)), (2, Entry::Noop)],
+            },
+        );
+        assert_eq!(
+            leader.node().first_unchosen(),
+            3,
+            "learned, not re-proposed"
+        );
+        assert_eq!(leader.node().state_machine().value, 5);
+        assert_eq!(
+            effects,
+            vec![Effect::Emit(MultiPaxosEvent::Elected {
+                ballot: mine,
+                recovered: 0,
+                noops: 0,
+            })]
+        );
+        let effects = leader.request(MultiPaxosRequest::Propose { id: 9, command: 9 });
+        assert!(effects.contains(&Effect::Emit(MultiPaxosEvent::Proposed {
+            ballot: mine,
+            slot: 3,
+            commands: 1,
+        })));
+    }
+
+    // A slot learned past a gap waits above the log until the gap fills.
+    #[test]
+    fn entries_learned_past_a_gap_join_the_log_when_it_fills() {
+        let mut h = replica(1);
+        let chosen = |entries| Msg::Chosen { entries };
+        h.message(NodeId(0), chosen(vec![(3, batch(3)), (4, batch(4))]));
+        assert_eq!(h.node().first_unchosen(), 1);
+        assert_eq!(h.node().chosen_entry(4), Some(&batch(4)));
+        assert_eq!(
+            h.node().state_machine().value,
+            0,
+            "nothing applied past a gap"
+        );
+        h.message(NodeId(0), chosen(vec![(1, batch(1)), (2, Entry::Noop)]));
+        assert_eq!(h.node().first_unchosen(), 5);
+        assert_eq!(h.node().log().len(), 4);
+        assert_eq!(h.node().state_machine().value, 8);
+        let slots: Vec<Slot> = h.node().chosen().map(|(s, _)| s).collect();
+        assert_eq!(slots, [1, 2, 3, 4]);
     }
 
     // §3: an acceptor accepts at its promised ballot, answers, and learns

@@ -62,7 +62,11 @@ impl<C: Clone + PartialEq + std::fmt::Debug> LogAgreement<C> {
                 continue;
             };
             let id = NodeId(i as u32);
-            for (&slot, entry) in node.chosen().range(self.checked[i]..node.first_unchosen()) {
+            let log = node
+                .log()
+                .get(self.checked[i] as usize - 1..)
+                .unwrap_or_default();
+            for (slot, entry) in (self.checked[i]..).zip(log) {
                 let (who, first) = self
                     .first
                     .entry(slot)

@@ -14,8 +14,9 @@ use dsys_core::NodeId;
 use super::message::{Command, Entry, MultiPaxosEvent, MultiPaxosRequest, Slot};
 use super::node::{Durable, MultiPaxos, MultiPaxosConfig};
 use super::properties::{LogAgreement, StateMachineSafety};
+use crate::paxos::simulation::versus;
 use crate::properties::{self as consensus, by_instance};
-use crate::raft::Counter;
+use crate::raft::{Counter, StateMachine};
 use crate::stable::Stable;
 
 /// The replica type of the simulated cluster: a counter.
@@ -111,8 +112,7 @@ pub fn decisions_per_slot(
 ) -> std::collections::BTreeMap<Slot, Vec<consensus::Decision<Entry<u64>>>> {
     by_instance(sim.nodes().flat_map(|(id, n)| {
         n.chosen()
-            .iter()
-            .map(move |(slot, entry)| (*slot, id, entry.clone()))
+            .map(move |(slot, entry)| (slot, id, entry.clone()))
     }))
 }
 
@@ -139,7 +139,7 @@ pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
                 continue;
             };
             for Command { id: request, .. } in commands {
-                if let Some(earlier) = seen.insert(*request, *slot) {
+                if let Some(earlier) = seen.insert(*request, slot) {
                     return Err(format!(
                         "{id}: request {request} chosen twice, in slots {earlier} and {slot}"
                     ));
@@ -148,6 +148,73 @@ pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The message counts of a run beside their formulas, as (formula,
+/// measured, predicted). With `n` replicas, `P` phase-1 attempts
+/// ([`MultiPaxosEvent::Preparing`]), `S` slots proposed
+/// ([`MultiPaxosEvent::Proposed`]), `R` Accepts sent again
+/// ([`MultiPaxosEvent::Resent`]) and `T` heartbeat ticks (the timers that
+/// fired, plus one per start and restart): `(n − 1)·P` Prepare,
+/// `(n − 1)·S + R` Accept, one answer (Promise, Accepted or Reject) to
+/// each Prepare and Accept delivered, and `(n − 1)·T` Heartbeat. Loss,
+/// duplication and crashes change the measured counts and the formulas'
+/// inputs alike, so the two stay equal under every fault.
+pub fn message_counts<SM: StateMachine>(
+    sim: &Simulation<MultiPaxos<SM>>,
+) -> Vec<(String, u64, u64)> {
+    let m = sim.len() as u64 - 1;
+    let (mut p, mut s, mut r) = (0, 0, 0);
+    for (_, e) in sim.all_events() {
+        match &e.event {
+            MultiPaxosEvent::Preparing { .. } => p += 1,
+            MultiPaxosEvent::Proposed { .. } => s += 1,
+            MultiPaxosEvent::Resent { to, .. } => r += to.len() as u64,
+            _ => {}
+        }
+    }
+    let starts: u64 = sim
+        .ids()
+        .map(|id| sim.incarnation(id).unwrap_or(0) + 1)
+        .sum();
+    let t = sim.metrics().timers_fired + starts;
+    let kind = |kind: &str| sim.metrics().kind(kind).cloned().unwrap_or_default();
+    let answers = kind("Promise").sent + kind("Accepted").sent + kind("Reject").sent;
+    let asked = kind("Prepare").delivered + kind("Accept").delivered;
+    vec![
+        (
+            format!("Prepare = (n − 1)·P = {m}·{p}"),
+            kind("Prepare").sent,
+            m * p,
+        ),
+        (
+            format!("Accept = (n − 1)·S + R = {m}·{s} + {r}"),
+            kind("Accept").sent,
+            m * s + r,
+        ),
+        (
+            "Promise + Accepted + Reject = Prepare + Accept delivered".into(),
+            answers,
+            asked,
+        ),
+        (
+            format!("Heartbeat = (n − 1)·T = {m}·{t}"),
+            kind("Heartbeat").sent,
+            m * t,
+        ),
+    ]
+}
+
+/// The catch-up line: a CatchUp per leader heartbeat that finds a gap,
+/// and a Chosen answering each one delivered, unless the leader knows
+/// nothing chosen from the slot asked for.
+fn catch_up_line(sim: &Simulation<SimMultiPaxos>) -> String {
+    let kind = |kind: &str| sim.metrics().kind(kind).cloned().unwrap_or_default();
+    let (asked, chosen) = (kind("CatchUp"), kind("Chosen").sent);
+    format!(
+        "{} CatchUp sent (one per leader heartbeat that finds a gap below its commit point); {chosen} Chosen ≤ {} CatchUp delivered (no answer when the leader knows nothing newer)",
+        asked.sent, asked.delivered
+    )
 }
 
 /// How long after the last fault the cluster is given to recover before
@@ -288,12 +355,31 @@ pub fn properties() -> Vec<Property<SimMultiPaxos>> {
                     .map(|(_, n)| n.first_unchosen() - 1)
                     .max()
                     .unwrap_or(0);
-                let accepts = sim.metrics().kind("Accept").map_or(0, |k| k.sent);
                 format!(
-                    "{acked} acknowledged in {slots} slots; chosen prefix {}; {accepts} Accept sent ((n − 1) per slot, plus retransmissions)",
+                    "{acked} acknowledged in {slots} slots; chosen prefix {}",
                     chosen.join(" ")
                 )
             }),
+        },
+        Property {
+            name: "Prepare",
+            check: Check::Figure(|sim, _| versus(message_counts(sim).swap_remove(0))),
+        },
+        Property {
+            name: "Accept",
+            check: Check::Figure(|sim, _| versus(message_counts(sim).swap_remove(1))),
+        },
+        Property {
+            name: "answers",
+            check: Check::Figure(|sim, _| versus(message_counts(sim).swap_remove(2))),
+        },
+        Property {
+            name: "Heartbeat",
+            check: Check::Figure(|sim, _| versus(message_counts(sim).swap_remove(3))),
+        },
+        Property {
+            name: "catch-up",
+            check: Check::Figure(|sim, _| catch_up_line(sim)),
         },
     ]
 }

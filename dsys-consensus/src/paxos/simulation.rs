@@ -261,7 +261,12 @@ pub fn properties() -> Vec<Property<SimPaxos>> {
 
 /// Line `i` of [`message_counts`], as the report prints it.
 fn count_line(sim: &Simulation<SimPaxos>, i: usize) -> String {
-    let (formula, measured, predicted) = message_counts(sim).swap_remove(i);
+    versus(message_counts(sim).swap_remove(i))
+}
+
+/// A measured count beside its formula, as a report prints it: `measured
+/// = predicted  (formula)`, or `≠` when they differ.
+pub(crate) fn versus((formula, measured, predicted): (String, u64, u64)) -> String {
     let mark = if measured == predicted { "=" } else { "≠" };
     format!("{measured} {mark} {predicted}  ({formula})")
 }
