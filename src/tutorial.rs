@@ -1,29 +1,36 @@
-//! The tutorial: one chapter per lecture of the course, written as code that
-//! runs (every example here is a doc test).
+//! The tutorial: one chapter per lecture of the course, in the course's
+//! order, written as code that runs (every example here is a doc test).
+//! Chapter numbers are lecture numbers; chapter 1 shows how dsys runs the
+//! algorithms of all the others.
 //!
-//! | chapter | lecture |
-//! |---|---|
-//! | [`simulator`] | how dsys runs a distributed algorithm: nodes, messages, faults, traces |
-//! | [`concurrency`] | threads, race conditions, deadlock, starvation; nodes as actors |
-//! | [`networks`] | what a network gives; TCP's mechanisms (sequence numbers, acks, retransmission, sliding window, handshake); RPC semantics; real TCP clusters |
-//! | [`physical_time`] | drifting clocks; Cristian, Berkeley, NTP; internal and external synchronisation |
-//! | [`logical_time`] | events, happened-before, Lamport and vector clocks, hybrid clocks |
-//! | [`global_state`] | consistent cuts and the Chandy–Lamport snapshot |
-//! | [`mutual_exclusion`] | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
-//! | [`consensus`] | the consensus problem (Termination, Agreement, Integrity) on correct processes; synchronous vs asynchronous systems; Paxos and Multi-Paxos; the FLP result as a run; Byzantine faults; the Byzantine generals, OM(m), N > 3f, and their equivalence with consensus; Dolev–Strong |
-//! | [`replication`] | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example) |
-//! | [`raft`] | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
+//! | chapter | lecture | what it covers |
+//! |---|---|---|
+//! | 1. [`ch01_simulator`] | — | how dsys runs a distributed algorithm: nodes, messages, faults, traces |
+//! | 2. [`ch02_concurrency`] | 2, Concurrency | threads, race conditions, deadlock, starvation; nodes as actors |
+//! | 3. [`ch03_networks`] | 3, Computer Networks | what a network gives; TCP's mechanisms (sequence numbers, acks, retransmission, sliding window, three-way handshake) |
+//! | 4. [`ch04_services`] | 4, The Web & Microservices | services, APIs, microservices; RPC and its semantics (at-least-once, at-most-once), idempotence; real TCP clusters |
+//! | 5. [`ch05_physical_time`] | 5, Physical Time | drifting clocks; Cristian, Berkeley, NTP; internal and external synchronisation |
+//! | 6. [`ch06_logical_time`] | 6, Logical Time | events, happened-before, Lamport and vector clocks, hybrid clocks |
+//! | 6, continued. [`ch06b_global_state`] | 6, Logical Time | global state, consistent cuts and the Chandy–Lamport snapshot |
+//! | 7. [`ch07_mutual_exclusion`] | 7, Distributed mutual exclusion & Elections | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
+//! | 8. [`ch08_consensus`] | 8, Consensus, BP & CAP | the consensus problem (Termination, Agreement, Integrity) on correct processes; synchronous vs asynchronous systems; Paxos and Multi-Paxos; the FLP result as a run; Byzantine faults; the Byzantine generals, OM(m), N > 3f, and their equivalence with consensus; Dolev–Strong |
+//! | 9. [`ch09_replication`] | 9, Replication | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example) |
+//! | 10. [`ch10_raft`] | 10, Raft | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
-//! The CAP theorem and the replication schemes (the second half of the
-//! replication chapter) arrive with the code that implements them.
+//! Coming, with the code that implements them: the CAP theorem as a run
+//! (lecture 8), and the replication schemes of lecture 9's second half
+//! (passive and active replication, the five stages, primary failure).
+//! `examples/README.md` lists the runnable examples by the same lecture
+//! numbers.
 
-pub mod concurrency;
-pub mod consensus;
-pub mod global_state;
-pub mod logical_time;
-pub mod mutual_exclusion;
-pub mod networks;
-pub mod physical_time;
-pub mod raft;
-pub mod replication;
-pub mod simulator;
+pub mod ch01_simulator;
+pub mod ch02_concurrency;
+pub mod ch03_networks;
+pub mod ch04_services;
+pub mod ch05_physical_time;
+pub mod ch06_logical_time;
+pub mod ch06b_global_state;
+pub mod ch07_mutual_exclusion;
+pub mod ch08_consensus;
+pub mod ch09_replication;
+pub mod ch10_raft;

@@ -75,7 +75,7 @@
 //!   sent after the marker can arrive before it (it is then counted in the
 //!   receiver's state *and* its sender's: money created) and one sent before
 //!   can arrive after (counted nowhere: money destroyed). The tests and the
-//!   tutorial chapter `dsys::tutorial::global_state` show it. A lost marker
+//!   tutorial chapter `dsys::tutorial::ch06b_global_state` show it. A lost marker
 //!   or report means the snapshot never completes.
 //! - **No failures** during a snapshot: a crashed node never reports.
 //! - **Every node can reach every other** (the simulator's network is

@@ -1,4 +1,4 @@
-//! # Chapter 2 — concurrency, and nodes as actors
+//! # Chapter 2 — concurrency, and nodes as actors (lecture 2)
 //!
 //! Inside one machine, **threads** run at the same time and share memory.
 //! Sharing is where it goes wrong:

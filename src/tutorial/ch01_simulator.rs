@@ -1,4 +1,4 @@
-//! # Chapter 1 — a distributed system in a box
+//! # Chapter 1 — a distributed system in a box (how dsys runs the rest)
 //!
 //! A distributed system is a set of **processes** that communicate only by
 //! **messages** over a network, with no shared memory and no shared clock.

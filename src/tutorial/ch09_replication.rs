@@ -1,4 +1,4 @@
-//! # Chapter 9 — Replication and consistency (first half)
+//! # Chapter 9 — replication and consistency, first half (lecture 9)
 //!
 //! A replicated service runs on many replicas, yet its clients should not
 //! be able to tell: **correctness of replication** means the service

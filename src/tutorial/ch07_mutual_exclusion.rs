@@ -1,4 +1,4 @@
-//! # Chapter 6 — mutual exclusion and elections
+//! # Chapter 7 — mutual exclusion and elections (lecture 7)
 //!
 //! ## Mutual exclusion
 //!

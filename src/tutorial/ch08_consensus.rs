@@ -1,4 +1,4 @@
-//! # Chapter 8 — Consensus, Byzantine generals and FLP
+//! # Chapter 8 — consensus, Byzantine generals and FLP (lecture 8)
 //!
 //! Consensus is about making processes agree on something. In a
 //! distributed system there is no shared clock and no shared memory, so
@@ -12,7 +12,7 @@
 //! | the consensus problem: Termination, Agreement, Integrity (and Validity) | [`consensus::properties`](crate::consensus::properties) |
 //! | Paxos (single decree) | [`consensus::paxos`](crate::consensus::paxos) |
 //! | Multi-Paxos, a replicated log | [`consensus::multi_paxos`](crate::consensus::multi_paxos) |
-//! | Raft | [`consensus::raft`](crate::consensus::raft), and [its own chapter](super::raft) |
+//! | Raft | [`consensus::raft`](crate::consensus::raft), and [its own chapter](super::ch10_raft) |
 //! | the FLP result, as a run | [`paxos::flp`](crate::consensus::paxos::flp) |
 //! | Byzantine faults, injected into any node | [`Simulation::byzantine`](crate::core::sim::Simulation::byzantine), [`Strategy`](crate::core::sim::Strategy) |
 //! | Byzantine generals, oral messages OM(m), N > 3f | [`consensus::byzantine_generals`](crate::consensus::byzantine_generals) |
@@ -305,7 +305,7 @@
 //! command. Where a new Multi-Paxos leader must learn and re-propose what
 //! earlier leaders may have had accepted, Raft's up-to-date rule lets only
 //! a candidate whose log already holds every committed entry win. Raft has
-//! [its own chapter](super::raft); `dsys-consensus/tests/multi_paxos.rs`
+//! [its own chapter](super::ch10_raft); `dsys-consensus/tests/multi_paxos.rs`
 //! runs one state machine on both and ends in the same state.
 //!
 //! ## The FLP result
@@ -668,5 +668,5 @@
 //!    Raft stay safe regardless and terminate when timing is good.
 //!
 //! The CAP theorem, the lecture's last topic, has no code in dsys yet; it
-//! comes with the second half of the [replication](super::replication)
+//! comes with the second half of the [replication](super::ch09_replication)
 //! chapter.

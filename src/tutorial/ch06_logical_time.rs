@@ -1,6 +1,6 @@
-//! # Chapter 4 — logical time
+//! # Chapter 6 — logical time (lecture 6)
 //!
-//! [Physical clocks](super::physical_time) can be synchronised only so far:
+//! [Physical clocks](super::ch05_physical_time) can be synchronised only so far:
 //! two events a few microseconds apart on different machines cannot be
 //! ordered by reading their clocks. Often the order that matters is not the
 //! order in real time but the order of **cause and effect**: did the writer
@@ -322,5 +322,5 @@
 //! - [`crate::clocks::lamport`], [`crate::clocks::vector`],
 //!   [`crate::clocks::hlc`], [`crate::clocks::stamped`]: the essays, with
 //!   the bounds and the costs;
-//! - [`global_state`](super::global_state): vector time makes *consistent
+//! - [global state](super::ch06b_global_state): vector time makes *consistent
 //!   cuts* checkable, and Chandy–Lamport snapshots record one.

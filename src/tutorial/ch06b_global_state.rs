@@ -1,4 +1,4 @@
-//! # Chapter 5 — global state, and the Chandy–Lamport snapshot
+//! # Chapter 6, continued — global state, and the Chandy–Lamport snapshot (lecture 6)
 //!
 //! Many questions about a distributed system are questions about its
 //! **global state**: is the system deadlocked? has the computation
@@ -8,7 +8,7 @@
 //! and not yet reached another is still the bank's.
 //!
 //! Nobody can see that state. There is no shared clock to say "everybody,
-//! record yourself at 12:00:00.000" (the [physical time](super::physical_time)
+//! record yourself at 12:00:00.000" (the [physical time](super::ch05_physical_time)
 //! chapter shows how far apart clocks drift), and a message in transit is
 //! not in any process at all.
 //!
@@ -48,7 +48,7 @@
 //! cut and not received inside it.
 //!
 //! A cut is **consistent** when it contains, with every event, every event
-//! that [happened before](super::logical_time) it. Equivalently: no message
+//! that [happened before](super::ch06_logical_time) it. Equivalently: no message
 //! is received inside the cut but sent outside it (an **orphan** message —
 //! an effect without its cause). Only a consistent cut's global state is a
 //! state the system could have been in.

@@ -1,4 +1,4 @@
-//! # Chapter 10 — Raft
+//! # Chapter 10 — Raft (lecture 10)
 //!
 //! Raft solves consensus the way deployed systems need it: not one value
 //! but a **replicated log** of commands, applied in the same order by every
@@ -57,7 +57,7 @@
 //! ```
 //!
 //! From the command line: `dsys sim raft --nodes 5 --seed 7 --loss 0.1
-//! --partition 0,1|2,3,4@300..1500 --until-ms 5000` reports the five
+//! --partition '0,1|2,3,4@300..1500' --until-ms 5000` reports the five
 //! properties, the elections, the commits and the messages of each kind;
 //! `cargo run --example raft` prints the servers' logs as they change.
 //!

@@ -1,4 +1,4 @@
-//! # Chapter 3 — physical time
+//! # Chapter 5 — physical time (lecture 5)
 //!
 //! Processes timestamp events, expire leases and caches, time out requests
 //! and order transactions by the clock. On one machine that is easy: there
