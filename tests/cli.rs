@@ -689,3 +689,242 @@ fn byzantine_nodes_from_the_command_line() {
     let run = dsys(["sim", "ping-pong", "--byzantine", "1:lie"]);
     assert_eq!(run.code, Some(2), "{}", run.describe());
 }
+
+// ---------------------------------------------------------------------------
+// A simulator that cannot run away, and the rough edges of a first hour
+// ---------------------------------------------------------------------------
+
+/// The run that used to take the machine's memory (duplicated tokens
+/// multiply) now ends at once: with the workload running all along, the
+/// first duplicate token puts two nodes in the section, and ME1 stops it.
+#[test]
+fn a_runaway_run_stops_with_an_error_naming_what_grew() {
+    let run = dsys([
+        "sim",
+        "token-ring",
+        "--nodes",
+        "5",
+        "--seed",
+        "3",
+        "--dup",
+        "0.2",
+        "--reorder",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("ME1 safety (states)  VIOLATED"),
+        "{}",
+        run.describe()
+    );
+    // A run that records more than it may keep stops with an error naming
+    // what grew. The memory estimate is counted, not measured, so the stop
+    // is the same on every machine.
+    let dir = TempDir::new("a_runaway_run_stops_with_an_error_naming_what_grew");
+    let trace = path_arg(&dir.file("big.jsonl"));
+    assert_clean_error(
+        &[
+            "sim",
+            "ping-pong",
+            "--nodes",
+            "100",
+            "--trace",
+            &trace,
+            "--max-memory-mib",
+            "64",
+        ],
+        &[
+            "the run stopped at",
+            "trace",
+            "pending events",
+            "--max-memory-mib",
+        ],
+    );
+    // The other bounds, each named.
+    assert_clean_error(
+        &["sim", "ping-pong", "--max-events", "100"],
+        &[
+            "101 events processed, over the limit of 100",
+            "--max-events",
+        ],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--nodes", "40", "--max-pending", "100"],
+        &["events pending", "over the limit of 100"],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--max-seconds", "0", "--nodes", "100"],
+        &["wall time", "--max-seconds"],
+    );
+}
+
+#[test]
+fn impossible_runs_are_refused_before_they_start() {
+    assert_clean_error(
+        &["sim", "ping-pong", "--nodes", "10000"],
+        &["1 to 1000 nodes"],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--until-ms", "18446744073709551615"],
+        &["a day"],
+    );
+    assert_clean_error(&["sim", "ping-pong", "--until-ms", "0"], &["--until-ms 0"]);
+    assert_clean_error(
+        &["sim", "ping-pong", "--until-ms", "-5"],
+        &["-5 is negative"],
+    );
+    assert_clean_error(&["sim", "ping-pong", "--loss", "-1"], &["loss", "-1"]);
+    assert_clean_error(
+        &["sim", "ping-pong", "--crash", "0@99999999"],
+        &["crash of n0", "after the end of the run"],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--restart", "1@100"],
+        &["restart of n1", "is up then", "--crash 1@99"],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--crash", "1@100", "--crash", "1@200"],
+        &["already down"],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--partition", "0|1@5000"],
+        &["partition", "after the end of the run"],
+    );
+    // A crash and its restart at the same instant is a bounce, and fine.
+    let run = dsys(["sim", "ping-pong", "--crash", "1@100", "--restart", "1@100"]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+}
+
+/// An output path that cannot be written is reported before the run, with
+/// nothing printed as if the run had happened.
+#[test]
+fn output_paths_are_checked_before_the_run() {
+    let dir = TempDir::new("output_paths_are_checked_before_the_run");
+    let missing = dir.file("no/such/dir/out.log");
+    let run = dsys(["sim", "ping-pong", "--shiviz", &path_arg(&missing)]);
+    assert_eq!(run.code, Some(2), "{}", run.describe());
+    assert!(
+        run.stdout.is_empty(),
+        "no report before the error\n{}",
+        run.describe()
+    );
+    assert!(run.stderr.contains("cannot create"), "{}", run.describe());
+}
+
+/// `dsys … | head -1` and a full disk: no panic; a closed pipe ends
+/// quietly with the shell's SIGPIPE status, a full disk with an error.
+#[test]
+fn closed_pipes_and_full_disks_end_cleanly() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dsys"))
+        .args(["sim", "ping-pong", "--nodes", "30"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the dsys binary");
+    // The reader goes away before the report is written (as `head` does
+    // after its first line, with a report longer than a pipe holds).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "a closed pipe is not an error: {stderr}");
+
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux: no device that is always full
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_dsys"))
+        .arg("list")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Validity was checked over every node after every event; now it is
+/// checked of the node that moved, and a hundred nodes finish.
+#[test]
+fn a_hundred_node_ping_pong_runs() {
+    let run = dsys(["sim", "ping-pong", "--nodes", "100"]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.stdout.contains("validity      holds"),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("completeness  holds"),
+        "{}",
+        run.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Showing algorithms break
+// ---------------------------------------------------------------------------
+
+/// The server crashes while clients wait: ME2 fails, and the report says
+/// this is what the theory predicts, and which assumption the run broke.
+/// The run itself passes: the algorithm kept every promise it makes.
+#[test]
+fn a_crashed_server_violates_me2_as_expected() {
+    let run = dsys(["sim", "central-server", "--crash", "0@300"]);
+    let context = run.describe();
+    assert_eq!(run.code, Some(0), "{context}");
+    assert!(
+        run.stdout
+            .contains("ME2 liveness         VIOLATED, as expected: ME2: n1"),
+        "{context}"
+    );
+    assert!(
+        run.stdout.contains("the crash of n0 at 300 ms"),
+        "{context}"
+    );
+    assert!(
+        run.stdout.contains("ME1 safety (states)  holds"),
+        "{context}"
+    );
+}
+
+/// `--defect` runs a broken variant the crate ships, and its checkers
+/// catch it; the replay line carries the defect.
+#[test]
+fn a_shipped_defect_is_caught_from_the_command_line() {
+    let run = dsys(["sim", "ricart-agrawala", "--defect", "ignores-timestamps"]);
+    let context = run.describe();
+    assert_eq!(run.code, Some(1), "{context}");
+    assert!(
+        run.stdout.contains(
+            "ME1 safety (states)  VIOLATED: ME1: n0 and n2 are in the critical section at once"
+        ),
+        "{context}"
+    );
+    assert!(
+        run.stdout.contains("--defect ignores-timestamps"),
+        "the replay line runs the defect too\n{context}"
+    );
+    let list = dsys(["list"]);
+    assert!(
+        list.stdout
+            .contains("--defect ignores-timestamps: orders requests by process id"),
+        "{}",
+        list.describe()
+    );
+    assert_clean_error(
+        &["sim", "ricart-agrawala", "--defect", "nope"],
+        &[
+            "no defect \"nope\"",
+            "replies-in-section, ignores-timestamps",
+        ],
+    );
+    assert_clean_error(
+        &["sim", "ping-pong", "--defect", "x"],
+        &["ships no deliberate defects"],
+    );
+}

@@ -54,6 +54,24 @@ pub enum Error {
         /// How many events were pending.
         pending: usize,
     },
+    /// A simulation grew past one of its [`Limits`](crate::sim::Limits).
+    #[error("the run stopped at {time:?} of virtual time: {reached} {what}, over the limit of {limit}; {hint}")]
+    LimitExceeded {
+        /// What grew.
+        what: String,
+        /// How far it got.
+        reached: u64,
+        /// The limit.
+        limit: u64,
+        /// Virtual time when it was noticed.
+        time: std::time::Duration,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// A simulation's watch ([`Simulation::set_watch`](crate::sim::Simulation::set_watch))
+    /// stopped the run, saying why.
+    #[error("the run was stopped: {0}")]
+    Stopped(String),
     /// Writing an export failed.
     #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),

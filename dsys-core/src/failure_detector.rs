@@ -354,6 +354,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "heartbeat",
     summary: "heartbeat failure detector: suspects silent nodes (completeness, accuracy)",
     run: simulate,
+    defects: &[],
 };
 
 fn simulate(options: &SimOptions) -> crate::Result<Outcome> {

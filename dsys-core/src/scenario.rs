@@ -22,11 +22,14 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeId};
-use crate::sim::{Latency, LinkConfig, Metrics, Ordering, Script, Simulation, Strategy};
+use crate::sim::{
+    Latency, Limits, LinkConfig, Metrics, Ordering, Progress, Script, Simulation, Strategy,
+};
 use crate::trace::Trace;
 
 /// The knobs of a simulation run, as the CLI takes them.
@@ -56,6 +59,44 @@ pub struct SimOptions {
     pub byzantine: Vec<ByzantineSpec>,
     /// Record a trace.
     pub trace: bool,
+    /// Bounds that stop a runaway run with a clear error.
+    pub limits: Limits,
+    /// Called every [`WATCH_EVERY`] events with the run's progress (a
+    /// progress line, a wall-time budget); an `Err` stops the run.
+    pub watch: Option<Watch>,
+    /// A deliberate bug to run instead of the correct algorithm, by the
+    /// name in [`Algorithm::defects`].
+    pub defect: Option<String>,
+}
+
+/// How many events apart [`SimOptions::watch`] is called.
+pub const WATCH_EVERY: u64 = 1 << 16;
+
+/// The most nodes a scenario runs: the simulator keeps per-link state, so
+/// memory grows with the square of the nodes.
+pub const NODES_MAX: usize = 1000;
+
+/// The longest virtual time a scenario runs (a day).
+pub const UNTIL_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A watch for [`SimOptions::watch`], shared so that options stay
+/// cloneable. Two watches are equal when they are the same function.
+#[derive(Clone)]
+pub struct Watch(pub Arc<WatchCallback>);
+
+/// What a [`Watch`] calls: `Err(why)` stops the run.
+pub type WatchCallback = dyn Fn(&Progress) -> std::result::Result<(), String> + Send + Sync;
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Watch(..)")
+    }
+}
+
+impl PartialEq for Watch {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Default for SimOptions {
@@ -76,6 +117,9 @@ impl Default for SimOptions {
             restarts: Vec::new(),
             byzantine: Vec::new(),
             trace: false,
+            limits: Limits::default(),
+            watch: None,
+            defect: None,
         }
     }
 }
@@ -96,9 +140,19 @@ impl SimOptions {
 
     /// Checks ranges and node ids, with a message saying what to fix.
     pub fn validate(&self) -> Result<()> {
-        if self.nodes == 0 {
-            return Err(Error::InvalidConfig(
-                "--nodes must be at least 1".to_string(),
+        let invalid = |why: String| Err(Error::InvalidConfig(why));
+        if self.nodes == 0 || self.nodes > NODES_MAX {
+            return invalid(format!(
+                "--nodes {}: a scenario runs 1 to {NODES_MAX} nodes (the simulator keeps state per \
+                 link, so memory grows with the square of the nodes)",
+                self.nodes
+            ));
+        }
+        if self.until.is_zero() || self.until > UNTIL_MAX {
+            return invalid(format!(
+                "--until-ms {}: a run lasts 1 ms to {} ms (a day) of virtual time",
+                self.until.as_millis(),
+                UNTIL_MAX.as_millis()
             ));
         }
         self.link().validate()?;
@@ -120,6 +174,60 @@ impl SimOptions {
         }
         for b in &self.byzantine {
             known(b.node)?;
+        }
+        self.validate_schedule()
+    }
+
+    /// Faults that could never happen: after the end of the run, or the
+    /// restart of a node that is up.
+    fn validate_schedule(&self) -> Result<()> {
+        let end = self.until.as_millis();
+        let after_end = |what: String, at: Duration| {
+            Err(Error::InvalidConfig(format!(
+                "{what} at {} ms is after the end of the run (--until-ms {end}): it would never \
+                 happen; schedule it earlier or run longer",
+                at.as_millis()
+            )))
+        };
+        for p in &self.partitions {
+            if p.from > self.until {
+                return after_end(format!("partition '{p}'"), p.from);
+            }
+        }
+        let mut faults: Vec<(Duration, bool, NodeId)> = Vec::new();
+        for c in &self.crashes {
+            faults.push((c.at, false, c.node));
+        }
+        for r in &self.restarts {
+            faults.push((r.at, true, r.node));
+        }
+        // In time order; at equal times crashes first, as the script runs
+        // them in option order and a restart at the crash's instant is
+        // meant to follow it.
+        faults.sort_by_key(|(at, restart, _)| (*at, *restart));
+        let mut down = vec![false; self.nodes];
+        for (at, restart, node) in faults {
+            let what = if restart { "restart" } else { "crash" };
+            if at > self.until {
+                return after_end(format!("{what} of {node}"), at);
+            }
+            let was_down = std::mem::replace(&mut down[node.index()], !restart);
+            if restart && !was_down {
+                return Err(Error::InvalidConfig(format!(
+                    "restart of {node} at {} ms: {node} is up then (no --crash {}@T before it); \
+                     crash it first, e.g. --crash {}@{}",
+                    at.as_millis(),
+                    node.0,
+                    node.0,
+                    at.as_millis().saturating_sub(1)
+                )));
+            }
+            if !restart && was_down {
+                return Err(Error::InvalidConfig(format!(
+                    "crash of {node} at {} ms: {node} is already down then; restart it first",
+                    at.as_millis()
+                )));
+            }
         }
         Ok(())
     }
@@ -190,6 +298,9 @@ impl SimOptions {
         }
         for b in &self.byzantine {
             args.push_str(&format!(" --byzantine {b}"));
+        }
+        if let Some(defect) = &self.defect {
+            args.push_str(&format!(" --defect {defect}"));
         }
         args
     }
@@ -525,6 +636,12 @@ pub enum Verdict {
     Violated(String),
     /// It was not judged, and why (e.g. a liveness property on a lossy network).
     Skipped(String),
+    /// It failed, as theory predicts for this run: the faults broke an
+    /// assumption the property needs (a crashed server starves its
+    /// clients). The text says what failed and which assumption broke. The
+    /// run still [passes](Report::passed): the algorithm did what it
+    /// promises.
+    Expected(String),
 }
 
 impl From<std::result::Result<(), String>> for Verdict {
@@ -542,6 +659,11 @@ pub enum Check<N: Node> {
     /// After every event, over all node states: the run stops at the first
     /// violation (for safety properties).
     Invariant(fn(&[Option<N>]) -> std::result::Result<(), String>),
+    /// After every event, of the node the event ran on only (see
+    /// [`Simulation::node_invariant`]): for a safety property that holds
+    /// of each node on its own, at a cost that does not grow with the
+    /// number of nodes.
+    NodeInvariant(fn(NodeId, &N) -> std::result::Result<(), String>),
     /// Once, at the end of the run (for liveness properties, and anything
     /// that needs the whole run).
     AtEnd(fn(&Simulation<N>, &SimOptions) -> Verdict),
@@ -563,6 +685,7 @@ impl<N: Node> fmt::Debug for Check<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Check::Invariant(_) => "Invariant",
+            Check::NodeInvariant(_) => "NodeInvariant",
             Check::AtEnd(_) => "AtEnd",
             Check::History(_) => "History",
             Check::Figure(_) => "Figure",
@@ -666,6 +789,9 @@ impl fmt::Display for Report {
                 Verdict::Holds => writeln!(f, "  {name:<width$}  holds")?,
                 Verdict::Violated(why) => writeln!(f, "  {name:<width$}  VIOLATED: {why}")?,
                 Verdict::Skipped(why) => writeln!(f, "  {name:<width$}  skipped ({why})")?,
+                Verdict::Expected(why) => {
+                    writeln!(f, "  {name:<width$}  VIOLATED, as expected: {why}")?
+                }
             }
         }
         if !self.passed() {
@@ -693,6 +819,44 @@ pub struct Algorithm {
     pub summary: &'static str,
     /// Runs the algorithm in the simulator and judges its properties.
     pub run: fn(&SimOptions) -> Result<Outcome>,
+    /// The deliberate bugs [`SimOptions::defect`] can name, so that a run
+    /// shows the checkers catching them (`dsys sim ALGO --defect NAME`).
+    pub defects: &'static [DefectInfo],
+}
+
+/// A deliberate bug an algorithm ships for its checkers to catch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefectInfo {
+    /// Its name on the command line (`ignores-timestamps`).
+    pub name: &'static str,
+    /// What it breaks, in one line.
+    pub breaks: &'static str,
+}
+
+impl Algorithm {
+    /// The defect `options` names, checked against [`Algorithm::defects`]:
+    /// `Ok(None)` for the correct algorithm.
+    pub fn defect(&self, options: &SimOptions) -> Result<Option<&'static str>> {
+        let Some(name) = &options.defect else {
+            return Ok(None);
+        };
+        match self.defects.iter().find(|d| d.name == name) {
+            Some(d) => Ok(Some(d.name)),
+            None if self.defects.is_empty() => Err(Error::InvalidConfig(format!(
+                "{} ships no deliberate defects (--defect {name})",
+                self.name
+            ))),
+            None => Err(Error::InvalidConfig(format!(
+                "{} has no defect {name:?}; it ships {}",
+                self.name,
+                self.defects
+                    .iter()
+                    .map(|d| d.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
 }
 
 /// Runs `factory`'s nodes under `options`, checks `properties`, and reports.
@@ -754,6 +918,10 @@ pub fn run_scenario_lying<N: Node>(
     options.validate()?;
     let mut sim = Simulation::new(options.nodes, options.seed, factory);
     sim.set_all_links(options.link())?;
+    sim.set_limits(options.limits);
+    if let Some(watch) = options.watch.clone() {
+        sim.set_watch(WATCH_EVERY, move |progress| (watch.0)(progress));
+    }
     setup(&mut sim)?;
     if options.trace {
         sim.enable_trace();
@@ -766,6 +934,7 @@ pub fn run_scenario_lying<N: Node>(
         match property.check {
             Check::Invariant(check) => sim.invariant(property.name, check),
             Check::History(make) => sim.invariant(property.name, make()),
+            Check::NodeInvariant(check) => sim.node_invariant(property.name, check),
             Check::AtEnd(_) | Check::Figure(_) => {}
         }
     }
@@ -778,7 +947,7 @@ pub fn run_scenario_lying<N: Node>(
                     Check::Invariant(check) => check(sim.states()).into(),
                     Check::AtEnd(check) => check(&sim, options),
                     // Checked after every event and never violated.
-                    Check::History(_) => Verdict::Holds,
+                    Check::History(_) | Check::NodeInvariant(_) => Verdict::Holds,
                     Check::Figure(_) => continue,
                 };
                 verdicts.push((property.name.to_string(), verdict));

@@ -65,6 +65,7 @@
 mod adversary;
 mod byzantine;
 mod engine;
+mod limits;
 mod metrics;
 mod network;
 mod queue;
@@ -80,6 +81,7 @@ use rand_chacha::ChaCha8Rng;
 pub use adversary::{Pending, Scheduler};
 use byzantine::ByzantineSlot;
 pub use byzantine::{ByzantineCtx, Forged, Strategy, SENT_REMEMBERED_MAX};
+pub use limits::{Limits, Progress, WatchFn, MEMORY_CHECK_EVERY};
 use metrics::KindId;
 pub use metrics::{KindMetrics, Metrics, NodeMetrics};
 use network::LocalClock;
@@ -115,6 +117,7 @@ const BYZANTINE_STREAM: u64 = 0xB12A_4717_E5EE_D5ED;
 
 type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
 type InvariantFn<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), String>>;
+type NodeInvariantFn<N> = Box<dyn FnMut(NodeId, &N) -> std::result::Result<(), String>>;
 type Call<N> = Box<dyn FnOnce(&mut Simulation<N>)>;
 
 enum Action<N: Node> {
@@ -198,11 +201,15 @@ pub struct Simulation<N: Node> {
     clocks: Vec<Vec<u64>>,
     metrics: Metrics,
     invariants: Vec<(String, InvariantFn<N>)>,
+    node_invariants: Vec<(String, NodeInvariantFn<N>)>,
     /// The strategy of each Byzantine node, by id; empty until the first
     /// [`Simulation::byzantine`], so honest runs pay one length check a send.
     byzantine: Vec<Option<ByzantineSlot<N::Msg>>>,
     /// The adversary that orders events, if any ([`Simulation::set_scheduler`]).
     scheduler: Option<Box<dyn Scheduler<N::Msg, N::Timer>>>,
+    limits: Limits,
+    /// The watch and how many events apart it is called.
+    watch: Option<(u64, WatchFn)>,
 }
 
 impl<N: Node> fmt::Debug for Simulation<N> {
@@ -247,8 +254,11 @@ impl<N: Node> Simulation<N> {
             clocks: Vec::new(),
             metrics: Metrics::new(nodes),
             invariants: Vec::new(),
+            node_invariants: Vec::new(),
             byzantine: Vec::new(),
             scheduler: None,
+            limits: Limits::NONE,
+            watch: None,
         };
         for &id in &ids {
             let node = (sim.factory)(id);
@@ -277,6 +287,56 @@ impl<N: Node> Simulation<N> {
     }
 
     // ----- configuration -------------------------------------------------
+
+    /// Bounds the run: past one, [`step`](Simulation::step) returns
+    /// [`Error::LimitExceeded`](crate::Error::LimitExceeded) naming what
+    /// grew. A new simulation has [`Limits::NONE`].
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Calls `watch` every `every` events (at least 1) with the run's
+    /// [`Progress`]: for a progress line, or to stop a run that took too
+    /// long by the caller's clock — an `Err(why)` stops the run with
+    /// [`Error::Stopped`](crate::Error::Stopped).
+    pub fn set_watch(
+        &mut self,
+        every: u64,
+        watch: impl FnMut(&Progress) -> std::result::Result<(), String> + 'static,
+    ) {
+        self.watch = Some((every.max(1), Box::new(watch)));
+    }
+
+    /// Where the run stands.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            now: self.now(),
+            events: self.events_processed,
+            pending: self.queue.len(),
+            memory: self.memory_estimate(),
+        }
+    }
+
+    /// An estimate, in bytes, of the memory the simulator holds for the
+    /// run: the queue, the trace and the events nodes emitted (what a run
+    /// grows; node states are the algorithm's own).
+    pub fn memory_estimate(&self) -> u64 {
+        let (queue, trace, emitted) = self.memory_parts();
+        queue + trace + emitted
+    }
+
+    /// [`memory_estimate`](Simulation::memory_estimate) in parts: the
+    /// queue, the trace, the emitted events.
+    fn memory_parts(&self) -> (u64, u64, u64) {
+        let queued = self.queue.len() * (std::mem::size_of::<Action<N>>() + 16);
+        let traced = self.trace.as_ref().map_or(0, |t| {
+            // A record, its vector timestamp, and the text of a message.
+            t.len() * (std::mem::size_of::<crate::trace::TraceEvent>() + 8 * self.n + 64)
+        });
+        let emitted: usize = self.slots.iter().map(|s| s.emitted.capacity()).sum();
+        let emitted = emitted * std::mem::size_of::<Emitted<N::Event>>();
+        (queued as u64, traced as u64, emitted as u64)
+    }
 
     /// Records a trace from now on (call before the first step to record the
     /// whole run). Tracing costs time: leave it off in benchmarks.
@@ -324,6 +384,37 @@ impl<N: Node> Simulation<N> {
         check: impl FnMut(&[Option<N>]) -> std::result::Result<(), String> + 'static,
     ) {
         self.invariants.push((name.into(), Box::new(check)));
+    }
+
+    /// Registers an invariant that each node must satisfy on its own (a
+    /// property of one node's state, such as "every pong it counted
+    /// answers a ping it sent"). It is checked after every event for the
+    /// node the event ran on only — every live node after a fault or a
+    /// scheduled call — so it costs the same per event however many nodes
+    /// there are, where [`invariant`](Simulation::invariant) looks at them
+    /// all. A violation stops the run like an invariant's.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dsys_core::ping_pong::{PingPong, PingPongConfig};
+    /// use dsys_core::sim::Simulation;
+    ///
+    /// let mut sim = Simulation::new(3, 1, |_| PingPong::new(PingPongConfig::default()));
+    /// sim.node_invariant("no more than 4 pings answered", |_, node: &PingPong| {
+    ///     match node.pings_received {
+    ///         n if n > 4 => Err(format!("{n} pings answered")),
+    ///         _ => Ok(()),
+    ///     }
+    /// });
+    /// let error = sim.run_until(Duration::from_secs(1)).unwrap_err();
+    /// assert!(error.to_string().contains("5 pings answered"), "{error}");
+    /// ```
+    pub fn node_invariant(
+        &mut self,
+        name: impl Into<String>,
+        check: impl FnMut(NodeId, &N) -> std::result::Result<(), String> + 'static,
+    ) {
+        self.node_invariants.push((name.into(), Box::new(check)));
     }
 
     // ----- inspection ----------------------------------------------------

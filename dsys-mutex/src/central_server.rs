@@ -43,7 +43,7 @@
 
 use std::collections::VecDeque;
 
-use dsys_core::scenario::{Algorithm, Outcome, SimOptions};
+use dsys_core::scenario::{Algorithm, DefectInfo, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
@@ -213,10 +213,28 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "central-server",
     summary: "mutual exclusion through one server's FIFO queue (request, grant, release)",
     run: simulate,
+    defects: &[
+        DefectInfo {
+            name: "grants-twice",
+            breaks: "the server grants every request at once, even while the token is out (ME1)",
+        },
+        DefectInfo {
+            name: "lifo-queue",
+            breaks: "the server serves its queue last-in first-out (ME3)",
+        },
+    ],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    crate::workload::run_scenario(ALGORITHM.name, options, |_| CentralServer::new(NodeId(0)))
+    let defect = match ALGORITHM.defect(options)? {
+        Some("grants-twice") => Some(Defect::GrantsTwice),
+        Some(_) => Some(Defect::LifoQueue),
+        None => None,
+    };
+    crate::workload::run_scenario(ALGORITHM.name, options, move |_| match defect {
+        Some(defect) => CentralServer::broken(NodeId(0), defect),
+        None => CentralServer::new(NodeId(0)),
+    })
 }
 
 #[cfg(test)]

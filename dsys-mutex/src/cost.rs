@@ -140,6 +140,7 @@ fn throughput<N: MutexNode>(
         think_max: Duration::ZERO,
         poll: LATENCY / 100,
         until: sim.now() + LATENCY * (warm_up + window),
+        requests_until: Duration::MAX,
     }
     .install(&mut sim)?;
     sim.run_for(LATENCY * warm_up)?;

@@ -58,7 +58,7 @@
 use std::collections::BTreeSet;
 
 use dsys_clocks::lamport::{LamportClock, LamportTimestamp};
-use dsys_core::scenario::{Algorithm, Outcome, SimOptions};
+use dsys_core::scenario::{Algorithm, DefectInfo, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
@@ -347,10 +347,18 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "mutual exclusion by √N grid voting sets, deadlock-free with inquire/relinquish/failed",
     run: simulate,
+    defects: &[DefectInfo {
+        name: "no-inquire",
+        breaks: "Maekawa's original rules, without Inquire and Failed: a deadlock (ME2)",
+    }],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    crate::workload::run_scenario(ALGORITHM.name, options, |_| Maekawa::new())
+    let broken = ALGORITHM.defect(options)?.is_some(); // its one defect
+    crate::workload::run_scenario(ALGORITHM.name, options, move |_| match broken {
+        true => Maekawa::broken(Defect::NoInquire),
+        false => Maekawa::new(),
+    })
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@
 use std::collections::BTreeSet;
 
 use dsys_clocks::lamport::{LamportClock, LamportTimestamp};
-use dsys_core::scenario::{Algorithm, Outcome, SimOptions};
+use dsys_core::scenario::{Algorithm, DefectInfo, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
@@ -219,10 +219,28 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "ricart-agrawala",
     summary: "mutual exclusion by Lamport-stamped multicast requests and deferred replies",
     run: simulate,
+    defects: &[
+        DefectInfo {
+            name: "replies-in-section",
+            breaks: "replies at once even while in the section (ME1)",
+        },
+        DefectInfo {
+            name: "ignores-timestamps",
+            breaks: "orders requests by process id alone, ignoring Lamport time (ME1, ME3)",
+        },
+    ],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    crate::workload::run_scenario(ALGORITHM.name, options, |_| RicartAgrawala::new())
+    let defect = match ALGORITHM.defect(options)? {
+        Some("replies-in-section") => Some(Defect::RepliesInSection),
+        Some(_) => Some(Defect::IgnoresTimestamps),
+        None => None,
+    };
+    crate::workload::run_scenario(ALGORITHM.name, options, move |_| match defect {
+        Some(defect) => RicartAgrawala::broken(defect),
+        None => RicartAgrawala::new(),
+    })
 }
 
 #[cfg(test)]

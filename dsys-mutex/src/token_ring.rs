@@ -404,6 +404,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "token-ring",
     summary: "mutual exclusion by one token circulating around a logical ring",
     run: simulate,
+    defects: &[],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

@@ -30,6 +30,10 @@ pub struct Workload {
     pub poll: Duration,
     /// When the workload stops scheduling (it also stops when done).
     pub until: Duration,
+    /// No node asks for the section again after this time (exits are
+    /// still scheduled until [`Workload::until`]), so that the last
+    /// requests can be served before the run ends.
+    pub requests_until: Duration,
 }
 
 impl Default for Workload {
@@ -41,6 +45,7 @@ impl Default for Workload {
             think_max: Duration::from_millis(20),
             poll: Duration::from_millis(1),
             until: Duration::from_secs(60),
+            requests_until: Duration::MAX,
         }
     }
 }
@@ -113,7 +118,11 @@ fn watch<N: MutexNode>(sim: &mut Simulation<N>, mut progress: Progress) {
                 Event::Exited if progress.rounds_left[i] > 0 => {
                     progress.rounds_left[i] -= 1;
                     let at = (time + progress.think()).max(now);
-                    sim.request_at(at, id, Request::Enter)
+                    if at <= progress.workload.requests_until {
+                        sim.request_at(at, id, Request::Enter)
+                    } else {
+                        Ok(())
+                    }
                 }
                 Event::Exited => Ok(()),
             };
@@ -125,16 +134,38 @@ fn watch<N: MutexNode>(sim: &mut Simulation<N>, mut progress: Progress) {
     }
 }
 
-/// Runs `factory`'s nodes under `options` with the default [`Workload`]
-/// (ending at `options.until`), records the trace, and judges ME1–ME3
+/// How long before the end of a run [`run_scenario`]'s nodes stop asking
+/// for the section: long enough for every queued request to be served
+/// when the run keeps ME2's assumptions.
+pub fn settle_time(options: &dsys_core::scenario::SimOptions) -> Duration {
+    // Every other node may be queued ahead, each holding the section and
+    // passing it on in a few message delays (Maekawa's Inquire and
+    // Relinquish take the most).
+    let per_node = Workload::default().hold + options.latency.max * 6;
+    per_node * options.nodes as u32 + Duration::from_millis(100)
+}
+
+/// Runs `factory`'s nodes under `options` with a [`Workload`] that keeps
+/// every node asking for the section for most of the run (so that a fault
+/// at any time meets requests), records the trace, and judges ME1–ME3
 /// ([`crate::properties::properties`]): what `dsys sim <algorithm>` runs.
+///
+/// Nodes stop asking [`settle_time`] before the end, so that on a run
+/// that keeps ME2's assumptions every request is served in time.
 pub fn run_scenario<N: MutexNode>(
     algorithm: &str,
     options: &dsys_core::scenario::SimOptions,
     factory: impl FnMut(NodeId) -> N + 'static,
 ) -> dsys_core::Result<dsys_core::scenario::Outcome> {
+    let settle = settle_time(options);
     let workload = Workload {
+        rounds: u32::MAX,
         until: options.until,
+        requests_until: if options.until > settle * 2 {
+            options.until - settle
+        } else {
+            options.until / 2
+        },
         ..Workload::default()
     };
     dsys_core::scenario::run_scenario_with(

@@ -11,6 +11,25 @@
 //! dsys history check --model cas-register jepsen.log --html view.html
 //! ```
 
+/// `print!` that returns the error (a closed pipe, a full disk) for the
+/// caller to report, where `print!` panics.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*)
+            .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
+    }};
+}
+
+/// `println!` that returns the error, like [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+            .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
+    }};
+}
+
 #[path = "dsys/history.rs"]
 mod history;
 #[path = "dsys/net.rs"]
@@ -24,8 +43,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand};
-use dsys::core::scenario::{ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, SimOptions};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use dsys::core::scenario::{ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, SimOptions, Watch};
+use dsys::core::sim::{Limits, Progress};
 use dsys::core::trace::{Trace, SHIVIZ_REGEX};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// dsys: classic distributed algorithms as deterministic state machines.
 #[derive(Debug, Parser)]
@@ -66,10 +90,10 @@ struct SimArgs {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Probability that a message is lost.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     loss: f64,
     /// Probability that a message is delivered twice.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     dup: f64,
     /// Latency of every link in milliseconds, uniform in MIN..MAX.
     #[arg(long, default_value = "1..10", value_name = "MIN..MAX")]
@@ -77,8 +101,8 @@ struct SimArgs {
     /// Let links reorder messages (default: FIFO links).
     #[arg(long)]
     reorder: bool,
-    /// Virtual time to run, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
+    /// Virtual time to run, in milliseconds (1 to a day).
+    #[arg(long, default_value_t = 2000, value_parser = whole_ms, allow_negative_numbers = true)]
     until_ms: u64,
     /// Partition the cluster: SIDE|SIDE@FROM_MS[..HEAL_MS], e.g. 0,1|2@100..400. Repeatable.
     #[arg(long, value_name = "SPEC")]
@@ -94,12 +118,43 @@ struct SimArgs {
     /// tamper (algorithms that say how their messages lie). Repeatable.
     #[arg(long, value_name = "ID:STRATEGY")]
     byzantine: Vec<ByzantineSpec>,
+    /// Run a deliberate bug the algorithm ships instead of the correct
+    /// algorithm, to see its checkers catch it (`dsys list` names them).
+    #[arg(long, value_name = "NAME")]
+    defect: Option<String>,
     /// Write the trace as JSON Lines to this file.
     #[arg(long, value_name = "FILE.jsonl")]
     trace: Option<PathBuf>,
     /// Write the trace as a ShiViz log to this file.
     #[arg(long, value_name = "FILE.log")]
     shiviz: Option<PathBuf>,
+    /// Stop the run with an error after this many events (a run that never
+    /// goes quiet).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().events_max)]
+    max_events: u64,
+    /// Stop the run with an error when this many events wait at once
+    /// (messages multiplying).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().pending_max)]
+    max_pending: usize,
+    /// Stop the run with an error when the simulator holds about this many
+    /// MiB (its queue, trace and events).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().memory_max >> 20)]
+    max_memory_mib: u64,
+    /// Stop the run with an error after this many seconds of wall time.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    max_seconds: u64,
+}
+
+/// A whole number of milliseconds, with our own message for a negative one
+/// (clap's would suggest `--` before it).
+fn whole_ms(s: &str) -> Result<u64, String> {
+    if s.trim_start().starts_with('-') {
+        return Err(format!(
+            "{s} is negative: write a whole number of milliseconds, 1 or more"
+        ));
+    }
+    s.parse()
+        .map_err(|_| format!("{s:?} is not a whole number of milliseconds"))
 }
 
 fn main() -> ExitCode {
@@ -107,13 +162,29 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match run(Cli::parse()) {
+    let result = run(Cli::parse()).and_then(|code| {
+        std::io::Write::flush(&mut std::io::stdout()).context("cannot write to standard output")?;
+        Ok(code)
+    });
+    match result {
         Ok(code) => code,
+        // The reader went away (`dsys list | head -1`): stop quietly, with
+        // the status a shell gives a command killed by SIGPIPE.
+        Err(error) if is_broken_pipe(&error) => ExitCode::from(141),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `error` comes from writing to a pipe nobody reads any more.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -122,7 +193,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let algorithms = dsys::registry::algorithms();
             let width = algorithms.iter().map(|a| a.name.len()).max().unwrap_or(0);
             for algorithm in algorithms {
-                println!("{:<width$}  {}", algorithm.name, algorithm.summary);
+                outln!("{:<width$}  {}", algorithm.name, algorithm.summary)?;
+                for defect in algorithm.defects {
+                    outln!(
+                        "{:<width$}    --defect {}: {}",
+                        "",
+                        defect.name,
+                        defect.breaks
+                    )?;
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -159,8 +238,33 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         restarts: args.restart,
         byzantine: args.byzantine,
         trace: args.trace.is_some() || args.shiviz.is_some(),
+        limits: Limits {
+            events_max: args.max_events,
+            pending_max: args.max_pending,
+            memory_max: args.max_memory_mib.saturating_mul(1 << 20),
+        },
+        watch: None,
+        defect: args.defect,
     };
-    let outcome = (algorithm.run)(&options)?;
+    options.validate()?;
+    algorithm.defect(&options)?;
+    // Output files are opened before the run, so that a bad path is
+    // reported at once, not after minutes of simulation.
+    let trace_file = args.trace.as_deref().map(create).transpose()?;
+    let shiviz_file = args.shiviz.as_deref().map(create).transpose()?;
+    let progress = ProgressLine::new(options.until, Duration::from_secs(args.max_seconds));
+    let options = SimOptions {
+        watch: Some(progress.watch()),
+        ..options
+    };
+    let outcome = (algorithm.run)(&options);
+    progress.clear();
+    let outcome = outcome.map_err(|error| match error {
+        dsys::core::Error::LimitExceeded { .. } => anyhow::anyhow!(
+            "{error} (dsys sim --max-events, --max-pending and --max-memory-mib raise the limits)"
+        ),
+        other => other.into(),
+    })?;
     if !options.byzantine.is_empty() && outcome.report.byzantine.is_empty() {
         bail!(
             "{}'s scenario does not apply --byzantine (it builds its simulation without \
@@ -168,22 +272,22 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
             algorithm.name
         );
     }
-    print!("{}", outcome.report);
+    out!("{}", outcome.report)?;
     if let Some(trace) = &outcome.trace {
-        if let Some(path) = &args.trace {
-            write(path, trace, Trace::write_jsonl)?;
-            println!(
+        if let (Some(path), Some(file)) = (&args.trace, trace_file) {
+            write(path, file, trace, Trace::write_jsonl)?;
+            outln!(
                 "trace: {} records written to {}",
                 trace.len(),
                 path.display()
-            );
+            )?;
         }
-        if let Some(path) = &args.shiviz {
-            write(path, trace, Trace::write_shiviz)?;
-            println!(
+        if let (Some(path), Some(file)) = (&args.shiviz, shiviz_file) {
+            write(path, file, trace, Trace::write_shiviz)?;
+            outln!(
                 "shiviz: {} written; paste it into ShiViz with the regular expression {SHIVIZ_REGEX}",
                 path.display()
-            );
+            )?;
         }
     }
     if outcome.report.passed() {
@@ -197,11 +301,75 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn create(path: &Path) -> anyhow::Result<File> {
+    File::create(path).with_context(|| format!("cannot create {}", path.display()))
+}
+
 fn write(
     path: &Path,
+    file: File,
     trace: &Trace,
     export: fn(&Trace, BufWriter<File>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     export(trace, BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The progress line of a long `dsys sim` run, on standard error when it
+/// is a terminal, shown once a run has taken a second; and the wall-time
+/// budget (`--max-seconds`).
+struct ProgressLine {
+    bar: Arc<OnceLock<ProgressBar>>,
+    until: Duration,
+    budget: Duration,
+    start: Instant,
+}
+
+impl ProgressLine {
+    fn new(until: Duration, budget: Duration) -> Self {
+        ProgressLine {
+            bar: Arc::new(OnceLock::new()),
+            until,
+            budget,
+            start: Instant::now(),
+        }
+    }
+
+    /// The watch the simulator calls every few thousand events.
+    fn watch(&self) -> Watch {
+        let (bar, until, budget, start) =
+            (Arc::clone(&self.bar), self.until, self.budget, self.start);
+        Watch(Arc::new(move |progress: &Progress| {
+            let elapsed = start.elapsed();
+            if elapsed > budget {
+                return Err(format!(
+                    "it ran for more than {} s of wall time (--max-seconds), at {progress}",
+                    budget.as_secs()
+                ));
+            }
+            if elapsed >= Duration::from_secs(1) {
+                let bar = bar.get_or_init(|| {
+                    let bar = ProgressBar::new(until.as_millis() as u64);
+                    let style = ProgressStyle::with_template(
+                        "{elapsed:>4} [{bar:30}] {pos}/{len} ms of virtual time, {msg}",
+                    )
+                    .expect("a valid template")
+                    .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar
+                });
+                bar.set_position(progress.now.as_millis() as u64);
+                bar.set_message(format!(
+                    "{} events, {} pending",
+                    progress.events, progress.pending
+                ));
+            }
+            Ok(())
+        }))
+    }
+
+    fn clear(&self) {
+        if let Some(bar) = self.bar.get() {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -273,6 +273,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "multi-paxos",
     summary: "Multi-Paxos replicated log: a stable leader (phase 1 once), no-op gap filling, catch-up, batching; log agreement after every event",
     run: simulate,
+    defects: &[],
 };
 
 /// The properties `dsys sim multi-paxos` judges, and its figures.

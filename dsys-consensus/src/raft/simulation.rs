@@ -195,6 +195,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "raft",
     summary: "Raft consensus: elections, replication, snapshots; the five safety properties after every event",
     run: simulate,
+    defects: &[],
 };
 
 /// The configuration `dsys sim raft` runs.

@@ -550,9 +550,80 @@ impl<N: Node> Simulation<N> {
     /// invariants.
     pub(super) fn run_action(&mut self, action: Action<N>) -> Result<()> {
         self.events_processed += 1;
+        // The node whose state the event may change: `None` for every node
+        // (a fault, a scheduled call), `Some(None)` for none.
+        let touched = match &action {
+            Action::Start { node, .. }
+            | Action::Timer { node, .. }
+            | Action::Request { node, .. }
+            | Action::Deliver { to: node, .. } => Some(Some(*node)),
+            Action::HeldSend { .. } => Some(None),
+            Action::Fault(_) | Action::Call(_) => None,
+        };
         self.dispatch(action);
         if !self.invariants.is_empty() {
             self.check_invariants()?;
+        }
+        if !self.node_invariants.is_empty() {
+            match touched {
+                Some(Some(node)) => self.check_node_invariants(node)?,
+                Some(None) => {}
+                None => (0..self.n).try_for_each(|node| self.check_node_invariants(node))?,
+            }
+        }
+        self.check_limits()
+    }
+
+    /// The [`Limits`](super::Limits), and the watch when it is due.
+    fn check_limits(&mut self) -> Result<()> {
+        let (events, pending) = (self.events_processed, self.queue.len());
+        if events > self.limits.events_max {
+            return Err(Error::LimitExceeded {
+                what: "events processed".into(),
+                reached: events,
+                limit: self.limits.events_max,
+                time: self.now(),
+                hint: "the run does not go quiet: ask for less virtual time, or raise the limit",
+            });
+        }
+        if pending > self.limits.pending_max {
+            return Err(Error::LimitExceeded {
+                what: "events pending (messages in flight, timers, requests)".into(),
+                reached: pending as u64,
+                limit: self.limits.pending_max as u64,
+                time: self.now(),
+                hint: "messages are multiplying faster than they are delivered (a duplicated \
+                       token passed on twice, a node answering one message with several): \
+                       fewer duplicates or nodes, or raise the limit",
+            });
+        }
+        if events.is_multiple_of(super::MEMORY_CHECK_EVERY) {
+            let (queue, trace, emitted) = self.memory_parts();
+            let memory = queue + trace + emitted;
+            if memory > self.limits.memory_max {
+                return Err(Error::LimitExceeded {
+                    what: format!(
+                        "bytes of memory held by the simulator (estimated: queue {} MiB for {} \
+                         pending events, trace {} MiB, emitted events {} MiB)",
+                        queue >> 20,
+                        self.queue.len(),
+                        trace >> 20,
+                        emitted >> 20
+                    ),
+                    reached: memory,
+                    limit: self.limits.memory_max,
+                    time: self.now(),
+                    hint: "the run records more than it can keep: ask for less virtual time, \
+                           fewer nodes or fewer duplicates, or raise the limit",
+                });
+            }
+        }
+        if let Some((every, _)) = &self.watch {
+            if events.is_multiple_of(*every) {
+                let progress = self.progress();
+                let (_, watch) = self.watch.as_mut().expect("checked just above");
+                watch(&progress).map_err(Error::Stopped)?;
+            }
         }
         Ok(())
     }
@@ -630,6 +701,24 @@ impl<N: Node> Simulation<N> {
                 chosen,
                 pending: view.len(),
             })
+    }
+
+    fn check_node_invariants(&mut self, node: usize) -> Result<()> {
+        let Some(state) = &self.nodes[node] else {
+            return Ok(());
+        };
+        for (name, check) in &mut self.node_invariants {
+            if let Err(detail) = check(NodeId(node as u32), state) {
+                return Err(Error::InvariantViolated(Box::new(Violation {
+                    invariant: name.clone(),
+                    detail,
+                    seed: self.seed,
+                    time: Duration::from_nanos(self.now),
+                    trace: self.trace.clone(),
+                })));
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn check_invariants(&mut self) -> Result<()> {

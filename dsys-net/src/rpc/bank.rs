@@ -151,6 +151,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "rpc",
     summary: "RPC with retries and at-most-once duplicate suppression: a bank over a lossy network",
     run: simulate,
+    defects: &[],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

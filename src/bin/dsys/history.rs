@@ -272,19 +272,19 @@ fn judge<M: Model>(
     let clients: std::collections::BTreeSet<u64> =
         history.ops().iter().map(|op| op.client).collect();
     let open = history.ops().iter().filter(|op| op.is_open()).count();
-    println!(
+    outln!(
         "{}: {} operations by {} clients ({} never returned), read as {}",
         args.file.display(),
         history.len(),
         clients.len(),
         open,
         format.name()
-    );
-    print!("{report}");
+    )?;
+    out!("{report}")?;
     if let Some(out) = &args.html {
         fs::write(out, html::render(model, history, &report))
             .with_context(|| format!("cannot write {}", out.display()))?;
-        println!("html: {} written; open it in any browser", out.display());
+        outln!("html: {} written; open it in any browser", out.display())?;
     }
     Ok(match report.verdict {
         Verdict::Holds => ExitCode::SUCCESS,

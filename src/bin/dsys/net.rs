@@ -163,7 +163,7 @@ fn serve<N: Node>(
             .start(move |_| slot.take().expect("a node process runs one incarnation"));
         let handle = cluster.node(id).clone();
         let mut events = handle.subscribe_from_start().expect("the first subscription");
-        println!("{id}: listening on {}, {} other node(s)", transport.local_addr(), servers - 1);
+        outln!("{id}: listening on {}, {} other node(s)", transport.local_addr(), servers - 1)?;
         let mut tick = tokio::time::interval(Duration::from_millis(200));
         let mut last_status = String::new();
         let interrupted = stop_signal();
@@ -190,10 +190,10 @@ fn serve<N: Node>(
                 _ = &mut interrupted => break,
             };
             for line in lines {
-                println!("{id}: {line}");
+                outln!("{id}: {line}")?;
             }
         }
-        println!("{id}: stopping");
+        outln!("{id}: stopping")?;
         cluster.stop();
         transport.shutdown();
         Ok(ExitCode::SUCCESS)
@@ -310,10 +310,10 @@ pub(crate) fn raft(command: RaftCommand) -> anyhow::Result<ExitCode> {
         transport.shutdown();
         match outcome {
             Some(ClientEvent::Committed { index, output }) => {
-                println!(
+                outln!(
                     "committed {:?} at index {index} (value #{output} of the log)",
                     args.value
-                );
+                )?;
                 Ok(ExitCode::SUCCESS)
             }
             Some(ClientEvent::Failed { reason }) => {
@@ -366,11 +366,11 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
                 file.nodes.len()
             );
         }
-        println!("reusing {} (and the nodes' data in it)", path.display());
+        outln!("reusing {} (and the nodes' data in it)", path.display())?;
     } else {
         std::fs::write(&path, local_cluster_file(&args.dir, args.nodes)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display())?;
     }
     let exe = std::env::current_exe().context("cannot find the dsys executable")?;
     let mut children: Vec<Child> = Vec::new();
@@ -381,16 +381,16 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
             .args(["--id", &id.to_string(), "--algorithm", &args.algorithm])
             .spawn()
             .with_context(|| format!("cannot start node {id}"))?;
-        println!("started n{id} (pid {})", child.id());
+        outln!("started n{id} (pid {})", child.id())?;
         children.push(child);
     }
     if args.algorithm == "raft" {
-        println!(
+        outln!(
             "\npropose values from another terminal:\n  cargo run --release -- raft propose --cluster {} hello\n",
             path.display()
-        );
+        )?;
     }
-    println!("Ctrl-C stops the cluster.");
+    outln!("Ctrl-C stops the cluster.")?;
     actix_rt::System::new().block_on(stop_signal());
     for child in &mut children {
         let _ = child.kill();
