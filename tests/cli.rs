@@ -928,3 +928,28 @@ fn a_shipped_defect_is_caught_from_the_command_line() {
         &["ships no deliberate defects"],
     );
 }
+
+/// Latency beyond Raft's election timeout: no leader, and the report says
+/// which of Raft's assumptions the run broke, instead of skipping liveness
+/// and passing silently; without faults liveness is judged too.
+#[test]
+fn raft_liveness_is_judged_and_a_broken_timing_assumption_is_named() {
+    let run = dsys(["sim", "raft", "--latency-ms", "50..400"]);
+    let context = run.describe();
+    assert_eq!(run.code, Some(0), "{context}");
+    assert!(
+        run.stdout
+            .contains("liveness after faults           VIOLATED, as expected: no leader"),
+        "{context}"
+    );
+    assert!(
+        run.stdout.contains("broadcastTime ≪ electionTimeout"),
+        "{context}"
+    );
+    let run = dsys(["sim", "raft"]);
+    assert!(
+        run.stdout.contains("liveness after faults           holds"),
+        "{}",
+        run.describe()
+    );
+}
