@@ -2,7 +2,7 @@
 //!
 //! Every runtime — the simulator, the actix `NodeActor`, the test
 //! [`Harness`](crate::testing::Harness), the model checker — keeps one
-//! driver per node and calls [`Driver::handle`] with an [`Input`]. The
+//! driver per node and calls [`Driver::handle`] with an [`Input`](crate::Input). The
 //! driver holds what a handler needs besides the node's own state (its id,
 //! its peers, its seeded RNG, the buffer its effects go into), builds the
 //! [`Context`], runs the handler and returns the effects. Runtimes differ

@@ -24,7 +24,7 @@
 //!   reaches a rebooted host).
 //!   [`Simulation::pause`] freezes a node: what arrives for it waits until
 //!   [`Simulation::resume`].
-//! - **Clocks.** Each node's [`Context::now`] reads its own [`ClockConfig`]:
+//! - **Clocks.** Each node's [`Context::now`](crate::Context::now) reads its own [`ClockConfig`]:
 //!   an offset and a drift in ppm. Timers are measured on the local clock, so
 //!   a fast clock fires its timers early in virtual time.
 //!
@@ -36,7 +36,7 @@
 //! ([`Simulation::fault_at`], [`Simulation::schedule`] with a [`Script`]) and
 //! closures ([`Simulation::call_at`]) are scheduled at virtual times.
 //! Invariants ([`Simulation::invariant`]) are checked after every event; the
-//! first violation ends the run with [`Error::InvariantViolated`], which
+//! first violation ends the run with [`Error::InvariantViolated`](crate::Error::InvariantViolated), which
 //! carries the seed, the invariant's name and the trace up to that event.
 //! [`Simulation::set_scheduler`] hands the order of events to an adversary
 //! ([`Scheduler`]) that sees every pending message and timer: the FLP run

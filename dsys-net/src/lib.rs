@@ -12,7 +12,7 @@
 //!
 //! With the `transport` feature, the same nodes leave the process:
 //!
-//! - `tcp`: `TcpTransport`, a [`Transport`](dsys_core::runtime::Transport)
+//! - `tcp`: `TcpTransport`, a `dsys_core::runtime::Transport`
 //!   over TCP with an authenticated, versioned handshake, length-prefixed
 //!   frames, bounded per-peer queues, batched writes and reconnection;
 //! - `udp`: `UdpTransport`, one authenticated datagram per message, with
