@@ -118,7 +118,7 @@ mod tests {
             Driver::seeded(NodeId(3), vec![NodeId(1), NodeId(5)], 9, 0);
         assert_eq!(driver.id(), NodeId(3));
         assert_eq!(driver.peers(), &[NodeId(1), NodeId(5)]);
-        assert!(format!("{driver:?}").contains("id: NodeId(3)"));
+        assert!(format!("{driver:?}").contains("id: n3"));
         // The handler sees them too: start pings exactly the peers, and a
         // ping is answered to its sender.
         let mut node = PingPong::new(PingPongConfig::default());

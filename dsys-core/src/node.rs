@@ -19,10 +19,22 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 /// The identity of a node in a cluster. In the simulator the nodes of an
 /// `n`-node cluster are `NodeId(0)` to `NodeId(n - 1)`.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+///
+/// It prints as `n2` both ways (`{}` and `{:?}`), so that events, messages
+/// and reports name nodes alike: `Elected(n2)`, not `Elected(NodeId(2))`.
+///
+/// ```
+/// use dsys_core::NodeId;
+/// assert_eq!(format!("{} {:?} {:?}", NodeId(2), NodeId(2), Some(NodeId(0))), "n2 n2 Some(n0)");
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct NodeId(pub u32);
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
 
 impl NodeId {
     /// The id as an index into per-node tables.
@@ -567,7 +579,7 @@ mod tests {
         assert_eq!(id, NodeId(2));
         assert_eq!(size, 4);
         assert_eq!(peers, vec![NodeId(0), NodeId(1), NodeId(3)]);
-        assert!(debug.contains("id: NodeId(2)"), "{debug}");
+        assert!(debug.contains("id: n2"), "{debug}");
     }
 
     #[test]
