@@ -583,6 +583,35 @@ mod tests {
             .collect()
     }
 
+    // Of two independent failures, the failing set is the earliest one in
+    // invocation order, shrunk to the two calls that cannot both have
+    // behaved as recorded (every other call relaxed), and said 1-minimal.
+    #[test]
+    fn the_failing_set_is_the_earliest_failure_shrunk_to_its_calls() {
+        let mut h = CasHistory::new();
+        for i in 0..64u64 {
+            let value = i as i64;
+            h.complete_op(
+                0,
+                2 * i,
+                2 * i + 1,
+                RegisterOp::Write(value),
+                RegisterRet::Written,
+            );
+        }
+        let cs = calls(&h);
+        let limits = Limits {
+            steps_max: None,
+            deadline: None,
+        };
+        let (failing, minimal) = relaxed_failing(&CasRegister::new(), &cs, limits, 0, |set, _| {
+            let kept = |i: usize| set.iter().any(|c| c.index == i && c.complete.is_some());
+            // Violated while calls 9 and 20, or 40 and 41, behave as recorded.
+            (Some(kept(9) && kept(20) || kept(40) && kept(41)), 1)
+        });
+        assert_eq!((failing, minimal), (vec![9, 20], true));
+    }
+
     #[test]
     fn reachable_states_close_over_every_order_and_give_up_when_large() {
         let mut h = CasHistory::new();
