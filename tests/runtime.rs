@@ -173,15 +173,18 @@ fn faulty_transport_partitions_and_heals_at_run_time() {
             ..HeartbeatConfig::default()
         };
         let local: Arc<dyn Transport<_>> = Arc::new(LocalTransport::new());
-        let faulty = Arc::new(FaultyTransport::new(
-            local,
-            FaultConfig {
-                loss: 0.1,
-                duplicate: 0.1,
-                delay: Some(dsys::core::sim::Latency::uniform_ms(0, 2)),
-            },
-            5,
-        ));
+        let faulty = Arc::new(
+            FaultyTransport::new(
+                local,
+                FaultConfig {
+                    loss: 0.1,
+                    duplicate: 0.1,
+                    delay: Some(dsys::core::sim::Latency::uniform_ms(0, 2)),
+                },
+                5,
+            )
+            .expect("a valid fault configuration"),
+        );
         let transport: Arc<dyn Transport<_>> = faulty.clone();
         let cluster = Cluster::builder(3)
             .transport(transport)

@@ -192,7 +192,7 @@ async fn retries_and_duplicates_over_tcp_are_answered_from_the_table() {
         delay: None,
     };
     let faulty = |inner: &Arc<TcpTransport<Msg>>, seed| -> Arc<dyn Transport<Msg>> {
-        Arc::new(FaultyTransport::new(inner.clone(), faults, seed))
+        Arc::new(FaultyTransport::new(inner.clone(), faults, seed).expect("valid faults"))
     };
     // A loopback round trip takes well under a millisecond. A try fails
     // when its request or its reply is lost (1 − 0.8 × 0.8 = 0.36), so with

@@ -123,6 +123,22 @@ impl Default for FaultConfig {
     }
 }
 
+impl FaultConfig {
+    /// Checks that the probabilities lie in `[0, 1]` and the delay range is
+    /// not empty, saying what is wrong.
+    pub fn validate(&self) -> crate::Result<()> {
+        let link = crate::sim::LinkConfig {
+            loss: self.loss,
+            duplicate: self.duplicate,
+            latency: self
+                .delay
+                .unwrap_or(Latency::Fixed(std::time::Duration::ZERO)),
+            ordering: crate::sim::Ordering::Fifo,
+        };
+        link.validate()
+    }
+}
+
 /// Loss, duplication, delay and partitions over any transport, seeded.
 ///
 /// Delays use the actix runtime's timers, so `send` must be called from
@@ -147,15 +163,33 @@ impl<M: Message> fmt::Debug for FaultyTransport<M> {
 
 impl<M: Message> FaultyTransport<M> {
     /// Wraps `inner`, drawing every fault decision from a ChaCha RNG seeded
-    /// with `seed`.
-    pub fn new(inner: Arc<dyn Transport<M>>, config: FaultConfig, seed: u64) -> Self {
-        FaultyTransport {
+    /// with `seed`. Fails with [`Error::InvalidConfig`](crate::Error::InvalidConfig)
+    /// when `config` is out of range (a loss of 2.0 would otherwise fail
+    /// every send later, inside an actor).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dsys_core::ping_pong::Msg;
+    /// use dsys_core::runtime::{FaultConfig, FaultyTransport, LocalTransport};
+    ///
+    /// let local = Arc::new(LocalTransport::<Msg>::new());
+    /// let bad = FaultConfig { loss: 2.0, ..FaultConfig::default() };
+    /// let error = FaultyTransport::new(local, bad, 7).unwrap_err();
+    /// assert!(error.to_string().contains("loss probability 2 is outside [0, 1]"));
+    /// ```
+    pub fn new(
+        inner: Arc<dyn Transport<M>>,
+        config: FaultConfig,
+        seed: u64,
+    ) -> crate::Result<Self> {
+        config.validate()?;
+        Ok(FaultyTransport {
             inner,
             config: RwLock::new(config),
             rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed)),
             cut: RwLock::new(HashSet::new()),
             counters: TransportCounters::default(),
-        }
+        })
     }
 
     /// The current fault configuration.
@@ -163,9 +197,12 @@ impl<M: Message> FaultyTransport<M> {
         *self.config.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Changes the fault configuration from now on.
-    pub fn set_config(&self, config: FaultConfig) {
+    /// Changes the fault configuration from now on; an out-of-range one is
+    /// refused, and the old one stays.
+    pub fn set_config(&self, config: FaultConfig) -> crate::Result<()> {
+        config.validate()?;
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = config;
+        Ok(())
     }
 
     /// Cuts every link between the two sides, both ways.
