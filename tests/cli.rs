@@ -953,3 +953,22 @@ fn raft_liveness_is_judged_and_a_broken_timing_assumption_is_named() {
         run.describe()
     );
 }
+
+/// An election report tells the run's story: who started elections and
+/// whom the nodes came to hold as leader, and when.
+#[test]
+fn election_reports_say_who_was_elected_and_when() {
+    let run = dsys(["sim", "bully", "--crash", "2@100"]);
+    let context = run.describe();
+    assert_eq!(run.code, Some(0), "{context}");
+    let story = run
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("elections"))
+        .unwrap_or_else(|| panic!("no elections line\n{context}"));
+    // n2, the highest id, wins first; after its crash n1 takes over.
+    let first = story.find("→ n2 at").expect(story);
+    let second = story.find("→ n1 at").expect(story);
+    assert!(first < second, "{story}");
+    assert!(story.contains("n1 started at 400.0 ms"), "{story}");
+}

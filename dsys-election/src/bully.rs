@@ -586,6 +586,10 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                     properties::e2_liveness(sim.states()).into()
                 }),
             },
+            Property {
+                name: "elections",
+                check: Check::Figure(|sim, _| properties::story(sim)),
+            },
         ],
     )
 }

@@ -146,3 +146,51 @@ pub(crate) fn last_fault(options: &dsys_core::scenario::SimOptions) -> Option<Du
         .map(|c| c.at)
         .max()
 }
+
+fn ms(t: Duration) -> String {
+    format!("{:.1} ms", t.as_secs_f64() * 1000.0)
+}
+
+/// The run's story, for a report: in time order, who started an election
+/// and whom the nodes came to hold as leader, consecutive changes to the
+/// same leader grouped (`n2 started at 101.0 ms; n0, n1, n2 → n2 at
+/// 104.2 ms–109.0 ms`). Crashes and restarts are in the report's options.
+pub fn story<N: Node<Event = ElectionEvent>>(sim: &Simulation<N>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    // The leader of the group being built, its nodes and its time span.
+    let mut group: Option<(NodeId, Vec<NodeId>, Duration, Duration)> = None;
+    let flush = |group: &mut Option<(NodeId, Vec<NodeId>, Duration, Duration)>,
+                 parts: &mut Vec<String>| {
+        if let Some((leader, nodes, from, to)) = group.take() {
+            let nodes: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+            let when = match from == to {
+                true => ms(from),
+                false => format!("{}–{}", ms(from), ms(to)),
+            };
+            parts.push(format!("{} → {leader} at {when}", nodes.join(", ")));
+        }
+    };
+    for (id, e) in sim.all_events() {
+        match e.event {
+            ElectionEvent::Started => {
+                flush(&mut group, &mut parts);
+                parts.push(format!("{id} started at {}", ms(e.time)));
+            }
+            ElectionEvent::Elected(leader) => match &mut group {
+                Some((held, nodes, _, to)) if *held == leader => {
+                    nodes.push(id);
+                    *to = e.time;
+                }
+                _ => {
+                    flush(&mut group, &mut parts);
+                    group = Some((leader, vec![id], e.time, e.time));
+                }
+            },
+        }
+    }
+    flush(&mut group, &mut parts);
+    match parts.is_empty() {
+        true => "no election".into(),
+        false => parts.join("; "),
+    }
+}
