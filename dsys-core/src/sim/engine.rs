@@ -707,32 +707,33 @@ impl<N: Node> Simulation<N> {
         let Some(state) = &self.nodes[node] else {
             return Ok(());
         };
-        for (name, check) in &mut self.node_invariants {
-            if let Err(detail) = check(NodeId(node as u32), state) {
-                return Err(Error::InvariantViolated(Box::new(Violation {
-                    invariant: name.clone(),
-                    detail,
-                    seed: self.seed,
-                    time: Duration::from_nanos(self.now),
-                    trace: self.trace.clone(),
-                })));
-            }
-        }
-        Ok(())
+        let failed = self.node_invariants.iter_mut().find_map(|(name, check)| {
+            check(NodeId(node as u32), state)
+                .err()
+                .map(|d| (name.clone(), d))
+        });
+        self.violation(failed)
     }
 
     pub(super) fn check_invariants(&mut self) -> Result<()> {
-        for (name, check) in &mut self.invariants {
-            if let Err(detail) = check(&self.nodes) {
-                return Err(Error::InvariantViolated(Box::new(Violation {
-                    invariant: name.clone(),
-                    detail,
-                    seed: self.seed,
-                    time: Duration::from_nanos(self.now),
-                    trace: self.trace.clone(),
-                })));
-            }
+        let failed = self
+            .invariants
+            .iter_mut()
+            .find_map(|(name, check)| check(&self.nodes).err().map(|d| (name.clone(), d)));
+        self.violation(failed)
+    }
+
+    /// The error for a failed invariant (its name and what it said), if any.
+    fn violation(&self, failed: Option<(String, String)>) -> Result<()> {
+        match failed {
+            None => Ok(()),
+            Some((invariant, detail)) => Err(Error::InvariantViolated(Box::new(Violation {
+                invariant,
+                detail,
+                seed: self.seed,
+                time: Duration::from_nanos(self.now),
+                trace: self.trace.clone(),
+            }))),
         }
-        Ok(())
     }
 }
