@@ -31,8 +31,11 @@ fn main() {
     let mut disks: HashMap<NodeId, Stable<Durable<String>>> = HashMap::new();
     let mut sim = Simulation::new(3, seed, move |id| {
         let disk = disks.entry(id).or_default().clone();
-        MultiPaxos::new(MultiPaxosConfig::default(), disk, AppendLog::default())
-            .expect("valid configuration")
+        let config = MultiPaxosConfig {
+            report_proposals: true, // for the message counts at the end
+            ..MultiPaxosConfig::default()
+        };
+        MultiPaxos::new(config, disk, AppendLog::default()).expect("valid configuration")
     });
     let mut agreement = LogAgreement::new();
     sim.invariant("log agreement", move |nodes| agreement.check(nodes));

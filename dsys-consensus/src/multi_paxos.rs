@@ -70,7 +70,8 @@
 //! Heartbeats: `n(n − 1)` per period (every replica feeds every failure
 //! detector). Counted over a whole run, with `P` phase-1 attempts
 //! ([`MultiPaxosEvent::Preparing`]), `S` slots proposed
-//! ([`MultiPaxosEvent::Proposed`]), `R` Accepts sent again
+//! ([`MultiPaxosEvent::Proposed`], with
+//! [`MultiPaxosConfig::report_proposals`]), `R` Accepts sent again
 //! ([`MultiPaxosEvent::Resent`]) and `T` heartbeat ticks: `(n − 1)·P`
 //! Prepare, `(n − 1)·S + R` Accept, one answer (Promise, Accepted or
 //! Reject) per Prepare or Accept delivered, `(n − 1)·T` Heartbeat, and a

@@ -235,7 +235,11 @@ fn message_counts_equal_their_formulas_under_faults() {
     let ms = Duration::from_millis;
     for seed in 0..20 {
         let nodes = if seed % 2 == 0 { 3 } else { 5 };
-        let mut sim = Simulation::new(nodes, seed, cluster(MultiPaxosConfig::default()));
+        let config = MultiPaxosConfig {
+            report_proposals: true,
+            ..MultiPaxosConfig::default()
+        };
+        let mut sim = Simulation::new(nodes, seed, cluster(config));
         let link = LinkConfig::default().with_loss(0.1).with_duplicate(0.1);
         sim.set_all_links(link).unwrap();
         drive_client(&mut sim, ms(50), ms(2500), ms(5));

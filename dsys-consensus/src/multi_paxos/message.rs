@@ -138,6 +138,7 @@ pub enum MultiPaxosEvent<O> {
         noops: u64,
     },
     /// This leader proposed `slot` (an Accept went to every other replica).
+    /// Emitted only with [`MultiPaxosConfig::report_proposals`](super::MultiPaxosConfig::report_proposals).
     Proposed {
         /// The leader's ballot.
         ballot: Ballot,

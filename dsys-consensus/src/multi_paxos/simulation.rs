@@ -153,7 +153,8 @@ pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
 /// The message counts of a run beside their formulas, as (formula,
 /// measured, predicted). With `n` replicas, `P` phase-1 attempts
 /// ([`MultiPaxosEvent::Preparing`]), `S` slots proposed
-/// ([`MultiPaxosEvent::Proposed`]), `R` Accepts sent again
+/// ([`MultiPaxosEvent::Proposed`], so the replicas need
+/// [`MultiPaxosConfig::report_proposals`]), `R` Accepts sent again
 /// ([`MultiPaxosEvent::Resent`]) and `T` heartbeat ticks (the timers that
 /// fired, plus one per start and restart): `(n − 1)·P` Prepare,
 /// `(n − 1)·S + R` Accept, one answer (Promise, Accepted or Reject) to
@@ -395,7 +396,10 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     run_scenario_with(
         ALGORITHM.name,
         options,
-        cluster(MultiPaxosConfig::default()),
+        cluster(MultiPaxosConfig {
+            report_proposals: true, // for the message counts
+            ..MultiPaxosConfig::default()
+        }),
         &properties(),
         move |sim| {
             // The client stops a little before the end, so that what it was
