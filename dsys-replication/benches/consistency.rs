@@ -123,7 +123,7 @@ fn summary() {
         200,
         Budget {
             steps_max: Some(1_000_000),
-            time_max: None,
+            stop: None,
         },
     );
     kv_summary();

@@ -5,8 +5,6 @@
 #[path = "support/oracle.rs"]
 mod oracle;
 
-use std::time::Duration;
-
 use dsys_replication::consistency::generate::{self, etcd_corpus, Breakage, RunConfig};
 use dsys_replication::consistency::history::{History, Operation};
 use dsys_replication::consistency::model::Model;
@@ -382,7 +380,7 @@ fn a_read_no_order_can_explain_is_caught_without_a_search() {
         .unwrap();
     let one_step = Budget {
         steps_max: Some(1),
-        time_max: None,
+        stop: None,
     };
     let lin = check_linearizable(&CasRegister::new(), &h, one_step);
     assert_eq!(lin.verdict, Verdict::Violated, "{lin}");
@@ -411,7 +409,7 @@ fn budgets_end_in_unknown() {
         .0;
     let one_step = Budget {
         steps_max: Some(1),
-        time_max: None,
+        stop: None,
     };
     let lin = check_linearizable(&CasRegister::new(), &h, one_step);
     assert_eq!(lin.verdict, Verdict::Unknown);
@@ -423,7 +421,7 @@ fn budgets_end_in_unknown() {
     );
     let no_time = Budget {
         steps_max: None,
-        time_max: Some(Duration::ZERO),
+        stop: Some(|| true),
     };
     assert_eq!(
         check_linearizable(&CasRegister::new(), &h, no_time).verdict,

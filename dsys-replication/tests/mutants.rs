@@ -20,7 +20,7 @@ type RegisterHistory = History<RegisterOp<u8>, RegisterRet<u8>>;
 fn steps(steps_max: u64) -> Budget {
     Budget {
         steps_max: Some(steps_max),
-        time_max: None,
+        stop: None,
     }
 }
 
@@ -334,7 +334,7 @@ fn a_lost_call_is_linearized_only_after_its_earlier_twin() {
 fn no_time_left_stops_each_search_at_its_first_step() {
     let no_time = Budget {
         steps_max: None,
-        time_max: Some(std::time::Duration::ZERO),
+        stop: Some(|| true),
     };
     let model = Register::new();
     let h = lost_writes_then_stale_read(3);

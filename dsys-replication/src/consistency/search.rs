@@ -6,7 +6,6 @@ use std::collections::HashSet;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::hash::Hash;
-use std::time::Instant;
 
 use super::history::Operation;
 use super::model::Model;
@@ -136,7 +135,7 @@ pub(crate) fn sanitize_parts(parts: Vec<Vec<usize>>, len: usize) -> Vec<Vec<usiz
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
     pub(crate) steps_max: Option<u64>,
-    pub(crate) deadline: Option<Instant>,
+    pub(crate) stop: Option<fn() -> bool>,
 }
 
 impl Limits {
@@ -144,11 +143,11 @@ impl Limits {
     pub(crate) fn start(budget: Budget) -> Self {
         Limits {
             steps_max: budget.steps_max,
-            deadline: budget.time_max.and_then(|t| Instant::now().checked_add(t)),
+            stop: budget.stop,
         }
     }
 
-    /// The same deadline, at most `steps` steps.
+    /// The same stop function, at most `steps` steps.
     pub(crate) fn with_steps_at_most(self, steps: u64) -> Self {
         Limits {
             steps_max: Some(self.steps_max.map_or(steps, |max| max.min(steps))),
@@ -156,18 +155,18 @@ impl Limits {
         }
     }
 
-    /// Whether a search that has taken `steps` steps must stop. The clock
-    /// is read on the first step and every 1,024th.
+    /// Whether a search that has taken `steps` steps must stop. The stop
+    /// function is asked on the first step and every 1,024th.
     pub(crate) fn exhausted(&self, steps: u64) -> bool {
         if self.steps_max.is_some_and(|max| steps > max) {
             return true;
         }
-        steps & 1023 == 1 && self.deadline.is_some_and(|d| Instant::now() >= d)
+        steps & 1023 == 1 && self.out_of_time()
     }
 
-    /// Whether the deadline has passed.
+    /// Whether the caller's stop function says to stop.
     pub(crate) fn out_of_time(&self) -> bool {
-        self.deadline.is_some_and(|d| Instant::now() >= d)
+        self.stop.is_some_and(|stop| stop())
     }
 }
 
@@ -602,7 +601,7 @@ mod tests {
         let cs = calls(&h);
         let limits = Limits {
             steps_max: None,
-            deadline: None,
+            stop: None,
         };
         let (failing, minimal) = relaxed_failing(&CasRegister::new(), &cs, limits, 0, |set, _| {
             let kept = |i: usize| set.iter().any(|c| c.index == i && c.complete.is_some());
@@ -815,13 +814,13 @@ mod tests {
     fn limits_count_steps_and_time() {
         let l = Limits::start(Budget {
             steps_max: Some(5),
-            time_max: None,
+            stop: None,
         });
         assert!(!l.exhausted(5));
         assert!(l.exhausted(6));
         let l = Limits::start(Budget {
             steps_max: None,
-            time_max: Some(std::time::Duration::ZERO),
+            stop: Some(|| true),
         });
         assert!(l.exhausted(1));
         assert_eq!(l.with_steps_at_most(3).steps_max, Some(3));

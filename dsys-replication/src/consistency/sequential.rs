@@ -118,8 +118,8 @@ use super::search::{
 };
 
 /// Checks that `history` is sequentially consistent with respect to
-/// `model`, within `budget` (steps for each search, wall time for the whole
-/// check).
+/// `model`, within `budget` (steps for each search, the caller's stop
+/// function for the whole check).
 ///
 /// The report has a single [`PartReport`] covering every operation
 /// (sequential consistency is not local: see the [module](self)

@@ -260,7 +260,17 @@ fn judge<M: Model>(
     history
         .validate()
         .with_context(|| format!("{} is not a valid history", args.file.display()))?;
-    let mut budget = Budget::default();
+    // The checkers never read the clock: the minute is kept here.
+    static DEADLINE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    DEADLINE.get_or_init(|| std::time::Instant::now() + std::time::Duration::from_secs(60));
+    let mut budget = Budget {
+        stop: Some(|| {
+            DEADLINE
+                .get()
+                .is_some_and(|d| std::time::Instant::now() >= *d)
+        }),
+        ..Budget::default()
+    };
     if let Some(steps) = args.budget_steps {
         budget.steps_max = Some(steps);
     }
