@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dsys::consensus::raft::{FileStorage, Payload, Storage};
+use dsys::core::NodeId;
+use dsys::net::tcp::handshake::{Connector, Credentials};
+use dsys::net::NodeKey;
 
 const DSYS: &str = env!("CARGO_BIN_EXE_dsys");
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -23,6 +26,20 @@ const PATIENCE: Duration = Duration::from_secs(30);
 struct NodeProcess {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    /// What it logged (standard error), at the default level.
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+/// Collects the lines of `stream` into a shared vector.
+fn gather(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
 }
 
 impl NodeProcess {
@@ -31,19 +48,20 @@ impl NodeProcess {
             .args(["node", "--cluster"])
             .arg(cluster)
             .args(["--id", &id.to_string(), "--algorithm", "raft"])
+            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("the dsys binary starts");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stdout = child.stdout.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        NodeProcess { child, lines }
+        let lines = gather(child.stdout.take().unwrap());
+        let logs = gather(child.stderr.take().unwrap());
+        NodeProcess { child, lines, logs }
+    }
+
+    /// Whether a logged line contains every one of `words`.
+    fn logged(&self, words: &[&str]) -> bool {
+        let logs = self.logs.lock().unwrap();
+        logs.iter().any(|l| words.iter().all(|w| l.contains(w)))
     }
 
     /// The last status line's role and applied index.
@@ -73,19 +91,36 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A key pair for process `id`, saved in DIR/nID.key; its cluster file lines.
+fn identity(dir: &Path, id: usize) -> String {
+    let key = NodeKey::generate();
+    let file = dir.join(format!("n{id}.key"));
+    key.save(&file).unwrap();
+    format!(
+        "public_key = \"{}\"\nkey_file = {:?}\n",
+        key.public(),
+        file.display().to_string()
+    )
+}
+
 fn write_cluster_file(dir: &Path) -> (PathBuf, Vec<PathBuf>) {
-    let mut text = String::from("name = \"mp-test\"\nsecret = \"a test secret\"\n");
+    let mut text = String::from("name = \"mp-test\"\nsecret = \"a test secret, long enough\"\n");
     let mut data = Vec::new();
     for id in 0..3 {
-        let dir = dir.join(format!("n{id}"));
+        let data_dir = dir.join(format!("n{id}"));
         text += &format!(
-            "[[node]]\nid = {id}\naddr = \"127.0.0.1:{}\"\ndata_dir = {:?}\n",
+            "[[node]]\nid = {id}\naddr = \"127.0.0.1:{}\"\ndata_dir = {:?}\n{}",
             free_port(),
-            dir.display().to_string()
+            data_dir.display().to_string(),
+            identity(dir, id)
         );
-        data.push(dir);
+        data.push(data_dir);
     }
-    text += &format!("[[client]]\nid = 3\naddr = \"127.0.0.1:{}\"\n", free_port());
+    text += &format!(
+        "[[client]]\nid = 3\naddr = \"127.0.0.1:{}\"\n{}",
+        free_port(),
+        identity(dir, 3)
+    );
     let path = dir.join("cluster.toml");
     std::fs::write(&path, text).unwrap();
     (path, data)
@@ -242,4 +277,44 @@ fn cluster_up_starts_three_nodes_that_take_a_proposal() {
         holding >= 2,
         "only {holding} of 3 nodes hold a committed value"
     );
+}
+
+#[test]
+fn a_node_logs_each_refused_connection_and_why_by_default() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, _) = write_cluster_file(dir.path());
+    let node = NodeProcess::start(&cluster, 0);
+    let file = dsys::net::ClusterFile::load(&cluster).unwrap();
+    let addr = file.nodes[0].addr;
+    let connect = || {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match std::net::TcpStream::connect(addr) {
+                Ok(stream) => return stream,
+                Err(_) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                Err(e) => panic!("node 0 never listened: {e}"),
+            }
+        }
+    };
+    // A port scanner's bytes.
+    connect().write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    // Node 1's key, but not the cluster secret.
+    let credentials = Credentials::new(
+        "mp-test",
+        b"not the cluster's secret at all",
+        [(NodeId(1), NodeKey::load(dir.path().join("n1.key")).unwrap())].into(),
+        [(NodeId(0), file.nodes[0].public_key)].into(),
+    );
+    let (_, hello) = Connector::start(&credentials, NodeId(1), NodeId(0)).unwrap();
+    let mut frame = Vec::new();
+    dsys::core::wire::encode_frame(&hello, 1024, &mut frame).unwrap();
+    let mut impostor = connect();
+    impostor.write_all(&frame).unwrap();
+    wait_for("the refusals in node 0's log", || {
+        node.logged(&["connection refused", "malformed handshake"])
+            && node.logged(&["connection refused", "authentication failed"])
+    });
 }

@@ -26,7 +26,8 @@ use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use dsys_core::runtime::{Deliver, Transport};
 use dsys_core::NodeId;
-use dsys_net::{TcpConfig, TcpTransport};
+use dsys_net::tcp::Peer;
+use dsys_net::{NodeKey, TcpConfig, TcpTransport};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
@@ -106,8 +107,9 @@ impl Dsys {
         let config = |id| {
             let mut c = TcpConfig::new(
                 "bench",
-                b"bench secret".to_vec(),
+                b"the bench's cluster secret".to_vec(),
                 NodeId(id),
+                key(id),
                 "127.0.0.1:0".parse().unwrap(),
             );
             c.queue_capacity = 1 << 21;
@@ -115,8 +117,12 @@ impl Dsys {
         };
         let a = Arc::new(TcpTransport::<Bytes>::start(config(0)).unwrap());
         let b = Arc::new(TcpTransport::<Bytes>::start(config(1)).unwrap());
-        a.set_peer_addr(NodeId(1), b.local_addr());
-        b.set_peer_addr(NodeId(0), a.local_addr());
+        let peer = |id, addr| Peer {
+            addr,
+            key: key(id).public(),
+        };
+        a.set_peer(NodeId(1), peer(1, b.local_addr()));
+        b.set_peer(NodeId(0), peer(0, a.local_addr()));
         let received = [Arc::default(), Arc::default()];
         let target = [Arc::default(), Arc::default()];
         let (done_a, done_rx_a) = mpsc::channel();
@@ -405,3 +411,8 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// Node `id`'s key pair.
+fn key(id: u32) -> NodeKey {
+    NodeKey::from_private([id as u8 + 1; 32])
+}

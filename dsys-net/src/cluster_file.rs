@@ -1,5 +1,8 @@
-//! Cluster files: the TOML file that names a cluster, its secret and where
-//! each node lives, shared by every process of the cluster.
+//! Cluster files: the TOML file that names a cluster, its secret, where
+//! each node lives and each node's public key, shared by every process of
+//! the cluster. `dsys cluster up` writes one for a local cluster; `dsys
+//! cluster keygen FILE` makes a key file and prints the `public_key` line
+//! for a cluster file written by hand.
 //!
 //! ```toml
 //! # The cluster's name: nodes refuse peers that name another.
@@ -16,11 +19,18 @@
 //! id = 0
 //! addr = "10.0.0.1:7000"      # host:port it listens on and peers dial
 //! data_dir = "/var/lib/dsys/n0"
+//! # The node's public key: it must prove it holds the private half.
+//! public_key = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+//! # Where node 0 finds its private key (only node 0's machine needs the
+//! # file; mode 0600).
+//! key_file = "/etc/dsys/n0.key"
 //!
 //! [[node]]
 //! id = 1
 //! addr = "10.0.0.2:7000"
 //! data_dir = "/var/lib/dsys/n1"
+//! public_key = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+//! key_file = "/etc/dsys/n1.key"
 //!
 //! # Optional: processes that talk to the cluster without being members
 //! # (e.g. `dsys raft propose`). Ids follow the nodes' (n, n+1, …); the
@@ -28,33 +38,43 @@
 //! [[client]]
 //! id = 2
 //! addr = "10.0.0.9:7100"
+//! public_key = "…"
+//! key_file = "…"
 //! ```
+//!
+//! Relative `data_dir` and `key_file` paths are relative to the cluster
+//! file's directory (so a cluster directory can be moved whole).
 //!
 //! ```
 //! use dsys_core::NodeId;
-//! use dsys_net::ClusterFile;
+//! use dsys_net::{ClusterFile, NodeKey};
 //!
-//! let file = ClusterFile::parse(r#"
+//! let (k0, k1) = (NodeKey::generate(), NodeKey::generate());
+//! let file = ClusterFile::parse(&format!(r#"
 //!     name = "demo"
-//!     secret = "s3cret"
+//!     secret = "a secret of sixteen bytes or more"
 //!     [[node]]
 //!     id = 0
 //!     addr = "127.0.0.1:7000"
 //!     data_dir = "data/n0"
+//!     public_key = "{}"
 //!     [[node]]
 //!     id = 1
 //!     addr = "127.0.0.1:7001"
 //!     data_dir = "data/n1"
-//! "#).unwrap();
-//! let config = file.to_tcp_config(NodeId(1)).unwrap();
+//!     public_key = "{}"
+//! "#, k0.public(), k1.public())).unwrap();
+//! // Node 1's process, holding node 1's key (usually read from `key_file`).
+//! let config = file.to_tcp_config_with_key(NodeId(1), k1).unwrap();
 //! assert_eq!(config.listen, "127.0.0.1:7001".parse().unwrap());
-//! assert_eq!(config.peers.len(), 1);
+//! assert_eq!(config.peers[&NodeId(0)].key, k0.public());
 //! ```
 //!
 //! Loading checks everything and says what to fix: unknown keys (typos),
-//! both or neither of `secret`/`secret_env`, an unset or empty variable,
-//! duplicate ids or addresses, ids that are not `0..n`, unparsable
-//! addresses (a host name is resolved once, at load).
+//! both or neither of `secret`/`secret_env`, an unset, empty or short
+//! (under 16 bytes) secret, duplicate ids, addresses or public keys, ids
+//! that are not `0..n`, unparsable addresses (a host name is resolved
+//! once, at load) and keys.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -64,7 +84,8 @@ use std::path::{Path, PathBuf};
 use dsys_core::NodeId;
 use serde::Deserialize;
 
-use crate::tcp::TcpConfig;
+use crate::keys::{NodeKey, PublicKey};
+use crate::tcp::{Peer, TcpConfig, SECRET_BYTES_MIN};
 use crate::udp::UdpConfig;
 use crate::{Error, Result};
 
@@ -104,6 +125,10 @@ pub struct NodeEntry {
     pub addr: SocketAddr,
     /// Where it keeps durable state.
     pub data_dir: PathBuf,
+    /// Its public key.
+    pub public_key: PublicKey,
+    /// Where its private key is (needed on its own machine only).
+    pub key_file: Option<PathBuf>,
 }
 
 /// One `[[client]]` entry: a process that is not a member of the cluster
@@ -114,6 +139,10 @@ pub struct ClientEntry {
     pub id: NodeId,
     /// The address it listens on for answers.
     pub addr: SocketAddr,
+    /// Its public key.
+    pub public_key: PublicKey,
+    /// Where its private key is (needed on its own machine only).
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -133,6 +162,8 @@ struct RawFile {
 struct RawClient {
     id: u32,
     addr: String,
+    public_key: Option<String>,
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +172,8 @@ struct RawNode {
     id: u32,
     addr: String,
     data_dir: PathBuf,
+    public_key: Option<String>,
+    key_file: Option<PathBuf>,
 }
 
 impl ClusterFile {
@@ -151,15 +184,17 @@ impl ClusterFile {
             path: path.display().to_string(),
             problem: format!("cannot read it: {e}"),
         })?;
-        Self::parse_from(&text, &path.display().to_string())
+        let base = path.parent().unwrap_or(Path::new(""));
+        Self::parse_from(&text, &path.display().to_string(), base)
     }
 
-    /// Parses and checks a cluster file's text.
+    /// Parses and checks a cluster file's text (relative paths stay as
+    /// they are: relative to the working directory).
     pub fn parse(text: &str) -> Result<ClusterFile> {
-        Self::parse_from(text, "<string>")
+        Self::parse_from(text, "<string>", Path::new(""))
     }
 
-    fn parse_from(text: &str, origin: &str) -> Result<ClusterFile> {
+    fn parse_from(text: &str, origin: &str, base: &Path) -> Result<ClusterFile> {
         let fail = |problem: String| Error::ClusterFile {
             path: origin.to_owned(),
             problem,
@@ -199,12 +234,30 @@ impl ClusterFile {
                 }
             },
         };
-        if secret.is_empty() {
-            return Err(fail(
-                "the secret is empty: use a long random string (e.g. `openssl rand -hex 32`)"
-                    .into(),
-            ));
+        if secret.len() < SECRET_BYTES_MIN {
+            return Err(fail(format!(
+                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random string (e.g. `openssl rand -hex 32`)",
+                secret.len()
+            )));
         }
+        let mut owners: BTreeMap<PublicKey, u32> = BTreeMap::new();
+        let mut public_key = |id: u32, what: &str, text: Option<String>| {
+            let Some(text) = text else {
+                return Err(fail(format!(
+                    "{what} {id} has no `public_key`: make a key pair with `dsys cluster keygen n{id}.key` and copy the line it prints"
+                )));
+            };
+            let key: PublicKey = text
+                .parse()
+                .map_err(|why| fail(format!("{what} {id}: bad `public_key`: {why}")))?;
+            if let Some(other) = owners.insert(key, id) {
+                return Err(fail(format!(
+                    "{other} and {id} have the same `public_key`: each needs its own key pair"
+                )));
+            }
+            Ok(key)
+        };
+        let path = |p: Option<PathBuf>| p.map(|p| base.join(p));
         if raw.node.is_empty() {
             return Err(fail(
                 "no nodes: add a `[[node]]` entry (id, addr, data_dir) for each node".into(),
@@ -236,7 +289,9 @@ impl ClusterFile {
             nodes.push(NodeEntry {
                 id,
                 addr,
-                data_dir: raw_node.data_dir,
+                data_dir: base.join(raw_node.data_dir),
+                public_key: public_key(raw_node.id, "node", raw_node.public_key)?,
+                key_file: path(raw_node.key_file),
             });
         }
         nodes.sort_by_key(|n| n.id);
@@ -265,6 +320,8 @@ impl ClusterFile {
             clients.push(ClientEntry {
                 id: NodeId(raw_client.id),
                 addr,
+                public_key: public_key(raw_client.id, "client", raw_client.public_key)?,
+                key_file: path(raw_client.key_file),
             });
         }
         clients.sort_by_key(|c| c.id);
@@ -297,12 +354,17 @@ impl ClusterFile {
         self.clients.iter().find(|c| c.id == id)
     }
 
-    /// Every node's and client's address, by id.
-    fn addresses(&self) -> impl Iterator<Item = (NodeId, SocketAddr)> + '_ {
+    /// Every node's and client's address and key, by id.
+    fn members(&self) -> impl Iterator<Item = (NodeId, Peer)> + '_ {
+        let peer = |addr, key| Peer { addr, key };
         self.nodes
             .iter()
-            .map(|n| (n.id, n.addr))
-            .chain(self.clients.iter().map(|c| (c.id, c.addr)))
+            .map(move |n| (n.id, peer(n.addr, n.public_key)))
+            .chain(
+                self.clients
+                    .iter()
+                    .map(move |c| (c.id, peer(c.addr, c.public_key))),
+            )
     }
 
     fn entry(&self, id: NodeId) -> Result<&NodeEntry> {
@@ -315,21 +377,54 @@ impl ClusterFile {
         })
     }
 
-    /// The TCP configuration of node or client `id`: listen on its address,
-    /// every other node and client as a peer, defaults for the rest.
+    /// The TCP configuration of node or client `id`, with its private key
+    /// read from its `key_file`: listen on its address, every other node
+    /// and client as a peer, defaults for the rest.
     pub fn to_tcp_config(&self, id: NodeId) -> Result<TcpConfig> {
-        let listen = match (self.node(id), self.client(id)) {
-            (Some(node), _) => node.addr,
-            (None, Some(client)) => client.addr,
-            (None, None) => return Err(Error::InvalidConfig(format!(
-                "{id} is not in cluster `{}`: neither a node nor a client (nodes n0..n{}, {} client(s))",
-                self.name,
-                self.nodes.len().saturating_sub(1),
-                self.clients.len()
-            ))),
+        let key_file = match (self.node(id), self.client(id)) {
+            (Some(node), _) => node.key_file.as_ref(),
+            (None, Some(client)) => client.key_file.as_ref(),
+            (None, None) => return Err(self.not_a_member(id)),
         };
-        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, listen);
-        config.peers = self.addresses().filter(|&(n, _)| n != id).collect();
+        let Some(key_file) = key_file else {
+            return Err(Error::InvalidConfig(format!(
+                "{id} has no `key_file` in the cluster file: add `key_file = \"PATH\"` naming its private key (make one with `dsys cluster keygen PATH`)"
+            )));
+        };
+        let key = NodeKey::load(key_file)?;
+        self.to_tcp_config_with_key(id, key)
+    }
+
+    fn not_a_member(&self, id: NodeId) -> Error {
+        Error::InvalidConfig(format!(
+            "{id} is not in cluster `{}`: neither a node nor a client (nodes n0..n{}, {} client(s))",
+            self.name,
+            self.nodes.len().saturating_sub(1),
+            self.clients.len()
+        ))
+    }
+
+    /// [`ClusterFile::to_tcp_config`] with the private key given rather
+    /// than read from the entry's `key_file`. Fails if `key` is not the key
+    /// pair of the entry's `public_key`.
+    pub fn to_tcp_config_with_key(&self, id: NodeId, key: NodeKey) -> Result<TcpConfig> {
+        let (listen, public_key, key_file) = match (self.node(id), self.client(id)) {
+            (Some(node), _) => (node.addr, node.public_key, node.key_file.as_ref()),
+            (None, Some(client)) => (client.addr, client.public_key, client.key_file.as_ref()),
+            (None, None) => return Err(self.not_a_member(id)),
+        };
+        if key.public() != public_key {
+            let whose = match key_file {
+                Some(path) => format!("the key in {}", path.display()),
+                None => format!("{id} has no `key_file`, and the key given"),
+            };
+            return Err(Error::InvalidConfig(format!(
+                "{whose} is not {id}'s: its public key is {}, the cluster file says {public_key} (wrong file, or a stale cluster file)",
+                key.public()
+            )));
+        }
+        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, key, listen);
+        config.peers = self.members().filter(|&(n, _)| n != id).collect();
         Ok(config)
     }
 

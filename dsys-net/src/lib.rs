@@ -12,9 +12,12 @@
 //!
 //! With the `transport` feature, the same nodes leave the process:
 //!
+//! - `keys`: every node's own X25519 key pair, its key file, and the
+//!   public keys a cluster file lists;
 //! - `tcp`: `TcpTransport`, a `dsys_core::runtime::Transport`
-//!   over TCP with an authenticated, versioned handshake, length-prefixed
-//!   frames, bounded per-peer queues, batched writes and reconnection;
+//!   over TCP with a Noise handshake (each peer proves the id it claims),
+//!   every frame encrypted and authenticated, bounded per-peer queues,
+//!   batched writes and reconnection;
 //! - `udp`: `UdpTransport`, one authenticated datagram per message, with
 //!   real loss (pair it with [`reliable`] for delivery guarantees);
 //! - `cluster_file`: the TOML file that names a cluster, its secret and its
@@ -25,6 +28,8 @@
 
 #[cfg(feature = "transport")]
 pub mod cluster_file;
+#[cfg(feature = "transport")]
+pub mod keys;
 pub mod reliable;
 pub mod rpc;
 #[cfg(feature = "transport")]
@@ -36,6 +41,8 @@ pub mod udp;
 pub use cluster_file::{ClientEntry, ClusterFile};
 #[cfg(feature = "transport")]
 pub use dsys_core::runtime::KindStats;
+#[cfg(feature = "transport")]
+pub use keys::{NodeKey, PublicKey};
 #[cfg(feature = "transport")]
 pub use tcp::{TcpConfig, TcpStats, TcpTransport};
 #[cfg(feature = "transport")]
@@ -52,6 +59,14 @@ pub enum Error {
     #[error("cluster file {path}: {problem}")]
     ClusterFile {
         /// The file (or `<string>` when parsed from memory).
+        path: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// A key file is unreadable, wrong, or readable by others.
+    #[error("key file {path}: {problem}")]
+    KeyFile {
+        /// The file.
         path: String,
         /// What is wrong and how to fix it.
         problem: String,

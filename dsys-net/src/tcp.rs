@@ -36,25 +36,31 @@
 //! them the peer read. The writer also watches its connection for the
 //! peer closing it, so an idle link notices a restart at once.
 //!
-//! **Handshake.** See [`handshake`]: hello with protocol version, cluster
-//! name and node id; challenge with a random nonce (and the acceptor's own
-//! proof, so authentication is mutual); HMAC-SHA256 response checked in
-//! constant time; welcome. Wrong version, wrong cluster, unknown node id,
-//! wrong secret, malformed bytes or no answer within `handshake_timeout`
-//! close the connection with a `tracing::warn!` naming the reason and a
-//! count in [`TcpStats::rejected`]; nothing reaches a node. At most 256
-//! connections may be in their handshake at once (each for at most
+//! **Identity and handshake.** Every node (and client) has its own key
+//! pair ([`crate::keys`]); the configuration holds this process's key pairs
+//! and every peer's public key. See [`handshake`] for the protocol (Noise
+//! `KK` with the cluster's pre-shared key) and its threat model: a
+//! connection opens only between the holders of the two private keys the
+//! cluster file names, both knowing the cluster secret. Wrong version,
+//! wrong cluster, unknown node id, wrong key or secret, malformed bytes or
+//! no answer within `handshake_timeout` close the connection with a
+//! `tracing::warn!` naming the reason and a count in
+//! [`TcpStats::rejected`]; nothing reaches a node. At most 256 connections
+//! may be in their handshake at once (each for at most
 //! `handshake_timeout`); more are closed unread, so a flood of strangers
-//! costs bounded memory. The node id
-//! authenticated by the handshake is the `from` of every message on that
-//! connection: frames carry only the destination and the message.
+//! costs bounded memory. The node id authenticated by the handshake is the
+//! `from` of every message on that connection: frames carry only the
+//! destination and the message.
 //!
-//! **Frames.** After the handshake, each message is one frame of
-//! [`dsys_core::wire`] (4-byte big-endian length, then the postcard encoding
-//! of `(to, message)`), at most `frame_bytes_max` bytes. An oversized
-//! header, an undecodable payload or a truncated stream closes that
-//! connection with a logged reason and a count
-//! (`closed_oversized_frame`, `closed_malformed_frame`); other connections
+//! **Frames and records.** After the handshake, each message is one frame
+//! of [`dsys_core::wire`] (4-byte big-endian length, then the postcard
+//! encoding of `(to, message)`), at most `frame_bytes_max` bytes, and the
+//! frames travel encrypted and authenticated in records of at most 64 KiB
+//! ([`handshake::Session`]). A record that fails authentication (changed,
+//! injected, replayed or reordered on the wire), an oversized frame header,
+//! an undecodable payload or a truncated stream closes that connection with
+//! a logged reason and a count (`closed_unauthenticated`,
+//! `closed_oversized_frame`, `closed_malformed_frame`); other connections
 //! are unaffected, and the decoder never allocates what a header merely
 //! declares.
 //!
@@ -80,13 +86,17 @@
 //! use dsys_core::ping_pong::{PingPong, PingPongConfig};
 //! use dsys_core::runtime::Cluster;
 //! use dsys_core::NodeId;
-//! use dsys_net::{TcpConfig, TcpTransport};
+//! use dsys_net::{NodeKey, TcpConfig, TcpTransport};
 //!
 //! # fn main() -> dsys_net::Result<()> {
 //! // This process runs node 0 of a 3-node cluster; nodes 1 and 2 run elsewhere.
-//! let config = TcpConfig::new("demo", b"a long random secret".to_vec(), NodeId(0), "0.0.0.0:7000".parse().unwrap())
-//!     .peer(NodeId(1), "10.0.0.2:7000".parse().unwrap())
-//!     .peer(NodeId(2), "10.0.0.3:7000".parse().unwrap());
+//! // Each node has its own key pair; the others' public keys come from the
+//! // cluster file (here made up on the spot).
+//! let key = NodeKey::load("keys/n0.key")?;
+//! let (n1, n2) = (NodeKey::generate().public(), NodeKey::generate().public());
+//! let config = TcpConfig::new("demo", b"a long random secret".to_vec(), NodeId(0), key, "0.0.0.0:7000".parse().unwrap())
+//!     .peer(NodeId(1), "10.0.0.2:7000".parse().unwrap(), n1)
+//!     .peer(NodeId(2), "10.0.0.3:7000".parse().unwrap(), n2);
 //! let transport = Arc::new(TcpTransport::start(config)?);
 //! actix_rt::System::new().block_on(async move {
 //!     let cluster = Cluster::builder(3)
@@ -108,7 +118,7 @@ mod tasks;
 
 use tasks::{listen, run_link};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -122,7 +132,6 @@ use dsys_core::runtime::{
 };
 use dsys_core::wire::{
     decode_frame, encode_frame, Codec, FrameDecoder, Postcard, FRAME_BYTES_MAX_DEFAULT,
-    FRAME_HEADER_BYTES,
 };
 use dsys_core::{Message, NodeId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -130,8 +139,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use crate::keys::{NodeKey, PublicKey};
 use crate::{Error, Result};
-use handshake::{Acceptor, AcceptorStep, Connector, ConnectorStep, Rejection};
+use handshake::{
+    Acceptor, AcceptorStep, Connector, ConnectorStep, Credentials, Rejection, Session,
+};
 
 use rejections::RejectionCounters;
 pub use rejections::Rejections;
@@ -147,21 +159,35 @@ const HANDSHAKES_MAX: usize = 256;
 /// Bytes read from a socket at once.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
+/// The shortest cluster secret accepted.
+pub const SECRET_BYTES_MIN: usize = 16;
+
+/// A peer: where it listens and the public key it must prove it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its public key (from the cluster file).
+    pub key: PublicKey,
+}
+
 /// How a [`TcpTransport`] is set up. [`TcpConfig::new`] fills in defaults;
 /// a cluster file gives one with [`crate::ClusterFile::to_tcp_config`].
 #[derive(Clone)]
 pub struct TcpConfig {
     /// The cluster's name: a peer naming another cluster is refused.
     pub cluster: String,
-    /// The cluster's shared secret (any length; 32 random bytes are plenty).
+    /// The cluster's shared secret (at least 16 bytes; 32 random bytes are
+    /// plenty): the handshake's pre-shared key is derived from it.
     pub secret: Vec<u8>,
-    /// The node ids this process runs (usually one).
-    pub local: Vec<NodeId>,
+    /// The nodes this process runs (usually one), each with its key pair.
+    pub local: BTreeMap<NodeId, NodeKey>,
     /// The address to listen on; port 0 lets the OS choose (see
     /// [`TcpTransport::local_addr`]).
     pub listen: SocketAddr,
-    /// Every other node's address. Entries for local nodes are ignored.
-    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// Every other node's address and public key. Entries for local nodes
+    /// are ignored.
+    pub peers: BTreeMap<NodeId, Peer>,
     /// The largest frame payload sent or accepted, in bytes.
     pub frame_bytes_max: usize,
     /// Messages queued per link (local sender, remote destination) before
@@ -200,20 +226,21 @@ impl fmt::Debug for TcpConfig {
 }
 
 impl TcpConfig {
-    /// Node `node` of `cluster`, listening on `listen`, with no peers yet
-    /// and defaults: 16 MiB frames, 65,536 queued messages per link,
-    /// reconnect backoff 50 ms to 5 s, 5 s handshake timeout, 1 s flush at
-    /// shutdown.
+    /// Node `node` of `cluster`, with key pair `key`, listening on
+    /// `listen`, with no peers yet and defaults: 16 MiB frames, 65,536
+    /// queued messages per link, reconnect backoff 50 ms to 5 s, 5 s
+    /// handshake timeout, 1 s flush at shutdown.
     pub fn new(
         cluster: impl Into<String>,
         secret: impl Into<Vec<u8>>,
         node: NodeId,
+        key: NodeKey,
         listen: SocketAddr,
     ) -> TcpConfig {
         TcpConfig {
             cluster: cluster.into(),
             secret: secret.into(),
-            local: vec![node],
+            local: BTreeMap::from([(node, key)]),
             listen,
             peers: BTreeMap::new(),
             frame_bytes_max: FRAME_BYTES_MAX_DEFAULT,
@@ -226,8 +253,8 @@ impl TcpConfig {
     }
 
     /// Adds (or moves) a peer.
-    pub fn peer(mut self, node: NodeId, addr: SocketAddr) -> TcpConfig {
-        self.peers.insert(node, addr);
+    pub fn peer(mut self, node: NodeId, addr: SocketAddr, key: PublicKey) -> TcpConfig {
+        self.peers.insert(node, Peer { addr, key });
         self
     }
 
@@ -244,13 +271,32 @@ impl TcpConfig {
                 handshake::HANDSHAKE_FRAME_BYTES_MAX - 128
             ));
         }
-        if self.secret.is_empty() {
-            return bad(
-                "the secret is empty: set a cluster secret (32 random bytes are plenty)".into(),
-            );
+        if self.secret.len() < SECRET_BYTES_MIN {
+            return bad(format!(
+                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random one (e.g. `openssl rand -hex 32`)",
+                self.secret.len()
+            ));
         }
         if self.local.is_empty() {
             return bad("no local node: name the node id(s) this process runs".into());
+        }
+        let mut owners: BTreeMap<PublicKey, NodeId> = BTreeMap::new();
+        let keys = self
+            .local
+            .iter()
+            .map(|(&id, key)| (id, key.public()))
+            .chain(
+                self.peers
+                    .iter()
+                    .filter(|(id, _)| !self.local.contains_key(id))
+                    .map(|(&id, peer)| (id, peer.key)),
+            );
+        for (id, key) in keys {
+            if let Some(other) = owners.insert(key, id) {
+                return bad(format!(
+                    "{other} and {id} have the same public key: every node needs its own key pair (one could speak as the other)"
+                ));
+            }
         }
         if self.frame_bytes_max == 0 || self.frame_bytes_max > u32::MAX as usize {
             return bad(format!(
@@ -288,7 +334,7 @@ pub struct TcpStats {
     pub queued: u64,
     /// Frames written to sockets.
     pub frames_sent: u64,
-    /// Bytes written to sockets (frame headers included).
+    /// Bytes written to sockets (frame and record headers and tags included).
     pub bytes_sent: u64,
     /// Write calls; `frames_sent / writes` is the batching factor.
     pub writes: u64,
@@ -317,6 +363,10 @@ pub struct TcpStats {
     pub connect_failures: u64,
     /// Handshakes this side refused, by reason.
     pub rejected: Rejections,
+    /// Authenticated connections closed because a record failed
+    /// authentication (changed, injected, replayed or reordered on the
+    /// wire).
+    pub closed_unauthenticated: u64,
     /// Authenticated connections closed because a frame declared more than
     /// `frame_bytes_max` bytes.
     pub closed_oversized_frame: u64,
@@ -373,6 +423,7 @@ struct Counters {
     connections_accepted: Counter,
     reconnects: Counter,
     connect_failures: Counter,
+    closed_unauthenticated: Counter,
     closed_oversized_frame: Counter,
     closed_malformed_frame: Counter,
 }
@@ -399,7 +450,9 @@ struct Link<M> {
 /// Everything the tasks and the handle share.
 struct Shared<M: Message> {
     cluster: String,
-    secret: Arc<[u8]>,
+    /// Replaced whole when a peer is added, so a handshake in progress
+    /// keeps the snapshot it started with.
+    credentials: RwLock<Arc<Credentials>>,
     local: Vec<NodeId>,
     frame_bytes_max: usize,
     queue_capacity: usize,
@@ -484,16 +537,27 @@ impl<M: Message> TcpTransport<M> {
                 .map_err(io("cannot register the listener with tokio"))?
         };
         let (shutdown, mut shutdown_rx) = watch::channel(false);
+        let credentials = Credentials::new(
+            &config.cluster,
+            &config.secret,
+            config.local.clone(),
+            config
+                .peers
+                .iter()
+                .filter(|(id, _)| !config.local.contains_key(id))
+                .map(|(&id, peer)| (id, peer.key))
+                .collect(),
+        );
         let shared = Arc::new(Shared {
             cluster: config.cluster,
-            secret: config.secret.into(),
-            local: config.local,
+            credentials: RwLock::new(Arc::new(credentials)),
+            local: config.local.into_keys().collect(),
             frame_bytes_max: config.frame_bytes_max,
             queue_capacity: config.queue_capacity,
             backoff_min: config.reconnect_backoff_min,
             backoff_max: config.reconnect_backoff_max,
             handshake_timeout: config.handshake_timeout,
-            peers: RwLock::new(config.peers),
+            peers: RwLock::new(config.peers.iter().map(|(&id, p)| (id, p.addr)).collect()),
             inboxes: Inboxes::new(),
             links: RwLock::new(HashMap::new()),
             link_tasks: Mutex::new(Vec::new()),
@@ -548,14 +612,39 @@ impl<M: Message> TcpTransport<M> {
         self.local_addr
     }
 
-    /// Sets (or moves) a peer's address: later connections to `node` go to
-    /// `addr`. A link that is connected keeps its connection.
-    pub fn set_peer_addr(&self, node: NodeId, addr: SocketAddr) {
+    /// Moves a known peer: later connections to `node` go to `addr`. A
+    /// link that is connected keeps its connection. Fails with
+    /// [`Error::UnknownPeer`] for a node whose public key is not known (add
+    /// it with [`TcpTransport::set_peer`]).
+    pub fn set_peer_addr(&self, node: NodeId, addr: SocketAddr) -> Result<()> {
+        let mut peers = self.shared.peers.write().unwrap_or_else(|e| e.into_inner());
+        match peers.get_mut(&node) {
+            Some(known) => {
+                *known = addr;
+                Ok(())
+            }
+            None => Err(Error::UnknownPeer(node)),
+        }
+    }
+
+    /// Adds a peer, or changes its address and key. Connections open after
+    /// this use the new key; open ones keep theirs.
+    pub fn set_peer(&self, node: NodeId, peer: Peer) {
+        {
+            let mut credentials = self
+                .shared
+                .credentials
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            let mut updated = Credentials::clone(&credentials);
+            updated.set_peer(node, peer.key);
+            *credentials = Arc::new(updated);
+        }
         self.shared
             .peers
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(node, addr);
+            .insert(node, peer.addr);
     }
 
     /// Like [`Transport::send`], but says why a message cannot be queued:
@@ -623,6 +712,7 @@ impl<M: Message> TcpTransport<M> {
             reconnects: c.reconnects.get(),
             connect_failures: c.connect_failures.get(),
             rejected: shared.rejections.snapshot(),
+            closed_unauthenticated: c.closed_unauthenticated.get(),
             closed_oversized_frame: c.closed_oversized_frame.get(),
             closed_malformed_frame: c.closed_malformed_frame.get(),
             peers,
@@ -771,17 +861,9 @@ impl<M: Message> Shared<M> {
         }
     }
 
-    /// The node ids a connection may authenticate as: every peer but the
-    /// local nodes.
-    fn known_peers(&self) -> Arc<BTreeSet<NodeId>> {
-        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
-        Arc::new(
-            peers
-                .keys()
-                .copied()
-                .filter(|id| !self.local.contains(id))
-                .collect(),
-        )
+    /// The handshake credentials now.
+    fn credentials(&self) -> Arc<Credentials> {
+        Arc::clone(&self.credentials.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     fn peer_addr(&self, node: NodeId) -> Option<SocketAddr> {
@@ -820,14 +902,32 @@ mod tests {
     #[test]
     fn config_validation_names_the_problem() {
         let addr = "127.0.0.1:0".parse().unwrap();
-        let good = TcpConfig::new("c", b"s".to_vec(), NodeId(0), addr);
+        let key = NodeKey::from_private([1; 32]);
+        let good = TcpConfig::new(
+            "c",
+            b"sixteen byte sec".to_vec(),
+            NodeId(0),
+            key.clone(),
+            addr,
+        )
+        .peer(NodeId(1), addr, NodeKey::from_private([2; 32]).public());
         good.validate().unwrap();
         let mut bad = good.clone();
-        bad.secret.clear();
-        assert!(bad.validate().unwrap_err().to_string().contains("secret"));
+        bad.secret.pop();
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("fewer than 16"));
         let mut bad = good.clone();
         bad.reconnect_backoff_min = Duration::from_secs(10);
         assert!(bad.validate().unwrap_err().to_string().contains("backoff"));
+        let bad = good.clone().peer(NodeId(2), addr, key.public());
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("n0 and n2 have the same public key"));
         let mut bad = good;
         bad.queue_capacity = 0;
         assert!(bad
@@ -835,9 +935,8 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("queue_capacity"));
-        assert!(
-            !format!("{bad:?}").contains("[115]"),
-            "the secret is redacted"
-        );
+        let debug = format!("{bad:?}");
+        assert!(!debug.contains("sixteen"), "the secret is redacted");
+        assert!(!debug.contains("0101"), "the private key is not shown");
     }
 }

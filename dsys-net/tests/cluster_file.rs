@@ -1,30 +1,56 @@
 //! Cluster files: a good one loads and gives each node its configuration;
 //! each kind of mistake gets an error that says what to fix.
 
-use std::io::Write;
+use std::sync::LazyLock;
 
 use dsys_core::NodeId;
-use dsys_net::{ClusterFile, Error};
+use dsys_net::{ClusterFile, Error, NodeKey};
 
-const GOOD: &str = r#"
+fn key(id: u32) -> NodeKey {
+    NodeKey::from_private([id as u8 + 1; 32])
+}
+
+/// Nodes 1, 0, 2 (in that order), each with its public key; node 1's
+/// private key is in `keys/n1.key`.
+static GOOD: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        r#"
 name = "demo"
-secret = "s3cret"
+secret = "s3cret, sixteen bytes or more"
 
 [[node]]
 id = 1
 addr = "127.0.0.1:7001"
 data_dir = "data/n1"
+public_key = "{}"
+key_file = "keys/n1.key"
 
 [[node]]
 id = 0
 addr = "127.0.0.1:7000"
 data_dir = "data/n0"
+public_key = "{}"
 
 [[node]]
 id = 2
 addr = "[::1]:7002"
-data_dir = "data/n2"
-"#;
+data_dir = "/var/lib/n2"
+public_key = "{}"
+"#,
+        key(1).public(),
+        key(0).public(),
+        key(2).public()
+    )
+});
+
+/// `text` written as DIR/cluster.toml, with node 1's key file.
+fn cluster_dir(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("keys")).unwrap();
+    key(1).save(dir.path().join("keys/n1.key")).unwrap();
+    std::fs::write(dir.path().join("cluster.toml"), text).unwrap();
+    dir
+}
 
 fn problem(text: &str) -> String {
     match ClusterFile::parse(text) {
@@ -35,34 +61,55 @@ fn problem(text: &str) -> String {
 
 #[test]
 fn a_good_file_loads_and_gives_each_node_its_config() {
-    let mut file = tempfile::NamedTempFile::new().unwrap();
-    file.write_all(GOOD.as_bytes()).unwrap();
-    let cluster = ClusterFile::load(file.path()).unwrap();
+    let dir = cluster_dir(&GOOD);
+    let cluster = ClusterFile::load(dir.path().join("cluster.toml")).unwrap();
     assert_eq!(cluster.name, "demo");
-    assert_eq!(cluster.secret, b"s3cret");
+    assert_eq!(cluster.secret, b"s3cret, sixteen bytes or more");
     assert_eq!(
         cluster.nodes.iter().map(|n| n.id).collect::<Vec<_>>(),
         [NodeId(0), NodeId(1), NodeId(2)]
     );
+    // Relative paths are relative to the cluster file's directory.
+    let n1 = cluster.node(NodeId(1)).unwrap();
+    assert_eq!(n1.data_dir, dir.path().join("data/n1"));
+    assert_eq!(n1.key_file, Some(dir.path().join("keys/n1.key")));
+    assert_eq!(n1.public_key, key(1).public());
     assert_eq!(
         cluster.node(NodeId(2)).unwrap().data_dir,
-        std::path::Path::new("data/n2")
+        std::path::Path::new("/var/lib/n2")
     );
 
     let config = cluster.to_tcp_config(NodeId(1)).unwrap();
     config.validate().unwrap();
     assert_eq!(config.cluster, "demo");
-    assert_eq!(config.local, [NodeId(1)]);
+    assert_eq!(
+        config.local.keys().copied().collect::<Vec<_>>(),
+        [NodeId(1)]
+    );
+    assert_eq!(config.local[&NodeId(1)], key(1));
     assert_eq!(config.listen, "127.0.0.1:7001".parse().unwrap());
     assert_eq!(
         config.peers.keys().copied().collect::<Vec<_>>(),
         [NodeId(0), NodeId(2)]
     );
-    assert_eq!(config.peers[&NodeId(2)], "[::1]:7002".parse().unwrap());
+    assert_eq!(config.peers[&NodeId(2)].addr, "[::1]:7002".parse().unwrap());
+    assert_eq!(config.peers[&NodeId(2)].key, key(2).public());
     assert!(
         !format!("{cluster:?}{config:?}").contains("s3cret"),
         "secrets are redacted"
     );
+
+    // Node 0 has no key file; node 1's key file with node 2's key is refused.
+    let p = cluster.to_tcp_config(NodeId(0)).unwrap_err().to_string();
+    assert!(
+        p.contains("n0 has no `key_file`") && p.contains("keygen"),
+        "{p}"
+    );
+    let p = cluster
+        .to_tcp_config_with_key(NodeId(1), key(2))
+        .unwrap_err()
+        .to_string();
+    assert!(p.contains("is not n1's"), "{p}");
 
     let udp = cluster.to_udp_config(NodeId(0)).unwrap();
     assert_eq!(udp.peers.len(), 2);
@@ -73,19 +120,36 @@ fn a_good_file_loads_and_gives_each_node_its_config() {
         .contains("not in cluster"));
 }
 
+const SECRET_LINE: &str = "secret = \"s3cret, sixteen bytes or more\"";
+
+#[test]
+fn public_keys_are_required_distinct_and_well_formed() {
+    let missing = GOOD.replacen("public_key", "# public_key", 1);
+    let p = problem(&missing);
+    assert!(
+        p.contains("node 1 has no `public_key`") && p.contains("keygen"),
+        "{p}"
+    );
+    let twice = GOOD.replace(&key(2).public().to_string(), &key(0).public().to_string());
+    assert!(problem(&twice).contains("0 and 2 have the same `public_key`"));
+    let short = GOOD.replace(&key(2).public().to_string(), "abcd");
+    let p = problem(&short);
+    assert!(
+        p.contains("node 2: bad `public_key`") && p.contains("64 hex"),
+        "{p}"
+    );
+}
+
 #[test]
 fn the_secret_can_come_from_the_environment() {
-    std::env::set_var("DSYS_TEST_CLUSTER_SECRET", "from-env");
-    let text = GOOD.replace(
-        "secret = \"s3cret\"",
-        "secret_env = \"DSYS_TEST_CLUSTER_SECRET\"",
+    std::env::set_var("DSYS_TEST_CLUSTER_SECRET", "from the environment");
+    let text = GOOD.replace(SECRET_LINE, "secret_env = \"DSYS_TEST_CLUSTER_SECRET\"");
+    assert_eq!(
+        ClusterFile::parse(&text).unwrap().secret,
+        b"from the environment"
     );
-    assert_eq!(ClusterFile::parse(&text).unwrap().secret, b"from-env");
 
-    let text = GOOD.replace(
-        "secret = \"s3cret\"",
-        "secret_env = \"DSYS_TEST_UNSET_VARIABLE\"",
-    );
+    let text = GOOD.replace(SECRET_LINE, "secret_env = \"DSYS_TEST_UNSET_VARIABLE\"");
     let p = problem(&text);
     assert!(
         p.contains("DSYS_TEST_UNSET_VARIABLE") && p.contains("not set"),
@@ -95,12 +159,12 @@ fn the_secret_can_come_from_the_environment() {
 
 #[test]
 fn exactly_one_secret_is_required() {
-    let both = GOOD.replace("secret = \"s3cret\"", "secret = \"a\"\nsecret_env = \"B\"");
+    let both = GOOD.replace(SECRET_LINE, "secret = \"a\"\nsecret_env = \"B\"");
     assert!(problem(&both).contains("both"));
-    let neither = GOOD.replace("secret = \"s3cret\"", "");
+    let neither = GOOD.replace(SECRET_LINE, "");
     assert!(problem(&neither).contains("no secret"));
-    let empty = GOOD.replace("secret = \"s3cret\"", "secret = \"\"");
-    assert!(problem(&empty).contains("empty"));
+    let short = GOOD.replace(SECRET_LINE, "secret = \"fifteen bytes..\"");
+    assert!(problem(&short).contains("15 bytes, fewer than 16"));
 }
 
 #[test]
@@ -136,7 +200,7 @@ fn syntax_errors_and_typos_are_reported() {
     assert!(p.contains("data_dri"), "{p}");
     let p = problem("name = ");
     assert!(p.contains("not a valid cluster file"), "{p}");
-    assert!(problem("name = \"x\"\nsecret = \"y\"").contains("no nodes"));
+    assert!(problem("name = \"x\"\nsecret = \"sixteen bytes, yes\"").contains("no nodes"));
 }
 
 #[test]
@@ -149,33 +213,45 @@ fn a_missing_file_is_reported_with_its_path() {
     );
 }
 
+fn client(id: u32, addr: &str) -> String {
+    format!(
+        "{}\n[[client]]\nid = {id}\naddr = \"{addr}\"\npublic_key = \"{}\"\n",
+        *GOOD,
+        key(3).public()
+    )
+}
+
 #[test]
 fn clients_follow_the_nodes_and_are_everyones_peers() {
-    let text = format!("{GOOD}\n[[client]]\nid = 3\naddr = \"127.0.0.1:7100\"\n");
-    let cluster = ClusterFile::parse(&text).unwrap();
+    let cluster = ClusterFile::parse(&client(3, "127.0.0.1:7100")).unwrap();
     assert_eq!(cluster.clients.len(), 1);
-    // A node knows the client's address (it answers there) …
-    let node = cluster.to_tcp_config(NodeId(0)).unwrap();
+    // A node knows the client's address (it answers there) and key …
+    let node = cluster.to_tcp_config_with_key(NodeId(0), key(0)).unwrap();
     assert_eq!(
-        node.peers.get(&NodeId(3)),
-        Some(&"127.0.0.1:7100".parse().unwrap())
+        node.peers.get(&NodeId(3)).map(|p| p.addr),
+        Some("127.0.0.1:7100".parse().unwrap())
     );
+    assert_eq!(node.peers[&NodeId(3)].key, key(3).public());
     // … and the client listens there and knows every node.
-    let client = cluster.to_tcp_config(NodeId(3)).unwrap();
-    assert_eq!(client.listen, "127.0.0.1:7100".parse().unwrap());
-    assert_eq!(client.peers.len(), 3);
+    let client_config = cluster.to_tcp_config_with_key(NodeId(3), key(3)).unwrap();
+    assert_eq!(client_config.listen, "127.0.0.1:7100".parse().unwrap());
+    assert_eq!(client_config.peers.len(), 3);
     // Client ids must follow the nodes' without a gap, on addresses of their own.
-    let gap = format!("{GOOD}\n[[client]]\nid = 5\naddr = \"127.0.0.1:7100\"\n");
+    let gap = client(5, "127.0.0.1:7100");
     assert!(
         problem(&gap).contains("follow the nodes"),
         "{}",
         problem(&gap)
     );
-    let shared = format!("{GOOD}\n[[client]]\nid = 3\naddr = \"127.0.0.1:7000\"\n");
+    let shared = client(3, "127.0.0.1:7000");
     assert!(
         problem(&shared).contains("same address"),
         "{}",
         problem(&shared)
     );
-    assert!(cluster.to_tcp_config(NodeId(4)).is_err());
+    assert!(cluster
+        .to_tcp_config(NodeId(4))
+        .unwrap_err()
+        .to_string()
+        .contains("not in cluster"));
 }

@@ -24,7 +24,8 @@ use dsys_core::runtime::{Cluster, FaultConfig, FaultyTransport, Transport};
 use dsys_core::NodeId;
 use dsys_net::rpc::bank::{self, Bank, BankOp};
 use dsys_net::rpc::{ClientConfig, RetryPolicy, RpcEvent, RpcMsg, RpcNode, Semantics};
-use dsys_net::{TcpConfig, TcpTransport};
+use dsys_net::tcp::Peer;
+use dsys_net::{NodeKey, TcpConfig, TcpTransport};
 
 type Msg = RpcMsg<BankOp, i64>;
 
@@ -50,8 +51,9 @@ fn transports() -> (Arc<TcpTransport<Msg>>, Arc<TcpTransport<Msg>>) {
     let start = |id| {
         let mut config = TcpConfig::new(
             "rpc-test",
-            b"rpc test secret".to_vec(),
+            b"rpc test secret, long enough".to_vec(),
             id,
+            key(id),
             "127.0.0.1:0".parse().expect("a loopback address"),
         );
         config.reconnect_backoff_min = Duration::from_millis(5);
@@ -59,9 +61,18 @@ fn transports() -> (Arc<TcpTransport<Msg>>, Arc<TcpTransport<Msg>>) {
         Arc::new(TcpTransport::start(config).expect("transport starts"))
     };
     let (server, client) = (start(SERVER), start(CLIENT));
-    server.set_peer_addr(CLIENT, client.local_addr());
-    client.set_peer_addr(SERVER, server.local_addr());
+    let peer = |id, addr| Peer {
+        addr,
+        key: key(id).public(),
+    };
+    server.set_peer(CLIENT, peer(CLIENT, client.local_addr()));
+    client.set_peer(SERVER, peer(SERVER, server.local_addr()));
     (server, client)
+}
+
+/// Node `id`'s key pair.
+fn key(id: NodeId) -> NodeKey {
+    NodeKey::from_private([id.0 as u8 + 1; 32])
 }
 
 /// One process's share of the two-node RPC cluster: only `id` runs here,

@@ -158,11 +158,22 @@ fn whole_ms(s: &str) -> Result<u64, String> {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Without RUST_LOG, a node (and a local cluster of nodes) logs at
+    // `info`: connections made, refused and why, torn tails cut, halts.
+    // Other commands print their results and log only errors.
+    let default = match cli.command {
+        Command::Node(_) | Command::Cluster(_) => "info",
+        _ => "error",
+    };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let result = run(Cli::parse()).and_then(|code| {
+    let result = run(cli).and_then(|code| {
         std::io::Write::flush(&mut std::io::stdout()).context("cannot write to standard output")?;
         Ok(code)
     });

@@ -176,14 +176,19 @@
 //! and [`dsys::net::TcpTransport`](crate::net::TcpTransport) carries them
 //! over TCP between processes and machines:
 //!
-//! - an **authenticated, versioned handshake** on every connection: hello
-//!   (protocol version, cluster name, node id), a challenge with a random
-//!   nonce and the acceptor's own proof, an HMAC-SHA256 response, welcome —
-//!   both sides prove they know the cluster's secret, and a stranger, a
-//!   wrong secret or another cluster's node is refused and counted;
-//! - **frames**: each message is a 4-byte big-endian length, then its
-//!   encoding, at most `frame_bytes_max` bytes; an oversized or undecodable
-//!   frame closes only its connection;
+//! - an **authenticated, versioned handshake** on every connection (the
+//!   Noise protocol's `KK` pattern, with a key derived from the cluster's
+//!   secret): hello (protocol version, cluster name, both node ids, the
+//!   first Noise message), reply, confirmation, welcome — each side proves
+//!   it holds the private key of the node it claims to be and knows the
+//!   secret, and a stranger, a wrong key or secret, or another cluster's
+//!   node is refused and counted;
+//! - **frames** in **encrypted records**: each message is a 4-byte
+//!   big-endian length, then its encoding, at most `frame_bytes_max` bytes;
+//!   frames travel in records encrypted and authenticated with the
+//!   connection's keys, so a byte changed, injected or replayed on the wire
+//!   closes the connection; an oversized or undecodable frame closes only
+//!   its connection;
 //! - **bounded queues**: each link (local sender, remote destination) is one
 //!   TCP connection with a queue of at most `queue_capacity` messages; when
 //!   it is full the message is dropped and counted, as a full socket buffer
@@ -200,34 +205,47 @@
 //! `TcpTransport`s on loopback, with at-most-once semantics, and checks the
 //! replies and the balance. A cluster is described by a **cluster file**
 //! shared by its processes: its name, its secret (or the environment
-//! variable holding it), and each node's id, address and data directory;
+//! variable holding it), and each node's id, address, data directory and
+//! **public key**. Every node has a key pair of its own; the private half
+//! stays in a key file on the node's machine (`dsys cluster keygen FILE`
+//! makes one). When two nodes connect, each proves it holds the private
+//! key of the id it claims, and from then on every message between them is
+//! encrypted and authenticated (the Noise protocol; the threat model is in
+//! [`crate::net::tcp::handshake`]). A node that is not who it says, or a
+//! stranger without the secret, gets nothing delivered.
 //! [`ClusterFile::to_tcp_config`](crate::net::ClusterFile::to_tcp_config)
-//! turns it into one node's [`TcpConfig`](crate::net::TcpConfig):
+//! turns the file into one node's [`TcpConfig`](crate::net::TcpConfig):
 //!
 //! ```
 //! use dsys::core::NodeId;
-//! use dsys::net::ClusterFile;
+//! use dsys::net::{ClusterFile, NodeKey};
 //!
-//! let file = ClusterFile::parse(r#"
+//! let (k0, k1) = (NodeKey::generate(), NodeKey::generate());
+//! let file = ClusterFile::parse(&format!(r#"
 //!     name = "bank"
 //!     secret = "correct horse battery staple"
 //!     [[node]]
 //!     id = 0
 //!     addr = "127.0.0.1:7000"
 //!     data_dir = "data/n0"
+//!     public_key = "{}"
 //!     [[node]]
 //!     id = 1
 //!     addr = "127.0.0.1:7001"
 //!     data_dir = "data/n1"
-//! "#).unwrap();
-//! let config = file.to_tcp_config(NodeId(1)).unwrap();
+//!     public_key = "{}"
+//! "#, k0.public(), k1.public())).unwrap();
+//! // Node 1's process (its key would come from its `key_file`).
+//! let config = file.to_tcp_config_with_key(NodeId(1), k1).unwrap();
 //! assert_eq!(config.listen, "127.0.0.1:7001".parse().unwrap());
-//! assert_eq!(config.peers[&NodeId(0)], "127.0.0.1:7000".parse().unwrap());
+//! assert_eq!(config.peers[&NodeId(0)].addr, "127.0.0.1:7000".parse().unwrap());
+//! assert_eq!(config.peers[&NodeId(0)].key, k0.public());
 //! ```
 //!
 //! To see it run, start a local three-node Raft cluster in one terminal (it
-//! writes `dsys-cluster/cluster.toml` with loopback ports and a random
-//! secret, and stops on Ctrl-C), and propose a value from another:
+//! writes `dsys-cluster/cluster.toml` with loopback ports, a random secret
+//! and a key pair per node, and stops on Ctrl-C), and propose a value from
+//! another:
 //!
 //! ```sh
 //! dsys cluster up --nodes 3 --algorithm raft

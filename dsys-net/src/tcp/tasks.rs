@@ -94,18 +94,15 @@ impl fmt::Display for ConnectError {
 pub(super) async fn connect<M: Message>(
     shared: &Shared<M>,
     from: NodeId,
+    to: NodeId,
     addr: SocketAddr,
-) -> std::result::Result<TcpStream, ConnectError> {
+) -> std::result::Result<(TcpStream, Session), ConnectError> {
+    let (mut connector, hello) =
+        Connector::start(&shared.credentials(), from, to).map_err(ConnectError::Refused)?;
     let mut stream = TcpStream::connect(addr).await.map_err(ConnectError::Io)?;
     stream.set_nodelay(true).map_err(ConnectError::Io)?;
-    let mut connector = Connector::new(
-        &shared.cluster,
-        Arc::clone(&shared.secret),
-        from,
-        handshake::random_nonce(),
-    );
     let mut decoder = FrameDecoder::new(handshake::HANDSHAKE_FRAME_BYTES_MAX);
-    write_handshake_frame(&mut stream, &connector.hello())
+    write_handshake_frame(&mut stream, &hello)
         .await
         .map_err(ConnectError::Refused)?;
     loop {
@@ -116,13 +113,13 @@ pub(super) async fn connect<M: Message>(
             ConnectorStep::Send(payload) => write_handshake_frame(&mut stream, &payload)
                 .await
                 .map_err(ConnectError::Refused)?,
-            ConnectorStep::Open => {
+            ConnectorStep::Open(session) => {
                 if decoder.buffered() > 0 {
                     return Err(ConnectError::Refused(Rejection::Unexpected(
                         "the acceptor sent bytes after its welcome",
                     )));
                 }
-                return Ok(stream);
+                return Ok((stream, session));
             }
         }
     }
@@ -147,10 +144,13 @@ pub(super) async fn run_link<M: Message>(
     loop {
         let attempt = async {
             let addr = shared.peer_addr(link.to).ok_or(ConnectError::NoAddress)?;
-            match tokio::time::timeout(shared.handshake_timeout, connect(&shared, link.from, addr))
-                .await
+            match tokio::time::timeout(
+                shared.handshake_timeout,
+                connect(&shared, link.from, link.to, addr),
+            )
+            .await
             {
-                Ok(result) => result.map(|stream| (stream, addr)),
+                Ok(result) => result.map(|(stream, session)| (stream, session, addr)),
                 Err(_) => Err(ConnectError::Timeout),
             }
         };
@@ -159,7 +159,7 @@ pub(super) async fn run_link<M: Message>(
             _ = shut_down(&mut shutdown) => break,
         };
         match result {
-            Ok((stream, addr)) => {
+            Ok((stream, session, addr)) => {
                 shared.counters.connections_opened.bump();
                 if connected_before {
                     shared.counters.reconnects.bump();
@@ -170,7 +170,8 @@ pub(super) async fn run_link<M: Message>(
                 backoff.reset();
                 tracing::info!(%addr, "connected");
                 link.connected.store(true, Ordering::Relaxed);
-                let ended = write_loop(&shared, &link, &mut rx, stream, &mut shutdown).await;
+                let ended =
+                    write_loop(&shared, &link, &mut rx, stream, session, &mut shutdown).await;
                 link.connected.store(false, Ordering::Relaxed);
                 if let Ended::Shutdown = ended {
                     return;
@@ -214,10 +215,12 @@ pub(super) async fn write_loop<M: Message>(
     link: &LinkCounters,
     rx: &mut mpsc::Receiver<M>,
     stream: TcpStream,
+    mut session: Session,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Ended {
     let (mut reader, mut writer) = stream.into_split();
     let mut batch = Vec::with_capacity(BATCH_BYTES_MAX + 4096);
+    let mut sealed = Vec::with_capacity(BATCH_BYTES_MAX + 8192);
     let mut scratch = Vec::with_capacity(1024);
     let mut probe = [0u8; 64];
     loop {
@@ -263,13 +266,20 @@ pub(super) async fn write_loop<M: Message>(
         if batch.is_empty() {
             continue;
         }
-        if let Err(error) = writer.write_all(&batch).await {
+        sealed.clear();
+        if let Err(error) = session.seal(&batch, &mut sealed) {
+            shared.counters.dropped_connection_lost.add(frames);
+            link.dropped_connection_lost.add(frames);
+            tracing::warn!(%error, lost = frames, "cannot encrypt: messages lost; reconnecting");
+            return Ended::Broken;
+        }
+        if let Err(error) = writer.write_all(&sealed).await {
             shared.counters.dropped_connection_lost.add(frames);
             link.dropped_connection_lost.add(frames);
             tracing::warn!(%error, lost = frames, "write failed: messages lost; reconnecting");
             return Ended::Broken;
         }
-        let bytes = batch.len() as u64;
+        let bytes = sealed.len() as u64;
         let c = &shared.counters;
         c.frames_sent.add(frames);
         c.bytes_sent.add(bytes);
@@ -329,18 +339,22 @@ pub(super) async fn serve<M: Message>(
 pub(super) async fn accept_handshake(
     stream: &mut TcpStream,
     acceptor: &mut Acceptor,
-) -> std::result::Result<NodeId, Rejection> {
+) -> std::result::Result<(NodeId, Session), Rejection> {
     let mut decoder = FrameDecoder::new(handshake::HANDSHAKE_FRAME_BYTES_MAX);
     loop {
         let frame = read_handshake_frame(stream, &mut decoder).await?;
         match acceptor.on_frame(&frame)? {
             AcceptorStep::Send(payload) => write_handshake_frame(stream, &payload).await?,
-            AcceptorStep::Open { peer, welcome } => {
+            AcceptorStep::Open {
+                peer,
+                welcome,
+                session,
+            } => {
                 if decoder.buffered() > 0 {
                     return Err(Rejection::Unexpected("data sent before the welcome"));
                 }
                 write_handshake_frame(stream, &welcome).await?;
-                return Ok(peer);
+                return Ok((peer, session));
             }
         }
     }
@@ -353,20 +367,15 @@ pub(super) async fn serve_connection<M: Message>(
     handshake_permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
-    let mut acceptor = Acceptor::new(
-        &shared.cluster,
-        Arc::clone(&shared.secret),
-        shared.known_peers(),
-        handshake::random_nonce(),
-    );
+    let mut acceptor = Acceptor::new(shared.credentials());
     let handshake = tokio::time::timeout(
         shared.handshake_timeout,
         accept_handshake(&mut stream, &mut acceptor),
     )
     .await
     .unwrap_or(Err(Rejection::Timeout));
-    let peer = match handshake {
-        Ok(peer) => peer,
+    let (peer, mut session) = match handshake {
+        Ok(opened) => opened,
         Err(rejection) => {
             shared.rejections.count(rejection.reason());
             tracing::warn!(%remote, reason = %rejection, "connection refused");
@@ -377,35 +386,22 @@ pub(super) async fn serve_connection<M: Message>(
     shared.counters.connections_accepted.bump();
     tracing::info!(%remote, %peer, "peer connected");
     let c = &shared.counters;
-    // Frames are decoded in place from the read buffer (no copy per frame):
-    // `buf[start..end]` holds bytes read and not yet decoded. The buffer
-    // grows (doubling, up to one maximal frame) only when a frame larger
-    // than it has actually arrived in part, never on a header's say-so.
-    let frame_buffer_max = shared.frame_bytes_max.saturating_add(FRAME_HEADER_BYTES);
-    let mut buf = vec![0u8; READ_BUFFER_BYTES.min(frame_buffer_max.max(FRAME_HEADER_BYTES))];
-    let (mut start, mut end) = (0usize, 0usize);
+    // Records are read into `wire[..filled]`; whole ones are opened into
+    // `plain`, whose bytes from `start` on are decrypted and not yet
+    // decoded. Frames are decoded in place from `plain` (no copy per
+    // frame). `wire` holds one largest record; `plain` grows only with
+    // bytes that actually arrived, never on a header's say-so, and is
+    // bounded by one largest frame plus one record.
+    let mut wire = vec![0u8; handshake::RECORD_HEADER_BYTES + handshake::RECORD_BYTES_MAX];
+    let mut filled = 0usize;
+    let mut plain: Vec<u8> = Vec::with_capacity(READ_BUFFER_BYTES);
+    let mut start = 0usize;
     loop {
-        if end == buf.len() {
-            if start > 0 {
-                buf.copy_within(start..end, 0);
-                end -= start;
-                start = 0;
-            } else if buf.len() < frame_buffer_max {
-                let grown = buf.len().saturating_mul(2).min(frame_buffer_max);
-                buf.resize(grown, 0);
-            } else {
-                // Unreachable: a full buffer holds a whole maximal frame, which
-                // was decoded. Close rather than spin, should it ever happen.
-                c.closed_malformed_frame.bump();
-                tracing::error!(%remote, %peer, "frame buffer full without a whole frame: closing the connection");
-                return;
-            }
-        }
-        let n = match stream.read(&mut buf[end..]).await {
+        let n = match stream.read(&mut wire[filled..]).await {
             Ok(0) => {
-                if start < end {
+                if filled > 0 || start < plain.len() {
                     c.closed_malformed_frame.bump();
-                    tracing::warn!(%remote, %peer, bytes = end - start, "the connection ended in the middle of a frame");
+                    tracing::warn!(%remote, %peer, bytes = filled + plain.len() - start, "the connection ended in the middle of a frame");
                 } else {
                     tracing::info!(%remote, %peer, "peer disconnected");
                 }
@@ -418,9 +414,20 @@ pub(super) async fn serve_connection<M: Message>(
             }
         };
         c.bytes_received.add(n as u64);
-        end += n;
+        filled += n;
+        match session.open(&wire[..filled], &mut plain) {
+            Ok(used) => {
+                wire.copy_within(used..filled, 0);
+                filled -= used;
+            }
+            Err(error) => {
+                c.closed_unauthenticated.bump();
+                tracing::warn!(%remote, %peer, %error, "closing the connection: nothing more from it is trusted");
+                return;
+            }
+        }
         loop {
-            match decode_frame(&buf[start..end], shared.frame_bytes_max) {
+            match decode_frame(&plain[start..], shared.frame_bytes_max) {
                 Ok((frame, rest)) => {
                     match Postcard.decode::<(NodeId, M)>(frame) {
                         Ok((to, msg)) => {
@@ -434,7 +441,7 @@ pub(super) async fn serve_connection<M: Message>(
                             return;
                         }
                     }
-                    start = end - rest.len();
+                    start = plain.len() - rest.len();
                 }
                 Err(dsys_core::Error::Truncated { .. }) => break,
                 Err(error @ dsys_core::Error::FrameTooLarge { .. }) => {
@@ -449,9 +456,12 @@ pub(super) async fn serve_connection<M: Message>(
                 }
             }
         }
-        if start == end {
+        if start == plain.len() {
+            plain.clear();
             start = 0;
-            end = 0;
+        } else if start >= plain.len() / 2 {
+            plain.drain(..start);
+            start = 0;
         }
     }
 }

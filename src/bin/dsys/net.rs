@@ -18,7 +18,7 @@ use dsys::core::{Node, NodeId};
 use dsys::election::bully::{Bully, BullyConfig};
 use dsys::election::ElectionEvent;
 use dsys::mutex::ricart_agrawala::RicartAgrawala;
-use dsys::net::{ClusterFile, TcpTransport};
+use dsys::net::{ClusterFile, NodeKey, TcpTransport};
 use rand::RngExt;
 
 /// The algorithms `dsys node` runs over TCP.
@@ -40,9 +40,17 @@ pub(crate) struct NodeArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClusterCommand {
     /// Start a local cluster of `dsys node` processes on loopback ports, for
-    /// a quick look. Writes DIR/cluster.toml (reused if present, so a second
-    /// `up` finds the nodes' data) and stops every node on Ctrl-C.
+    /// a quick look. Writes DIR/cluster.toml and a key pair per process in
+    /// DIR/keys (reused if present, so a second `up` finds the nodes' data)
+    /// and stops every node on Ctrl-C.
     Up(UpArgs),
+    /// Make a node's key pair: writes the private key to FILE (mode 0600,
+    /// never overwriting) and prints the `public_key` line for the node's
+    /// entry in the cluster file.
+    Keygen {
+        /// Where the private key goes.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -341,7 +349,19 @@ pub(crate) fn raft(command: RaftCommand) -> anyhow::Result<ExitCode> {
 // ----- dsys cluster up -----------------------------------------------------
 
 pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
-    let ClusterCommand::Up(args) = command;
+    let args = match command {
+        ClusterCommand::Up(args) => args,
+        ClusterCommand::Keygen { file } => {
+            let key = NodeKey::generate();
+            key.save(&file)?;
+            outln!(
+                "wrote {} (keep it secret); its line for the cluster file:",
+                file.display()
+            )?;
+            outln!("public_key = \"{}\"", key.public())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     if !NODE_ALGORITHMS.contains(&args.algorithm.as_str()) {
         bail!(
             "`dsys cluster up` runs {}; not {:?}",
@@ -352,8 +372,7 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
     if args.nodes == 0 {
         bail!("--nodes must be at least 1");
     }
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    create_private_dir(&args.dir)?;
     let path = args.dir.join("cluster.toml");
     if path.exists() {
         let file = ClusterFile::load(&path)?;
@@ -368,9 +387,13 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
         }
         outln!("reusing {} (and the nodes' data in it)", path.display())?;
     } else {
-        std::fs::write(&path, local_cluster_file(&args.dir, args.nodes)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        outln!("wrote {}", path.display())?;
+        let text = local_cluster_file(&args.dir, args.nodes)?;
+        write_private(&path, &text)?;
+        outln!(
+            "wrote {} and a key per process in {}",
+            path.display(),
+            args.dir.join("keys").display()
+        )?;
     }
     let exe = std::env::current_exe().context("cannot find the dsys executable")?;
     let mut children: Vec<Child> = Vec::new();
@@ -399,11 +422,45 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A directory only its owner may enter (mode 0700 on Unix).
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Writes a file only its owner may read (mode 0600 on Unix): a cluster
+/// file holds the secret.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A cluster file for `nodes` nodes and one client on free loopback ports,
-/// with a fresh random secret.
+/// with a fresh random secret and a fresh key pair per process (written to
+/// DIR/keys).
 fn local_cluster_file(dir: &Path, nodes: usize) -> anyhow::Result<String> {
-    let secret: [u8; 16] = rand::rng().random();
+    let secret: [u8; 32] = rand::rng().random();
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let keys = dir.join("keys");
+    create_private_dir(&keys)?;
     let mut text = String::new();
     writeln!(
         text,
@@ -417,15 +474,21 @@ fn local_cluster_file(dir: &Path, nodes: usize) -> anyhow::Result<String> {
         .context("cannot find free loopback ports")?;
     for (id, listener) in listeners.iter().enumerate() {
         let addr = listener.local_addr()?;
+        let key = NodeKey::generate();
+        let key_file = format!("keys/n{id}.key");
+        key.save(dir.join(&key_file))?;
+        let identity = format!(
+            "public_key = \"{}\"\nkey_file = \"{key_file}\"",
+            key.public()
+        );
         if id < nodes {
-            let data = std::path::absolute(dir.join(format!("n{id}")))?;
+            create_private_dir(&dir.join(format!("n{id}")))?;
             writeln!(
                 text,
-                "[[node]]\nid = {id}\naddr = \"{addr}\"\ndata_dir = {:?}\n",
-                data.display().to_string()
+                "[[node]]\nid = {id}\naddr = \"{addr}\"\ndata_dir = \"n{id}\"\n{identity}\n"
             )?;
         } else {
-            writeln!(text, "# The address `dsys raft propose` answers on.\n[[client]]\nid = {id}\naddr = \"{addr}\"")?;
+            writeln!(text, "# The address `dsys raft propose` answers on.\n[[client]]\nid = {id}\naddr = \"{addr}\"\n{identity}")?;
         }
     }
     Ok(text)
