@@ -381,18 +381,35 @@ impl ClusterFile {
     /// read from its `key_file`: listen on its address, every other node
     /// and client as a peer, defaults for the rest.
     pub fn to_tcp_config(&self, id: NodeId) -> Result<TcpConfig> {
-        let key_file = match (self.node(id), self.client(id)) {
-            (Some(node), _) => node.key_file.as_ref(),
-            (None, Some(client)) => client.key_file.as_ref(),
-            (None, None) => return Err(self.not_a_member(id)),
-        };
-        let Some(key_file) = key_file else {
-            return Err(Error::InvalidConfig(format!(
-                "{id} has no `key_file` in the cluster file: add `key_file = \"PATH\"` naming its private key (make one with `dsys cluster keygen PATH`)"
-            )));
-        };
-        let key = NodeKey::load(key_file)?;
-        self.to_tcp_config_with_key(id, key)
+        self.to_tcp_config_with_key(id, self.load_key(id)?)
+    }
+
+    /// [`ClusterFile::to_tcp_config`] with the private key given rather
+    /// than read from the entry's `key_file`. Fails if `key` is not the key
+    /// pair of the entry's `public_key`.
+    pub fn to_tcp_config_with_key(&self, id: NodeId, key: NodeKey) -> Result<TcpConfig> {
+        let listen = self.check_key(id, &key)?;
+        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, key, listen);
+        config.peers = self.members().filter(|&(n, _)| n != id).collect();
+        Ok(config)
+    }
+
+    /// The UDP configuration of node `id` (the nodes' addresses, as UDP
+    /// ports), with its private key read from its `key_file`.
+    pub fn to_udp_config(&self, id: NodeId) -> Result<UdpConfig> {
+        self.to_udp_config_with_key(id, self.load_key(id)?)
+    }
+
+    /// [`ClusterFile::to_udp_config`] with the private key given.
+    pub fn to_udp_config_with_key(&self, id: NodeId, key: NodeKey) -> Result<UdpConfig> {
+        self.entry(id)?;
+        let listen = self.check_key(id, &key)?;
+        let mut config = UdpConfig::new(self.name.clone(), self.secret.clone(), id, key, listen);
+        config.peers = self
+            .members()
+            .filter(|&(n, _)| n != id && self.node(n).is_some())
+            .collect();
+        Ok(config)
     }
 
     fn not_a_member(&self, id: NodeId) -> Error {
@@ -404,41 +421,39 @@ impl ClusterFile {
         ))
     }
 
-    /// [`ClusterFile::to_tcp_config`] with the private key given rather
-    /// than read from the entry's `key_file`. Fails if `key` is not the key
-    /// pair of the entry's `public_key`.
-    pub fn to_tcp_config_with_key(&self, id: NodeId, key: NodeKey) -> Result<TcpConfig> {
-        let (listen, public_key, key_file) = match (self.node(id), self.client(id)) {
-            (Some(node), _) => (node.addr, node.public_key, node.key_file.as_ref()),
-            (None, Some(client)) => (client.addr, client.public_key, client.key_file.as_ref()),
-            (None, None) => return Err(self.not_a_member(id)),
-        };
-        if key.public() != public_key {
-            let whose = match key_file {
-                Some(path) => format!("the key in {}", path.display()),
-                None => format!("{id} has no `key_file`, and the key given"),
-            };
-            return Err(Error::InvalidConfig(format!(
-                "{whose} is not {id}'s: its public key is {}, the cluster file says {public_key} (wrong file, or a stale cluster file)",
-                key.public()
-            )));
+    /// The address, public key and key file of member `id`.
+    fn identity(&self, id: NodeId) -> Result<(SocketAddr, PublicKey, Option<&PathBuf>)> {
+        match (self.node(id), self.client(id)) {
+            (Some(node), _) => Ok((node.addr, node.public_key, node.key_file.as_ref())),
+            (None, Some(client)) => Ok((client.addr, client.public_key, client.key_file.as_ref())),
+            (None, None) => Err(self.not_a_member(id)),
         }
-        let mut config = TcpConfig::new(self.name.clone(), self.secret.clone(), id, key, listen);
-        config.peers = self.members().filter(|&(n, _)| n != id).collect();
-        Ok(config)
     }
 
-    /// The UDP configuration of node `id` (the same addresses, as UDP ports).
-    pub fn to_udp_config(&self, id: NodeId) -> Result<UdpConfig> {
-        let me = self.entry(id)?;
-        let mut config = UdpConfig::new(self.name.clone(), self.secret.clone(), id, me.addr);
-        config.peers = self
-            .nodes
-            .iter()
-            .filter(|n| n.id != id)
-            .map(|n| (n.id, n.addr))
-            .collect();
-        Ok(config)
+    /// Member `id`'s key pair, from its `key_file`.
+    fn load_key(&self, id: NodeId) -> Result<NodeKey> {
+        let Some(key_file) = self.identity(id)?.2 else {
+            return Err(Error::InvalidConfig(format!(
+                "{id} has no `key_file` in the cluster file: add `key_file = \"PATH\"` naming its private key (make one with `dsys cluster keygen PATH`)"
+            )));
+        };
+        NodeKey::load(key_file)
+    }
+
+    /// Checks that `key` is member `id`'s; returns its address.
+    fn check_key(&self, id: NodeId, key: &NodeKey) -> Result<SocketAddr> {
+        let (addr, public_key, key_file) = self.identity(id)?;
+        if key.public() == public_key {
+            return Ok(addr);
+        }
+        let whose = match key_file {
+            Some(path) => format!("the key in {}", path.display()),
+            None => format!("{id} has no `key_file`, and the key given"),
+        };
+        Err(Error::InvalidConfig(format!(
+            "{whose} is not {id}'s: its public key is {}, the cluster file says {public_key} (wrong file, or a stale cluster file)",
+            key.public()
+        )))
     }
 }
 

@@ -22,6 +22,7 @@
 //! [`NodeKey::load`] refuses one that others may read, as `ssh` does.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -57,6 +58,15 @@ impl FromStr for PublicKey {
     fn from_str(text: &str) -> std::result::Result<PublicKey, String> {
         unhex(text.trim()).map(PublicKey)
     }
+}
+
+/// A peer: where it listens and the public key it must prove it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its public key (from the cluster file).
+    pub key: PublicKey,
 }
 
 /// A node's static key pair. `Debug` never shows the private half.

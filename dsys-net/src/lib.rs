@@ -42,7 +42,7 @@ pub use cluster_file::{ClientEntry, ClusterFile};
 #[cfg(feature = "transport")]
 pub use dsys_core::runtime::KindStats;
 #[cfg(feature = "transport")]
-pub use keys::{NodeKey, PublicKey};
+pub use keys::{NodeKey, Peer, PublicKey};
 #[cfg(feature = "transport")]
 pub use tcp::{TcpConfig, TcpStats, TcpTransport};
 #[cfg(feature = "transport")]

@@ -139,6 +139,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+pub use crate::keys::Peer;
 use crate::keys::{NodeKey, PublicKey};
 use crate::{Error, Result};
 use handshake::{
@@ -161,15 +162,6 @@ const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The shortest cluster secret accepted.
 pub const SECRET_BYTES_MIN: usize = 16;
-
-/// A peer: where it listens and the public key it must prove it holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Peer {
-    /// The address it listens on.
-    pub addr: SocketAddr,
-    /// Its public key (from the cluster file).
-    pub key: PublicKey,
-}
 
 /// How a [`TcpTransport`] is set up. [`TcpConfig::new`] fills in defaults;
 /// a cluster file gives one with [`crate::ClusterFile::to_tcp_config`].

@@ -6,17 +6,30 @@
 //! # Datagram format
 //!
 //! ```text
-//! "DSYU" | version: u16 | from: u32 | to: u32 | postcard(message) | tag: 32 bytes
+//! "DSYU" | version: u16 | from: u32 | to: u32 | epoch: u64 | seq: u64 | postcard(message) | tag: 32 bytes
 //! ```
 //!
-//! (integers big-endian). `tag` is HMAC-SHA256(secret, "dsys udp" ‖
-//! cluster name ‖ everything before the tag), checked in constant time: a
-//! datagram from a stranger, from another cluster (the name is part of the
-//! MAC) or damaged in transit is dropped and counted. There is no replay
-//! protection: an attacker who records a datagram can send it again, which
-//! the receiver sees as a network duplicate (algorithms over UDP must
-//! tolerate duplicates anyway). Every member knows the secret, so `from` is
-//! as trustworthy as the members are.
+//! (integers big-endian). `tag` is HMAC-SHA256 over everything before it,
+//! keyed per direction: the key of `from → to` is derived from the X25519
+//! shared secret of the two nodes' key pairs ([`crate::keys`]) and the
+//! cluster's pre-shared key (cluster name and secret), so only `from` and
+//! `to` can make it, and a member cannot send as another member. It is
+//! checked in constant time: a datagram from a stranger, from another
+//! cluster, claiming another sender, or damaged in transit is dropped and
+//! counted. Datagrams are authenticated, not encrypted.
+//!
+//! **Replays.** `epoch` is the sending transport's start time (µs since the
+//! Unix epoch) and `seq` counts its datagrams from 1. The receiver keeps,
+//! per sender, the newest epoch and a window of the last 128 sequence
+//! numbers it accepted: a datagram of an older epoch, older than the
+//! window, or already seen is dropped and counted
+//! ([`UdpStats::rejected_replayed`]), and a newer epoch (the sender
+//! restarted) starts a new window. Network duplicates are dropped the same
+//! way. Limits: a receiver that restarts forgets its windows, so until it
+//! hears from a sender again, each datagram recorded from that sender's
+//! last 128 can be replayed to it once; and a sender whose clock stepped
+//! back across its restart is refused until its clock passes its old epoch
+//! (each refusal is counted and logged).
 //!
 //! # Sizes
 //!
@@ -41,19 +54,21 @@
 //! use dsys_net::{UdpConfig, UdpTransport};
 //!
 //! # fn main() -> dsys_net::Result<()> {
-//! let config = UdpConfig::new("demo", b"secret".to_vec(), NodeId(0), "0.0.0.0:7000".parse().unwrap())
-//!     .peer(NodeId(1), "10.0.0.2:7000".parse().unwrap());
+//! let key = dsys_net::NodeKey::load("keys/n0.key")?;
+//! let n1 = dsys_net::NodeKey::generate().public(); // from the cluster file
+//! let config = UdpConfig::new("demo", b"a long random secret".to_vec(), NodeId(0), key, "0.0.0.0:7000".parse().unwrap())
+//!     .peer(NodeId(1), "10.0.0.2:7000".parse().unwrap(), n1);
 //! let transport: Arc<UdpTransport<dsys_core::ping_pong::Msg>> = Arc::new(UdpTransport::start(config)?);
 //! println!("listening on {}", transport.local_addr());
 //! # Ok(())
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -67,16 +82,23 @@ use dsys_core::{Message, NodeId};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::keys::{NodeKey, Peer, PublicKey};
+use crate::tcp::handshake::cluster_psk;
+use crate::tcp::SECRET_BYTES_MIN;
 use crate::{Error, Result};
 
 /// The first bytes of every datagram.
 pub const MAGIC: [u8; 4] = *b"DSYU";
 
-/// The datagram format's version.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// The datagram format's version (1 had one cluster-wide MAC key and no
+/// replay window).
+pub const PROTOCOL_VERSION: u16 = 2;
 
-/// Bytes before the message: magic, version, from, to.
-pub const HEADER_BYTES: usize = 4 + 2 + 4 + 4;
+/// Bytes before the message: magic, version, from, to, epoch, seq.
+pub const HEADER_BYTES: usize = 4 + 2 + 4 + 4 + 8 + 8;
+
+/// Sequence numbers a receiver remembers per sender.
+pub const REPLAY_WINDOW: u64 = 128;
 
 /// Bytes of the HMAC-SHA256 tag after the message.
 pub const TAG_BYTES: usize = 32;
@@ -88,7 +110,7 @@ pub const DATAGRAM_BYTES_LIMIT: usize = 65_507;
 /// headers.
 pub const DATAGRAM_BYTES_MAX_DEFAULT: usize = 1_472;
 
-const LABEL: &[u8] = b"dsys udp";
+const LABEL: &[u8] = b"dsys udp v2";
 
 /// How long the receiving thread sleeps in `recv` before it checks for
 /// shutdown (shutdown also wakes it at once with an empty datagram).
@@ -97,16 +119,16 @@ const RECV_POLL: Duration = Duration::from_millis(200);
 /// How a [`UdpTransport`] is set up.
 #[derive(Clone)]
 pub struct UdpConfig {
-    /// The cluster's name (part of every datagram's MAC).
+    /// The cluster's name (part of every datagram's MAC key).
     pub cluster: String,
-    /// The cluster's shared secret.
+    /// The cluster's shared secret (at least 16 bytes).
     pub secret: Vec<u8>,
-    /// The node ids this process runs.
-    pub local: Vec<NodeId>,
+    /// The nodes this process runs, each with its key pair.
+    pub local: BTreeMap<NodeId, NodeKey>,
     /// The address to receive on; port 0 lets the OS choose.
     pub listen: SocketAddr,
-    /// Every other node's address.
-    pub peers: BTreeMap<NodeId, SocketAddr>,
+    /// Every other node's address and public key.
+    pub peers: BTreeMap<NodeId, Peer>,
     /// The largest datagram sent or accepted, header and tag included.
     pub datagram_bytes_max: usize,
 }
@@ -128,18 +150,20 @@ impl fmt::Debug for UdpConfig {
 }
 
 impl UdpConfig {
-    /// Node `node` of `cluster`, receiving on `listen`, no peers yet,
-    /// datagrams of at most [`DATAGRAM_BYTES_MAX_DEFAULT`] bytes.
+    /// Node `node` of `cluster`, with key pair `key`, receiving on
+    /// `listen`, no peers yet, datagrams of at most
+    /// [`DATAGRAM_BYTES_MAX_DEFAULT`] bytes.
     pub fn new(
         cluster: impl Into<String>,
         secret: impl Into<Vec<u8>>,
         node: NodeId,
+        key: NodeKey,
         listen: SocketAddr,
     ) -> UdpConfig {
         UdpConfig {
             cluster: cluster.into(),
             secret: secret.into(),
-            local: vec![node],
+            local: BTreeMap::from([(node, key)]),
             listen,
             peers: BTreeMap::new(),
             datagram_bytes_max: DATAGRAM_BYTES_MAX_DEFAULT,
@@ -147,8 +171,8 @@ impl UdpConfig {
     }
 
     /// Adds (or moves) a peer.
-    pub fn peer(mut self, node: NodeId, addr: SocketAddr) -> UdpConfig {
-        self.peers.insert(node, addr);
+    pub fn peer(mut self, node: NodeId, addr: SocketAddr, key: PublicKey) -> UdpConfig {
+        self.peers.insert(node, Peer { addr, key });
         self
     }
 
@@ -158,8 +182,11 @@ impl UdpConfig {
         if self.cluster.is_empty() {
             return bad("the cluster name is empty: give every cluster a name".into());
         }
-        if self.secret.is_empty() {
-            return bad("the secret is empty: set a cluster secret".into());
+        if self.secret.len() < SECRET_BYTES_MIN {
+            return bad(format!(
+                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random one",
+                self.secret.len()
+            ));
         }
         if self.local.is_empty() {
             return bad("no local node: name the node id(s) this process runs".into());
@@ -206,8 +233,12 @@ pub struct UdpStats {
     pub rejected_wrong_version: u64,
     /// Datagrams whose tag is wrong (stranger, another cluster, damage).
     pub rejected_bad_auth: u64,
-    /// Authenticated datagrams naming a sender not in the peer table.
+    /// Datagrams naming a sender not in the peer table, or a destination
+    /// this process does not run.
     pub rejected_unknown_node: u64,
+    /// Authentic datagrams seen before, older than the replay window, or
+    /// of a sender's earlier incarnation (replays and network duplicates).
+    pub rejected_replayed: u64,
     /// Per message kind, sorted by kind.
     pub kinds: Vec<(&'static str, KindStats)>,
 }
@@ -226,14 +257,70 @@ struct Counters {
     rejected_wrong_version: Counter,
     rejected_bad_auth: Counter,
     rejected_unknown_node: Counter,
+    rejected_replayed: Counter,
+}
+
+/// What a receiver remembers of one sender: its newest incarnation and
+/// which of the last [`REPLAY_WINDOW`] sequence numbers it accepted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Window {
+    epoch: u64,
+    /// The highest sequence number accepted in `epoch`.
+    top: u64,
+    /// Bit `i` set: `top - i` was accepted.
+    seen: u128,
+}
+
+impl Window {
+    /// Accepts `(epoch, seq)` once, or says why not.
+    fn accept(&mut self, epoch: u64, seq: u64) -> std::result::Result<(), &'static str> {
+        if epoch < self.epoch {
+            return Err("from an earlier incarnation of the sender (a replay, or its clock stepped back across a restart)");
+        }
+        if epoch > self.epoch {
+            *self = Window {
+                epoch,
+                top: seq,
+                seen: 1,
+            };
+            return Ok(());
+        }
+        if seq > self.top {
+            let shift = seq - self.top;
+            self.seen = if shift >= REPLAY_WINDOW {
+                0
+            } else {
+                self.seen << shift
+            };
+            self.seen |= 1;
+            self.top = seq;
+            return Ok(());
+        }
+        let age = self.top - seq;
+        if age >= REPLAY_WINDOW {
+            return Err("older than the replay window");
+        }
+        if self.seen & (1 << age) != 0 {
+            return Err("seen before (a replay or a network duplicate)");
+        }
+        self.seen |= 1 << age;
+        Ok(())
+    }
 }
 
 struct Shared<M: Message> {
     cluster: String,
-    secret: Vec<u8>,
-    local: Vec<NodeId>,
+    psk: [u8; 32],
+    local: BTreeMap<NodeId, NodeKey>,
     datagram_bytes_max: usize,
-    peers: RwLock<BTreeMap<NodeId, SocketAddr>>,
+    peers: RwLock<BTreeMap<NodeId, Peer>>,
+    /// MAC keys by direction (from, to), derived on first use.
+    macs: Mutex<HashMap<(NodeId, NodeId), [u8; 32]>>,
+    /// This transport's incarnation and its next sequence number.
+    epoch: u64,
+    seq: AtomicU64,
+    /// Per sender.
+    windows: Mutex<HashMap<NodeId, Window>>,
     inboxes: Inboxes<M>,
     closed: AtomicBool,
     counters: Counters,
@@ -252,7 +339,7 @@ impl<M: Message> fmt::Debug for UdpTransport<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdpTransport")
             .field("cluster", &self.shared.cluster)
-            .field("local", &self.shared.local)
+            .field("local", &self.shared.local.keys())
             .field("local_addr", &self.local_addr)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
@@ -288,12 +375,19 @@ impl<M: Message> UdpTransport<M> {
         sender.set_nonblocking(true).map_err(io_error(
             "cannot make the sending socket non-blocking".into(),
         ))?;
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
         let shared = Arc::new(Shared {
+            psk: cluster_psk(&config.cluster, &config.secret),
             cluster: config.cluster,
-            secret: config.secret,
             local: config.local,
             datagram_bytes_max: config.datagram_bytes_max,
             peers: RwLock::new(config.peers),
+            macs: Mutex::new(HashMap::new()),
+            epoch,
+            seq: AtomicU64::new(1),
+            windows: Mutex::new(HashMap::new()),
             inboxes: Inboxes::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
@@ -308,7 +402,7 @@ impl<M: Message> UdpTransport<M> {
                 receive(&task_shared, &receiver);
             })
             .map_err(io_error("cannot start the UDP receiving thread".into()))?;
-        tracing::info!(addr = %local_addr, local = ?shared.local, "udp transport listening");
+        tracing::info!(addr = %local_addr, local = ?shared.local.keys(), "udp transport listening");
         Ok(UdpTransport {
             shared,
             socket: sender,
@@ -322,13 +416,15 @@ impl<M: Message> UdpTransport<M> {
         self.local_addr
     }
 
-    /// Sets (or moves) a peer's address.
-    pub fn set_peer_addr(&self, node: NodeId, addr: SocketAddr) {
-        self.shared
+    /// Adds a peer, or changes its address and key.
+    pub fn set_peer(&self, node: NodeId, peer: Peer) {
+        let shared = &self.shared;
+        shared
             .peers
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(node, addr);
+            .insert(node, peer);
+        lock(&shared.macs).retain(|&(from, to), _| from != node && to != node);
     }
 
     /// Sends `msg` in one datagram, or says why not:
@@ -343,25 +439,27 @@ impl<M: Message> UdpTransport<M> {
             shared.inboxes.counters().dropped_no_inbox.bump();
             return Err(Error::ShutDown);
         }
-        if shared.local.contains(&to) {
+        if shared.local.contains_key(&to) {
             shared.inboxes.deliver(from, to, msg);
             return Ok(());
         }
-        let Some(addr) = shared
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&to)
-            .copied()
-        else {
+        let Some(addr) = shared.peer(to).map(|p| p.addr) else {
             shared.inboxes.counters().dropped_no_inbox.bump();
             return Err(Error::UnknownPeer(to));
+        };
+        let Some(key) = shared.mac_key(from, to) else {
+            shared.inboxes.counters().dropped_no_inbox.bump();
+            return Err(Error::InvalidConfig(format!(
+                "{from} is not a node of this transport: it cannot send as {from}"
+            )));
         };
         let mut datagram = Vec::with_capacity(128);
         datagram.extend_from_slice(&MAGIC);
         datagram.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
         datagram.extend_from_slice(&from.0.to_be_bytes());
         datagram.extend_from_slice(&to.0.to_be_bytes());
+        datagram.extend_from_slice(&shared.epoch.to_be_bytes());
+        datagram.extend_from_slice(&shared.seq.fetch_add(1, Ordering::Relaxed).to_be_bytes());
         if let Err(e) = Postcard.encode(&msg, &mut datagram) {
             c.dropped_encode.bump();
             return Err(Error::Encode(e.to_string()));
@@ -376,7 +474,7 @@ impl<M: Message> UdpTransport<M> {
                 setting: "datagram_bytes_max (UDP, at most 65,507; or use TCP for large messages)",
             });
         }
-        let tag = shared.tag(&datagram);
+        let tag = mac(&key, &datagram).finalize().into_bytes();
         datagram.extend_from_slice(&tag);
         match self.socket.send_to(&datagram, addr) {
             Ok(_) => {
@@ -419,6 +517,7 @@ impl<M: Message> UdpTransport<M> {
             rejected_wrong_version: c.rejected_wrong_version.get(),
             rejected_bad_auth: c.rejected_bad_auth.get(),
             rejected_unknown_node: c.rejected_unknown_node.get(),
+            rejected_replayed: c.rejected_replayed.get(),
             kinds: self.shared.kinds.snapshot(),
         }
     }
@@ -481,19 +580,46 @@ impl<M: Message> Transport<M> for UdpTransport<M> {
     }
 }
 
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// HMAC-SHA256 keyed with `key`, fed `data`.
+fn mac(key: &[u8; 32], data: &[u8]) -> Hmac<Sha256> {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(data);
+    mac
+}
+
 impl<M: Message> Shared<M> {
-    fn mac(&self) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret)
-            .expect("HMAC accepts keys of any length");
-        mac.update(LABEL);
-        mac.update(self.cluster.as_bytes());
-        mac
+    fn peer(&self, node: NodeId) -> Option<Peer> {
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&node)
+            .copied()
     }
 
-    fn tag(&self, signed: &[u8]) -> [u8; TAG_BYTES] {
-        let mut mac = self.mac();
-        mac.update(signed);
-        mac.finalize().into_bytes().into()
+    /// The MAC key of direction `from → to`, one of them local:
+    /// HMAC(psk, label ‖ X25519(from, to) ‖ from ‖ to). `None` when neither
+    /// end is local or the other end is not a known peer.
+    fn mac_key(&self, from: NodeId, to: NodeId) -> Option<[u8; 32]> {
+        if let Some(key) = lock(&self.macs).get(&(from, to)) {
+            return Some(*key);
+        }
+        let shared_secret = match (self.local.get(&from), self.local.get(&to)) {
+            (Some(me), _) => me.agree(&self.peer(to)?.key),
+            (None, Some(me)) => me.agree(&self.peer(from)?.key),
+            (None, None) => return None,
+        };
+        let mut derive = mac(&self.psk, LABEL);
+        derive.update(&shared_secret);
+        derive.update(&from.0.to_be_bytes());
+        derive.update(&to.0.to_be_bytes());
+        let key: [u8; 32] = derive.finalize().into_bytes().into();
+        lock(&self.macs).insert((from, to), key);
+        Some(key)
     }
 
     /// Checks and delivers one datagram; counts and logs what is wrong.
@@ -516,29 +642,40 @@ impl<M: Message> Shared<M> {
             );
         }
         let (signed, tag) = datagram.split_at(datagram.len() - TAG_BYTES);
-        let mut mac = self.mac();
-        mac.update(signed);
-        if mac.verify_slice(tag).is_err() {
-            return reject(
-                &c.rejected_bad_auth,
-                &"authentication failed (wrong secret or cluster name, or damaged)",
-            );
-        }
+        let field = |at: usize| -> [u8; 8] { signed[at..at + 8].try_into().expect("8 bytes") };
         let from = NodeId(u32::from_be_bytes([
             signed[6], signed[7], signed[8], signed[9],
         ]));
         let to = NodeId(u32::from_be_bytes([
             signed[10], signed[11], signed[12], signed[13],
         ]));
-        let known = self
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains_key(&from);
-        if !known || self.local.contains(&from) {
+        let (epoch, seq) = (u64::from_be_bytes(field(14)), u64::from_be_bytes(field(22)));
+        if self.local.contains_key(&from) || !self.local.contains_key(&to) {
+            return reject(
+                &c.rejected_unknown_node,
+                &format_args!("from {from} to {to}: not to a node of this process"),
+            );
+        }
+        let Some(key) = self.mac_key(from, to) else {
             return reject(
                 &c.rejected_unknown_node,
                 &format_args!("sender {from} is not in the peer table"),
+            );
+        };
+        if mac(&key, signed).verify_slice(tag).is_err() {
+            return reject(
+                &c.rejected_bad_auth,
+                &format_args!("authentication failed: not made by {from} with this cluster's secret, or damaged"),
+            );
+        }
+        if let Err(why) = lock(&self.windows)
+            .entry(from)
+            .or_default()
+            .accept(epoch, seq)
+        {
+            return reject(
+                &c.rejected_replayed,
+                &format_args!("from {from}, sequence number {seq}: {why}"),
             );
         }
         let payload = &signed[HEADER_BYTES..];
@@ -583,5 +720,35 @@ fn receive<M: Message>(shared: &Shared<M>, socket: &UdpSocket) {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_accepts_each_sequence_number_once() {
+        let mut w = Window::default();
+        assert_eq!(w.accept(5, 10), Ok(()));
+        assert!(w.accept(5, 10).is_err(), "the same datagram again");
+        assert_eq!(w.accept(5, 8), Ok(()), "late, inside the window");
+        assert!(w.accept(5, 8).is_err());
+        assert_eq!(w.accept(5, 9), Ok(()));
+        assert_eq!(w.accept(5, 10 + 127), Ok(()));
+        assert!(w.accept(5, 10).is_err(), "still remembered at age 127");
+        assert_eq!(w.accept(5, 10 + 128), Ok(()));
+        assert_eq!(
+            w.accept(5, 10),
+            Err("older than the replay window"),
+            "age 128 is out"
+        );
+        assert_eq!(w.accept(5, 12), Ok(()), "age 126, never seen");
+        assert!(w.accept(4, 1_000).is_err(), "an earlier incarnation");
+        assert_eq!(w.accept(6, 1), Ok(()), "a restarted sender");
+        assert!(w.accept(6, 1).is_err());
+        assert_eq!(w.accept(6, 1_000), Ok(()), "a jump clears the window");
+        assert_eq!(w.accept(6, 999), Ok(()));
+        assert!(w.accept(6, 1_000).is_err());
     }
 }

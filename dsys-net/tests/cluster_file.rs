@@ -111,8 +111,9 @@ fn a_good_file_loads_and_gives_each_node_its_config() {
         .to_string();
     assert!(p.contains("is not n1's"), "{p}");
 
-    let udp = cluster.to_udp_config(NodeId(0)).unwrap();
+    let udp = cluster.to_udp_config(NodeId(1)).unwrap();
     assert_eq!(udp.peers.len(), 2);
+    assert_eq!(udp.peers[&NodeId(0)].key, key(0).public());
     assert!(cluster
         .to_tcp_config(NodeId(3))
         .unwrap_err()

@@ -1,6 +1,7 @@
 //! UdpTransport over 127.0.0.1 with OS-chosen ports: delivery, refusal of
-//! oversized messages, and garbage, forged and unknown-sender datagrams
-//! ignored and counted. Verdicts are conditions polled until they hold.
+//! oversized messages, and garbage, forged, impersonating, replayed and
+//! unknown-sender datagrams ignored and counted. Verdicts are conditions
+//! polled until they hold.
 
 use std::net::UdpSocket;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use dsys_core::runtime::{Deliver, Transport};
 use dsys_core::wire::{Codec, Postcard};
 use dsys_core::NodeId;
 use dsys_net::udp::{MAGIC, PROTOCOL_VERSION};
-use dsys_net::{Error, UdpConfig, UdpTransport};
+use dsys_net::{Error, NodeKey, Peer, UdpConfig, UdpTransport};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,19 +52,37 @@ fn collect(transport: &UdpTransport<TestMsg>, node: NodeId) -> Inbox {
     got
 }
 
+const SECRET: &[u8] = b"the udp test cluster's secret";
+
+/// Node `id`'s key pair.
+fn key(id: u32) -> NodeKey {
+    NodeKey::from_private([id as u8 + 1; 32])
+}
+
+fn peer(id: u32, addr: std::net::SocketAddr) -> Peer {
+    Peer {
+        addr,
+        key: key(id).public(),
+    }
+}
+
+/// A transport running node `id` with key pair `key`.
+fn start(id: u32, key: NodeKey) -> UdpTransport<TestMsg> {
+    UdpTransport::start(UdpConfig::new(
+        "test",
+        SECRET.to_vec(),
+        NodeId(id),
+        key,
+        "127.0.0.1:0".parse().unwrap(),
+    ))
+    .unwrap()
+}
+
 fn pair() -> (UdpTransport<TestMsg>, UdpTransport<TestMsg>) {
-    let config = |id| {
-        UdpConfig::new(
-            "test",
-            b"secret".to_vec(),
-            NodeId(id),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-    };
-    let a = UdpTransport::start(config(0)).unwrap();
-    let b = UdpTransport::start(config(1)).unwrap();
-    a.set_peer_addr(NodeId(1), b.local_addr());
-    b.set_peer_addr(NodeId(0), a.local_addr());
+    let a = start(0, key(0));
+    let b = start(1, key(1));
+    a.set_peer(NodeId(1), peer(1, b.local_addr()));
+    b.set_peer(NodeId(0), peer(0, a.local_addr()));
     (a, b)
 }
 
@@ -153,6 +172,7 @@ async fn garbage_and_forged_datagrams_are_ignored_and_counted() {
     forged.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
     forged.extend_from_slice(&0u32.to_be_bytes());
     forged.extend_from_slice(&1u32.to_be_bytes());
+    forged.extend_from_slice(&[0; 16]); // epoch and sequence number
     Postcard.encode(&TestMsg::Seq(666), &mut forged).unwrap();
     forged.extend_from_slice(&[0u8; 32]);
     stranger.send_to(&forged, target).unwrap();
@@ -170,14 +190,8 @@ async fn garbage_and_forged_datagrams_are_ignored_and_counted() {
     .await;
 
     // A member of the cluster that node 1 does not know.
-    let mut c = UdpConfig::new(
-        "test",
-        b"secret".to_vec(),
-        NodeId(9),
-        "127.0.0.1:0".parse().unwrap(),
-    );
-    c.peers.insert(NodeId(1), target);
-    let unknown = UdpTransport::<TestMsg>::start(c).unwrap();
+    let unknown = start(9, key(9));
+    unknown.set_peer(NodeId(1), peer(1, target));
     unknown.send(NodeId(9), NodeId(1), TestMsg::Seq(999));
     wait_until("the unknown sender counted", || {
         b.udp_stats().rejected_unknown_node == 1
@@ -188,6 +202,70 @@ async fn garbage_and_forged_datagrams_are_ignored_and_counted() {
     wait_until("the real message", || count(&inbox) == 1).await;
     assert_eq!(inbox.lock().unwrap()[0], (NodeId(0), TestMsg::Seq(1)));
     assert_eq!(b.udp_stats().datagrams_received, 5);
+}
+
+#[actix_rt::test]
+async fn a_member_cannot_send_as_another_member() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    // Node 2 knows the secret and holds its own key; it claims to be node 0.
+    let impostor = start(0, key(2));
+    impostor.set_peer(NodeId(1), peer(1, b.local_addr()));
+    impostor.send(NodeId(0), NodeId(1), TestMsg::Seq(666));
+    wait_until("the impostor refused", || {
+        b.udp_stats().rejected_bad_auth == 1
+    })
+    .await;
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
+    wait_until("the real message", || count(&inbox) == 1).await;
+    assert_eq!(inbox.lock().unwrap()[0], (NodeId(0), TestMsg::Seq(1)));
+}
+
+#[actix_rt::test]
+async fn a_replayed_datagram_is_delivered_once() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    // An attacker on the path records node 0's datagrams to node 1.
+    let tap = UdpSocket::bind("127.0.0.1:0").unwrap();
+    tap.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    a.set_peer(NodeId(1), peer(1, tap.local_addr().unwrap()));
+    let mut recorded = Vec::new();
+    for i in 0..3 {
+        a.send(NodeId(0), NodeId(1), TestMsg::Seq(i));
+        let mut buf = [0u8; 2048];
+        let n = tap.recv(&mut buf).unwrap();
+        recorded.push(buf[..n].to_vec());
+    }
+    // It forwards them out of order, then all of them again, twice.
+    for i in [2, 0, 1, 0, 1, 2, 2, 1, 0] {
+        tap.send_to(&recorded[i], b.local_addr()).unwrap();
+    }
+    wait_until("the replays counted", || {
+        b.udp_stats().rejected_replayed == 6
+    })
+    .await;
+    let mut got: Vec<_> = inbox.lock().unwrap().clone();
+    got.sort_by_key(|(_, m)| format!("{m:?}"));
+    assert_eq!(
+        got,
+        (0..3)
+            .map(|i| (NodeId(0), TestMsg::Seq(i)))
+            .collect::<Vec<_>>(),
+        "each message once, late ones included"
+    );
+    // A restarted node 0 (a new incarnation) is heard again; the old
+    // incarnation's datagrams are not.
+    drop(a);
+    let a = start(0, key(0));
+    a.set_peer(NodeId(1), peer(1, b.local_addr()));
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(10));
+    wait_until("the new incarnation heard", || count(&inbox) == 4).await;
+    tap.send_to(&recorded[0], b.local_addr()).unwrap();
+    wait_until("the old incarnation refused", || {
+        b.udp_stats().rejected_replayed == 7
+    })
+    .await;
+    assert_eq!(count(&inbox), 4);
 }
 
 #[actix_rt::test]
