@@ -318,3 +318,46 @@ fn a_node_logs_each_refused_connection_and_why_by_default() {
             && node.logged(&["connection refused", "authentication failed"])
     });
 }
+
+#[test]
+fn proposals_from_many_client_processes_land_once_where_they_say() {
+    // Every `dsys raft propose` is a new process with the client id of the
+    // one before it; the nodes may still hold replies for that id, and
+    // their links back to it back off while no client runs. Each value
+    // acknowledged must be in the log at the index printed, exactly once.
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, data) = write_cluster_file(dir.path());
+    let nodes: Vec<NodeProcess> = (0..3).map(|id| NodeProcess::start(&cluster, id)).collect();
+    let mut acked: Vec<(u64, String)> = Vec::new();
+    for (i, gap_ms) in [0, 0, 300, 1_000, 0, 2_500, 0].into_iter().enumerate() {
+        std::thread::sleep(Duration::from_millis(gap_ms));
+        let value = format!("val-{i}");
+        acked.push((propose(&cluster, &value), value));
+    }
+    let highest = acked.iter().map(|(i, _)| *i).max().unwrap();
+    for node in &nodes {
+        wait_for("every node applies every acknowledged entry", || {
+            node.status().is_some_and(|(_, applied)| applied >= highest)
+        });
+    }
+    drop(nodes);
+    for dir in &data {
+        let log = FileStorage::<String>::open(dir).unwrap().load().unwrap();
+        for (index, value) in &acked {
+            let at: Vec<u64> = log
+                .entries
+                .iter()
+                .filter(
+                    |e| matches!(&e.payload, Payload::Command { command, .. } if command == value),
+                )
+                .map(|e| e.index)
+                .collect();
+            assert_eq!(
+                at,
+                [*index],
+                "{}: {value:?} acknowledged at {index}",
+                dir.display()
+            );
+        }
+    }
+}

@@ -191,6 +191,11 @@ pub struct TcpConfig {
     pub reconnect_backoff_max: Duration,
     /// How long a connection may take to connect and finish the handshake.
     pub handshake_timeout: Duration,
+    /// A link that has been unable to connect for this long drops what it
+    /// has queued (counted in `dropped_unreachable`) and stops dialling;
+    /// the next message to the peer starts it again. This is what keeps a
+    /// node from dialling an exited client forever.
+    pub link_give_up_after: Duration,
     /// How long [`TcpTransport::shutdown`] waits for queued messages to be
     /// written.
     pub shutdown_flush_timeout: Duration,
@@ -212,6 +217,7 @@ impl fmt::Debug for TcpConfig {
             .field("reconnect_backoff_min", &self.reconnect_backoff_min)
             .field("reconnect_backoff_max", &self.reconnect_backoff_max)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("link_give_up_after", &self.link_give_up_after)
             .field("shutdown_flush_timeout", &self.shutdown_flush_timeout)
             .finish()
     }
@@ -221,7 +227,8 @@ impl TcpConfig {
     /// Node `node` of `cluster`, with key pair `key`, listening on
     /// `listen`, with no peers yet and defaults: 16 MiB frames, 65,536
     /// queued messages per link, reconnect backoff 50 ms to 5 s, 5 s
-    /// handshake timeout, 1 s flush at shutdown.
+    /// handshake timeout, links given up after 60 s unreachable, 1 s flush
+    /// at shutdown.
     pub fn new(
         cluster: impl Into<String>,
         secret: impl Into<Vec<u8>>,
@@ -240,6 +247,7 @@ impl TcpConfig {
             reconnect_backoff_min: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
+            link_give_up_after: Duration::from_secs(60),
             shutdown_flush_timeout: Duration::from_secs(1),
         }
     }
@@ -308,8 +316,8 @@ impl TcpConfig {
                 self.reconnect_backoff_min, self.reconnect_backoff_max
             ));
         }
-        if self.handshake_timeout.is_zero() {
-            return bad("handshake_timeout must be positive".into());
+        if self.handshake_timeout.is_zero() || self.link_give_up_after.is_zero() {
+            return bad("handshake_timeout and link_give_up_after must be positive".into());
         }
         Ok(())
     }
@@ -344,6 +352,9 @@ pub struct TcpStats {
     pub dropped_connection_lost: u64,
     /// Messages still queued for an unreachable peer at shutdown.
     pub dropped_shutdown: u64,
+    /// Messages dropped when a link gave up on a peer unreachable for
+    /// `link_give_up_after`.
+    pub dropped_unreachable: u64,
     /// Outbound connections that completed the handshake.
     pub connections_opened: u64,
     /// Inbound connections that completed the handshake.
@@ -411,6 +422,7 @@ struct Counters {
     dropped_encode: Counter,
     dropped_connection_lost: Counter,
     dropped_shutdown: Counter,
+    dropped_unreachable: Counter,
     connections_opened: Counter,
     connections_accepted: Counter,
     reconnects: Counter,
@@ -432,6 +444,8 @@ struct LinkCounters {
     dropped_connection_lost: Counter,
     reconnects: Counter,
     connect_failures: Counter,
+    /// Signalled when the peer connects to us: it is back, dial now.
+    wake: tokio::sync::Notify,
 }
 
 struct Link<M> {
@@ -451,6 +465,7 @@ struct Shared<M: Message> {
     backoff_min: Duration,
     backoff_max: Duration,
     handshake_timeout: Duration,
+    give_up_after: Duration,
     peers: RwLock<BTreeMap<NodeId, SocketAddr>>,
     inboxes: Inboxes<M>,
     links: RwLock<HashMap<(NodeId, NodeId), Link<M>>>,
@@ -549,6 +564,7 @@ impl<M: Message> TcpTransport<M> {
             backoff_min: config.reconnect_backoff_min,
             backoff_max: config.reconnect_backoff_max,
             handshake_timeout: config.handshake_timeout,
+            give_up_after: config.link_give_up_after,
             peers: RwLock::new(config.peers.iter().map(|(&id, p)| (id, p.addr)).collect()),
             inboxes: Inboxes::new(),
             links: RwLock::new(HashMap::new()),
@@ -699,6 +715,7 @@ impl<M: Message> TcpTransport<M> {
             dropped_encode: c.dropped_encode.get(),
             dropped_connection_lost: c.dropped_connection_lost.get(),
             dropped_shutdown: c.dropped_shutdown.get(),
+            dropped_unreachable: c.dropped_unreachable.get(),
             connections_opened: c.connections_opened.get(),
             connections_accepted: c.connections_accepted.get(),
             reconnects: c.reconnects.get(),
@@ -814,12 +831,15 @@ impl<M: Message> Shared<M> {
             dropped_connection_lost: Counter::new(),
             reconnects: Counter::new(),
             connect_failures: Counter::new(),
+            wake: tokio::sync::Notify::new(),
         });
         let span = tracing::info_span!("tcp_link", from = from.0, to = to.0);
         let task = self
             .runtime
             .spawn(run_link(Arc::clone(self), Arc::clone(&counters), rx).instrument(span));
-        lock(&self.link_tasks).push(task);
+        let mut tasks = lock(&self.link_tasks);
+        tasks.retain(|task| !task.is_finished());
+        tasks.push(task);
         Link { tx, counters }
     }
 
@@ -851,6 +871,34 @@ impl<M: Message> Shared<M> {
                 Err(Error::ShutDown)
             }
         }
+    }
+
+    /// `peer` connected to us, so it is up: links to it that wait to
+    /// reconnect try now instead of at the end of their backoff.
+    fn wake_links_to(&self, peer: NodeId) {
+        let links = self.links.read().unwrap_or_else(|e| e.into_inner());
+        for ((_, to), link) in links.iter() {
+            if *to == peer && !link.counters.connected.load(Ordering::Relaxed) {
+                link.counters.wake.notify_one();
+            }
+        }
+    }
+
+    /// Ends the link `from → to`, unreachable for too long: it leaves the
+    /// table (the next message opens a new one), and what it had queued is
+    /// dropped and counted. Returns how many messages were dropped.
+    fn give_up(&self, from: NodeId, to: NodeId, rx: &mut mpsc::Receiver<M>) -> u64 {
+        self.links
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(from, to));
+        rx.close();
+        let mut lost = 0;
+        while rx.try_recv().is_ok() {
+            lost += 1;
+        }
+        self.counters.dropped_unreachable.add(lost);
+        lost
     }
 
     /// The handshake credentials now.

@@ -263,11 +263,17 @@ async fn ping_pong_cluster_runs_over_tcp() {
             }
         }
     }
-    for (cluster, transport) in clusters.iter().zip(&transports) {
+    // Every transport's counters first: one shutting down makes the others'
+    // reconnection attempts fail (and count) while they are still up.
+    for cluster in &clusters {
         cluster.stop();
+    }
+    for transport in &transports {
         let stats = transport.tcp_stats();
         assert!(stats.transport.delivered >= 2 * 5, "{stats:?}");
-        assert_eq!(stats.rejected.total(), 0);
+        assert_eq!(stats.rejected.total(), 0, "{stats:?}");
+    }
+    for transport in &transports {
         transport.shutdown();
     }
 }
@@ -791,6 +797,64 @@ async fn a_full_queue_drops_and_counts() {
     .await;
     t.shutdown();
     assert_eq!(t.tcp_stats().dropped_shutdown, 4);
+}
+
+#[actix_rt::test]
+async fn a_link_to_an_unreachable_peer_gives_up_and_starts_again() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(0);
+    c.link_give_up_after = Duration::from_millis(100);
+    c.peers.insert(NodeId(1), peer(1, dead));
+    let t0 = start::<TestMsg>(c);
+    for i in 0..3 {
+        t0.send(NodeId(0), NodeId(1), TestMsg::Seq(i));
+    }
+    wait_until("the link to give up", || {
+        t0.tcp_stats().dropped_unreachable == 3
+    })
+    .await;
+    assert!(t0.tcp_stats().peers.is_empty(), "the link is gone");
+    // The peer comes back elsewhere: the next message opens a new link.
+    let mut c = config(1);
+    c.peers.insert(NodeId(0), peer(0, t0.local_addr()));
+    let t1 = start::<TestMsg>(c);
+    let inbox = collect(&t1, NodeId(1));
+    t0.set_peer_addr(NodeId(1), t1.local_addr()).unwrap();
+    t0.send(NodeId(0), NodeId(1), TestMsg::Seq(3));
+    wait_until("the message on the new link", || count(&inbox) == 1).await;
+    assert_eq!(seqs_from(&inbox, NodeId(0)), [3]);
+}
+
+#[actix_rt::test]
+async fn a_peer_that_connects_to_us_is_dialled_at_once() {
+    // Node 1 is down when node 0 first sends, so node 0's link backs off
+    // for at least 20 s — longer than any wait below.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(0);
+    c.reconnect_backoff_min = Duration::from_secs(40);
+    c.reconnect_backoff_max = Duration::from_secs(40);
+    c.peers.insert(NodeId(1), peer(1, addr));
+    let t0 = start::<TestMsg>(c);
+    let inbox0 = collect(&t0, NodeId(0));
+    t0.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
+    wait_until("a failed attempt", || t0.tcp_stats().connect_failures == 1).await;
+    // Node 1 starts on its address and speaks first.
+    let mut c = config(1);
+    c.listen = addr;
+    c.peers.insert(NodeId(0), peer(0, t0.local_addr()));
+    let t1 = start::<TestMsg>(c);
+    let inbox1 = collect(&t1, NodeId(1));
+    t1.send(NodeId(1), NodeId(0), TestMsg::Seq(2));
+    wait_until("node 1's message", || count(&inbox0) == 1).await;
+    // Node 0 took node 1's connection as the sign it is up.
+    wait_until("node 0's queued message", || count(&inbox1) == 1).await;
+    assert_eq!(seqs_from(&inbox1, NodeId(0)), [1]);
 }
 
 #[actix_rt::test]

@@ -240,8 +240,8 @@ async fn a_replayed_datagram_is_delivered_once() {
     for i in [2, 0, 1, 0, 1, 2, 2, 1, 0] {
         tap.send_to(&recorded[i], b.local_addr()).unwrap();
     }
-    wait_until("the replays counted", || {
-        b.udp_stats().rejected_replayed == 6
+    wait_until("the replays counted and the originals delivered", || {
+        b.udp_stats().rejected_replayed == 6 && count(&inbox) == 3
     })
     .await;
     let mut got: Vec<_> = inbox.lock().unwrap().clone();

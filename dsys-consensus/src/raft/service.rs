@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
+use rand::RngExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -360,7 +361,10 @@ pub struct RaftClient<C, O> {
     /// The sequence number of the latest command in the session.
     seq: u64,
     /// The number of the request in flight (opening or command), echoed
-    /// in the servers' replies.
+    /// in the servers' replies. Numbers start at a random point drawn at
+    /// start, so that a new client process with the same node id never
+    /// takes a reply meant for an earlier one (servers and links may still
+    /// hold those).
     request: u64,
     target: usize,
     pending: Option<(C, u32)>,
@@ -454,6 +458,11 @@ where
     type Request = ClientRequest<C>;
     type Event = ClientEvent<O>;
 
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        // Half the range: 2^63 requests before the numbers could wrap.
+        self.request = ctx.rng().random::<u64>() >> 1;
+    }
+
     fn on_request(
         &mut self,
         ctx: &mut Context<'_, Self>,
@@ -483,7 +492,8 @@ where
                 self.seq = 1;
                 self.next_request(ctx);
             }
-            ClientOutcome::Committed { index, output } => {
+            // Only a command is answered by a commit, never an opening.
+            ClientOutcome::Committed { index, output } if self.session.is_some() => {
                 self.settle(ctx);
                 ctx.emit(ClientEvent::Committed { index, output });
             }
@@ -556,41 +566,51 @@ mod tests {
         // unknown) and registers anew for the next command.
         let mut h = Harness::new(RaftClient::<u64, u64>::new(RETRY, 3), NodeId(3), 4);
         h.start();
+        // Request numbers start at a random point (here fixed by the seed).
+        let b = h.node().request;
+        assert_ne!(b, 0);
         assert_eq!(
             h.request(ClientRequest::Propose(5)),
             vec![
                 Effect::Send {
                     to: S0,
-                    msg: ServiceMsg::OpenSession { request: 1 },
+                    msg: ServiceMsg::OpenSession { request: b + 1 },
                 },
                 Effect::SetTimer {
                     after: RETRY,
-                    timer: Retry(1),
+                    timer: Retry(b + 1),
                 },
             ]
         );
         assert_eq!(
-            h.message(S0, reply(1, ClientOutcome::SessionOpened { client: 9 })),
+            h.message(S0, reply(b + 1, ClientOutcome::SessionOpened { client: 9 })),
             vec![
                 Effect::Send {
                     to: S0,
                     msg: ServiceMsg::Propose {
-                        request: 2,
+                        request: b + 2,
                         command: 5,
                         session: Some(Session { client: 9, seq: 1 }),
                     },
                 },
-                Effect::CancelTimer { timer: Retry(1) },
+                Effect::CancelTimer {
+                    timer: Retry(b + 1)
+                },
                 Effect::SetTimer {
                     after: RETRY,
-                    timer: Retry(2),
+                    timer: Retry(b + 2),
                 },
             ]
         );
         assert_eq!(
-            h.message(S0, reply(2, ClientOutcome::SessionExpired { client: 9 })),
+            h.message(
+                S0,
+                reply(b + 2, ClientOutcome::SessionExpired { client: 9 })
+            ),
             vec![
-                Effect::CancelTimer { timer: Retry(2) },
+                Effect::CancelTimer {
+                    timer: Retry(b + 2)
+                },
                 Effect::Emit(ClientEvent::SessionExpired { client: 9 }),
             ]
         );
@@ -599,19 +619,48 @@ mod tests {
             index: 4,
             output: 5,
         };
-        assert_eq!(h.message(S0, reply(2, late)), vec![]);
+        assert_eq!(h.message(S0, reply(b + 2, late)), vec![]);
         assert_eq!(
             h.request(ClientRequest::Propose(6)),
             vec![
                 Effect::Send {
                     to: S0,
-                    msg: ServiceMsg::OpenSession { request: 3 },
+                    msg: ServiceMsg::OpenSession { request: b + 3 },
                 },
                 Effect::SetTimer {
                     after: RETRY,
-                    timer: Retry(3),
+                    timer: Retry(b + 3),
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_client_takes_only_the_reply_to_its_request_in_flight() {
+        // A new client process has the id of the one before it, and replies
+        // meant for that one may still be queued for the id. Its numbers
+        // start elsewhere, and a commit never answers a session opening.
+        let mut h = Harness::new(RaftClient::<u64, u64>::new(RETRY, 3), NodeId(3), 4);
+        h.start();
+        let b = h.node().request;
+        h.request(ClientRequest::Propose(5));
+        let stale = ClientOutcome::Committed {
+            index: 29,
+            output: 13,
+        };
+        // The earlier process's numbers (from 1), and a commit answering
+        // this process's opening: all ignored.
+        assert_eq!(h.message(S0, reply(1, stale.clone())), vec![]);
+        assert_eq!(h.message(S0, reply(2, stale.clone())), vec![]);
+        assert_eq!(h.message(S0, reply(b + 1, stale)), vec![]);
+        assert!(h.node().pending.is_some(), "still waiting for its session");
+        let opened = h.message(S0, reply(b + 1, ClientOutcome::SessionOpened { client: 9 }));
+        assert!(matches!(
+            opened[0],
+            Effect::Send {
+                msg: ServiceMsg::Propose { request, .. },
+                ..
+            } if request == b + 2
+        ));
     }
 }

@@ -141,6 +141,7 @@ pub(super) async fn run_link<M: Message>(
     let mut backoff = Backoff::new(shared.backoff_min, shared.backoff_max);
     let mut connected_before = false;
     let mut failures = 0u64;
+    let mut disconnected_since = tokio::time::Instant::now();
     loop {
         let attempt = async {
             let addr = shared.peer_addr(link.to).ok_or(ConnectError::NoAddress)?;
@@ -173,6 +174,7 @@ pub(super) async fn run_link<M: Message>(
                 let ended =
                     write_loop(&shared, &link, &mut rx, stream, session, &mut shutdown).await;
                 link.connected.store(false, Ordering::Relaxed);
+                disconnected_since = tokio::time::Instant::now();
                 if let Ended::Shutdown = ended {
                     return;
                 }
@@ -189,11 +191,25 @@ pub(super) async fn run_link<M: Message>(
                 } else {
                     tracing::debug!(%error, failures, "cannot connect to peer");
                 }
+                let unreachable = disconnected_since.elapsed();
+                if unreachable >= shared.give_up_after {
+                    let lost = shared.give_up(link.from, link.to, &mut rx);
+                    tracing::info!(
+                        ?unreachable,
+                        lost,
+                        "peer unreachable: link closed, queued messages dropped (the next message tries again)"
+                    );
+                    return;
+                }
             }
         }
         let delay = backoff.next_delay();
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
+            _ = link.wake.notified() => {
+                tracing::debug!("the peer connected to us: dialling it now");
+                backoff.reset();
+            }
             _ = shut_down(&mut shutdown) => break,
         }
     }
@@ -385,6 +401,7 @@ pub(super) async fn serve_connection<M: Message>(
     drop(handshake_permit);
     shared.counters.connections_accepted.bump();
     tracing::info!(%remote, %peer, "peer connected");
+    shared.wake_links_to(peer);
     let c = &shared.counters;
     // Records are read into `wire[..filled]`; whole ones are opened into
     // `plain`, whose bytes from `start` on are decrypted and not yet

@@ -24,10 +24,13 @@ pub(super) struct SessionEntry<O> {
     pub(super) last_index: LogIndex,
 }
 
-/// What applying one entry gave, for the request waiting on it.
+/// What applying one entry gave, for the requests waiting on it.
+#[derive(Clone)]
 enum Outcome<O> {
-    /// A command's output.
-    Output(O),
+    /// A command's output, and the index where it took effect (the
+    /// entry's own, or for a retried session command the index of the
+    /// entry that applied it first).
+    Output(O, LogIndex),
     /// A session opened, named by the entry's index.
     Opened,
     /// A command refused by its session.
@@ -94,7 +97,7 @@ where
                     None
                 }
                 Payload::Command { session, command } => Some(match session {
-                    None => Outcome::Output(self.sm.apply(index, command)),
+                    None => Outcome::Output(self.sm.apply(index, command), index),
                     Some(s) => match self.sessions.get_mut(&s.client) {
                         // Dissertation §6.3: a session the table does not
                         // hold expired (or never was): its command may be
@@ -102,7 +105,9 @@ where
                         // forgotten, so it is refused, never applied as new.
                         None => Outcome::Refused(Rejection::SessionExpired { client: s.client }),
                         Some(known) if known.seq >= s.seq => match &known.output {
-                            Some(output) if known.seq == s.seq => Outcome::Output(output.clone()),
+                            Some(output) if known.seq == s.seq => {
+                                Outcome::Output(output.clone(), known.last_index)
+                            }
                             _ => Outcome::Refused(Rejection::StaleSession),
                         },
                         Some(known) => {
@@ -112,15 +117,19 @@ where
                                 output: Some(output.clone()),
                                 last_index: index,
                             };
-                            Outcome::Output(output)
+                            Outcome::Output(output, index)
                         }
                     },
                 }),
             };
-            if self.pending.front().is_some_and(|&(i, _)| i == index) {
+            // Several requests may wait on one entry: a retry of a session
+            // command waits on the entry of its first copy.
+            while self.pending.front().is_some_and(|&(i, _)| i == index) {
                 let (_, id) = self.pending.pop_front().expect("just looked");
-                ctx.emit(match result {
-                    Some(Outcome::Output(output)) => RaftEvent::Applied { id, index, output },
+                ctx.emit(match result.clone() {
+                    Some(Outcome::Output(output, index)) => {
+                        RaftEvent::Applied { id, index, output }
+                    }
                     Some(Outcome::Opened) => RaftEvent::SessionOpened { id, client: index },
                     Some(Outcome::Refused(reason)) => RaftEvent::Rejected { id, reason },
                     None => unreachable!("only commands and session openings are pending"),

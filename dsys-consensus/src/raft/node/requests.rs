@@ -9,7 +9,7 @@ use super::{Ctx, Raft};
 use crate::raft::message::{Msg, RaftEvent, RaftRequest, Rejection, TimeoutNow};
 use crate::raft::state_machine::StateMachine;
 use crate::raft::storage::Storage;
-use crate::raft::types::{Payload, RequestId, Role, Term};
+use crate::raft::types::{Payload, RequestId, Role, Session, Term};
 
 /// A leadership transfer (dissertation §3.10) this server was asked for.
 /// While it leads, the transfer is under way; once it no longer leads,
@@ -101,12 +101,55 @@ where
         self.advance_commit(ctx);
     }
 
+    /// A leader's answer to a retried session command that is already in
+    /// its log, so that retries add no entries: applied already, it is
+    /// answered from the session table with the index that applied it;
+    /// not yet committed, the request waits on that entry. Returns whether
+    /// `session` was such a retry.
+    fn answer_retry(&mut self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, session: Session) -> bool {
+        if let Some(known) = self.sessions.get(&session.client) {
+            if known.seq == session.seq {
+                if let Some(output) = &known.output {
+                    ctx.emit(RaftEvent::Applied {
+                        id,
+                        index: known.last_index,
+                        output: output.clone(),
+                    });
+                    return true;
+                }
+            }
+        }
+        let in_flight = self
+            .log
+            .entries()
+            .rev()
+            .take_while(|e| e.index > self.applied)
+            .find(|e| matches!(&e.payload, Payload::Command { session: Some(s), .. } if *s == session))
+            .map(|e| e.index);
+        let Some(index) = in_flight else {
+            return false;
+        };
+        let at = self.pending.partition_point(|&(i, _)| i <= index);
+        self.pending.insert(at, (index, id));
+        ctx.emit(RaftEvent::Proposed {
+            id,
+            index,
+            term: self.term,
+        });
+        true
+    }
+
     pub(super) fn handle_request(
         &mut self,
         ctx: &mut Ctx<'_, SM, S>,
         request: RaftRequest<SM::Command, SM::Query>,
     ) {
         match request {
+            RaftRequest::Propose {
+                id,
+                command: _,
+                session: Some(session),
+            } if self.role == Role::Leader && self.answer_retry(ctx, id, session) => {}
             RaftRequest::Propose {
                 id,
                 command,

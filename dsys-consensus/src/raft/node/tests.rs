@@ -2,7 +2,7 @@
 //! citing the rule it checks.
 use super::*;
 use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, RequestVote, Vote};
-use crate::raft::types::{Entry, Payload};
+use crate::raft::types::{Entry, Payload, Session};
 use crate::raft::{Counter, MemStorage};
 use dsys_core::testing::Harness;
 use dsys_core::{Effect, EffectOf};
@@ -612,4 +612,58 @@ fn servers_driven_alike_are_equal_and_hash_alike_until_one_more_event() {
     assert_ne!(a.node(), b.node());
     assert_ne!(hash_of(a.node()), hash_of(b.node()));
     assert_ne!(&copy, a.node());
+}
+
+#[test]
+fn a_retried_session_command_adds_no_entry_and_is_answered_with_its_index() {
+    // Dissertation §6.3 answers a retried command from the session table
+    // when it was applied; a leader that still holds its first copy
+    // uncommitted makes the retry wait for that copy, so retries never
+    // lengthen the log, and every answer names the index that applied it.
+    let mut h = leader(config(), vec![], 0);
+    h.message(N1, ack(1, 1, true, 0, 0)); // the no-op commits
+    h.request(RaftRequest::OpenSession { id: 1 });
+    let opened = h.message(N1, ack(1, 2, true, 0, 0));
+    assert!(opened.contains(&Effect::Emit(RaftEvent::SessionOpened { id: 1, client: 2 })));
+    let session = Some(Session { client: 2, seq: 1 });
+    let retry = |id| RaftRequest::Propose {
+        id,
+        command: 7,
+        session,
+    };
+    h.request(retry(10));
+    assert_eq!(h.node().log().last_index(), 3);
+    // Retried before it commits: it waits on index 3.
+    assert_eq!(
+        h.request(retry(11)),
+        vec![Effect::Emit(RaftEvent::Proposed {
+            id: 11,
+            index: 3,
+            term: 1
+        })]
+    );
+    assert_eq!(h.node().log().last_index(), 3, "no second copy");
+    let emitted: Vec<_> = h
+        .message(N1, ack(1, 3, true, 0, 0))
+        .into_iter()
+        .filter(|e| matches!(e, Effect::Emit(_)))
+        .collect();
+    assert_eq!(
+        emitted,
+        [10, 11].map(|id| Effect::Emit(RaftEvent::Applied {
+            id,
+            index: 3,
+            output: 7
+        }))
+    );
+    // Retried after it applied: answered at once, from the session table.
+    assert_eq!(
+        h.request(retry(12)),
+        vec![Effect::Emit(RaftEvent::Applied {
+            id: 12,
+            index: 3,
+            output: 7
+        })]
+    );
+    assert_eq!(h.node().log().last_index(), 3);
 }
