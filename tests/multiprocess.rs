@@ -43,11 +43,22 @@ fn gather(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>
 }
 
 impl NodeProcess {
+    /// Node `id`'s first start: it initialises its data directory.
     fn start(cluster: &Path, id: usize) -> NodeProcess {
+        NodeProcess::spawn(cluster, id, true)
+    }
+
+    /// Node `id` again, from the data directory it has.
+    fn restart(cluster: &Path, id: usize) -> NodeProcess {
+        NodeProcess::spawn(cluster, id, false)
+    }
+
+    fn spawn(cluster: &Path, id: usize, init: bool) -> NodeProcess {
         let mut child = Command::new(DSYS)
             .args(["node", "--cluster"])
             .arg(cluster)
             .args(["--id", &id.to_string(), "--algorithm", "raft"])
+            .args(init.then_some("--init"))
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -197,7 +208,7 @@ fn a_raft_cluster_of_processes_survives_sigkill_of_its_leader() {
     }
 
     // The killed node restarts from its directory and catches up.
-    nodes[killed] = NodeProcess::start(&cluster, killed);
+    nodes[killed] = NodeProcess::restart(&cluster, killed);
     let highest = acked.iter().map(|(i, _)| *i).max().unwrap();
     for node in &nodes {
         wait_for("every node applies every acknowledged entry", || {
@@ -356,6 +367,74 @@ fn proposals_from_many_client_processes_land_once_where_they_say() {
                 at,
                 [*index],
                 "{}: {value:?} acknowledged at {index}",
+                dir.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_node_that_lost_its_log_refuses_to_start_and_acknowledged_values_survive() {
+    // Issue #12's sequence: two nodes crash, one of them loses its only log
+    // segment. Before the MANIFEST it restarted with an empty log, voted
+    // for a node lacking the committed entries, and acknowledged values
+    // vanished from every node.
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, data) = write_cluster_file(dir.path());
+    let mut nodes: Vec<NodeProcess> = (0..3).map(|id| NodeProcess::start(&cluster, id)).collect();
+    let mut acked: Vec<(u64, String)> = Vec::new();
+    for i in 0..5 {
+        let value = format!("kept-{i}");
+        acked.push((propose(&cluster, &value), value));
+    }
+    let highest = acked.iter().map(|(i, _)| *i).max().unwrap();
+    for node in &nodes {
+        wait_for("every node applies the five values", || {
+            node.status().is_some_and(|(_, applied)| applied >= highest)
+        });
+    }
+    for crashed in [1, 2] {
+        nodes[crashed].child.kill().unwrap();
+        nodes[crashed].child.wait().unwrap();
+    }
+    std::fs::remove_file(data[2].join("log-000001.seg")).unwrap();
+    // The node without its log refuses to start, and says what was lost.
+    let out = Command::new(DSYS)
+        .args(["node", "--cluster"])
+        .arg(&cluster)
+        .args(["--id", "2", "--algorithm", "raft"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "it must not start: {stderr}");
+    assert!(
+        stderr.contains("log-000001.seg is missing") && stderr.contains("acknowledged"),
+        "{stderr}"
+    );
+    // The other restarts; with node 0 it is a majority that holds the values.
+    nodes[1] = NodeProcess::restart(&cluster, 1);
+    acked.push((propose(&cluster, "after"), "after".to_string()));
+    let highest = acked.iter().map(|(i, _)| *i).max().unwrap();
+    for id in [0, 1] {
+        wait_for("nodes 0 and 1 apply everything", || {
+            nodes[id]
+                .status()
+                .is_some_and(|(_, applied)| applied >= highest)
+        });
+    }
+    drop(nodes);
+    for dir in &data[..2] {
+        let log = FileStorage::<String>::open(dir).unwrap().load().unwrap();
+        for (index, value) in &acked {
+            let held = log
+                .entries
+                .iter()
+                .find(|e| e.index == *index)
+                .map(|e| &e.payload);
+            assert!(
+                matches!(held, Some(Payload::Command { command, .. }) if command == value),
+                "{} lacks acknowledged {value:?} at {index}",
                 dir.display()
             );
         }

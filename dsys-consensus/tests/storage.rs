@@ -1,7 +1,8 @@
 //! Raft storage: the conformance suite on both storages, FileStorage's
 //! recovery (torn tails are cut, damage in the middle is an error, garbage
-//! never panics), and FileStorage against MemStorage as a model over random
-//! operations with restarts.
+//! never panics, lost segments and lost directories are refused), and
+//! FileStorage against MemStorage as a model over random operations with
+//! restarts.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -179,8 +180,8 @@ fn segments_wholly_covered_by_a_snapshot_are_deleted() {
     let before = count();
     assert!(before > 4, "several segments: {before} files");
     storage.save_snapshot(&snapshot(18, 1)).unwrap();
-    // LOCK, snapshot, and one segment holding entries 19 and 20.
-    assert_eq!(count(), 3);
+    // LOCK, MANIFEST, snapshot, and one segment holding entries 19 and 20.
+    assert_eq!(count(), 4);
     storage.append(&entries(1, 21..=21)).unwrap();
     drop(storage);
     let recovered = open(dir.path(), SMALL).load().unwrap();
@@ -390,9 +391,87 @@ fn garbage_files_are_errors() {
         ("log-000001.seg", &b""[..]),
     ] {
         let dir = TempDir::new().unwrap();
+        drop(open(dir.path(), FileOptions::default()));
         fs::write(dir.path().join(name), content).unwrap();
         expect_corrupt(FileStorage::open(dir.path()), name);
     }
+}
+
+#[test]
+fn a_deleted_only_segment_is_refused_not_taken_for_an_empty_log() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    storage.append(&entries(1, 1..=5)).unwrap();
+    drop(storage);
+    fs::remove_file(dir.path().join("log-000001.seg")).unwrap();
+    let message = expect_corrupt(FileStorage::open(dir.path()), "log-000001.seg");
+    assert!(
+        message.contains("missing") && message.contains("acknowledged"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_sealed_segment_cut_at_a_record_boundary_is_refused() {
+    // A cut at a record boundary leaves a valid log, shorter: only the
+    // sealed length in the MANIFEST tells that entries were lost.
+    let dir = TempDir::new().unwrap();
+    log_ending_in_one_record(dir.path(), SMALL, 12);
+    let first = dir.path().join("log-000001.seg");
+    fs::write(&first, b"DSYSLOG1").unwrap();
+    let message = expect_corrupt(FileStorage::open(dir.path()), "log-000001.seg");
+    assert!(message.contains("were lost"), "{message}");
+}
+
+#[test]
+fn a_lost_directory_or_manifest_is_refused() {
+    let root = TempDir::new().unwrap();
+    let dir = root.path().join("n0");
+    // A node that must have state finds none: refused, not initialised.
+    assert!(matches!(
+        FileStorage::<String>::open_existing(&dir, FileOptions::default()),
+        Err(Error::NoState(path)) if path == dir
+    ));
+    assert!(!dir.exists(), "nothing was created");
+    // Initialised once, it opens as existing from then on.
+    let mut storage = open(&dir, FileOptions::default());
+    storage.append(&entries(1, 1..=2)).unwrap();
+    drop(storage);
+    let recovered = FileStorage::<String>::open_existing(&dir, FileOptions::default())
+        .unwrap()
+        .load()
+        .unwrap();
+    assert_eq!(recovered.entries, entries(1, 1..=2));
+    // Without its MANIFEST, no open can tell what is missing.
+    fs::remove_file(dir.join("MANIFEST")).unwrap();
+    assert!(matches!(
+        FileStorage::<String>::open_existing(&dir, FileOptions::default()),
+        Err(Error::NoState(_))
+    ));
+    let message = expect_corrupt(FileStorage::open(&dir), "no MANIFEST");
+    assert!(message.contains("n0"), "{message}");
+}
+
+#[test]
+fn a_segment_a_crash_left_outside_the_manifest_is_removed() {
+    // A roll writes the next segment, then the MANIFEST: a crash between
+    // leaves an unlisted, empty segment behind.
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    storage.append(&entries(1, 1..=3)).unwrap();
+    drop(storage);
+    fs::write(dir.path().join("log-000002.seg"), b"DSYSLOG1").unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    assert!(!dir.path().join("log-000002.seg").exists());
+    storage.append(&entries(1, 4..=4)).unwrap();
+    drop(storage);
+    assert_eq!(
+        open(dir.path(), FileOptions::default())
+            .load()
+            .unwrap()
+            .entries,
+        entries(1, 1..=4)
+    );
 }
 
 proptest! {
@@ -534,6 +613,13 @@ proptest! {
     }
 }
 
+/// The MANIFEST in the documented format (`Manifest` in file.rs).
+#[derive(Clone, Debug, serde::Serialize)]
+struct Manifest {
+    first: u64,
+    sealed: Vec<u64>,
+}
+
 /// A log record in the documented format (`RecordOut`/`RecordIn` in
 /// file.rs, same variants in the same order).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -560,6 +646,13 @@ fn write_log(dir: &Path, records: &[Record]) {
         bytes.extend(frame(&postcard::to_stdvec(record).unwrap()));
     }
     fs::write(dir.join("log-000001.seg"), bytes).unwrap();
+    let mut manifest = b"DSYSMAN1".to_vec();
+    let listed = Manifest {
+        first: 1,
+        sealed: vec![],
+    };
+    manifest.extend(frame(&postcard::to_stdvec(&listed).unwrap()));
+    fs::write(dir.join("MANIFEST"), manifest).unwrap();
 }
 
 #[test]

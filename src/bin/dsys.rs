@@ -7,7 +7,8 @@
 //! dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate
 //! dsys cluster up --nodes 3 --algorithm raft
 //! dsys raft propose --cluster dsys-cluster/cluster.toml hello
-//! dsys node --cluster cluster.toml --id 2 --algorithm raft
+//! dsys node --cluster cluster.toml --id 2 --algorithm raft --init   # first start
+//! dsys cluster keygen n2.key
 //! dsys history check --model cas-register jepsen.log --html view.html
 //! ```
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 use dsys::consensus::raft::service::{ClientEvent, ClientRequest, RaftClient, RaftService};
-use dsys::consensus::raft::{AppendLog, FileStorage, Raft, RaftConfig, RaftEvent};
+use dsys::consensus::raft::{AppendLog, FileOptions, FileStorage, Raft, RaftConfig, RaftEvent};
 use dsys::core::runtime::{Cluster, NodeHandle, RuntimeError};
 use dsys::core::{Node, NodeId};
 use dsys::election::bully::{Bully, BullyConfig};
@@ -35,6 +35,12 @@ pub(crate) struct NodeArgs {
     /// The algorithm: raft, ricart-agrawala or bully.
     #[arg(long)]
     algorithm: String,
+    /// This is a new node: create its data directory (refused if it holds
+    /// state). Without it, a Raft node refuses a missing or empty data
+    /// directory, so that a node that lost its data never restarts as if
+    /// it had never voted or acknowledged.
+    #[arg(long)]
+    init: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,12 +111,19 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<ExitCode> {
     let transport = file.to_tcp_config(id)?;
     match args.algorithm.as_str() {
         "raft" => {
-            let storage = FileStorage::open(&entry.data_dir).with_context(|| {
-                format!(
-                    "cannot open the data directory {}",
-                    entry.data_dir.display()
-                )
-            })?;
+            let dir = &entry.data_dir;
+            let storage = if args.init {
+                if dir.join("MANIFEST").exists() {
+                    bail!(
+                        "{} already holds {id}'s state: run without --init (it is for a new node's first start)",
+                        dir.display()
+                    );
+                }
+                FileStorage::open(dir)
+            } else {
+                FileStorage::open_existing(dir, FileOptions::default())
+            }
+            .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
             let raft = Raft::new(RaftConfig::default(), storage, AppendLog::default())?;
             let node = RaftService::new(raft);
             serve(
@@ -120,6 +133,7 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<ExitCode> {
                 node,
                 Box::new(raft_driver),
                 Some(raft_status),
+                raft_halted,
             )
         }
         "ricart-agrawala" => serve(
@@ -129,10 +143,19 @@ pub(crate) fn node(args: NodeArgs) -> anyhow::Result<ExitCode> {
             RicartAgrawala::new(),
             mutex_driver(),
             None,
+            |_| None,
         ),
         "bully" => {
             let bully = Bully::new(BullyConfig::default())?;
-            serve(servers, id, transport, bully, Box::new(bully_driver), None)
+            serve(
+                servers,
+                id,
+                transport,
+                bully,
+                Box::new(bully_driver),
+                None,
+                |_| None,
+            )
         }
         other => bail!(
             "`dsys node` runs {}; not {other:?}",
@@ -148,7 +171,9 @@ type Driver<N> = Box<dyn FnMut(Option<&<N as Node>::Event>, &NodeHandle<N>) -> V
 
 /// Runs `node` as node `id` of a `servers`-node cluster over TCP until
 /// Ctrl-C, printing what `driver` says and, every 200 ms, the `status` line
-/// when it changed.
+/// when it changed. An event for which `halted` gives a reason stops the
+/// process with that reason and a non-zero status (a node that cannot
+/// persist must not linger as if it were serving).
 fn serve<N: Node>(
     servers: usize,
     id: NodeId,
@@ -156,6 +181,7 @@ fn serve<N: Node>(
     node: N,
     mut driver: Driver<N>,
     status: Option<fn(&N) -> String>,
+    halted: fn(&N::Event) -> Option<String>,
 ) -> anyhow::Result<ExitCode> {
     let listen = transport.listen;
     actix_rt::System::new().block_on(async move {
@@ -176,10 +202,14 @@ fn serve<N: Node>(
         let mut last_status = String::new();
         let interrupted = stop_signal();
         tokio::pin!(interrupted);
+        let mut halt = None;
         loop {
             let lines = tokio::select! {
                 event = events.next() => match event {
-                    Ok(event) => driver(Some(&event), &handle),
+                    Ok(event) => {
+                        halt = halted(&event);
+                        driver(Some(&event), &handle)
+                    }
                     Err(RuntimeError::EventsMissed { missed }) => vec![format!("({missed} events not shown)")],
                     Err(_) => break,
                 },
@@ -200,12 +230,31 @@ fn serve<N: Node>(
             for line in lines {
                 outln!("{id}: {line}")?;
             }
+            if halt.is_some() {
+                break;
+            }
         }
         outln!("{id}: stopping")?;
         cluster.stop();
         transport.shutdown();
-        Ok(ExitCode::SUCCESS)
+        match halt {
+            Some(reason) => {
+                tracing::error!(%reason, "node halted");
+                eprintln!("error: {id} halted: {reason}");
+                Ok(ExitCode::from(3))
+            }
+            None => Ok(ExitCode::SUCCESS),
+        }
     })
+}
+
+fn raft_halted(event: &RaftEvent<u64>) -> Option<String> {
+    match event {
+        RaftEvent::Halted { reason } => Some(format!(
+            "{reason} (fix the cause, e.g. free disk space, then start the node again: it recovers from its data directory)"
+        )),
+        _ => None,
+    }
 }
 
 type RaftNode = RaftService<AppendLog, FileStorage<String>>;
@@ -374,7 +423,8 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
     }
     create_private_dir(&args.dir)?;
     let path = args.dir.join("cluster.toml");
-    if path.exists() {
+    let fresh = !path.exists();
+    if !fresh {
         let file = ClusterFile::load(&path)?;
         if file.nodes.len() != args.nodes {
             bail!(
@@ -398,10 +448,17 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
     let exe = std::env::current_exe().context("cannot find the dsys executable")?;
     let mut children: Vec<Child> = Vec::new();
     for id in 0..args.nodes {
-        let child = Command::new(&exe)
-            .args(["node", "--cluster"])
-            .arg(&path)
-            .args(["--id", &id.to_string(), "--algorithm", &args.algorithm])
+        let mut command = Command::new(&exe);
+        command.args(["node", "--cluster"]).arg(&path).args([
+            "--id",
+            &id.to_string(),
+            "--algorithm",
+            &args.algorithm,
+        ]);
+        if fresh {
+            command.arg("--init");
+        }
+        let child = command
             .spawn()
             .with_context(|| format!("cannot start node {id}"))?;
         outln!("started n{id} (pid {})", child.id())?;

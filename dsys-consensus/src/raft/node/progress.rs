@@ -163,7 +163,11 @@ impl Progress {
     /// named; `hint` is where it suggests retrying. Unless the refusal is
     /// stale (it contradicts what is known to match, or answers a probe
     /// other than the one in flight), probe again at the hint (fast
-    /// back-off, §5.3), never below what the follower is known to hold.
+    /// back-off, §5.3), never below what the follower is known to hold —
+    /// unless the refusal is of `matched` itself: a follower that lacks an
+    /// entry it acknowledged in this term lost it (a restart that kept
+    /// less than it had written), and is probed from its hint, so that it
+    /// catches up rather than being refused forever.
     pub(super) fn refused(&mut self, index: LogIndex, hint: LogIndex) {
         let stale = index < self.matched
             || match self.replication {
@@ -175,6 +179,9 @@ impl Progress {
             };
         if !stale {
             self.progressed = true;
+            if index == self.matched && hint <= self.matched {
+                self.matched = hint.saturating_sub(1);
+            }
             self.next = hint.clamp(self.matched + 1, index.max(self.matched + 1));
             self.replication = Replication::Probe { in_flight: None };
         }
@@ -251,6 +258,27 @@ mod tests {
             (p.next, &p.replication),
             (3, &Replication::Probe { in_flight: None })
         );
+    }
+
+    #[test]
+    fn a_follower_that_lost_acknowledged_entries_is_probed_below_them() {
+        // It acknowledged up to 10, restarted with less, and refuses the
+        // heartbeat anchored at 10, hinting at 4: the leader probes from 4.
+        let mut p = Progress::new(1, Duration::ZERO);
+        p.acknowledged(10);
+        p.refused(10, 4);
+        assert_eq!(
+            (p.next, p.matched, &p.replication),
+            (4, 3, &Replication::Probe { in_flight: None })
+        );
+        // A refusal beyond `matched` hinting below it is a term conflict
+        // after `matched` (Raft §5.3's fast back-off), not a loss: `matched`
+        // stands, and the next probe (at `matched`) tells which it is.
+        let mut p = Progress::new(1, Duration::ZERO);
+        p.acknowledged(10);
+        p.append_sent(10, 2);
+        p.refused(10 + 2, 4);
+        assert_eq!((p.next, p.matched), (11, 10));
     }
 
     #[test]

@@ -19,6 +19,8 @@ use crate::{Error, Result};
 const HARD_STATE_FILE: &str = "hard_state";
 const SNAPSHOT_FILE: &str = "snapshot";
 const LOCK_FILE: &str = "LOCK";
+const MANIFEST_FILE: &str = "MANIFEST";
+const MANIFEST_MAGIC: &[u8; 8] = b"DSYSMAN1";
 const HARD_STATE_MAGIC: &[u8; 8] = b"DSYSHST1";
 const SNAPSHOT_MAGIC: &[u8; 8] = b"DSYSSNP1";
 const SEGMENT_MAGIC: &[u8; 8] = b"DSYSLOG1";
@@ -55,6 +57,7 @@ impl Default for FileOptions {
 ///
 /// ```text
 /// <dir>/LOCK               held (advisory lock) while a FileStorage has the directory open
+/// <dir>/MANIFEST           magic "DSYSMAN1" + one record: which segments exist, sealed sizes
 /// <dir>/hard_state         magic "DSYSHST1" + one record: the HardState
 /// <dir>/snapshot           magic "DSYSSNP1" + one record: the latest Snapshot
 /// <dir>/log-000001.seg     magic "DSYSLOG1" + records, appended
@@ -76,7 +79,8 @@ impl Default for FileOptions {
 /// applies to the log) and `Reset(index)` (the log is empty after `index`;
 /// first record of a rewritten segment, see below).
 ///
-/// `hard_state`, `snapshot` and every new segment are written atomically:
+/// `MANIFEST`, `hard_state`, `snapshot` and every new segment are written
+/// atomically:
 /// write `<name>.tmp`, fsync it, rename it over `<name>`, fsync the
 /// directory. A crash leaves either the old file or the new one, never half
 /// of one. A record that would take the active segment past
@@ -101,6 +105,25 @@ impl Default for FileOptions {
 /// crash interrupts: the new segment resets the log it follows, and a
 /// snapshot file newer than the log's last `Compact` record is applied to
 /// the log at recovery, which then writes the missing record.
+///
+/// # What must exist
+///
+/// The `MANIFEST` says what the directory must hold: the log's segments,
+/// first to active, and the length of every sealed (closed) segment. It is
+/// rewritten (atomically) when a segment is sealed and when the log is
+/// rewritten, never on an append. At open, a listed segment that is
+/// missing, or a sealed one of another length, is [`Error::Corrupt`] naming
+/// what was lost: acknowledged entries lived there, and a node that went on
+/// without them could vote for a leader that lacks committed entries.
+/// Segments the manifest does not list are what a crash left of a roll or a
+/// rewrite (the listed ones hold everything) and are removed. A directory
+/// without a `MANIFEST` is a new node's: [`FileStorage::open`] initialises
+/// it, [`FileStorage::open_existing`] refuses it with [`Error::NoState`] —
+/// use the latter when a missing directory means lost data. What it cannot
+/// see: the active segment cut at a record boundary (without a write and a
+/// sync beside every append, no file can say where the active segment
+/// ended); that tail is lost like a torn one, and the leader finds and
+/// refills the gap (it probes below a follower's former match).
 ///
 /// # Recovery
 ///
@@ -133,6 +156,8 @@ impl Default for FileOptions {
 pub struct FileStorage<C> {
     dir: PathBuf,
     options: FileOptions,
+    /// What the directory must hold (as on disk).
+    manifest: Manifest,
     /// The numbers of the segments on disk, consecutive; the last is active.
     segments: Vec<u64>,
     active: File,
@@ -160,6 +185,74 @@ impl<C> fmt::Debug for FileStorage<C> {
             .field("failed", &self.failed)
             .finish()
     }
+}
+
+/// What a data directory must hold: segments `first` to `active()`, the
+/// sealed ones with these lengths.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Manifest {
+    /// The first segment's number.
+    first: u64,
+    /// The byte length of each sealed segment, from `first` on; the
+    /// segment after them is the active one.
+    sealed: Vec<u64>,
+}
+
+impl Manifest {
+    fn active(&self) -> u64 {
+        self.first + self.sealed.len() as u64
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let mut bytes = MANIFEST_MAGIC.to_vec();
+        bytes.extend(encode_frame(self)?);
+        write_atomically(dir, MANIFEST_FILE, &bytes).map(drop)
+    }
+
+    /// Checks that `dir` holds what the manifest lists, and removes the
+    /// segments a crash left outside it.
+    fn check(&self, dir: &Path) -> Result<()> {
+        let (first, active) = (self.first, self.active());
+        for number in segment_numbers(dir)? {
+            if number < first || number > active {
+                let path = dir.join(segment_name(number));
+                tracing::warn!(path = %path.display(), "removing a segment the MANIFEST does not list (left by a crash during a roll or a rewrite)");
+                fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        for number in first..=active {
+            let path = dir.join(segment_name(number));
+            let bytes = match fs::metadata(&path) {
+                Ok(meta) => meta.len(),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(Error::Corrupt(format!(
+                        "{} is missing: the MANIFEST says the log runs from {} to {}, and the entries it held were acknowledged",
+                        path.display(),
+                        segment_name(first),
+                        segment_name(active)
+                    )))
+                }
+                Err(source) => return Err(Error::Io { path, source }),
+            };
+            if let Some(&sealed) = self.sealed.get((number - first) as usize) {
+                if bytes != sealed {
+                    return Err(Error::Corrupt(format!(
+                        "{} has {bytes} bytes, but {sealed} were sealed in it: acknowledged entries were {}",
+                        path.display(),
+                        if bytes < sealed { "lost" } else { "changed" }
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `dir` holds any file of a node's state (besides the lock).
+fn holds_state(dir: &Path) -> Result<bool> {
+    Ok(!segment_numbers(dir)?.is_empty()
+        || dir.join(HARD_STATE_FILE).exists()
+        || dir.join(SNAPSHOT_FILE).exists())
 }
 
 /// A log record as written (borrowing the entries).
@@ -191,14 +284,31 @@ where
         Self::open_with(dir, FileOptions::default())
     }
 
-    /// Opens `dir` with `options`, and recovers what it holds.
+    /// Opens `dir` with `options`, and recovers what it holds; a directory
+    /// that is missing or holds no state is initialised.
     pub fn open_with(dir: impl AsRef<Path>, options: FileOptions) -> Result<Self> {
+        Self::open_inner(dir.as_ref(), options, true)
+    }
+
+    /// Opens a directory that must already hold a node's state: a missing
+    /// directory, or one without a `MANIFEST`, is [`Error::NoState`] (the
+    /// node's data was lost, or it was never initialised), never taken for
+    /// a new node's.
+    pub fn open_existing(dir: impl AsRef<Path>, options: FileOptions) -> Result<Self> {
+        let dir = dir.as_ref();
+        if !dir.join(MANIFEST_FILE).exists() {
+            return Err(Error::NoState(dir.to_path_buf()));
+        }
+        Self::open_inner(dir, options, false)
+    }
+
+    fn open_inner(dir: &Path, options: FileOptions, create: bool) -> Result<Self> {
         if options.segment_bytes_max == 0 {
             return Err(Error::InvalidConfig(
                 "FileOptions::segment_bytes_max is 0; give a positive size such as 64 MiB".into(),
             ));
         }
-        let dir = dir.as_ref().to_path_buf();
+        let dir = dir.to_path_buf();
         let existed = dir.exists();
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
         if !existed {
@@ -210,22 +320,41 @@ where
         }
         let lock = take_lock(&dir)?;
         remove_temporary_files(&dir)?;
-        let recovery = recover::<C>(&dir)?;
-        let mut segments = recovery.segments;
-        let active_bytes = match segments.last() {
-            Some(_) => recovery.active_bytes,
+        let manifest = match read_single_record_file::<Manifest>(
+            &dir.join(MANIFEST_FILE),
+            MANIFEST_MAGIC,
+        )? {
+            Some(manifest) => {
+                manifest.check(&dir)?;
+                manifest
+            }
+            None if !create => return Err(Error::NoState(dir)),
+            None if holds_state(&dir)? => {
+                return Err(Error::Corrupt(format!(
+                    "{} holds Raft files but no MANIFEST, so what is missing cannot be told (written by an older dsys, or the MANIFEST was deleted)",
+                    dir.display()
+                )))
+            }
             None => {
                 write_atomically(&dir, &segment_name(1), SEGMENT_MAGIC)?;
-                segments.push(1);
-                MAGIC_BYTES as u64
+                let manifest = Manifest {
+                    first: 1,
+                    sealed: Vec::new(),
+                };
+                manifest.write(&dir)?;
+                manifest
             }
         };
+        let recovery = recover::<C>(&dir)?;
+        let segments = recovery.segments;
+        let active_bytes = recovery.active_bytes;
         let active =
             open_for_append(&dir.join(segment_name(*segments.last().expect("one segment"))))?;
         let unrecorded_compaction = recovery.unrecorded_compaction;
         let recovered = recovery.recovered;
         let mut storage = FileStorage {
             options,
+            manifest,
             segments,
             active,
             active_bytes,
@@ -298,10 +427,15 @@ where
         Ok(())
     }
 
-    /// Closes the active segment and opens the next.
+    /// Seals the active segment (its length goes into the manifest) and
+    /// opens the next.
     fn roll(&mut self) -> Result<()> {
         let number = self.segments.last().map_or(1, |n| n + 1);
         let path = write_atomically(&self.dir, &segment_name(number), SEGMENT_MAGIC)?;
+        let mut manifest = self.manifest.clone();
+        manifest.sealed.push(self.active_bytes);
+        manifest.write(&self.dir)?;
+        self.manifest = manifest;
         self.active = open_for_append(&path)?;
         self.segments.push(number);
         self.active_bytes = MAGIC_BYTES as u64;
@@ -335,6 +469,14 @@ where
         }
         let number = self.segments.last().map_or(1, |n| n + 1);
         let path = write_atomically(&self.dir, &segment_name(number), &bytes)?;
+        // From here the new segment is the log; the old ones are leftovers
+        // that the next open would remove if a crash came first.
+        let manifest = Manifest {
+            first: number,
+            sealed: Vec::new(),
+        };
+        manifest.write(&self.dir)?;
+        self.manifest = manifest;
         let active = open_for_append(&path)?;
         self.segments.push(number);
         self.active = active;
@@ -712,8 +854,8 @@ fn segment_number(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// The segment numbers in `dir`, ascending; an error if one is missing.
-fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+/// The numbers of the segment files in `dir`, ascending.
+fn segment_numbers(dir: &Path) -> Result<Vec<u64>> {
     let mut numbers = Vec::new();
     for item in fs::read_dir(dir).map_err(io_error(dir))? {
         let item = item.map_err(io_error(dir))?;
@@ -722,6 +864,12 @@ fn list_segments(dir: &Path) -> Result<Vec<u64>> {
         }
     }
     numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// The segment numbers in `dir`, ascending; an error if one is missing.
+fn list_segments(dir: &Path) -> Result<Vec<u64>> {
+    let numbers = segment_numbers(dir)?;
     if let Some(&number) = numbers.last().filter(|&&n| n > SEGMENT_NUMBER_MAX) {
         return Err(Error::Corrupt(format!(
             "{} has an implausible number; remove files that dsys did not write",
