@@ -457,20 +457,33 @@ impl ClusterFile {
     }
 }
 
-/// An address literal, or a host name resolved now.
+/// An address literal, or a host name resolved now; refused when peers
+/// could not dial it (port 0, or an unspecified address such as 0.0.0.0).
 fn resolve(addr: &str) -> std::result::Result<SocketAddr, String> {
-    if let Ok(addr) = addr.parse() {
-        return Ok(addr);
-    }
-    if !addr.contains(':') {
+    let resolved = if let Ok(addr) = addr.parse() {
+        addr
+    } else if !addr.contains(':') {
         return Err("the port is missing".into());
+    } else {
+        match addr.to_socket_addrs() {
+            Ok(mut addrs) => addrs
+                .next()
+                .ok_or_else(|| String::from("the host name resolves to no address"))?,
+            Err(e) => {
+                return Err(format!(
+                    "not an address, and not a resolvable host name ({e})"
+                ))
+            }
+        }
+    };
+    if resolved.port() == 0 {
+        return Err("port 0 is not a port peers can dial (the OS would pick one at random)".into());
     }
-    match addr.to_socket_addrs() {
-        Ok(mut addrs) => addrs
-            .next()
-            .ok_or_else(|| "the host name resolves to no address".into()),
-        Err(e) => Err(format!(
-            "not an address, and not a resolvable host name ({e})"
-        )),
+    if resolved.ip().is_unspecified() {
+        return Err(format!(
+            "{} means \"every interface\" to a listener but is no address to dial: write the address peers reach it at",
+            resolved.ip()
+        ));
     }
+    Ok(resolved)
 }

@@ -50,7 +50,10 @@
 //! `handshake_timeout`); more are closed unread, so a flood of strangers
 //! costs bounded memory. The node id authenticated by the handshake is the
 //! `from` of every message on that connection: frames carry only the
-//! destination and the message.
+//! destination and the message. A peer has one inbound connection per
+//! local node: a newer one replaces the older (`connections_replaced`), so
+//! a member cannot make a node hold more than one frame buffer
+//! (`frame_bytes_max`) per pair.
 //!
 //! **Frames and records.** After the handshake, each message is one frame
 //! of [`dsys_core::wire`] (4-byte big-endian length, then the postcard
@@ -359,6 +362,10 @@ pub struct TcpStats {
     pub connections_opened: u64,
     /// Inbound connections that completed the handshake.
     pub connections_accepted: u64,
+    /// Inbound connections closed because a newer one from the same peer to
+    /// the same local node replaced them (one per pair is all a peer
+    /// needs; the bound keeps a member from holding many frame buffers).
+    pub connections_replaced: u64,
     /// Outbound connections opened again after a link's first.
     pub reconnects: u64,
     /// Outbound connection attempts that failed (refused, timed out,
@@ -425,6 +432,7 @@ struct Counters {
     dropped_unreachable: Counter,
     connections_opened: Counter,
     connections_accepted: Counter,
+    connections_replaced: Counter,
     reconnects: Counter,
     connect_failures: Counter,
     closed_unauthenticated: Counter,
@@ -453,6 +461,9 @@ struct Link<M> {
     counters: Arc<LinkCounters>,
 }
 
+/// An open inbound connection: its number, and the signal that closes it.
+type Inbound = (u64, Arc<tokio::sync::Notify>);
+
 /// Everything the tasks and the handle share.
 struct Shared<M: Message> {
     cluster: String,
@@ -476,6 +487,10 @@ struct Shared<M: Message> {
     counters: Counters,
     kinds: KindTable,
     rejections: RejectionCounters,
+    /// The open inbound connection of each (peer, local node): its number
+    /// and how to close it.
+    inbound: Mutex<HashMap<(NodeId, NodeId), Inbound>>,
+    next_connection: std::sync::atomic::AtomicU64,
 }
 
 /// The [`Transport`] over TCP. See the [module documentation](self) for the
@@ -575,6 +590,8 @@ impl<M: Message> TcpTransport<M> {
             counters: Counters::default(),
             kinds: KindTable::new(),
             rejections: RejectionCounters::default(),
+            inbound: Mutex::new(HashMap::new()),
+            next_connection: std::sync::atomic::AtomicU64::new(0),
         });
         let span = tracing::info_span!("tcp", local = ?shared.local, addr = %local_addr);
         runtime.spawn(listen(Arc::clone(&shared), listener).instrument(span.clone()));
@@ -718,6 +735,7 @@ impl<M: Message> TcpTransport<M> {
             dropped_unreachable: c.dropped_unreachable.get(),
             connections_opened: c.connections_opened.get(),
             connections_accepted: c.connections_accepted.get(),
+            connections_replaced: c.connections_replaced.get(),
             reconnects: c.reconnects.get(),
             connect_failures: c.connect_failures.get(),
             rejected: shared.rejections.snapshot(),
@@ -899,6 +917,31 @@ impl<M: Message> Shared<M> {
         }
         self.counters.dropped_unreachable.add(lost);
         lost
+    }
+
+    /// Registers the inbound connection `(peer, local)` that just opened,
+    /// closing the one it replaces. Returns its number and its close signal.
+    fn inbound_opened(&self, peer: NodeId, local: NodeId) -> (u64, Arc<tokio::sync::Notify>) {
+        let number = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let close = Arc::new(tokio::sync::Notify::new());
+        let replaced = lock(&self.inbound).insert((peer, local), (number, Arc::clone(&close)));
+        if let Some((_, older)) = replaced {
+            self.counters.connections_replaced.bump();
+            older.notify_one();
+        }
+        (number, close)
+    }
+
+    /// Forgets inbound connection `number` of `(peer, local)`, unless a
+    /// newer one has taken its place.
+    fn inbound_closed(&self, peer: NodeId, local: NodeId, number: u64) {
+        let mut inbound = lock(&self.inbound);
+        if inbound
+            .get(&(peer, local))
+            .is_some_and(|(n, _)| *n == number)
+        {
+            inbound.remove(&(peer, local));
+        }
     }
 
     /// The handshake credentials now.

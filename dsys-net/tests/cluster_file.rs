@@ -193,6 +193,18 @@ fn unparsable_addresses_are_refused() {
     assert!(p.contains("node 1") && p.contains("port is missing"), "{p}");
     let p = problem(&GOOD.replace("127.0.0.1:7001", "no such host.invalid:7001"));
     assert!(p.contains("node 1") && p.contains("host:port"), "{p}");
+    let p = problem(&GOOD.replace("127.0.0.1:7001", "127.0.0.1:0"));
+    assert!(p.contains("node 1") && p.contains("port 0"), "{p}");
+    let p = problem(&GOOD.replace("127.0.0.1:7001", "0.0.0.0:7001"));
+    assert!(
+        p.contains("node 1") && p.contains("no address to dial"),
+        "{p}"
+    );
+    let p = problem(&GOOD.replace("[::1]:7002", "[::]:7002"));
+    assert!(
+        p.contains("node 2") && p.contains("no address to dial"),
+        "{p}"
+    );
 }
 
 #[test]

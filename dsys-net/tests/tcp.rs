@@ -742,6 +742,46 @@ async fn records_replayed_changed_or_injected_on_the_wire_are_refused() {
 }
 
 #[actix_rt::test]
+async fn a_newer_connection_from_a_peer_replaces_the_older() {
+    // One connection per (peer, local node) is all a peer needs; more
+    // would let a member make node 1 hold many frame buffers.
+    let t = mesh::<TestMsg>(2, |_| {});
+    let inbox = collect(&t[1], NodeId(1));
+    let mut first = raw(t[1].local_addr());
+    let mut first_session = handshake_as(&mut first, NodeId(0));
+    let mut second = raw(t[1].local_addr());
+    let mut second_session = handshake_as(&mut second, NodeId(0));
+    assert!(closed_by_peer(&mut first), "the older connection is closed");
+    wait_until("the replacement counted", || {
+        t[1].tcp_stats().connections_replaced == 1
+    })
+    .await;
+    let _ = write_records_lossy(
+        &mut first,
+        &mut first_session,
+        &frame_of(NodeId(1), &TestMsg::Seq(1)),
+    );
+    write_records(
+        &mut second,
+        &mut second_session,
+        &frame_of(NodeId(1), &TestMsg::Seq(2)),
+    );
+    wait_until("the newer connection's message", || count(&inbox) == 1).await;
+    assert_eq!(seqs_from(&inbox, NodeId(0)), [2]);
+}
+
+/// [`write_records`] on a connection that may be closed already.
+fn write_records_lossy(
+    stream: &mut TcpStream,
+    session: &mut Session,
+    plaintext: &[u8],
+) -> std::io::Result<()> {
+    let mut wire = Vec::new();
+    session.seal(plaintext, &mut wire).unwrap();
+    stream.write_all(&wire)
+}
+
+#[actix_rt::test]
 async fn a_silent_connection_times_out() {
     let t = mesh::<TestMsg>(2, |c| c.handshake_timeout = Duration::from_millis(50));
     let mut silent = raw(t[1].local_addr());

@@ -625,7 +625,8 @@ pub struct Acceptor {
 
 enum AcceptorState {
     AwaitHello,
-    AwaitConfirm(NodeId, Session),
+    /// The peer, the local node it dialled, the session.
+    AwaitConfirm(NodeId, NodeId, Session),
     Done,
 }
 
@@ -633,7 +634,7 @@ impl fmt::Debug for Acceptor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             AcceptorState::AwaitHello => "await hello".to_owned(),
-            AcceptorState::AwaitConfirm(peer, _) => format!("await confirm from {peer}"),
+            AcceptorState::AwaitConfirm(peer, _, _) => format!("await confirm from {peer}"),
             AcceptorState::Done => "done".to_owned(),
         };
         f.debug_struct("Acceptor")
@@ -653,6 +654,8 @@ pub enum AcceptorStep {
     Open {
         /// The authenticated node id.
         peer: NodeId,
+        /// The local node it dialled.
+        local: NodeId,
         /// The last frame payload to send.
         welcome: Vec<u8>,
         /// The connection's record layer.
@@ -700,10 +703,11 @@ impl Acceptor {
                     .write_message(&[], &mut reply)
                     .map_err(|e| malformed(format!("cannot write the reply: {e}")))?;
                 reply.truncate(n);
-                self.state = AcceptorState::AwaitConfirm(hello.from, Session::new(state)?);
+                self.state =
+                    AcceptorState::AwaitConfirm(hello.from, hello.to, Session::new(state)?);
                 Ok(AcceptorStep::Send(reply))
             }
-            AcceptorState::AwaitConfirm(peer, mut session) => {
+            AcceptorState::AwaitConfirm(peer, local, mut session) => {
                 let mut plain = Vec::with_capacity(1);
                 session
                     .open_message(payload, &mut plain)
@@ -717,6 +721,7 @@ impl Acceptor {
                     .map_err(malformed)?;
                 Ok(AcceptorStep::Open {
                     peer,
+                    local,
                     welcome,
                     session,
                 })
@@ -777,13 +782,14 @@ mod tests {
         };
         let AcceptorStep::Open {
             peer,
+            local,
             welcome,
             session: accepted,
         } = acceptor.on_frame(&confirm).unwrap()
         else {
             panic!("expected open")
         };
-        assert_eq!(peer, NodeId(0));
+        assert_eq!((peer, local), (NodeId(0), NodeId(1)));
         let ConnectorStep::Open(connected) = connector.on_frame(&welcome).unwrap() else {
             panic!("expected open")
         };

@@ -355,7 +355,7 @@ pub(super) async fn serve<M: Message>(
 pub(super) async fn accept_handshake(
     stream: &mut TcpStream,
     acceptor: &mut Acceptor,
-) -> std::result::Result<(NodeId, Session), Rejection> {
+) -> std::result::Result<(NodeId, NodeId, Session), Rejection> {
     let mut decoder = FrameDecoder::new(handshake::HANDSHAKE_FRAME_BYTES_MAX);
     loop {
         let frame = read_handshake_frame(stream, &mut decoder).await?;
@@ -363,6 +363,7 @@ pub(super) async fn accept_handshake(
             AcceptorStep::Send(payload) => write_handshake_frame(stream, &payload).await?,
             AcceptorStep::Open {
                 peer,
+                local,
                 welcome,
                 session,
             } => {
@@ -370,7 +371,7 @@ pub(super) async fn accept_handshake(
                     return Err(Rejection::Unexpected("data sent before the welcome"));
                 }
                 write_handshake_frame(stream, &welcome).await?;
-                return Ok((peer, session));
+                return Ok((peer, local, session));
             }
         }
     }
@@ -390,7 +391,7 @@ pub(super) async fn serve_connection<M: Message>(
     )
     .await
     .unwrap_or(Err(Rejection::Timeout));
-    let (peer, mut session) = match handshake {
+    let (peer, local, mut session) = match handshake {
         Ok(opened) => opened,
         Err(rejection) => {
             shared.rejections.count(rejection.reason());
@@ -402,6 +403,15 @@ pub(super) async fn serve_connection<M: Message>(
     shared.counters.connections_accepted.bump();
     tracing::info!(%remote, %peer, "peer connected");
     shared.wake_links_to(peer);
+    let (number, close) = shared.inbound_opened(peer, local);
+    /// Forgets the connection however serving it ends.
+    struct Registered<'a, M: Message>(&'a Shared<M>, NodeId, NodeId, u64);
+    impl<M: Message> Drop for Registered<'_, M> {
+        fn drop(&mut self) {
+            self.0.inbound_closed(self.1, self.2, self.3);
+        }
+    }
+    let _registered = Registered(shared, peer, local, number);
     let c = &shared.counters;
     // Records are read into `wire[..filled]`; whole ones are opened into
     // `plain`, whose bytes from `start` on are decrypted and not yet
@@ -414,7 +424,14 @@ pub(super) async fn serve_connection<M: Message>(
     let mut plain: Vec<u8> = Vec::with_capacity(READ_BUFFER_BYTES);
     let mut start = 0usize;
     loop {
-        let n = match stream.read(&mut wire[filled..]).await {
+        let read = tokio::select! {
+            read = stream.read(&mut wire[filled..]) => read,
+            _ = close.notified() => {
+                tracing::info!(%remote, %peer, "a newer connection from the peer replaces this one");
+                return;
+            }
+        };
+        let n = match read {
             Ok(0) => {
                 if filled > 0 || start < plain.len() {
                     c.closed_malformed_frame.bump();
