@@ -51,6 +51,11 @@ fn open(dir: &Path, options: FileOptions) -> FileStorage<String> {
 }
 
 /// The highest-numbered segment in `dir`.
+/// The entries a fresh open of `dir` recovers.
+fn reopened_entries(dir: &Path) -> Vec<Entry<String>> {
+    open(dir, FileOptions::default()).load().unwrap().entries
+}
+
 fn last_segment(dir: &Path) -> PathBuf {
     let mut segments: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
@@ -241,13 +246,7 @@ fn a_crash_between_the_snapshot_file_and_its_log_record_recovers() {
     ));
     storage.append(&entries(2, 11..=11)).unwrap();
     drop(storage);
-    assert_eq!(
-        open(dir.path(), FileOptions::default())
-            .load()
-            .unwrap()
-            .entries,
-        entries(2, 11..=11)
-    );
+    assert_eq!(reopened_entries(dir.path()), entries(2, 11..=11));
 }
 
 /// Builds a log whose last record is the append of entry `last`; returns the
@@ -465,13 +464,7 @@ fn a_segment_a_crash_left_outside_the_manifest_is_removed() {
     assert!(!dir.path().join("log-000002.seg").exists());
     storage.append(&entries(1, 4..=4)).unwrap();
     drop(storage);
-    assert_eq!(
-        open(dir.path(), FileOptions::default())
-            .load()
-            .unwrap()
-            .entries,
-        entries(1, 1..=4)
-    );
+    assert_eq!(reopened_entries(dir.path()), entries(1, 1..=4));
 }
 
 proptest! {

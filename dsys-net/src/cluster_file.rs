@@ -85,7 +85,7 @@ use dsys_core::NodeId;
 use serde::Deserialize;
 
 use crate::keys::{NodeKey, PublicKey};
-use crate::tcp::{Peer, TcpConfig, SECRET_BYTES_MIN};
+use crate::tcp::{Peer, TcpConfig};
 use crate::udp::UdpConfig;
 use crate::{Error, Result};
 
@@ -234,12 +234,7 @@ impl ClusterFile {
                 }
             },
         };
-        if secret.len() < SECRET_BYTES_MIN {
-            return Err(fail(format!(
-                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random string (e.g. `openssl rand -hex 32`)",
-                secret.len()
-            )));
-        }
+        crate::keys::check_secret(secret.as_bytes()).map_err(fail)?;
         let mut owners: BTreeMap<PublicKey, u32> = BTreeMap::new();
         let mut public_key = |id: u32, what: &str, text: Option<String>| {
             let Some(text) = text else {

@@ -34,6 +34,20 @@ use crate::{Error, Result};
 /// Bytes in a key, private or public.
 pub const KEY_BYTES: usize = 32;
 
+/// The shortest cluster secret accepted.
+pub const SECRET_BYTES_MIN: usize = 16;
+
+/// Checks a cluster secret's length, saying what to do about a short one.
+pub fn check_secret(secret: &[u8]) -> std::result::Result<(), String> {
+    if secret.len() < SECRET_BYTES_MIN {
+        return Err(format!(
+            "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random one (e.g. `openssl rand -hex 32`)",
+            secret.len()
+        ));
+    }
+    Ok(())
+}
+
 /// A node's public key: what the cluster file lists for every member.
 /// `Display` and `FromStr` use 64 lowercase hex digits.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -163,8 +163,7 @@ const HANDSHAKES_MAX: usize = 256;
 /// Bytes read from a socket at once.
 const READ_BUFFER_BYTES: usize = 64 * 1024;
 
-/// The shortest cluster secret accepted.
-pub const SECRET_BYTES_MIN: usize = 16;
+pub use crate::keys::SECRET_BYTES_MIN;
 
 /// How a [`TcpTransport`] is set up. [`TcpConfig::new`] fills in defaults;
 /// a cluster file gives one with [`crate::ClusterFile::to_tcp_config`].
@@ -274,12 +273,7 @@ impl TcpConfig {
                 handshake::HANDSHAKE_FRAME_BYTES_MAX - 128
             ));
         }
-        if self.secret.len() < SECRET_BYTES_MIN {
-            return bad(format!(
-                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random one (e.g. `openssl rand -hex 32`)",
-                self.secret.len()
-            ));
-        }
+        crate::keys::check_secret(&self.secret).or_else(bad)?;
         if self.local.is_empty() {
             return bad("no local node: name the node id(s) this process runs".into());
         }

@@ -84,7 +84,6 @@ use sha2::Sha256;
 
 use crate::keys::{NodeKey, Peer, PublicKey};
 use crate::tcp::handshake::cluster_psk;
-use crate::tcp::SECRET_BYTES_MIN;
 use crate::{Error, Result};
 
 /// The first bytes of every datagram.
@@ -182,12 +181,7 @@ impl UdpConfig {
         if self.cluster.is_empty() {
             return bad("the cluster name is empty: give every cluster a name".into());
         }
-        if self.secret.len() < SECRET_BYTES_MIN {
-            return bad(format!(
-                "the secret has {} bytes, fewer than {SECRET_BYTES_MIN}: use a long random one",
-                self.secret.len()
-            ));
-        }
+        crate::keys::check_secret(&self.secret).or_else(bad)?;
         if self.local.is_empty() {
             return bad("no local node: name the node id(s) this process runs".into());
         }

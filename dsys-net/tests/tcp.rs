@@ -137,6 +137,12 @@ fn seqs_from(inbox: &Inbox, from: NodeId) -> Vec<u64> {
         .collect()
 }
 
+/// Nothing an intruder sent was delivered.
+fn assert_no_intruder(inbox: &Inbox) {
+    let got = inbox.lock().unwrap();
+    assert!(!got.iter().any(|(_, m)| *m == TestMsg::Intruder), "{got:?}");
+}
+
 fn count(inbox: &Inbox) -> usize {
     inbox.lock().unwrap().len()
 }
@@ -496,11 +502,7 @@ async fn a_wrong_cluster_name_is_refused() {
     .await;
 
     real_peer_still_served(&t, &inbox, 2).await;
-    assert!(!inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|(_, m)| *m == TestMsg::Intruder));
+    assert_no_intruder(&inbox);
     intruder.shutdown();
 }
 
@@ -538,11 +540,7 @@ async fn a_wrong_secret_is_refused() {
     .await;
 
     real_peer_still_served(&t, &inbox, 2).await;
-    assert!(!inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|(_, m)| *m == TestMsg::Intruder));
+    assert_no_intruder(&inbox);
     assert_eq!(t[1].tcp_stats().connections_accepted, 1);
     intruder.shutdown();
 }
@@ -570,11 +568,7 @@ async fn a_member_cannot_claim_another_members_id() {
     t[2].send(NodeId(2), NodeId(1), TestMsg::Seq(7));
     wait_until("node 2's message", || seqs_from(&inbox, NodeId(2)) == [7]).await;
     real_peer_still_served(&t, &inbox, 2).await;
-    assert!(!inbox
-        .lock()
-        .unwrap()
-        .iter()
-        .any(|(_, m)| *m == TestMsg::Intruder));
+    assert_no_intruder(&inbox);
     impostor.shutdown();
 }
 
