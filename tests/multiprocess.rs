@@ -440,3 +440,72 @@ fn a_node_that_lost_its_log_refuses_to_start_and_acknowledged_values_survive() {
         }
     }
 }
+
+/// `dsys cluster up` reports a node that dies, exits non-zero when all
+/// have, and passes SIGTERM on so that its nodes stop cleanly.
+#[cfg(unix)]
+#[test]
+fn cluster_up_supervises_its_nodes() {
+    let start = |dir: &Path| {
+        let mut child = Command::new(DSYS)
+            .args([
+                "cluster",
+                "up",
+                "--nodes",
+                "2",
+                "--algorithm",
+                "bully",
+                "--dir",
+            ])
+            .arg(dir)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = gather(child.stdout.take().unwrap());
+        (child, lines)
+    };
+    let has = |lines: &Arc<Mutex<Vec<String>>>, text: &str| {
+        lines.lock().unwrap().iter().any(|l| l.contains(text))
+    };
+    let pids = |lines: &Arc<Mutex<Vec<String>>>| -> Vec<String> {
+        let lines = lines.lock().unwrap();
+        lines
+            .iter()
+            .filter_map(|l| l.split("(pid ").nth(1))
+            .map(|rest| rest.trim_end_matches(')').to_string())
+            .collect()
+    };
+    let kill = |signal: &str, pid: &str| {
+        assert!(Command::new("kill")
+            .args([signal, pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+
+    // Both nodes killed: each death reported, then the cluster gives up.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut up, lines) = start(&dir.path().join("a"));
+    wait_for("both nodes started", || pids(&lines).len() == 2);
+    let nodes = pids(&lines);
+    kill("-KILL", &nodes[0]);
+    wait_for("the first death reported", || has(&lines, "n0 exited"));
+    kill("-KILL", &nodes[1]);
+    let status = up.wait().unwrap();
+    assert!(!status.success(), "every node died: {status}");
+    assert!(has(&lines, "n1 exited"));
+
+    // SIGTERM to the cluster: its nodes stop cleanly, and it exits 0.
+    let (mut up, lines) = start(&dir.path().join("b"));
+    wait_for("both nodes running", || {
+        has(&lines, "n0: listening") && has(&lines, "n1: listening")
+    });
+    kill("-TERM", &up.id().to_string());
+    let status = up.wait().unwrap();
+    assert!(status.success(), "{status}");
+    wait_for("both nodes stopped cleanly", || {
+        has(&lines, "n0: stopping") && has(&lines, "n1: stopping")
+    });
+}

@@ -18,6 +18,10 @@ pub enum Error {
     /// Stored data is damaged beyond the torn tail that recovery repairs.
     #[error("storage is corrupt: {0}; restore the data directory from a backup or let the node rejoin empty")]
     Corrupt(String),
+    /// Another process (or another handle in this one) has the data
+    /// directory open.
+    #[error("{0} is in use: another process has it open (its LOCK is held); stop that node first — one node per data directory")]
+    Locked(PathBuf),
     /// A data directory that must hold a node's state holds none (it was
     /// lost, or the node was never initialised there).
     #[error("no Raft state in {0} (no MANIFEST): a new node is initialised once (`dsys node --init`); a node that lost its data must not restart as if it had never voted or acknowledged — restore the directory from a backup, or remove the node from the cluster and add it back as a new member")]

@@ -91,6 +91,21 @@
 //! the server ([`RaftEvent::Halted`]) rather than let it answer with state
 //! it did not keep.
 //!
+//! **Lost state.** Raft's safety rests on "storage keeps what it
+//! acknowledged": a server that forgot its vote can vote twice in a term,
+//! and one that forgot acknowledged entries can help elect a leader that
+//! lacks committed ones (a run that lost five acknowledged values this way
+//! is `tests/multiprocess.rs`). So a server that lost state must not come
+//! back as if it had not: [`FileStorage`] keeps a manifest of what must
+//! exist and refuses to open when a segment is missing or a sealed one is
+//! short, and [`FileStorage::open_existing`] refuses a directory with no
+//! state at all ([`crate::Error::NoState`]). The ways back are the
+//! dissertation's (§4): restore the directory, or remove the server from
+//! the configuration and add it again as a new, empty member, which
+//! catches up as a learner before it votes. (A leader also probes below a
+//! follower's former match index when the follower reports it no longer
+//! holds it, so a server whose torn tail cost it entries is refilled.)
+//!
 //! **Assumptions.** Crash-recovery failures (no Byzantine behaviour);
 //! messages may be lost, duplicated, reordered and delayed; storage keeps
 //! what it acknowledged. Liveness needs `broadcast time ≪ election timeout

@@ -149,7 +149,18 @@ fn open_creates_the_directory_and_refuses_a_second_handle() {
     assert_eq!(storage.dir(), dir);
     assert!(storage.load().unwrap().entries.is_empty());
     match FileStorage::<String>::open(&dir) {
-        Err(Error::Io { path, .. }) => assert_eq!(path, dir.join("LOCK")),
+        Err(error @ Error::Locked(_)) => {
+            let message = error.to_string();
+            assert!(
+                message.contains("in use") && !message.contains("permissions"),
+                "{message}"
+            );
+            assert_eq!(
+                message.matches("another process").count(),
+                1,
+                "said once: {message}"
+            );
+        }
         other => panic!("a second handle on one directory: {other:?}"),
     }
     drop(storage);

@@ -471,12 +471,70 @@ pub(crate) fn cluster(command: ClusterCommand) -> anyhow::Result<ExitCode> {
         )?;
     }
     outln!("Ctrl-C stops the cluster.")?;
-    actix_rt::System::new().block_on(stop_signal());
-    for child in &mut children {
-        let _ = child.kill();
-        let _ = child.wait();
+    supervise(children)
+}
+
+/// Watches the node processes until Ctrl-C or SIGTERM, which it passes on
+/// to them (each node stops cleanly), reporting each node that exits on
+/// its own; when every node has exited, the cluster is over and exits
+/// non-zero.
+fn supervise(mut children: Vec<Child>) -> anyhow::Result<ExitCode> {
+    let mut alive: Vec<bool> = vec![true; children.len()];
+    let all_died = actix_rt::System::new().block_on(async {
+        let stop = stop_signal();
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = &mut stop => return Ok::<bool, anyhow::Error>(false),
+                _ = tick.tick() => {
+                    for (id, child) in children.iter_mut().enumerate() {
+                        if !alive[id] {
+                            continue;
+                        }
+                        if let Some(status) = child.try_wait()? {
+                            alive[id] = false;
+                            outln!("n{id} exited ({status}); its log above says why")?;
+                        }
+                    }
+                    if !alive.contains(&true) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+    })?;
+    if all_died {
+        eprintln!("error: every node exited: the cluster is down");
+        return Ok(ExitCode::FAILURE);
+    }
+    for (id, child) in children.iter_mut().enumerate() {
+        if alive[id] {
+            terminate(child);
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Asks a node process to stop (SIGTERM on Unix), and kills it if it has
+/// not within 5 s.
+fn terminate(child: &mut Child) {
+    #[cfg(unix)]
+    {
+        let asked = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while asked && std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// A directory only its owner may enter (mode 0700 on Unix).

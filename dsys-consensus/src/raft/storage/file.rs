@@ -51,7 +51,7 @@ impl Default for FileOptions {
 /// Raft's durable state in a directory of its own: a [`Storage`] on disk.
 ///
 /// One `FileStorage` per directory: [`FileStorage::open`] takes an advisory
-/// lock and fails while another handle holds it.
+/// lock and fails with [`Error::Locked`] while another handle holds it.
 ///
 /// # On-disk format
 ///
@@ -962,16 +962,11 @@ fn take_lock(dir: &Path) -> Result<File> {
         .write(true)
         .open(&path)
         .map_err(io_error(&path))?;
-    file.try_lock().map_err(|e| Error::Io {
-        path: path.clone(),
-        source: match e {
-            fs::TryLockError::WouldBlock => io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "another FileStorage has this directory open; close it first (one storage per directory)",
-            ),
-            fs::TryLockError::Error(e) => e,
-        },
-    })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => return Err(Error::Locked(dir.to_path_buf())),
+        Err(fs::TryLockError::Error(source)) => return Err(Error::Io { path, source }),
+    }
     Ok(file)
 }
 
