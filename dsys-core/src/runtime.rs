@@ -114,6 +114,9 @@ pub enum RuntimeError {
     /// subscription's incarnation... or the cluster is gone.
     #[error("the event stream ended: the cluster was dropped")]
     EventsClosed,
+    /// A cluster was started outside a running actix system.
+    #[error("no actix system is running on this thread: start the cluster inside `actix_rt::System::new().block_on(async {{ … }})`, or in an `#[actix_rt::main]` or `#[actix_rt::test]` function")]
+    NoSystem,
 }
 
 /// One node as an actix actor. Built by [`Cluster`]; no algorithm writes its own.
@@ -350,7 +353,39 @@ impl<N: Node> ClusterBuilder<N> {
 
     /// Starts every node. Must be called inside a running actix system
     /// (`actix_rt::System::new().block_on(…)` or `#[actix_rt::main]`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a running actix system, with [`RuntimeError::NoSystem`]'s
+    /// message; [`ClusterBuilder::try_start`] returns it instead.
     pub fn start(self, factory: impl FnMut(NodeId) -> N + Send + 'static) -> Cluster<N> {
+        match self.try_start(factory) {
+            Ok(cluster) => cluster,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// [`ClusterBuilder::start`], or [`RuntimeError::NoSystem`] outside a
+    /// running actix system.
+    ///
+    /// ```
+    /// use dsys_core::ping_pong::{PingPong, PingPongConfig};
+    /// use dsys_core::runtime::{Cluster, RuntimeError};
+    ///
+    /// let outside = Cluster::builder(2).try_start(|_| PingPong::new(PingPongConfig::default()));
+    /// assert!(matches!(outside, Err(RuntimeError::NoSystem)));
+    /// ```
+    pub fn try_start(
+        self,
+        factory: impl FnMut(NodeId) -> N + Send + 'static,
+    ) -> Result<Cluster<N>, RuntimeError> {
+        if System::try_current().is_none() {
+            return Err(RuntimeError::NoSystem);
+        }
+        Ok(self.start_in_system(factory))
+    }
+
+    fn start_in_system(self, factory: impl FnMut(NodeId) -> N + Send + 'static) -> Cluster<N> {
         let transport = self
             .transport
             .unwrap_or_else(|| Arc::new(LocalTransport::new()));
