@@ -294,16 +294,13 @@ pub fn message_count(n: usize, m: usize) -> u64 {
 /// everyone relays: one per path from the commander through distinct other
 /// lieutenants, of length 1 to m + 1.
 pub fn expected_messages(n: usize, m: usize) -> u64 {
+    // A path of length k + 1 runs through k of the n − 2 other lieutenants,
+    // in order: (n − 2)(n − 3)⋯(n − k − 1) paths, and none once k > n − 2.
     let others = n.saturating_sub(2) as u64;
-    let mut total = 0u64;
+    let mut total = 1u64; // the commander's own message, path [c]
     let mut paths = 1u64;
-    for k in 0..=m as u64 {
-        if k > 0 {
-            let Some(choices) = others.checked_sub(k - 1).filter(|&c| c > 0) else {
-                break;
-            };
-            paths = paths.saturating_mul(choices);
-        }
+    for k in 0..(m as u64).min(others) {
+        paths = paths.saturating_mul(others - k);
         total = total.saturating_add(paths);
     }
     total
@@ -315,12 +312,17 @@ pub fn majority(votes: &[Order]) -> Order {
     let attack = votes.iter().filter(|&&v| v == Order::Attack).count();
     if 2 * attack > votes.len() {
         Order::Attack
-    } else if 2 * (votes.len() - attack) > votes.len() {
-        Order::Retreat
     } else {
+        // Retreat has a majority, or nothing has and the default applies:
+        // the default is retreat, so both answers are the same.
         DEFAULT_ORDER
     }
 }
+
+const _: () = assert!(
+    matches!(DEFAULT_ORDER, Order::Retreat),
+    "majority() answers a retreat majority with DEFAULT_ORDER, so it must be retreat"
+);
 
 /// One general: the commander or a lieutenant, by its id.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -515,6 +517,7 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(h.node().decision(), Some(Order::Attack));
     }
 
     // Lamport et al. §3, OM(m) step 2: relay to every general not on the path.
@@ -614,6 +617,7 @@ mod tests {
         h.start();
         h.message(n(0), order(&[0], Order::Attack));
         h.message(n(2), order(&[0, 2], Order::Attack));
+        assert_eq!(h.node().decision(), None, "n3's relay may still come");
         assert_eq!(
             h.timer(Timer::Decide),
             vec![
@@ -624,6 +628,7 @@ mod tests {
             ],
             "attack, attack, (missing = retreat): attack"
         );
+        assert_eq!(h.node().decision(), Some(Order::Attack));
         let mut h = Harness::new(General::new(GeneralsConfig::new(Order::Attack, 1)), n(1), 4);
         h.start();
         h.message(n(0), order(&[0], Order::Attack));
@@ -698,6 +703,9 @@ mod tests {
         assert_eq!(expected_messages(4, 1), 1 + 2);
         assert_eq!(expected_messages(5, 2), 1 + 3 + 6);
         assert_eq!(expected_messages(4, 3), 1 + 2 + 2);
+        assert_eq!(expected_messages(7, 3), 1 + 5 + 5 * 4 + 5 * 4 * 3);
+        assert_eq!(expected_messages(3, 0), 1, "OM(0): the commander's order");
+        assert_eq!(expected_messages(2, 3), 1, "no other lieutenant to relay");
         for n in 2..9 {
             for m in 0..n {
                 assert_eq!(
@@ -709,6 +717,10 @@ mod tests {
         }
         assert_eq!(majority(&[Order::Attack, Order::Retreat]), DEFAULT_ORDER);
         assert_eq!(majority(&[]), DEFAULT_ORDER);
+        assert_eq!(
+            majority(&[Order::Retreat, Order::Attack, Order::Retreat]),
+            Order::Retreat
+        );
         assert_eq!(
             majority(&[Order::Attack, Order::Attack, Order::Retreat]),
             Order::Attack
