@@ -317,4 +317,19 @@ mod tests {
             .collect();
         assert_eq!(failed, vec!["Agreement"]);
     }
+
+    // The module doc: a correct process is up at the end of the run (one
+    // that crashed and came back counts) and is not Byzantine.
+    #[test]
+    fn correct_nodes_leave_out_the_crashed_and_the_byzantine() {
+        use crate::byzantine_generals::{General, GeneralsConfig, Order};
+        let config = GeneralsConfig::new(Order::Attack, 1);
+        let mut sim = Simulation::new(5, 1, move |_| General::new(config));
+        sim.crash(NodeId(1)).unwrap();
+        sim.crash(NodeId(4)).unwrap();
+        sim.restart(NodeId(4)).unwrap();
+        let correct: Vec<NodeId> = correct_nodes(&sim, &[NodeId(2)]).into_iter().collect();
+        assert_eq!(correct, [NodeId(0), NodeId(3), NodeId(4)]);
+        assert_eq!(correct_nodes(&sim, &[]).len(), 4, "only n1 is down");
+    }
 }
