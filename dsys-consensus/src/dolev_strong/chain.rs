@@ -365,6 +365,72 @@ mod tests {
         assert_eq!(n, 0, "no signature was verified for a malformed chain");
     }
 
+    // A node's state is hashed for model checking: a key hashes as its
+    // public half, so equal keys hash alike and different keys apart.
+    #[test]
+    fn a_key_hashes_as_its_public_half() {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        fn hash(value: &impl Hash) -> u64 {
+            let mut hasher = DefaultHasher::new();
+            value.hash(&mut hasher);
+            hasher.finish()
+        }
+        let (keys, _) = keys(2);
+        assert_eq!(hash(&keys[0]), hash(&NodeKey::derived(1, NodeId(0))));
+        assert_eq!(hash(&keys[0]), hash(&keys[0].public()));
+        assert_ne!(hash(&keys[0]), hash(&keys[1]));
+    }
+
+    #[test]
+    fn a_keyring_knows_its_size() {
+        let (_, ring) = keys(3);
+        assert_eq!((ring.len(), ring.is_empty()), (3, false));
+        let none = Keyring::new([]);
+        assert_eq!((none.len(), none.is_empty()), (0, true));
+    }
+
+    // A trace shows a link as its signer and the first four bytes of the
+    // signature, not the 64 of them.
+    #[test]
+    fn a_link_prints_its_signer_and_the_start_of_its_signature() {
+        let (keys, _) = keys(3);
+        let mut chain = SignedChain::start(9, NodeId(0), 42, &keys[0]);
+        chain.append(9, NodeId(0), NodeId(2), &keys[2]);
+        let link = chain.links[1];
+        let start: String = link.signature.to_bytes()[..4]
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        assert_eq!(format!("{link:?}"), format!("n2:{start}…"));
+    }
+
+    // The example prints why a chain was refused: each reason names the
+    // culprit.
+    #[test]
+    fn a_rejection_says_what_was_wrong_and_with_whom() {
+        let n2 = NodeId(2);
+        let reasons = [
+            (
+                Rejection::TooFewSignatures { have: 1, need: 2 },
+                "1 signature(s), round needs 2",
+            ),
+            (
+                Rejection::NotFromSender(n2),
+                "first signer n2 is not the sender",
+            ),
+            (Rejection::UnknownSigner(n2), "unknown signer n2"),
+            (Rejection::RepeatedSigner(n2), "n2 signed twice"),
+            (
+                Rejection::BadSignature(n2),
+                "n2's signature does not verify",
+            ),
+            (Rejection::AfterDecision, "arrived after the decision"),
+        ];
+        for (reason, text) in reasons {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+
     #[test]
     fn a_chain_crosses_the_wire_unchanged() {
         let (keys, _) = keys(2);

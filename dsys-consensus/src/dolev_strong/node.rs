@@ -609,11 +609,16 @@ mod tests {
                 signed(1, 7, &[0], &[1, 2])
             ]
         );
+        assert_eq!(h.node().round(), 1);
+        assert_eq!(h.node().accepted(), &BTreeMap::from([(7, 1)]));
         assert_eq!(h.timer(Timer::RoundEnd(1)), vec![timer(2)]);
+        assert_eq!(h.node().round(), 2);
         assert_eq!(
             h.timer(Timer::RoundEnd(2)),
             vec![Effect::Emit(Event::Decided(Decision::Value(7)))]
         );
+        assert_eq!(h.node().round(), 3, "f + 2 once decided");
+        assert_eq!(h.node().decision(), Some(Decision::Value(7)));
     }
 
     // The algorithm, rounds 2 … f + 1: accept in round r with r signatures, the sender's first; relay
@@ -657,6 +662,11 @@ mod tests {
             vec![accepted(2, 8, &[0, 2])]
         );
         assert_eq!(h.message(NodeId(3), Msg::Chain(chain(9, &[3]))), vec![]);
+        assert_eq!(
+            h.node().accepted(),
+            &BTreeMap::from([(7, 1), (8, 2)]),
+            "each value with the round it was accepted in"
+        );
         let relayed = chain(8, &[2, 1]);
         assert_eq!(
             h.timer(Timer::RoundEnd(2)),
@@ -747,6 +757,7 @@ mod tests {
                 signed(1, 8, &[0], &[3, 4])
             ]
         );
+        assert_eq!(h.node().signatures_made(), 2, "one chain per value");
     }
 
     #[test]
@@ -805,6 +816,11 @@ mod tests {
                 send(1, &chain(8, &[3])),
                 signed(2, 8, &[0, 3], &[1])
             ]
+        );
+        assert_eq!(
+            h.node().signatures_made(),
+            3,
+            "round 1's chain, then its own and the coalition's on the second"
         );
     }
 
