@@ -66,10 +66,16 @@ impl Default for MultiPaxosConfig {
 impl MultiPaxosConfig {
     /// Checks the configuration, saying what to fix.
     pub fn validate(&self) -> Result<()> {
-        if self.pipeline_max == 0 || self.batch_max == 0 || self.catch_up_max == 0 {
-            return Err(Error::InvalidConfig(
-                "Multi-Paxos: pipeline_max, batch_max and catch_up_max must be at least 1".into(),
-            ));
+        for (name, limit) in [
+            ("pipeline_max", self.pipeline_max),
+            ("batch_max", self.batch_max),
+            ("catch_up_max", self.catch_up_max),
+        ] {
+            if limit == 0 {
+                return Err(Error::InvalidConfig(format!(
+                    "Multi-Paxos: {name} is 0; it must be at least 1"
+                )));
+            }
         }
         if self.heartbeat.timeout <= self.heartbeat.period {
             return Err(Error::InvalidConfig(format!(
@@ -125,10 +131,8 @@ impl<C: Clone> Durable<C> {
 
     /// The entry known chosen in `slot`, if any.
     fn chosen(&self, slot: Slot) -> Option<&Entry<C>> {
-        match slot.checked_sub(1) {
-            Some(i) if (i as usize) < self.log.len() => self.log.get(i as usize),
-            _ => self.chosen_above.get(&slot),
-        }
+        let index = slot.checked_sub(1)? as usize;
+        self.log.get(index).or_else(|| self.chosen_above.get(&slot))
     }
 
     /// Records `entry` as chosen in `slot` (a slot not yet known chosen),
@@ -970,6 +974,9 @@ mod tests {
         Harness::new(r, NodeId(id), 3)
     }
 
+    /// A named change to a value, for tests that try one change at a time.
+    type Change<T> = (&'static str, fn(&mut T));
+
     fn batch(id: u64) -> Entry<u64> {
         Entry::Batch(vec![Command { id, command: id }])
     }
@@ -983,6 +990,7 @@ mod tests {
         h.start(); // n0 trusts everyone: it is the candidate, and prepares
         let b = Ballot::new(1, 0);
         assert_eq!(h.node().ballot(), Some(b));
+        assert!(!h.node().is_leader(), "preparing, not leading yet");
         let reported = vec![
             (1, Ballot::new(0, 2), batch(7)),
             (3, Ballot::new(0, 1), batch(8)),
@@ -1022,6 +1030,7 @@ mod tests {
             }
         }
         assert_eq!(effects, expected, "(0, n2) outranks (0, n1) at slot 3");
+        assert!(h.node().is_leader());
         // A request goes to the next slot, with phase 2 only.
         let effects = h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
         assert_eq!(effects.len(), 3);
@@ -1032,6 +1041,71 @@ mod tests {
                 msg: accept(4, batch(4))
             }
         );
+    }
+
+    // Each limit is checked on its own, and the error names it.
+    #[test]
+    fn a_configuration_with_a_zero_limit_is_refused() {
+        assert!(MultiPaxosConfig::default().validate().is_ok());
+        let zero: [Change<MultiPaxosConfig>; 3] = [
+            ("pipeline_max", |c| c.pipeline_max = 0),
+            ("batch_max", |c| c.batch_max = 0),
+            ("catch_up_max", |c| c.catch_up_max = 0),
+        ];
+        for (field, set_zero) in zero {
+            let mut config = MultiPaxosConfig::default();
+            set_zero(&mut config);
+            let why = config.validate().unwrap_err().to_string();
+            assert!(why.contains(&format!("{field} is 0")), "{field}: {why}");
+            let replica = MultiPaxos::new(config, Stable::default(), Counter::default());
+            assert!(replica.is_err(), "{field} = 0 makes no replica");
+        }
+    }
+
+    // A replica's state is compared and hashed to deduplicate states when
+    // model checking: every field counts, except the storage handle, which
+    // mirrors `durable`.
+    #[test]
+    fn equality_and_hashing_see_every_field_but_the_storage_handle() {
+        use std::hash::DefaultHasher;
+        fn hash(replica: &MultiPaxos<Counter>) -> u64 {
+            let mut hasher = DefaultHasher::new();
+            replica.hash(&mut hasher);
+            hasher.finish()
+        }
+        let mut h = replica(0);
+        h.start(); // preparing, with a failure detector
+        let base = h.node().clone();
+        assert_eq!(base.clone(), base);
+        let changes: [Change<MultiPaxos<Counter>>; 10] = [
+            ("config", |r| r.config.batch_max += 1),
+            ("durable", |r| r.durable.round += 1),
+            ("role", |r| r.role = Role::Follower),
+            ("applied", |r| r.applied += 1),
+            ("sm", |r| r.sm.value += 1),
+            ("detector", |r| r.detector = None),
+            ("leader", |r| r.leader = Some(NodeId(2))),
+            ("pending", |r| {
+                r.pending.push_back(Command { id: 1, command: 1 })
+            }),
+            ("waiting", |r| {
+                r.waiting.insert(1);
+            }),
+            ("seen_round", |r| r.seen_round += 1),
+        ];
+        for (field, change) in changes {
+            let mut other = base.clone();
+            change(&mut other);
+            assert_ne!(other, base, "{field}");
+            assert_ne!(hash(&other), hash(&base), "{field}");
+        }
+        let mut other = base.clone();
+        other.stable = Stable::new(Durable {
+            round: 9,
+            ..Durable::default()
+        });
+        assert_eq!(other, base, "another storage handle");
+        assert_eq!(hash(&other), hash(&base));
     }
 
     // An acceptor forgets a slot's accepted proposal once the slot is in
