@@ -1108,6 +1108,74 @@ mod tests {
         assert_eq!(hash(&other), hash(&base));
     }
 
+    // Paxos Made Simple §3: a leader that promises a higher ballot stops
+    // leading, and no longer names itself the leader. A Reject naming its
+    // own ballot is stale (an acceptor that promised it refused an older
+    // message of ours) and deposes nobody.
+    #[test]
+    fn a_leader_steps_down_for_a_higher_ballot_only() {
+        let mut h = replica(0);
+        h.start();
+        let mine = Ballot::new(1, 0);
+        h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: mine,
+                accepted: vec![],
+                chosen: vec![],
+            },
+        );
+        assert_eq!(h.node().leader(), Some(NodeId(0)));
+        assert_eq!(h.message(NodeId(2), Msg::Reject { promised: mine }), vec![]);
+        assert!(h.node().is_leader());
+        let rival = Ballot::new(2, 1);
+        assert_eq!(
+            h.message(
+                NodeId(1),
+                Msg::Prepare {
+                    ballot: rival,
+                    from_slot: 1
+                }
+            ),
+            vec![
+                Effect::Emit(MultiPaxosEvent::SteppedDown { ballot: mine }),
+                Effect::Send {
+                    to: NodeId(1),
+                    msg: Msg::Promise {
+                        ballot: rival,
+                        accepted: vec![],
+                        chosen: vec![],
+                    }
+                }
+            ]
+        );
+        assert_eq!((h.node().is_leader(), h.node().leader()), (false, None));
+    }
+
+    // A heartbeat asks for catch-up only when the leader's commit point is
+    // past this replica's first unchosen slot.
+    #[test]
+    fn a_heartbeat_asks_for_catch_up_only_past_a_gap() {
+        let mut h = replica(1);
+        let leading = Some(Ballot::new(1, 0));
+        let heartbeat = |commit| Msg::Heartbeat { leading, commit };
+        assert_eq!(h.message(NodeId(0), heartbeat(1)), vec![]);
+        h.message(
+            NodeId(0),
+            Msg::Chosen {
+                entries: vec![(1, batch(1))],
+            },
+        );
+        assert_eq!(h.message(NodeId(0), heartbeat(2)), vec![]);
+        assert_eq!(
+            h.message(NodeId(0), heartbeat(3)),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::CatchUp { from: 2 }
+            }]
+        );
+    }
+
     // An acceptor forgets a slot's accepted proposal once the slot is in
     // its log, so its Promise must report the chosen entry instead; a new
     // leader learns it and leaves the slot alone (a no-op there would
@@ -1214,12 +1282,18 @@ mod tests {
             entry: batch(slot),
             commit,
         };
+        assert_eq!((h.node().promised(), h.node().leader()), (None, None));
         assert_eq!(
             h.message(NodeId(0), accept(1, 1)),
             vec![Effect::Send {
                 to: NodeId(0),
                 msg: Msg::Accepted { ballot: b, slot: 1 }
             }]
+        );
+        assert_eq!(
+            (h.node().promised(), h.node().leader()),
+            (Some(b), Some(NodeId(0))),
+            "an Accept promises its ballot and names its leader"
         );
         assert_eq!(h.node().first_unchosen(), 1);
         h.message(NodeId(0), accept(2, 2));
@@ -1242,6 +1316,7 @@ mod tests {
                 }
             }]
         );
+        assert_eq!(h.node().promised(), Some(Ballot::new(2, 1)));
         // A heartbeat of the new leader above a gap asks for catch-up.
         let effects = h.message(
             NodeId(1),
@@ -1257,6 +1332,7 @@ mod tests {
                 msg: Msg::CatchUp { from: 2 }
             }]
         );
+        assert_eq!(h.node().leader(), Some(NodeId(1)));
         h.message(
             NodeId(1),
             Msg::Chosen {
