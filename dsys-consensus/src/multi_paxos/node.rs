@@ -1176,6 +1176,115 @@ mod tests {
         );
     }
 
+    // Paxos Made Simple §2.3: an acceptor promises a ballot at least as
+    // high as any it promised (a duplicated Prepare is answered again) and
+    // refuses a lower one, naming the ballot it promised.
+    #[test]
+    fn an_acceptor_promises_no_lower_ballot() {
+        let mut h = replica(2);
+        let high = Ballot::new(2, 1);
+        let prepare = |ballot| Msg::Prepare {
+            ballot,
+            from_slot: 1,
+        };
+        let promise = Effect::Send {
+            to: NodeId(1),
+            msg: Msg::Promise {
+                ballot: high,
+                accepted: vec![],
+                chosen: vec![],
+            },
+        };
+        assert_eq!(h.message(NodeId(1), prepare(high)), vec![promise.clone()]);
+        assert_eq!(
+            h.message(NodeId(1), prepare(high)),
+            vec![promise],
+            "a duplicate"
+        );
+        assert_eq!(
+            h.message(NodeId(0), prepare(Ballot::new(1, 0))),
+            vec![Effect::Send {
+                to: NodeId(0),
+                msg: Msg::Reject { promised: high }
+            }]
+        );
+    }
+
+    // §3: a slot is chosen once a majority accepted its proposal: of three
+    // replicas, the leader and one more.
+    #[test]
+    fn a_proposal_is_chosen_when_a_majority_accepted_it() {
+        let mut h = replica(0);
+        h.start();
+        let b = Ballot::new(1, 0);
+        h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: b,
+                accepted: vec![],
+                chosen: vec![],
+            },
+        );
+        h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
+        assert_eq!(h.node().first_unchosen(), 1);
+        assert_eq!(
+            h.message(NodeId(1), Msg::Accepted { ballot: b, slot: 1 }),
+            vec![Effect::Emit(MultiPaxosEvent::Applied {
+                id: 4,
+                slot: 1,
+                output: 4
+            })]
+        );
+    }
+
+    // A heartbeat of a leader whose ballot is below the promised one comes
+    // from a deposed leader: ignored. One at or above it names the leader.
+    #[test]
+    fn a_deposed_leaders_heartbeat_is_ignored() {
+        let mut h = replica(2);
+        h.message(
+            NodeId(1),
+            Msg::Prepare {
+                ballot: Ballot::new(2, 1),
+                from_slot: 1,
+            },
+        );
+        let heartbeat = |round, node| Msg::Heartbeat {
+            leading: Some(Ballot::new(round, node)),
+            commit: 1,
+        };
+        assert_eq!(h.message(NodeId(0), heartbeat(1, 0)), vec![]);
+        assert_eq!(h.node().leader(), None);
+        h.message(NodeId(1), heartbeat(2, 1));
+        assert_eq!(h.node().leader(), Some(NodeId(1)));
+        h.message(NodeId(0), heartbeat(3, 0));
+        assert_eq!(h.node().leader(), Some(NodeId(0)));
+    }
+
+    // One replica is a majority of one: it leads at start, and what it
+    // proposes is chosen and applied at once, with nobody to ask.
+    #[test]
+    fn a_lone_replica_chooses_on_its_own() {
+        let lone = MultiPaxos::new(
+            MultiPaxosConfig::default(),
+            Stable::default(),
+            Counter::default(),
+        )
+        .unwrap();
+        let mut h = Harness::new(lone, NodeId(0), 1);
+        h.start();
+        assert!(h.node().is_leader());
+        assert_eq!(
+            h.request(MultiPaxosRequest::Propose { id: 1, command: 5 }),
+            vec![Effect::Emit(MultiPaxosEvent::Applied {
+                id: 1,
+                slot: 1,
+                output: 5
+            })]
+        );
+        assert_eq!(h.node().first_unchosen(), 2);
+    }
+
     // An acceptor forgets a slot's accepted proposal once the slot is in
     // its log, so its Promise must report the chosen entry instead; a new
     // leader learns it and leaves the slot alone (a no-op there would
