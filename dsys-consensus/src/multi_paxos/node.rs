@@ -963,7 +963,7 @@ mod tests {
     use super::*;
     use crate::raft::Counter;
     use dsys_core::testing::Harness;
-    use dsys_core::Effect;
+    use dsys_core::{Effect, EffectOf};
 
     fn replica(id: u32) -> Harness<MultiPaxos<Counter>> {
         let config = MultiPaxosConfig {
@@ -1259,6 +1259,133 @@ mod tests {
         assert_eq!(h.node().leader(), Some(NodeId(1)));
         h.message(NodeId(0), heartbeat(3, 0));
         assert_eq!(h.node().leader(), Some(NodeId(0)));
+    }
+
+    // A candidate short of a majority of promises (a lost message, a
+    // rival) tries a higher ballot once a whole suspicion timeout has
+    // passed without one, not sooner.
+    #[test]
+    fn a_candidate_retries_with_a_higher_ballot_after_a_suspicion_timeout() {
+        let mut h = replica(0);
+        h.start();
+        let timeout = MultiPaxosConfig::default().heartbeat.timeout;
+        for now in [timeout / 4, timeout] {
+            h.set_now(now);
+            h.timer(Tick);
+            assert_eq!(h.node().ballot(), Some(Ballot::new(1, 0)), "{now:?}");
+        }
+        h.set_now(timeout + Duration::from_millis(1));
+        h.timer(Tick);
+        assert_eq!(h.node().ballot(), Some(Ballot::new(2, 0)));
+    }
+
+    // A leader sends a proposal again to whoever has not acknowledged it
+    // once a heartbeat period has passed since it last sent it, not sooner.
+    #[test]
+    fn a_leader_resends_a_proposal_after_a_heartbeat_period() {
+        let mut h = replica(0);
+        h.start();
+        let b = Ballot::new(1, 0);
+        h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: b,
+                accepted: vec![],
+                chosen: vec![],
+            },
+        );
+        h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
+        let resent = |effects: Vec<EffectOf<MultiPaxos<Counter>>>| -> Vec<_> {
+            effects
+                .into_iter()
+                .filter(|e| {
+                    matches!(
+                        e,
+                        Effect::Emit(MultiPaxosEvent::Resent { .. })
+                            | Effect::Send {
+                                msg: Msg::Accept { .. },
+                                ..
+                            }
+                    )
+                })
+                .collect()
+        };
+        let period = MultiPaxosConfig::default().heartbeat.period;
+        h.set_now(period / 2);
+        assert_eq!(resent(h.timer(Tick)), vec![], "too soon");
+        h.set_now(period);
+        let accept = |to| Effect::Send {
+            to: NodeId(to),
+            msg: Msg::Accept {
+                ballot: b,
+                slot: 1,
+                entry: batch(4),
+                commit: 1,
+            },
+        };
+        assert_eq!(
+            resent(h.timer(Tick)),
+            vec![
+                accept(1),
+                accept(2),
+                Effect::Emit(MultiPaxosEvent::Resent {
+                    ballot: b,
+                    slot: 1,
+                    to: vec![NodeId(1), NodeId(2)]
+                })
+            ]
+        );
+        h.set_now(period * 3 / 2);
+        assert_eq!(resent(h.timer(Tick)), vec![], "sent again just now");
+    }
+
+    // A follower takes no request: it names the leader it knows. A leader
+    // holds at most `pending_max` requests while its pipeline is full, and
+    // refuses more naming itself.
+    #[test]
+    fn requests_beyond_what_a_replica_may_hold_are_refused() {
+        let mut follower = replica(2);
+        follower.message(
+            NodeId(1),
+            Msg::Heartbeat {
+                leading: Some(Ballot::new(1, 1)),
+                commit: 1,
+            },
+        );
+        assert_eq!(
+            follower.request(MultiPaxosRequest::Propose { id: 1, command: 1 }),
+            vec![Effect::Emit(MultiPaxosEvent::NotLeader {
+                id: 1,
+                leader: Some(NodeId(1))
+            })]
+        );
+
+        let config = MultiPaxosConfig {
+            pipeline_max: 1,
+            pending_max: 1,
+            ..MultiPaxosConfig::default()
+        };
+        let leader = MultiPaxos::new(config, Stable::default(), Counter::default()).unwrap();
+        let mut h = Harness::new(leader, NodeId(0), 3);
+        h.start();
+        h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: Ballot::new(1, 0),
+                accepted: vec![],
+                chosen: vec![],
+            },
+        );
+        let propose = |id| MultiPaxosRequest::Propose { id, command: id };
+        assert_eq!(h.request(propose(1)).len(), 2, "an Accept to each peer");
+        assert_eq!(h.request(propose(2)), vec![], "waits for the pipeline");
+        assert_eq!(
+            h.request(propose(3)),
+            vec![Effect::Emit(MultiPaxosEvent::NotLeader {
+                id: 3,
+                leader: Some(NodeId(0))
+            })]
+        );
     }
 
     // One replica is a majority of one: it leads at start, and what it
