@@ -560,6 +560,9 @@ mod tests {
 
     type Fx = Vec<dsys_core::EffectOf<Paxos<u64>>>;
 
+    /// A named change to a node, for tests that try one at a time.
+    type Change = (&'static str, fn(&mut Paxos<u64>));
+
     fn node(id: u32, n: usize) -> Harness<Paxos<u64>> {
         let paxos = Paxos::new(PaxosConfig::default(), Stable::default()).unwrap();
         Harness::new(paxos, NodeId(id), n)
@@ -575,6 +578,114 @@ mod tests {
     }
 
     const TIMEOUT: Duration = Duration::from_millis(60);
+
+    // A configuration that could never decide is refused; the limits
+    // themselves (a timeout cap equal to the timeout, a back-off range of
+    // one value) are fine.
+    #[test]
+    fn a_configuration_that_cannot_work_is_refused() {
+        let ms = Duration::from_millis;
+        let base = PaxosConfig::default();
+        assert!(base.validate().is_ok());
+        let refused = [
+            (
+                "zero attempt_timeout",
+                PaxosConfig {
+                    attempt_timeout: Duration::ZERO,
+                    ..base.clone()
+                },
+            ),
+            (
+                "zero inquire_interval",
+                PaxosConfig {
+                    inquire_interval: Duration::ZERO,
+                    ..base.clone()
+                },
+            ),
+            (
+                "attempt_timeout_max below attempt_timeout",
+                PaxosConfig {
+                    attempt_timeout_max: base.attempt_timeout - ms(1),
+                    ..base.clone()
+                },
+            ),
+            (
+                "empty back-off range",
+                PaxosConfig {
+                    backoff: Backoff::Randomised {
+                        min: ms(6),
+                        max: ms(5),
+                    },
+                    ..base.clone()
+                },
+            ),
+        ];
+        for (why, config) in refused {
+            assert!(config.validate().is_err(), "{why}");
+            assert!(
+                Paxos::<u64>::new(config, Stable::default()).is_err(),
+                "{why}"
+            );
+        }
+        let limits = [
+            PaxosConfig {
+                attempt_timeout_max: base.attempt_timeout,
+                ..base.clone()
+            },
+            PaxosConfig {
+                backoff: Backoff::Randomised {
+                    min: ms(5),
+                    max: ms(5),
+                },
+                ..base.clone()
+            },
+        ];
+        for config in limits {
+            assert!(config.validate().is_ok(), "{config:?}");
+            let node = Paxos::<u64>::new(config.clone(), Stable::default()).unwrap();
+            assert_eq!(node.config(), &config);
+        }
+    }
+
+    // A node's state is compared and hashed to deduplicate states when
+    // model checking: every field counts, except the storage handle, which
+    // mirrors `durable`.
+    #[test]
+    fn equality_and_hashing_see_every_field_but_the_storage_handle() {
+        use std::hash::DefaultHasher;
+        fn hash(node: &Paxos<u64>) -> u64 {
+            let mut hasher = DefaultHasher::new();
+            node.hash(&mut hasher);
+            hasher.finish()
+        }
+        let mut h = node(1, 3);
+        h.request(PaxosRequest::Propose(7)); // preparing ballot (1, n1)
+        let base = h.node().clone();
+        assert_eq!(base.clone(), base);
+        let changes: [Change; 6] = [
+            ("config", |p| {
+                p.config.attempt_timeout += Duration::from_millis(1)
+            }),
+            ("durable", |p| p.durable.decided = Some(7)),
+            ("proposal", |p| p.proposal = Some(8)),
+            ("attempt", |p| p.attempt = None),
+            ("seen_round", |p| p.seen_round += 1),
+            ("timed_out", |p| p.timed_out += 1),
+        ];
+        for (field, change) in changes {
+            let mut other = base.clone();
+            change(&mut other);
+            assert_ne!(other, base, "{field}");
+            assert_ne!(hash(&other), hash(&base), "{field}");
+        }
+        let mut other = base.clone();
+        other.stable = Stable::new(Durable {
+            round: 9,
+            ..Durable::default()
+        });
+        assert_eq!(other, base, "another storage handle");
+        assert_eq!(hash(&other), hash(&base));
+    }
 
     // Paxos Made Simple §2.2, phase 1a: a ballot above anything seen, to
     // every acceptor (this node included), and a timeout.
