@@ -1388,6 +1388,31 @@ mod tests {
         );
     }
 
+    // Ω: a replica tries to lead while it suspects every lower id, and
+    // gives up as soon as one of them is heard from again.
+    #[test]
+    fn a_replica_leads_only_while_it_suspects_every_lower_id() {
+        let mut h = replica(1);
+        h.start();
+        assert_eq!(h.node().ballot(), None, "n0 is trusted: n1 follows");
+        h.set_now(MultiPaxosConfig::default().heartbeat.timeout + Duration::from_millis(1));
+        h.timer(Tick);
+        assert_eq!(
+            h.node().ballot(),
+            Some(Ballot::new(1, 1)),
+            "n0 is suspected"
+        );
+        h.message(
+            NodeId(0),
+            Msg::Heartbeat {
+                leading: None,
+                commit: 1,
+            },
+        );
+        h.timer(Tick);
+        assert_eq!(h.node().ballot(), None, "n0 is back");
+    }
+
     // One replica is a majority of one: it leads at start, and what it
     // proposes is chosen and applied at once, with nobody to ask.
     #[test]
