@@ -233,3 +233,49 @@ impl<V: Value> OnlyChosenLearned<V> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paxos::{Durable, PaxosConfig};
+    use crate::stable::Stable;
+
+    /// A node that proposed `proposal` and whose stable storage says it
+    /// accepted `accepted`.
+    fn node(proposal: Option<u64>, accepted: Option<(Ballot, u64)>) -> Option<Paxos<u64>> {
+        let stable = Stable::new(Durable {
+            accepted,
+            ..Durable::default()
+        });
+        let node = Paxos::new(PaxosConfig::default(), stable).unwrap();
+        Some(match proposal {
+            Some(value) => node.proposing(value),
+            None => node,
+        })
+    }
+
+    // Paxos Made Simple §2.1: a proposal is chosen once a majority of the
+    // acceptors (three of five) accepted it; two is not enough.
+    #[test]
+    fn a_proposal_is_chosen_by_a_majority_of_all_acceptors() {
+        let (b1, b2) = (Ballot::new(1, 0), Ballot::new(2, 1));
+        let mut seen = Observer::default();
+        let mut nodes = vec![
+            node(Some(7), Some((b1, 7))),
+            node(Some(8), Some((b1, 7))),
+            node(None, Some((b2, 8))),
+            node(None, Some((b2, 8))),
+            None,
+        ];
+        seen.observe(&nodes);
+        assert_eq!(seen.proposed(), &[7, 8]);
+        assert_eq!(seen.chosen(), &[], "two acceptors of five");
+        let mut single = OnlySingleChosen::new();
+        assert_eq!(single.check(&nodes), Ok(()));
+
+        nodes[4] = node(None, Some((b2, 8)));
+        seen.observe(&nodes);
+        assert_eq!(seen.chosen(), &[(b2, 8)]);
+        assert_eq!(single.check(&nodes), Ok(()));
+    }
+}
