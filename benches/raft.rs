@@ -33,8 +33,14 @@
 //! its `Stable` "disk" and each Accept. An event per proposal
 //! (`MultiPaxosConfig::report_proposals`, off here as by default) cost a
 //! quarter of the thread-per-node throughput with 64 clients. With 64
-//! clients and a thread per replica Multi-Paxos stays near 0.7x Raft, as it
-//! did before the positional log: not yet explained. On a busy machine the
+//! clients and a thread per replica Multi-Paxos stayed near 0.7x Raft
+//! while its pipeline was 16 slots deep: commands from 64 closed-loop
+//! clients trickle in, so a deep pipeline sends them in many slots of one
+//! or two commands, each slot its own Accepts and Accepteds, each message
+//! a cross-thread wake-up; Raft's followers take up to 8 appends in flight,
+//! each carrying every entry waiting. At `pipeline_max` 4 (the default
+//! now) slots fill up and Multi-Paxos measured about 1.0x Raft there (2:
+//! 1.3x; 1: 1.8x), and 1.5x on one thread. On a busy machine the
 //! thread-per-node figures swing with the load from run to run (on two
 //! shared cores single runs of either algorithm ranged over a factor of
 //! three), so read those ratios over several runs.
