@@ -705,7 +705,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "agreement (skew <= D)",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if let Some(skipped) = skip(options) {
                         return skipped;
                     }
@@ -715,7 +715,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "validity (no dragging)",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if let Some(skipped) = sync::unreliable(options) {
                         return skipped;
                     }
@@ -726,7 +726,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "every node synchronises",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if let Some(skipped) = skip(options) {
                         return skipped;
                     }

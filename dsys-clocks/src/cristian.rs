@@ -514,11 +514,11 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "accuracy (RTT/2 - min)",
-                check: Check::AtEnd(|sim, _| Verdict::from(accuracy(sim))),
+                check: Check::at_end(|sim, _| Verdict::from(accuracy(sim))),
             },
             Property {
                 name: "every client synchronises",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if let Some(skipped) = sync::unreliable(options) {
                         return skipped;
                     }

@@ -303,11 +303,11 @@ pub fn properties<N: dsys_core::Node, C: LogicalClock<Timestamp = LamportTimesta
     vec![
         Property {
             name: "clock-condition",
-            check: Check::AtEnd(|sim, options| judge(sim, options, clock_condition)),
+            check: Check::at_end(|sim, options| judge(sim, options, clock_condition)),
         },
         Property {
             name: "total-order",
-            check: Check::AtEnd(|sim, options| {
+            check: Check::at_end(|sim, options| {
                 judge(sim, options, |_, stamps| total_order(stamps))
             }),
         },

@@ -615,11 +615,11 @@ pub fn properties<N: dsys_core::Node, C: LogicalClock<Timestamp = VectorClock>>(
     vec![
         Property {
             name: "happened-before-exact",
-            check: Check::AtEnd(|sim, options| judge(sim, options, characterises_happened_before)),
+            check: Check::at_end(|sim, options| judge(sim, options, characterises_happened_before)),
         },
         Property {
             name: "concurrency-exact",
-            check: Check::AtEnd(|sim, options| judge(sim, options, characterises_concurrency)),
+            check: Check::at_end(|sim, options| judge(sim, options, characterises_concurrency)),
         },
     ]
 }

@@ -368,11 +368,11 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
         &[
             Property {
                 name: "completeness",
-                check: Check::AtEnd(|sim, options| completeness(sim, options.latency.max).into()),
+                check: Check::at_end(|sim, options| completeness(sim, options.latency.max).into()),
             },
             Property {
                 name: "accuracy",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     let config = HeartbeatConfig::default();
                     if options.loss > 0.0
                         || !options.partitions.is_empty()

@@ -344,11 +344,11 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
         &[
             Property {
                 name: "validity",
-                check: Check::NodeInvariant(node_replies_match_pings),
+                check: Check::node_invariant(node_replies_match_pings),
             },
             Property {
                 name: "completeness",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if options.has_faults() {
                         return Verdict::Skipped(
                             "needs a reliable network without crashes".to_string(),

@@ -654,28 +654,88 @@ impl From<std::result::Result<(), String>> for Verdict {
     }
 }
 
-/// When a property is checked.
+/// When a property is checked. Each variant holds a closure (build one
+/// with [`Check::invariant`], [`Check::node_invariant`], [`Check::at_end`],
+/// [`Check::history`] or [`Check::figure`]), so a check may capture what it
+/// needs — a bound, a configuration — rather than being a bare function.
+///
+/// ```
+/// use dsys_core::ping_pong::PingPong;
+/// use dsys_core::scenario::Check;
+///
+/// let most = 1; // captured: a bare `fn` could not hold it
+/// let check: Check<PingPong> = Check::invariant(move |states| {
+///     let up = states.iter().flatten().count();
+///     if up <= most { Ok(()) } else { Err(format!("{up} nodes up, at most {most}")) }
+/// });
+/// let Check::Invariant(holds) = &check else { unreachable!() };
+/// assert!(holds(&[None, None]).is_ok());
+/// ```
 pub enum Check<N: Node> {
     /// After every event, over all node states: the run stops at the first
     /// violation (for safety properties).
-    Invariant(fn(&[Option<N>]) -> std::result::Result<(), String>),
+    Invariant(Arc<StatesCheck<N>>),
     /// After every event, of the node the event ran on only (see
     /// [`Simulation::node_invariant`]): for a safety property that holds
     /// of each node on its own, at a cost that does not grow with the
     /// number of nodes.
-    NodeInvariant(fn(NodeId, &N) -> std::result::Result<(), String>),
+    NodeInvariant(Arc<NodeCheck<N>>),
     /// Once, at the end of the run (for liveness properties, and anything
     /// that needs the whole run).
-    AtEnd(fn(&Simulation<N>, &SimOptions) -> Verdict),
+    AtEnd(Arc<RunCheck<N, Verdict>>),
     /// After every event, like [`Check::Invariant`], by a checker that
     /// remembers what it saw (a property over the run's history, such as
     /// "at most one leader per term, ever"). The function builds a fresh
     /// checker for each run.
-    History(fn() -> HistoryCheck<N>),
+    History(Arc<dyn Fn() -> HistoryCheck<N> + Send + Sync>),
     /// Not a property but a figure measured at the end of the run (e.g.
     /// "elections: 3"), printed under `figures:` in the report.
-    Figure(fn(&Simulation<N>, &SimOptions) -> String),
+    Figure(Arc<RunCheck<N, String>>),
 }
+
+impl<N: Node> Check<N> {
+    /// [`Check::Invariant`] of `check`.
+    pub fn invariant(
+        check: impl Fn(&[Option<N>]) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        Check::Invariant(Arc::new(check))
+    }
+
+    /// [`Check::NodeInvariant`] of `check`.
+    pub fn node_invariant(
+        check: impl Fn(NodeId, &N) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        Check::NodeInvariant(Arc::new(check))
+    }
+
+    /// [`Check::AtEnd`] of `check`.
+    pub fn at_end(
+        check: impl Fn(&Simulation<N>, &SimOptions) -> Verdict + Send + Sync + 'static,
+    ) -> Self {
+        Check::AtEnd(Arc::new(check))
+    }
+
+    /// [`Check::History`] of `make`.
+    pub fn history(make: impl Fn() -> HistoryCheck<N> + Send + Sync + 'static) -> Self {
+        Check::History(Arc::new(make))
+    }
+
+    /// [`Check::Figure`] of `measure`.
+    pub fn figure(
+        measure: impl Fn(&Simulation<N>, &SimOptions) -> String + Send + Sync + 'static,
+    ) -> Self {
+        Check::Figure(Arc::new(measure))
+    }
+}
+
+/// An invariant over every node's state ([`Check::Invariant`]).
+pub type StatesCheck<N> = dyn Fn(&[Option<N>]) -> std::result::Result<(), String> + Send + Sync;
+
+/// An invariant of one node ([`Check::NodeInvariant`]).
+pub type NodeCheck<N> = dyn Fn(NodeId, &N) -> std::result::Result<(), String> + Send + Sync;
+
+/// A judgement over a whole run ([`Check::AtEnd`], [`Check::Figure`]).
+pub type RunCheck<N, T> = dyn Fn(&Simulation<N>, &SimOptions) -> T + Send + Sync;
 
 /// A stateful invariant, built once per run by [`Check::History`]: called
 /// after every event with all node states (`None` for crashed nodes).
@@ -931,10 +991,16 @@ pub fn run_scenario_lying<N: Node>(
     }
     sim.schedule(&options.script())?;
     for property in properties {
-        match property.check {
-            Check::Invariant(check) => sim.invariant(property.name, check),
+        match &property.check {
+            Check::Invariant(check) => {
+                let check = Arc::clone(check);
+                sim.invariant(property.name, move |states| check(states));
+            }
             Check::History(make) => sim.invariant(property.name, make()),
-            Check::NodeInvariant(check) => sim.node_invariant(property.name, check),
+            Check::NodeInvariant(check) => {
+                let check = Arc::clone(check);
+                sim.node_invariant(property.name, move |id, node| check(id, node));
+            }
             Check::AtEnd(_) | Check::Figure(_) => {}
         }
     }
@@ -974,7 +1040,7 @@ pub fn run_scenario_lying<N: Node>(
     }
     let figures = properties
         .iter()
-        .filter_map(|property| match property.check {
+        .filter_map(|property| match &property.check {
             Check::Figure(measure) => Some((property.name.to_string(), measure(&sim, options))),
             _ => None,
         })

@@ -565,13 +565,13 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "E1 safety",
-                check: Check::AtEnd(|sim, _| {
+                check: Check::at_end(|sim, _| {
                     properties::e1_safety(sim, Some(BullyConfig::default().answer_timeout)).into()
                 }),
             },
             Property {
                 name: "E2 liveness",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if options.loss > 0.0 || !options.partitions.is_empty() {
                         return Verdict::Skipped("bully assumes reliable links".into());
                     }
@@ -588,7 +588,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "elections",
-                check: Check::Figure(|sim, _| properties::story(sim)),
+                check: Check::figure(|sim, _| properties::story(sim)),
             },
         ],
     )

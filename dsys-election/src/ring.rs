@@ -294,11 +294,11 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "E1 safety",
-                check: Check::AtEnd(|sim, _| properties::e1_safety(sim, None).into()),
+                check: Check::at_end(|sim, _| properties::e1_safety(sim, None).into()),
             },
             Property {
                 name: "E2 liveness",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if options.loss > 0.0
                         || options.duplicate > 0.0
                         || !options.partitions.is_empty()
@@ -313,7 +313,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "elections",
-                check: Check::Figure(|sim, _| properties::story(sim)),
+                check: Check::figure(|sim, _| properties::story(sim)),
             },
         ],
         |_| Ok(()),

@@ -269,15 +269,15 @@ pub fn properties<N: MutexNode>() -> Vec<Property<N>> {
     vec![
         Property {
             name: "ME1 safety (states)",
-            check: Check::Invariant(me1_states::<N>),
+            check: Check::invariant(me1_states::<N>),
         },
         Property {
             name: "ME1 safety (events)",
-            check: Check::AtEnd(|sim, _| judge(sim, me1_trace)),
+            check: Check::at_end(|sim, _| judge(sim, me1_trace)),
         },
         Property {
             name: "ME2 liveness",
-            check: Check::AtEnd(|sim, options| {
+            check: Check::at_end(|sim, options| {
                 let broken = broken_assumptions(options);
                 match judge(sim, me2_trace) {
                     Verdict::Violated(why) if !broken.is_empty() => Verdict::Expected(format!(
@@ -291,7 +291,7 @@ pub fn properties<N: MutexNode>() -> Vec<Property<N>> {
         },
         Property {
             name: "ME3 ordering",
-            check: Check::AtEnd(|sim, _| judge(sim, me3_trace)),
+            check: Check::at_end(|sim, _| judge(sim, me3_trace)),
         },
     ]
 }

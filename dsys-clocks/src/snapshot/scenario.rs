@@ -64,15 +64,15 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "money conserved",
-                check: Check::AtEnd(money_conserved),
+                check: Check::at_end(money_conserved),
             },
             Property {
                 name: "consistent cut",
-                check: Check::AtEnd(consistent_cuts),
+                check: Check::at_end(consistent_cuts),
             },
             Property {
                 name: "termination",
-                check: Check::AtEnd(termination),
+                check: Check::at_end(termination),
             },
         ],
     )?;

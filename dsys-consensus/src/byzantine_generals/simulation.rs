@@ -221,15 +221,15 @@ fn properties() -> Vec<Property<General>> {
     vec![
         Property {
             name: "IC1 (loyal lieutenants agree)",
-            check: Check::AtEnd(|sim, _| judge(sim, |d, c, _, t| ic1(d, c, t))),
+            check: Check::at_end(|sim, _| judge(sim, |d, c, _, t| ic1(d, c, t))),
         },
         Property {
             name: "IC2 (they obey a loyal commander)",
-            check: Check::AtEnd(|sim, _| judge(sim, ic2)),
+            check: Check::at_end(|sim, _| judge(sim, ic2)),
         },
         Property {
             name: "Termination (by (m + 1) rounds)",
-            check: Check::AtEnd(|sim, _| {
+            check: Check::at_end(|sim, _| {
                 judge(sim, |d, c, _, t| {
                     termination(d, sim.nodes().map(|(id, _)| id), c, t)
                 })
@@ -237,7 +237,7 @@ fn properties() -> Vec<Property<General>> {
         },
         Property {
             name: "OM(m)",
-            check: Check::Figure(|_, options| {
+            check: Check::figure(|_, options| {
                 let (n, m) = (options.nodes, rounds_for(options));
                 let bound = if n > 3 * m {
                     "n > 3m: Theorem 1 promises IC1 and IC2 with up to m traitors"
@@ -252,7 +252,7 @@ fn properties() -> Vec<Property<General>> {
         },
         Property {
             name: "messages",
-            check: Check::Figure(|sim, options| {
+            check: Check::figure(|sim, options| {
                 let (n, m) = (options.nodes, rounds_for(options));
                 let formula = message_count(n, m);
                 let sent = sim.metrics().sent;

@@ -400,30 +400,30 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "f",
-                check: Check::Figure(|_, o| scenario_cluster(o).0.faults.to_string()),
+                check: Check::figure(|_, o| scenario_cluster(o).0.faults.to_string()),
             },
             Property {
                 name: "traitors",
-                check: Check::Figure(|_, o| scenario_cluster(o).1.name),
+                check: Check::figure(|_, o| scenario_cluster(o).1.name),
             },
             Property {
                 name: "rounds",
-                check: Check::Figure(|_, o| {
+                check: Check::figure(|_, o| {
                     let c = scenario_cluster(o).0;
                     format!("{} of {:?}", c.faults + 1, c.round_length)
                 }),
             },
             Property {
                 name: "decisions",
-                check: Check::Figure(decisions),
+                check: Check::figure(decisions),
             },
             Property {
                 name: "messages from correct nodes",
-                check: Check::Figure(message_count),
+                check: Check::figure(message_count),
             },
             Property {
                 name: "signatures",
-                check: Check::Figure(|sim, _| {
+                check: Check::figure(|sim: &Simulation<DolevStrong>, _| {
                     let (made, verified) = sim.nodes().fold((0, 0), |(m, v), (_, node)| {
                         (m + node.signatures_made(), v + node.signatures_verified())
                     });
@@ -432,15 +432,15 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: AGREEMENT,
-                check: Check::AtEnd(|sim, o| verdict(sim, o, 0)),
+                check: Check::at_end(|sim, o| verdict(sim, o, 0)),
             },
             Property {
                 name: VALIDITY,
-                check: Check::AtEnd(|sim, o| verdict(sim, o, 1)),
+                check: Check::at_end(|sim, o| verdict(sim, o, 1)),
             },
             Property {
                 name: TERMINATION,
-                check: Check::AtEnd(|sim, o| verdict(sim, o, 2)),
+                check: Check::at_end(|sim, o| verdict(sim, o, 2)),
             },
         ],
     )

@@ -287,47 +287,47 @@ pub fn properties() -> Vec<Property<SimMultiPaxos>> {
     vec![
         Property {
             name: "log agreement",
-            check: Check::History(|| {
+            check: Check::history(|| {
                 let mut c = LogAgreement::new();
                 Box::new(move |nodes| c.check(nodes))
             }),
         },
         Property {
             name: "state machine safety",
-            check: Check::History(|| {
+            check: Check::history(|| {
                 let mut c = StateMachineSafety::new();
                 Box::new(move |nodes| c.check(nodes))
             }),
         },
         Property {
             name: "Agreement (per slot)",
-            check: Check::AtEnd(|sim, _| per_slot(sim, consensus::agreement)),
+            check: Check::at_end(|sim, _| per_slot(sim, consensus::agreement)),
         },
         Property {
             name: "Integrity (per slot)",
-            check: Check::AtEnd(|sim, _| per_slot(sim, consensus::integrity)),
+            check: Check::at_end(|sim, _| per_slot(sim, consensus::integrity)),
         },
         Property {
             name: "Validity",
-            check: Check::AtEnd(|sim, _| check_validity(sim).into()),
+            check: Check::at_end(|sim, _| check_validity(sim).into()),
         },
         Property {
             name: "Termination (per slot)",
-            check: Check::AtEnd(|sim, options| match unjudged(options) {
+            check: Check::at_end(|sim, options| match unjudged(options) {
                 Some(why) => Verdict::Skipped(why),
                 None => per_slot(sim, consensus::termination),
             }),
         },
         Property {
             name: "liveness after faults",
-            check: Check::AtEnd(|sim, options| match unjudged(options) {
+            check: Check::at_end(|sim, options| match unjudged(options) {
                 Some(why) => Verdict::Skipped(why),
                 None => check_liveness(sim).into(),
             }),
         },
         Property {
             name: "leaders elected",
-            check: Check::Figure(|sim, _| {
+            check: Check::figure(|sim, _| {
                 let elections: Vec<String> = sim
                     .all_events()
                     .into_iter()
@@ -348,7 +348,7 @@ pub fn properties() -> Vec<Property<SimMultiPaxos>> {
         },
         Property {
             name: "commands chosen",
-            check: Check::Figure(|sim, _| {
+            check: Check::figure(|sim, _| {
                 let acked = acknowledged(sim).len();
                 let chosen: Vec<String> = sim
                     .ids()
@@ -370,23 +370,23 @@ pub fn properties() -> Vec<Property<SimMultiPaxos>> {
         },
         Property {
             name: "Prepare",
-            check: Check::Figure(count_line::<0>),
+            check: Check::figure(count_line::<0>),
         },
         Property {
             name: "Accept",
-            check: Check::Figure(count_line::<1>),
+            check: Check::figure(count_line::<1>),
         },
         Property {
             name: "answers",
-            check: Check::Figure(count_line::<2>),
+            check: Check::figure(count_line::<2>),
         },
         Property {
             name: "Heartbeat",
-            check: Check::Figure(count_line::<3>),
+            check: Check::figure(count_line::<3>),
         },
         Property {
             name: "catch-up",
-            check: Check::Figure(|sim, _| catch_up_line(sim)),
+            check: Check::figure(|sim, _| catch_up_line(sim)),
         },
     ]
 }

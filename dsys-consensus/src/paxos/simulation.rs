@@ -172,47 +172,47 @@ pub fn properties() -> Vec<Property<SimPaxos>> {
     vec![
         Property {
             name: "only a proposed value is chosen (§2.1)",
-            check: Check::History(|| {
+            check: Check::history(|| {
                 let mut c = OnlyProposedChosen::new();
                 Box::new(move |nodes| c.check(nodes))
             }),
         },
         Property {
             name: "only a single value is chosen (§2.1)",
-            check: Check::History(|| {
+            check: Check::history(|| {
                 let mut c = OnlySingleChosen::new();
                 Box::new(move |nodes| c.check(nodes))
             }),
         },
         Property {
             name: "only a chosen value is learned (§2.1)",
-            check: Check::History(|| {
+            check: Check::history(|| {
                 let mut c = OnlyChosenLearned::new();
                 Box::new(move |nodes| c.check(nodes))
             }),
         },
         Property {
             name: "Termination",
-            check: Check::AtEnd(|sim, options| match termination_unjudged(options) {
+            check: Check::at_end(|sim, options| match termination_unjudged(options) {
                 Some(why) => Verdict::Skipped(why),
                 None => shared(sim, |d, _, c| consensus::termination(d, c)),
             }),
         },
         Property {
             name: "Agreement",
-            check: Check::AtEnd(|sim, _| shared(sim, |d, _, c| consensus::agreement(d, c))),
+            check: Check::at_end(|sim, _| shared(sim, |d, _, c| consensus::agreement(d, c))),
         },
         Property {
             name: "Integrity",
-            check: Check::AtEnd(|sim, _| shared(sim, |d, _, c| consensus::integrity(d, c))),
+            check: Check::at_end(|sim, _| shared(sim, |d, _, c| consensus::integrity(d, c))),
         },
         Property {
             name: "Validity",
-            check: Check::AtEnd(|sim, _| shared(sim, consensus::validity)),
+            check: Check::at_end(|sim, _| shared(sim, consensus::validity)),
         },
         Property {
             name: "decided",
-            check: Check::Figure(|sim, _| {
+            check: Check::figure(|sim: &Simulation<SimPaxos>, _| {
                 let values: Vec<String> = sim
                     .ids()
                     .map(|id| match sim.node(id) {
@@ -232,23 +232,23 @@ pub fn properties() -> Vec<Property<SimPaxos>> {
         },
         Property {
             name: "Prepare",
-            check: Check::Figure(|sim, _| count_line(sim, 0)),
+            check: Check::figure(|sim, _| count_line(sim, 0)),
         },
         Property {
             name: "Accept",
-            check: Check::Figure(|sim, _| count_line(sim, 1)),
+            check: Check::figure(|sim, _| count_line(sim, 1)),
         },
         Property {
             name: "answers",
-            check: Check::Figure(|sim, _| count_line(sim, 2)),
+            check: Check::figure(|sim, _| count_line(sim, 2)),
         },
         Property {
             name: "Chosen",
-            check: Check::Figure(|sim, _| count_line(sim, 3)),
+            check: Check::figure(|sim, _| count_line(sim, 3)),
         },
         Property {
             name: "messages",
-            check: Check::Figure(|sim, _| {
+            check: Check::figure(|sim, _| {
                 let n = sim.len() as u64;
                 format!(
                     "{} sent; one uncontended ballot costs 5n − 1 = {}; loss, duplication, crashes and Inquire make the only differences from the formulas above",

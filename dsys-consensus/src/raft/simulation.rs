@@ -203,7 +203,7 @@ fn timing_broken(options: &SimOptions) -> Option<String> {
 }
 
 fn history(make: fn() -> HistoryCheck<SimRaft>) -> Check<SimRaft> {
-    Check::History(make)
+    Check::history(make)
 }
 
 /// `dsys sim raft`: a client proposes every 10 ms to whoever leads; the five
@@ -285,7 +285,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "liveness after faults",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     let judged_from = match last_fault(options) {
                         Some(Duration::MAX) => {
                             return Verdict::Skipped("a partition never heals".into())
@@ -309,7 +309,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "elections won",
-                check: Check::Figure(|sim, _| {
+                check: Check::figure(|sim: &Simulation<SimRaft>, _| {
                     let won = sim
                         .all_events()
                         .into_iter()
@@ -329,7 +329,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "commands committed",
-                check: Check::Figure(|sim, _| {
+                check: Check::figure(|sim, _| {
                     let acked = acknowledged(sim).len();
                     let commits: Vec<String> = sim
                         .ids()

@@ -164,11 +164,11 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         &[
             Property {
                 name: "at most once",
-                check: Check::Invariant(at_most_once),
+                check: Check::invariant(at_most_once),
             },
             Property {
                 name: "every call completes or gives up",
-                check: Check::AtEnd(|sim, _| {
+                check: Check::at_end(|sim: &Simulation<RpcNode<Bank>>, _| {
                     let busy = sim
                         .nodes()
                         .filter_map(|(id, n)| n.as_client().map(|c| (id, c)))
@@ -183,7 +183,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "balances as if each request ran once",
-                check: Check::AtEnd(|sim, options| {
+                check: Check::at_end(|sim, options| {
                     if !options.crashes.is_empty() || !options.restarts.is_empty() {
                         return Verdict::Skipped(
                             "a crashed server loses its in-memory bank".into(),
