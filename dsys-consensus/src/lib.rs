@@ -55,5 +55,7 @@ pub mod paxos;
 pub mod properties;
 pub mod raft;
 pub mod stable;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{Error, Result};

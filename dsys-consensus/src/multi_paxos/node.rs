@@ -971,6 +971,22 @@ mod tests {
     use dsys_core::testing::Harness;
     use dsys_core::{Effect, EffectOf};
 
+    /// Replica 0, leading ballot (1, n0) after n1's empty promise.
+    fn leading() -> (Harness<MultiPaxos<Counter>>, Ballot) {
+        let mut h = replica(0);
+        h.start();
+        let b = Ballot::new(1, 0);
+        h.message(
+            NodeId(1),
+            Msg::Promise {
+                ballot: b,
+                accepted: vec![],
+                chosen: vec![],
+            },
+        );
+        (h, b)
+    }
+
     fn replica(id: u32) -> Harness<MultiPaxos<Counter>> {
         let config = MultiPaxosConfig {
             report_proposals: true,
@@ -981,7 +997,7 @@ mod tests {
     }
 
     /// A named change to a value, for tests that try one change at a time.
-    type Change<T> = (&'static str, fn(&mut T));
+    use crate::test_support::{assert_every_field_counts, hash_of, Change};
 
     fn batch(id: u64) -> Entry<u64> {
         Entry::Batch(vec![Command { id, command: id }])
@@ -1073,16 +1089,9 @@ mod tests {
     // mirrors `durable`.
     #[test]
     fn equality_and_hashing_see_every_field_but_the_storage_handle() {
-        use std::hash::DefaultHasher;
-        fn hash(replica: &MultiPaxos<Counter>) -> u64 {
-            let mut hasher = DefaultHasher::new();
-            replica.hash(&mut hasher);
-            hasher.finish()
-        }
         let mut h = replica(0);
         h.start(); // preparing, with a failure detector
         let base = h.node().clone();
-        assert_eq!(base.clone(), base);
         let changes: [Change<MultiPaxos<Counter>>; 10] = [
             ("config", |r| r.config.batch_max += 1),
             ("durable", |r| r.durable.round += 1),
@@ -1099,19 +1108,14 @@ mod tests {
             }),
             ("seen_round", |r| r.seen_round += 1),
         ];
-        for (field, change) in changes {
-            let mut other = base.clone();
-            change(&mut other);
-            assert_ne!(other, base, "{field}");
-            assert_ne!(hash(&other), hash(&base), "{field}");
-        }
+        assert_every_field_counts(&base, &changes);
         let mut other = base.clone();
         other.stable = Stable::new(Durable {
             round: 9,
             ..Durable::default()
         });
         assert_eq!(other, base, "another storage handle");
-        assert_eq!(hash(&other), hash(&base));
+        assert_eq!(hash_of(&other), hash_of(&base));
     }
 
     // Paxos Made Simple §3: a leader that promises a higher ballot stops
@@ -1220,17 +1224,7 @@ mod tests {
     // replicas, the leader and one more.
     #[test]
     fn a_proposal_is_chosen_when_a_majority_accepted_it() {
-        let mut h = replica(0);
-        h.start();
-        let b = Ballot::new(1, 0);
-        h.message(
-            NodeId(1),
-            Msg::Promise {
-                ballot: b,
-                accepted: vec![],
-                chosen: vec![],
-            },
-        );
+        let (mut h, b) = leading();
         h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
         assert_eq!(h.node().first_unchosen(), 1);
         assert_eq!(
@@ -1289,17 +1283,7 @@ mod tests {
     // once a heartbeat period has passed since it last sent it, not sooner.
     #[test]
     fn a_leader_resends_a_proposal_after_a_heartbeat_period() {
-        let mut h = replica(0);
-        h.start();
-        let b = Ballot::new(1, 0);
-        h.message(
-            NodeId(1),
-            Msg::Promise {
-                ballot: b,
-                accepted: vec![],
-                chosen: vec![],
-            },
-        );
+        let (mut h, b) = leading();
         h.request(MultiPaxosRequest::Propose { id: 4, command: 4 });
         let resent = |effects: Vec<EffectOf<MultiPaxos<Counter>>>| -> Vec<_> {
             effects
