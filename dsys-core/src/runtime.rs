@@ -18,12 +18,16 @@
 //! cluster started (a real, monotonic clock here), and its RNG is seeded
 //! from the cluster's seed, the node id and its incarnation.
 //!
+//! [`run`] starts the actix system a cluster needs, so a program that
+//! depends on dsys needs no other crate for it (the runtime's own crates
+//! are re-exported: [`actix_rt`], and [`tokio`] for its timers):
+//!
 //! ```
 //! use std::time::Duration;
 //! use dsys_core::ping_pong::{Event, PingPong, PingPongConfig};
-//! use dsys_core::runtime::Cluster;
+//! use dsys_core::runtime::{self, Cluster};
 //!
-//! actix_rt::System::new().block_on(async {
+//! runtime::run(async {
 //!     let config = PingPongConfig { rounds: 3, interval: Duration::from_millis(5), ..Default::default() };
 //!     let cluster = Cluster::builder(3).seed(1).start(move |_| PingPong::new(config));
 //!     let mut events = cluster.node(dsys_core::NodeId(0)).subscribe();
@@ -36,6 +40,16 @@
 //! ```
 
 mod transport;
+
+pub use actix_rt;
+pub use tokio;
+
+/// Runs `future` to completion inside a fresh actix system (on this
+/// thread), as a [`Cluster`] needs: the same as
+/// `actix_rt::System::new().block_on(future)`.
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    actix_rt::System::new().block_on(future)
+}
 
 use std::collections::HashMap;
 use std::fmt;
