@@ -272,10 +272,16 @@ mod tests {
             key.public().to_string(),
             "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
         );
+        let debug = format!("{key:?}");
         assert!(
-            !format!("{key:?}").contains("77076d"),
-            "the private key is never shown"
+            !debug.contains("77076d"),
+            "the private key is never shown: {debug}"
         );
+        assert!(
+            debug.contains("NodeKey") && debug.contains("8520f0098930a754"),
+            "{debug}"
+        );
+        assert_eq!(format!("{:?}", key.public()), "PublicKey(8520f0098930a754)");
     }
 
     #[test]

@@ -145,10 +145,133 @@ async fn an_oversized_message_is_refused() {
     a.send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 2_000]));
     assert_eq!(a.udp_stats().dropped_too_large, 2);
     assert_eq!(a.udp_stats().datagrams_sent, 0);
-    // A message that fits goes.
-    a.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 1_000]))
+    // Exactly the maximum goes: 30 bytes of header, the postcard message
+    // (variant 1, a two-byte length, 1,407 bytes), 32 of tag: 1,472.
+    a.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 1_407]))
         .unwrap();
     wait_until("the message that fits", || count(&inbox) == 1).await;
+    let stats = a.udp_stats();
+    assert_eq!((stats.datagrams_sent, stats.bytes_sent), (1, 1_472));
+    let blob = stats
+        .kinds
+        .iter()
+        .find(|(kind, _)| *kind == "Blob")
+        .unwrap()
+        .1;
+    assert_eq!(blob.bytes_sent, 1 + 2 + 1_407, "the message's own bytes");
+    // One byte more does not, and the error says by how much.
+    match a.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 1_408])) {
+        Err(Error::MessageTooLarge {
+            bytes: 1_473,
+            max: 1_472,
+            ..
+        }) => {}
+        other => panic!("expected MessageTooLarge at 1,473 bytes, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_configuration_that_cannot_work_is_refused_with_its_reason() {
+    use dsys_net::udp::{DATAGRAM_BYTES_LIMIT, HEADER_BYTES, TAG_BYTES};
+    let good = UdpConfig::new(
+        "test",
+        SECRET.to_vec(),
+        NodeId(0),
+        key(0),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    good.validate().unwrap();
+    let debug = format!("{good:?}");
+    assert!(
+        debug.contains("UdpConfig") && debug.contains("test"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains("udp test cluster"),
+        "the secret is redacted: {debug}"
+    );
+    let refused = |change: fn(&mut UdpConfig), says: &str| {
+        let mut config = good.clone();
+        change(&mut config);
+        let message = config.validate().unwrap_err().to_string();
+        assert!(message.contains(says), "{says}: {message}");
+    };
+    refused(|c| c.cluster.clear(), "cluster name is empty");
+    refused(|c| c.secret.truncate(15), "fewer than 16");
+    refused(|c| c.local.clear(), "no local node");
+    refused(
+        |c| c.datagram_bytes_max = HEADER_BYTES + TAG_BYTES,
+        "datagram_bytes_max",
+    );
+    refused(
+        |c| c.datagram_bytes_max = DATAGRAM_BYTES_LIMIT + 1,
+        "datagram_bytes_max",
+    );
+    for fits in [HEADER_BYTES + TAG_BYTES + 1, DATAGRAM_BYTES_LIMIT] {
+        let mut config = good.clone();
+        config.datagram_bytes_max = fits;
+        config.validate().unwrap();
+    }
+    let mut config = good;
+    config.secret.clear();
+    assert!(
+        UdpTransport::<TestMsg>::start(config).is_err(),
+        "start validates"
+    );
+}
+
+#[actix_rt::test]
+async fn a_peer_with_a_new_key_is_heard_once_its_key_is_updated() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
+    wait_until("the first message", || count(&inbox) == 1).await;
+    // Node 0 comes back with a new key pair; node 1 still has the old key.
+    drop(a);
+    let renewed = NodeKey::from_private([42; 32]);
+    let a = start(0, renewed.clone());
+    a.set_peer(NodeId(1), peer(1, b.local_addr()));
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(2));
+    wait_until("refused under the old key", || {
+        b.udp_stats().rejected_bad_auth == 1
+    })
+    .await;
+    // Told the new key, node 1 forgets what it derived from the old one.
+    b.set_peer(
+        NodeId(0),
+        Peer {
+            addr: a.local_addr(),
+            key: renewed.public(),
+        },
+    );
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(3));
+    wait_until("heard under the new key", || count(&inbox) == 2).await;
+    // And it answers under the new key too.
+    let inbox_a = collect(&a, NodeId(0));
+    b.send(NodeId(1), NodeId(0), TestMsg::Seq(4));
+    wait_until("the answer", || count(&inbox_a) == 1).await;
+}
+
+#[actix_rt::test]
+async fn an_unregistered_node_gets_nothing_and_a_dropped_transport_frees_its_port() {
+    let (a, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
+    wait_until("delivered while registered", || count(&inbox) == 1).await;
+    b.unregister(NodeId(1));
+    a.send(NodeId(0), NodeId(1), TestMsg::Seq(2));
+    wait_until("dropped for want of an inbox", || {
+        b.stats().dropped_no_inbox == 1
+    })
+    .await;
+    assert_eq!(count(&inbox), 1);
+    // Dropping a transport shuts it down: its port can be bound again.
+    let port = b.local_addr();
+    drop(b);
+    assert!(
+        UdpSocket::bind(port).is_ok(),
+        "the receiving socket is closed"
+    );
 }
 
 #[actix_rt::test]
