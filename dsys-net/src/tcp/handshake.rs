@@ -148,6 +148,10 @@ pub enum Rejection {
     /// or two cluster files that disagree on addresses).
     #[error("the peer wants node {0}, which this process does not run (do the cluster files agree on addresses?)")]
     NotHere(NodeId),
+    /// This process was asked to connect as a node it does not run (a
+    /// message sent with a `from` that is not a local node).
+    #[error("this process does not run {0}, so it cannot connect as {0}: send only from the nodes in its configuration")]
+    NotLocal(NodeId),
     /// The handshake's cryptography failed: the peer does not hold the
     /// private key of the node it claims (or dialled), or does not know the
     /// cluster secret, or the bytes were tampered with or replayed.
@@ -179,7 +183,8 @@ pub enum RejectReason {
     WrongVersion,
     /// [`Rejection::WrongCluster`].
     WrongCluster,
-    /// [`Rejection::UnknownNode`] or [`Rejection::NotHere`].
+    /// [`Rejection::UnknownNode`], [`Rejection::NotHere`] or
+    /// [`Rejection::NotLocal`].
     UnknownNode,
     /// [`Rejection::BadAuth`].
     BadAuth,
@@ -198,7 +203,9 @@ impl Rejection {
             Rejection::Malformed(_) | Rejection::Unexpected(_) => RejectReason::Malformed,
             Rejection::WrongVersion { .. } => RejectReason::WrongVersion,
             Rejection::WrongCluster { .. } => RejectReason::WrongCluster,
-            Rejection::UnknownNode(_) | Rejection::NotHere(_) => RejectReason::UnknownNode,
+            Rejection::UnknownNode(_) | Rejection::NotHere(_) | Rejection::NotLocal(_) => {
+                RejectReason::UnknownNode
+            }
             Rejection::BadAuth => RejectReason::BadAuth,
             Rejection::Timeout => RejectReason::Timeout,
             Rejection::Closed => RejectReason::Closed,
@@ -559,7 +566,7 @@ impl Connector {
         let me = credentials
             .local
             .get(&from)
-            .ok_or(Rejection::NotHere(from))?;
+            .ok_or(Rejection::NotLocal(from))?;
         let them = credentials
             .peers
             .get(&to)
@@ -969,6 +976,19 @@ mod tests {
                 .unwrap_err()
                 .reason(),
             RejectReason::Malformed
+        );
+    }
+
+    #[test]
+    fn a_connector_needs_its_own_key_and_the_peers() {
+        let k = keys();
+        let (c, _) = sides(&k, SECRET, k.a.public());
+        let err = Connector::start(&c, NodeId(5), NodeId(1)).unwrap_err();
+        assert_eq!(err, Rejection::NotLocal(NodeId(5)));
+        assert!(err.to_string().contains("does not run n5"), "{err}");
+        assert_eq!(
+            Connector::start(&c, NodeId(0), NodeId(9)).unwrap_err(),
+            Rejection::UnknownNode(NodeId(9))
         );
     }
 
