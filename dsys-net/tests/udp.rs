@@ -321,10 +321,37 @@ async fn garbage_and_forged_datagrams_are_ignored_and_counted() {
     })
     .await;
 
+    // The smallest datagram that can be ours (header and tag, no message)
+    // is read as far as its sender, here unknown.
+    let mut minimal = Vec::new();
+    minimal.extend_from_slice(&MAGIC);
+    minimal.extend_from_slice(&PROTOCOL_VERSION.to_be_bytes());
+    minimal.extend_from_slice(&9u32.to_be_bytes());
+    minimal.extend_from_slice(&1u32.to_be_bytes());
+    minimal.extend_from_slice(&[0; 16 + 32]);
+    stranger.send_to(&minimal, target).unwrap();
+    wait_until("the minimal datagram's sender counted", || {
+        b.udp_stats().rejected_unknown_node == 2
+    })
+    .await;
+    // Long enough but without the magic, or with the magic but too short
+    // to hold a tag: not ours.
+    stranger.send_to(&[0x5a; 100], target).unwrap();
+    stranger.send_to(&minimal[..20], target).unwrap();
+    wait_until("both counted as not ours", || {
+        b.udp_stats().rejected_malformed == 3
+    })
+    .await;
+
     a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
     wait_until("the real message", || count(&inbox) == 1).await;
     assert_eq!(inbox.lock().unwrap()[0], (NodeId(0), TestMsg::Seq(1)));
-    assert_eq!(b.udp_stats().datagrams_received, 5);
+    let stats = b.udp_stats();
+    assert_eq!(stats.datagrams_received, 8);
+    assert_eq!(
+        stats.rejected_wrong_version, 1,
+        "the magic-less one was not read further"
+    );
 }
 
 #[actix_rt::test]
