@@ -170,6 +170,33 @@ async fn an_oversized_message_is_refused() {
     }
 }
 
+#[actix_rt::test]
+async fn a_datagram_over_the_receivers_maximum_is_dropped() {
+    let (_, b) = pair();
+    let inbox = collect(&b, NodeId(1));
+    // A sender configured for larger datagrams than node 1 accepts.
+    let mut config = UdpConfig::new(
+        "test",
+        SECRET.to_vec(),
+        NodeId(0),
+        key(0),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    config.datagram_bytes_max = 4_000;
+    let big =
+        UdpTransport::<TestMsg>::start(config.peer(NodeId(1), b.local_addr(), key(1).public()))
+            .unwrap();
+    big.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![1; 2_000]))
+        .unwrap();
+    wait_until("the oversized datagram counted", || {
+        b.udp_stats().rejected_malformed == 1
+    })
+    .await;
+    big.send(NodeId(0), NodeId(1), TestMsg::Seq(5));
+    wait_until("a small one from the same sender", || count(&inbox) == 1).await;
+    assert_eq!(inbox.lock().unwrap()[0], (NodeId(0), TestMsg::Seq(5)));
+}
+
 #[test]
 fn a_configuration_that_cannot_work_is_refused_with_its_reason() {
     use dsys_net::udp::{DATAGRAM_BYTES_LIMIT, HEADER_BYTES, TAG_BYTES};
@@ -265,6 +292,11 @@ async fn an_unregistered_node_gets_nothing_and_a_dropped_transport_frees_its_por
     })
     .await;
     assert_eq!(count(&inbox), 1);
+    let debug = format!("{b:?}");
+    assert!(
+        debug.contains("UdpTransport") && debug.contains("dropped_no_inbox: 1"),
+        "{debug}"
+    );
     // Dropping a transport shuts it down: its port can be bound again.
     let port = b.local_addr();
     drop(b);

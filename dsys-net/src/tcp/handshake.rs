@@ -980,6 +980,42 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_record_opens_and_debug_forms_name_what_they_show() {
+        let k = keys();
+        let (c, a) = sides(&k, SECRET, k.a.public());
+        assert_eq!(c.cluster(), "c");
+        assert_eq!(c.peer(NodeId(1)), Some(&k.b.public()));
+        assert_eq!(c.peer(NodeId(7)), None);
+        let debug = format!("{c:?}");
+        assert!(
+            debug.contains("Credentials") && debug.contains("\"c\""),
+            "{debug}"
+        );
+        assert!(
+            !debug.contains("psk"),
+            "the pre-shared key is not shown: {debug}"
+        );
+        let (connector, _) = Connector::start(&c, NodeId(0), NodeId(1)).unwrap();
+        assert!(format!("{connector:?}").contains("await reply"));
+        assert!(format!("{:?}", Acceptor::new(Arc::clone(&a))).contains("await hello"));
+        let (mut tx, mut rx) = open_both(&c, a);
+        // A record of tag alone (no plaintext) is well formed.
+        let mut empty = Vec::new();
+        tx.seal_message(&[], &mut empty).unwrap();
+        assert_eq!(empty.len(), TAG_BYTES);
+        let mut plain = Vec::new();
+        rx.open_message(&empty, &mut plain).unwrap();
+        assert!(plain.is_empty());
+        let mut framed = (TAG_BYTES as u16).to_be_bytes().to_vec();
+        tx.seal_message(&[], &mut framed).unwrap();
+        assert_eq!(rx.open(&framed, &mut plain), Ok(framed.len()));
+        assert!(
+            format!("{rx:?}").contains("received: 3"),
+            "the confirmation and two records: {rx:?}"
+        );
+    }
+
+    #[test]
     fn a_connector_needs_its_own_key_and_the_peers() {
         let k = keys();
         let (c, _) = sides(&k, SECRET, k.a.public());
