@@ -251,9 +251,15 @@ fn a_configuration_that_cannot_work_is_refused_with_its_reason() {
 async fn a_peer_with_a_new_key_is_heard_once_its_key_is_updated() {
     let (a, b) = pair();
     let inbox = collect(&b, NodeId(1));
+    let old_inbox = collect(&a, NodeId(0));
     a.send(NodeId(0), NodeId(1), TestMsg::Seq(1));
-    wait_until("the first message", || count(&inbox) == 1).await;
-    // Node 0 comes back with a new key pair; node 1 still has the old key.
+    b.send(NodeId(1), NodeId(0), TestMsg::Seq(0));
+    wait_until("a message each way", || {
+        count(&inbox) == 1 && count(&old_inbox) == 1
+    })
+    .await;
+    // Node 0 comes back with a new key pair; node 1 still has the old key
+    // (and the MAC keys it derived from it, both ways).
     drop(a);
     let renewed = NodeKey::from_private([42; 32]);
     let a = start(0, renewed.clone());
