@@ -29,3 +29,10 @@ pub(crate) fn assert_every_field_counts<T: Clone + Eq + Hash + Debug>(
         assert_ne!(hash_of(&other), hash_of(base), "{field}");
     }
 }
+
+/// Asserts that `a` and `b` are equal and hash alike (`what` says why they
+/// should be).
+pub(crate) fn assert_alike<T: Eq + Hash + Debug>(a: &T, b: &T, what: &str) {
+    assert_eq!(a, b, "{what}");
+    assert_eq!(hash_of(a), hash_of(b), "{what}");
+}
