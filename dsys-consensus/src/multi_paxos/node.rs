@@ -1126,17 +1126,7 @@ mod tests {
     // message of ours) and deposes nobody.
     #[test]
     fn a_leader_steps_down_for_a_higher_ballot_only() {
-        let mut h = replica(0);
-        h.start();
-        let mine = Ballot::new(1, 0);
-        h.message(
-            NodeId(1),
-            Msg::Promise {
-                ballot: mine,
-                accepted: vec![],
-                chosen: vec![],
-            },
-        );
+        let (mut h, mine) = leading();
         assert_eq!(h.node().leader(), Some(NodeId(0)));
         assert_eq!(h.message(NodeId(2), Msg::Reject { promised: mine }), vec![]);
         assert!(h.node().is_leader());
