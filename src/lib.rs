@@ -23,5 +23,6 @@ pub use dsys_consensus as consensus;
 /// Replication and consistency checkers ([`dsys_replication`]).
 pub use dsys_replication as replication;
 
-pub mod registry;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod tutorial;

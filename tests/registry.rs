@@ -1,11 +1,20 @@
 //! Every algorithm `dsys sim` lists runs with default options and keeps its
 //! properties, on a few seeds, and a fault-free run of it is reproducible.
 
-use dsys::core::scenario::SimOptions;
+use dsys::cli::Registry;
+use dsys::core::scenario::{Algorithm, SimOptions};
+
+fn algorithms() -> Vec<Algorithm> {
+    Registry::standard()
+        .entries()
+        .iter()
+        .map(|e| e.algorithm)
+        .collect()
+}
 
 #[test]
 fn every_registered_algorithm_runs_and_holds_its_properties() {
-    let algorithms = dsys::registry::algorithms();
+    let algorithms = algorithms();
     assert!(algorithms.len() >= 15, "{} registered", algorithms.len());
     for algorithm in algorithms {
         for seed in 0..3 {
@@ -33,9 +42,12 @@ fn every_registered_algorithm_runs_and_holds_its_properties() {
 
 #[test]
 fn registered_names_are_unique_and_findable() {
-    let algorithms = dsys::registry::algorithms();
+    let algorithms = algorithms();
     for algorithm in &algorithms {
-        let found = dsys::registry::find(algorithm.name).expect("registered");
+        let found = Registry::standard()
+            .find(algorithm.name)
+            .expect("registered")
+            .algorithm;
         assert_eq!(found.summary, algorithm.summary);
         assert_eq!(
             algorithms
@@ -47,12 +59,12 @@ fn registered_names_are_unique_and_findable() {
             algorithm.name
         );
     }
-    assert!(dsys::registry::find("no-such-algorithm").is_none());
+    assert!(Registry::standard().find("no-such-algorithm").is_none());
 }
 
 #[test]
 fn the_same_seed_gives_the_same_report() {
-    for algorithm in dsys::registry::algorithms() {
+    for algorithm in algorithms() {
         let options = SimOptions {
             nodes: 4,
             seed: 9,

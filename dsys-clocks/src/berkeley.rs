@@ -689,6 +689,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "Berkeley algorithm: a master averages the clocks, ignoring a faulty one; skew within D",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

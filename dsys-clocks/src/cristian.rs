@@ -498,6 +498,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "cristian",
     summary: "Cristian's algorithm: clients track a time server, error within RTT/2 - min",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

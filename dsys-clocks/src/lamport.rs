@@ -293,6 +293,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "Lamport clocks on random messages: a → b implies L(a) < L(b); (L, id) is a total order",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

@@ -594,6 +594,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "ntp",
     summary: "NTP-style symmetric mode in strata: error within the claimed root bound",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

@@ -633,6 +633,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "vector",
     summary: "vector clocks on random messages: V(a) < V(b) iff a → b, and V(a) ‖ V(b) iff a ‖ b",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

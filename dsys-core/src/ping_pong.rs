@@ -332,6 +332,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "ping-pong",
     summary: "every node pings every peer each round and counts the pongs (the first protocol)",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

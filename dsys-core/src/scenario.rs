@@ -29,7 +29,9 @@ use crate::node::{Node, NodeId};
 use crate::sim::{Latency, Limits, LinkConfig, Metrics, Ordering, Progress, Script, Simulation};
 use crate::trace::Trace;
 
+mod settings;
 mod spec;
+pub use settings::{Setting, SettingInfo};
 pub use spec::{ByzantineSpec, LatencyRange, Lies, NodeAt, PartitionSpec, StrategySpec};
 
 /// The knobs of a simulation run, as the CLI takes them.
@@ -67,6 +69,9 @@ pub struct SimOptions {
     /// A deliberate bug to run instead of the correct algorithm, by the
     /// name in [`Algorithm::defects`].
     pub defect: Option<String>,
+    /// The algorithm's own settings (`--set NAME=VALUE`), by the names in
+    /// [`Algorithm::settings`].
+    pub settings: Vec<Setting>,
 }
 
 /// How many events apart [`SimOptions::watch`] is called.
@@ -120,6 +125,7 @@ impl Default for SimOptions {
             limits: Limits::default(),
             watch: None,
             defect: None,
+            settings: Vec::new(),
         }
     }
 }
@@ -301,6 +307,9 @@ impl SimOptions {
         }
         if let Some(defect) = &self.defect {
             args.push_str(&format!(" --defect {defect}"));
+        }
+        for setting in &self.settings {
+            args.push_str(&format!(" --set '{setting}'"));
         }
         args
     }
@@ -561,6 +570,9 @@ pub struct Algorithm {
     /// The deliberate bugs [`SimOptions::defect`] can name, so that a run
     /// shows the checkers catching them (`dsys sim ALGO --defect NAME`).
     pub defects: &'static [DefectInfo],
+    /// The settings its run reads ([`Algorithm::setting`]), for `dsys sim
+    /// ALGO --help` and `--set NAME=VALUE`.
+    pub settings: &'static [SettingInfo],
 }
 
 /// A deliberate bug an algorithm ships for its checkers to catch.
@@ -573,6 +585,23 @@ pub struct DefectInfo {
 }
 
 impl Algorithm {
+    /// Refuses settings in `options` this algorithm does not list, and a
+    /// setting given twice.
+    pub fn check_settings(&self, options: &SimOptions) -> Result<()> {
+        settings::check(self.name, self.settings, &options.settings)
+    }
+
+    /// The value of setting `name` for this run: `options`' `--set`, else
+    /// the default in [`Algorithm::settings`], parsed as `T`. An error
+    /// names the setting, the bad value and what the setting takes.
+    pub fn setting<T>(&self, options: &SimOptions, name: &str) -> Result<T>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        settings::value(self.name, self.settings, &options.settings, name)
+    }
+
     /// The defect `options` names, checked against [`Algorithm::defects`]:
     /// `Ok(None)` for the correct algorithm.
     pub fn defect(&self, options: &SimOptions) -> Result<Option<&'static str>> {

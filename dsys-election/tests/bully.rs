@@ -246,7 +246,8 @@ fn dsys_sim_bully_takes_crashes_and_restarts_from_the_command_line() {
         outcome.report
     );
 
-    // Latency beyond the answer timeout's assumption: E1 is violated.
+    // Latency beyond the answer timeout's assumption: E1 is violated, as
+    // the theory predicts, and the verdict names the assumption.
     let options = SimOptions {
         latency: "30..120".parse().unwrap(),
         crashes: Vec::new(),
@@ -254,7 +255,24 @@ fn dsys_sim_bully_takes_crashes_and_restarts_from_the_command_line() {
         ..options
     };
     let outcome = (bully::ALGORITHM.run)(&options).unwrap();
-    assert!(!outcome.report.passed(), "{}", outcome.report);
+    let e1 = &outcome.report.verdicts[0];
+    assert!(
+        matches!(&e1.1, Verdict::Expected(why) if why.contains("answer timeout (50ms)")),
+        "{}",
+        outcome.report
+    );
+    // The same run of the variant that does not wait is simply wrong.
+    let options = SimOptions {
+        latency: "1..10".parse().unwrap(),
+        defect: Some("declares-without-waiting".into()),
+        ..options
+    };
+    let outcome = (bully::ALGORITHM.run)(&options).unwrap();
+    assert!(
+        matches!(outcome.report.verdicts[0].1, Verdict::Violated(_)),
+        "{}",
+        outcome.report
+    );
 }
 
 // A process crashes mid-election, after answering and before declaring: the

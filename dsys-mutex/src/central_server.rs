@@ -213,6 +213,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "central-server",
     summary: "mutual exclusion through one server's FIFO queue (request, grant, release)",
     run: simulate,
+    settings: &[],
     defects: &[
         DefectInfo {
             name: "grants-twice",

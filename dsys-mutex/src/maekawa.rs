@@ -347,6 +347,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "mutual exclusion by √N grid voting sets, deadlock-free with inquire/relinquish/failed",
     run: simulate,
+    settings: &[],
     defects: &[DefectInfo {
         name: "no-inquire",
         breaks: "Maekawa's original rules, without Inquire and Failed: a deadlock (ME2)",

@@ -219,6 +219,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "ricart-agrawala",
     summary: "mutual exclusion by Lamport-stamped multicast requests and deferred replies",
     run: simulate,
+    settings: &[],
     defects: &[
         DefectInfo {
             name: "replies-in-section",

@@ -404,6 +404,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "token-ring",
     summary: "mutual exclusion by one token circulating around a logical ring",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

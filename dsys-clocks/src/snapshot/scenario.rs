@@ -34,6 +34,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "snapshot",
     summary: "Chandy-Lamport snapshots of a bank whose branches transfer money at random",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

@@ -290,6 +290,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "byzantine-generals",
     summary: "Byzantine generals, oral messages OM(m): m + 1 rounds of relaying, majority, IC1/IC2",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

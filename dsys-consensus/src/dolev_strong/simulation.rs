@@ -292,6 +292,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "dolev-strong",
     summary: "authenticated Byzantine broadcast: ed25519 signature chains over f + 1 synchronous rounds, any f < N",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use dsys_core::scenario::{
-    run_scenario_with, Algorithm, Check, Outcome, Property, SimOptions, Verdict,
+    run_scenario_with, Algorithm, Check, Outcome, Property, SettingInfo, SimOptions, Verdict,
 };
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
@@ -274,11 +274,24 @@ fn per_slot(sim: &Simulation<SimMultiPaxos>, check: SlotCheck) -> Verdict {
 /// log agreement and state machine safety are checked after every event;
 /// the shared consensus properties per slot, validity, and liveness at the
 /// end. Tolerates loss, duplication, reordering, partitions that heal and
-/// crash-restart.
+/// crash-restart. Its settings are the leader's pipeline depth and batch
+/// size (`--set pipeline-max=1` is one phase 2 at a time).
 pub const ALGORITHM: Algorithm = Algorithm {
     name: "multi-paxos",
     summary: "Multi-Paxos replicated log: a stable leader (phase 1 once), no-op gap filling, catch-up, batching; log agreement after every event",
     run: simulate,
+    settings: &[
+        SettingInfo {
+            name: "pipeline-max",
+            default: "4",
+            help: "phase 2 rounds the leader keeps in flight at once (1 or more)",
+        },
+        SettingInfo {
+            name: "batch-max",
+            default: "256",
+            help: "commands the leader puts in one slot (1 or more)",
+        },
+    ],
     defects: &[],
 };
 
@@ -393,13 +406,21 @@ pub fn properties() -> Vec<Property<SimMultiPaxos>> {
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let until = options.until;
+    let config = MultiPaxosConfig {
+        pipeline_max: ALGORITHM.setting(options, "pipeline-max")?,
+        batch_max: ALGORITHM.setting(options, "batch-max")?,
+        report_proposals: true, // for the message counts
+        ..MultiPaxosConfig::default()
+    };
+    config.validate().map_err(|e| {
+        dsys_core::Error::InvalidConfig(format!(
+            "the settings do not make a valid Multi-Paxos: {e}"
+        ))
+    })?;
     run_scenario_with(
         ALGORITHM.name,
         options,
-        cluster(MultiPaxosConfig {
-            report_proposals: true, // for the message counts
-            ..MultiPaxosConfig::default()
-        }),
+        cluster(config),
         &properties(),
         move |sim| {
             // The client stops a little before the end, so that what it was

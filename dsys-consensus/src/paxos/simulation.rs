@@ -154,6 +154,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "paxos",
     summary: "single-decree Paxos (prepare/promise, accept/accepted) with dueling proposers; one value chosen, checked after every event",
     run: simulate,
+    settings: &[],
     defects: &[],
 };
 

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use dsys_core::scenario::{
-    run_scenario_with, Algorithm, Check, HistoryCheck, Outcome, Property, SimOptions, Verdict,
+    run_scenario_with, Algorithm, Check, HistoryCheck, LatencyRange, Outcome, Property,
+    SettingInfo, SimOptions, Verdict,
 };
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
@@ -180,19 +181,19 @@ pub fn await_liveness(sim: &mut Simulation<SimRaft>, deadline: Duration) -> Resu
 }
 
 /// How long after the last fault the cluster is given to recover before
-/// liveness is judged.
+/// liveness is judged (or 20 longest election timeouts, if longer).
 pub const SETTLE: Duration = Duration::from_secs(5);
 
 /// How long a run without faults is given to elect a leader and serve
-/// before liveness is judged.
+/// before liveness is judged (or 4 longest election timeouts, if longer).
 pub const STARTUP: Duration = Duration::from_secs(1);
 
 /// Raft's timing requirement (§5.6: broadcastTime ≪ electionTimeout ≪
 /// MTBF), if this run breaks it: a round trip as long as the shortest
 /// election timeout means followers time out before a leader's heartbeat
 /// can reach them, and elections keep failing.
-fn timing_broken(options: &SimOptions) -> Option<String> {
-    let timeout = sim_config().election_timeout_min;
+fn timing_broken(config: &RaftConfig, options: &SimOptions) -> Option<String> {
+    let timeout = config.election_timeout_min;
     let round_trip = options.latency.max * 2;
     (round_trip >= timeout).then(|| {
         format!(
@@ -212,12 +213,64 @@ fn history(make: fn() -> HistoryCheck<SimRaft>) -> Check<SimRaft> {
 /// faults), and its failure is expected when the latency breaks Raft's
 /// timing requirement. Snapshots every 64 entries,
 /// so a restarted node may catch up by InstallSnapshot.
+///
+/// Its settings are Raft's timing and extensions:
+/// `--set election-timeout-ms=20..40 --latency-ms 10..30` breaks the timing
+/// requirement, `--set pre-vote=false` lets a rejoining node disrupt the
+/// leader.
 pub const ALGORITHM: Algorithm = Algorithm {
     name: "raft",
     summary: "Raft consensus: elections, replication, snapshots; the five safety properties after every event",
     run: simulate,
+    settings: &[
+        SettingInfo {
+            name: "election-timeout-ms",
+            default: "150..300",
+            help: "MIN..MAX: a follower that hears no leader for a random time in this range \
+                   stands for election (§5.2)",
+        },
+        SettingInfo {
+            name: "heartbeat-ms",
+            default: "50",
+            help: "how often a leader sends AppendEntries when it has nothing new (below the \
+                   election timeout)",
+        },
+        SettingInfo {
+            name: "snapshot-threshold",
+            default: "64",
+            help: "applied entries after which a node compacts its log into a snapshot (§7)",
+        },
+        SettingInfo {
+            name: "pre-vote",
+            default: "true",
+            help: "true or false: a candidate first asks whether it could win (dissertation §9.6)",
+        },
+        SettingInfo {
+            name: "check-quorum",
+            default: "true",
+            help: "true or false: a leader that has not heard from a majority steps down",
+        },
+    ],
     defects: &[],
 };
+
+/// The configuration `options`' settings choose, validated.
+fn configured(options: &SimOptions) -> dsys_core::Result<RaftConfig> {
+    let timeout: LatencyRange = ALGORITHM.setting(options, "election-timeout-ms")?;
+    let config = RaftConfig {
+        election_timeout_min: timeout.min,
+        election_timeout_max: timeout.max,
+        heartbeat_interval: Duration::from_millis(ALGORITHM.setting(options, "heartbeat-ms")?),
+        snapshot_threshold: ALGORITHM.setting(options, "snapshot-threshold")?,
+        pre_vote: ALGORITHM.setting(options, "pre-vote")?,
+        check_quorum: ALGORITHM.setting(options, "check-quorum")?,
+        ..sim_config()
+    };
+    config.validate().map_err(|e| {
+        dsys_core::Error::InvalidConfig(format!("the settings do not make a valid Raft: {e}"))
+    })?;
+    Ok(config)
+}
 
 /// The configuration `dsys sim raft` runs.
 pub fn sim_config() -> RaftConfig {
@@ -243,10 +296,15 @@ fn last_fault(options: &SimOptions) -> Option<Duration> {
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let until = options.until;
+    let config = configured(options)?;
+    let timing = timing_broken(&config, options);
+    // Longer election timeouts (a setting) need longer to elect a leader.
+    let startup = STARTUP.max(config.election_timeout_max * 4);
+    let settle = SETTLE.max(config.election_timeout_max * 20);
     run_scenario_with(
         ALGORITHM.name,
         options,
-        cluster(sim_config()),
+        cluster(config),
         &[
             Property {
                 name: "Election Safety (§5.2)",
@@ -285,21 +343,21 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
             },
             Property {
                 name: "liveness after faults",
-                check: Check::at_end(|sim, options| {
+                check: Check::at_end(move |sim, options| {
                     let judged_from = match last_fault(options) {
                         Some(Duration::MAX) => {
                             return Verdict::Skipped("a partition never heals".into())
                         }
-                        Some(last) => last + SETTLE,
-                        None => STARTUP,
+                        Some(last) => last + settle,
+                        None => startup,
                     };
                     if options.until < judged_from {
                         return Verdict::Skipped(format!(
-                            "the run ends before {judged_from:?}: {STARTUP:?} to start, \
-                             {SETTLE:?} after the last fault"
+                            "the run ends before {judged_from:?}: {startup:?} to start, \
+                             {settle:?} after the last fault"
                         ));
                     }
-                    match (check_liveness(sim), timing_broken(options)) {
+                    match (check_liveness(sim), &timing) {
                         (Err(why), Some(broken)) => {
                             Verdict::Expected(format!("{why}. Expected: {broken}"))
                         }

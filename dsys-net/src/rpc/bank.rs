@@ -25,13 +25,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use dsys_core::scenario::{
-    run_scenario_with, Algorithm, Check, Outcome, Property, SimOptions, Verdict,
+    run_scenario_with, Algorithm, Check, Outcome, Property, SettingInfo, SimOptions, Verdict,
 };
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 use serde::{Deserialize, Serialize};
 
-use super::{at_most_once, calls_finish, ClientConfig, RpcEvent, RpcNode, Semantics, Service};
+use super::{
+    at_most_once, calls_finish, ClientConfig, RetryPolicy, RpcEvent, RpcNode, Semantics, Service,
+};
 
 /// Accounts and their balances (a missing account holds 0).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -147,20 +149,83 @@ pub const DEPOSITS_PER_CLIENT: u32 = 10;
 /// `dsys sim rpc`: `n0` runs a bank with at-most-once semantics (8 replies
 /// per client); every other node deposits 10 into its own account
 /// [`DEPOSITS_PER_CLIENT`] times, one request every 10 ms from 10 ms.
+///
+/// Its settings choose the semantics and the client's retries:
+/// `dsys sim rpc --loss 0.3 --set semantics=at-least-once` shows a retried
+/// deposit counted twice; `--set tries=1` is *maybe* semantics, where calls
+/// give up at the first lost message.
 pub const ALGORITHM: Algorithm = Algorithm {
     name: "rpc",
     summary: "RPC with retries and at-most-once duplicate suppression: a bank over a lossy network",
     run: simulate,
+    settings: &[
+        SettingInfo {
+            name: "semantics",
+            default: "at-most-once",
+            help: "at-most-once (the server keeps its replies and answers a retry from them) or \
+                   at-least-once (it executes every request that arrives: a retried deposit \
+                   counts twice)",
+        },
+        SettingInfo {
+            name: "table-max",
+            default: "8",
+            help: "replies the at-most-once server keeps per client (1 or more)",
+        },
+        SettingInfo {
+            name: "tries",
+            default: "5",
+            help: "tries per call, the first included (1 or more; 1 is maybe semantics)",
+        },
+        SettingInfo {
+            name: "timeout-ms",
+            default: "30",
+            help: "the first try's timeout in ms (1 or more); each retry doubles it, up to 8 times",
+        },
+    ],
     defects: &[],
 };
 
+/// The semantics and client configuration `options`' settings choose.
+fn configured(options: &SimOptions) -> dsys_core::Result<(Semantics, ClientConfig)> {
+    let invalid = |why: String| Err(dsys_core::Error::InvalidConfig(why));
+    let table_max: usize = ALGORITHM.setting(options, "table-max")?;
+    let tries_max: u32 = ALGORITHM.setting(options, "tries")?;
+    let timeout_ms: u64 = ALGORITHM.setting(options, "timeout-ms")?;
+    if table_max == 0 || tries_max == 0 || timeout_ms == 0 {
+        return invalid(format!(
+            "--set table-max={table_max}, tries={tries_max}, timeout-ms={timeout_ms}: each must be \
+             1 or more"
+        ));
+    }
+    let semantics = match ALGORITHM.setting::<String>(options, "semantics")?.as_str() {
+        "at-most-once" => Semantics::AtMostOnce { table_max },
+        "at-least-once" => Semantics::AtLeastOnce,
+        other => {
+            return invalid(format!(
+                "--set semantics={other}: rpc runs at-most-once or at-least-once"
+            ))
+        }
+    };
+    let timeout = Duration::from_millis(timeout_ms);
+    let config = ClientConfig {
+        retry: RetryPolicy {
+            timeout,
+            tries_max,
+            backoff_factor: 2,
+            timeout_max: timeout.saturating_mul(8),
+        },
+        ..ClientConfig::default()
+    };
+    Ok((semantics, config))
+}
+
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    let semantics = Semantics::AtMostOnce { table_max: 8 };
+    let (semantics, config) = configured(options)?;
     let nodes = options.nodes;
     run_scenario_with(
         ALGORITHM.name,
         options,
-        cluster(semantics, ClientConfig::default()),
+        cluster(semantics, config),
         &[
             Property {
                 name: "at most once",

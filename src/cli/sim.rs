@@ -1,87 +1,27 @@
-//! The `dsys` command line: list the algorithms, run one in the simulator,
-//! run real nodes over TCP, check recorded histories.
-//!
-//! ```text
-//! dsys list
-//! dsys sim ping-pong --nodes 5 --seed 7 --loss 0.1 --trace out.jsonl --shiviz out.log
-//! dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate
-//! dsys cluster up --nodes 3 --algorithm raft
-//! dsys raft propose --cluster dsys-cluster/cluster.toml hello
-//! dsys node --cluster cluster.toml --id 2 --algorithm raft --init   # first start
-//! dsys cluster keygen n2.key
-//! dsys history check --model cas-register jepsen.log --html view.html
-//! ```
-
-/// `print!` that returns the error (a closed pipe, a full disk) for the
-/// caller to report, where `print!` panics.
-macro_rules! out {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        write!(std::io::stdout().lock(), $($arg)*)
-            .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
-    }};
-}
-
-/// `println!` that returns the error, like [`out!`].
-macro_rules! outln {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        writeln!(std::io::stdout().lock(), $($arg)*)
-            .map_err(|e| anyhow::Error::new(e).context("cannot write to standard output"))
-    }};
-}
-
-#[path = "dsys/history.rs"]
-mod history;
-#[path = "dsys/net.rs"]
-mod net;
+//! `dsys sim`: run a registered algorithm in the simulator, judge its
+//! properties, print the report, write the trace.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Parser, Subcommand};
-use std::sync::{Arc, OnceLock};
-use std::time::Instant;
-
-use dsys::core::scenario::{ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, SimOptions, Watch};
-use dsys::core::sim::{Limits, Progress};
-use dsys::core::trace::{Trace, SHIVIZ_REGEX};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// dsys: classic distributed algorithms as deterministic state machines.
-#[derive(Debug, Parser)]
-#[command(name = "dsys", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use crate::core::scenario::{
+    Algorithm, ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, Setting, SimOptions, Watch,
+};
+use crate::core::sim::{Limits, Progress};
+use crate::core::trace::{Trace, SHIVIZ_REGEX};
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// List the algorithms `dsys sim` can run.
-    List,
-    /// Run an algorithm in the deterministic simulator and check its properties.
-    Sim(Box<SimArgs>),
-    /// Run one node of a cluster over TCP (raft, ricart-agrawala, bully),
-    /// as described by a cluster file, until Ctrl-C.
-    Node(net::NodeArgs),
-    /// Local clusters of `dsys node` processes.
-    #[command(subcommand)]
-    Cluster(net::ClusterCommand),
-    /// Talk to a running Raft cluster.
-    #[command(subcommand)]
-    Raft(net::RaftCommand),
-    /// Recorded histories: check them for linearizability or sequential consistency.
-    #[command(subcommand)]
-    History(history::HistoryCommand),
-}
+use super::Registry;
 
 #[derive(Debug, Args)]
-struct SimArgs {
+pub(crate) struct SimArgs {
     /// The algorithm (see `dsys list`).
     algorithm: String,
     /// Number of nodes.
@@ -123,6 +63,10 @@ struct SimArgs {
     /// algorithm, to see its checkers catch it (`dsys list` names them).
     #[arg(long, value_name = "NAME")]
     defect: Option<String>,
+    /// Set one of the algorithm's own settings: NAME=VALUE (its `--help`
+    /// lists them, with their defaults). Repeatable.
+    #[arg(long, value_name = "NAME=VALUE")]
+    set: Vec<Setting>,
     /// Write the trace as JSON Lines to this file.
     #[arg(long, value_name = "FILE.jsonl")]
     trace: Option<PathBuf>,
@@ -158,79 +102,9 @@ fn whole_ms(s: &str) -> Result<u64, String> {
         .map_err(|_| format!("{s:?} is not a whole number of milliseconds"))
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // Without RUST_LOG, a node (and a local cluster of nodes) logs at
-    // `info`: connections made, refused and why, torn tails cut, halts.
-    // Other commands print their results and log only errors.
-    let default = match cli.command {
-        Command::Node(_) | Command::Cluster(_) => "info",
-        _ => "error",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = run(cli).and_then(|code| {
-        std::io::Write::flush(&mut std::io::stdout()).context("cannot write to standard output")?;
-        Ok(code)
-    });
-    match result {
-        Ok(code) => code,
-        // The reader went away (`dsys list | head -1`): stop quietly, with
-        // the status a shell gives a command killed by SIGPIPE.
-        Err(error) if is_broken_pipe(&error) => ExitCode::from(141),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-/// Whether `error` comes from writing to a pipe nobody reads any more.
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
-        Command::List => {
-            let algorithms = dsys::registry::algorithms();
-            let width = algorithms.iter().map(|a| a.name.len()).max().unwrap_or(0);
-            for algorithm in algorithms {
-                outln!("{:<width$}  {}", algorithm.name, algorithm.summary)?;
-                for defect in algorithm.defects {
-                    outln!(
-                        "{:<width$}    --defect {}: {}",
-                        "",
-                        defect.name,
-                        defect.breaks
-                    )?;
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Sim(args) => sim(*args),
-        Command::Node(args) => net::node(args),
-        Command::Cluster(command) => net::cluster(command),
-        Command::Raft(command) => net::raft(command),
-        Command::History(command) => history::history(command),
-    }
-}
-
-fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let Some(algorithm) = dsys::registry::find(&args.algorithm) else {
-        let known: Vec<_> = dsys::registry::algorithms()
-            .iter()
-            .map(|a| a.name)
-            .collect();
+pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode> {
+    let Some(algorithm) = registry.find(&args.algorithm).map(|e| e.algorithm) else {
+        let known = registry.names();
         bail!(
             "unknown algorithm {:?}; `dsys list` shows the registered ones: {}",
             args.algorithm,
@@ -257,9 +131,11 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
         },
         watch: None,
         defect: args.defect,
+        settings: args.set,
     };
     options.validate()?;
     algorithm.defect(&options)?;
+    algorithm.check_settings(&options)?;
     // Output files are opened before the run, so that a bad path is
     // reported at once, not after minutes of simulation.
     let trace_file = args.trace.as_deref().map(create).transpose()?;
@@ -272,7 +148,7 @@ fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     let outcome = (algorithm.run)(&options);
     progress.clear();
     let outcome = outcome.map_err(|error| match error {
-        dsys::core::Error::LimitExceeded { .. } => anyhow::anyhow!(
+        crate::core::Error::LimitExceeded { .. } => anyhow::anyhow!(
             "{error} (dsys sim --max-events, --max-pending and --max-memory-mib raise the limits)"
         ),
         other => other.into(),
@@ -384,4 +260,33 @@ impl ProgressLine {
             bar.finish_and_clear();
         }
     }
+}
+
+/// What `dsys sim ALGO --help` adds for ALGO: its summary, settings with
+/// their defaults, and defects.
+pub(crate) fn algorithm_help(algorithm: &Algorithm) -> String {
+    use std::fmt::Write as _;
+    let mut help = format!("{}: {}\n", algorithm.name, algorithm.summary);
+    if algorithm.settings.is_empty() {
+        let _ = writeln!(help, "\n{} has no settings (--set).", algorithm.name);
+    } else {
+        let _ = writeln!(help, "\nSettings (--set NAME=VALUE):");
+        for s in algorithm.settings {
+            let _ = writeln!(
+                help,
+                "  {}  (default {})\n      {}",
+                s.name, s.default, s.help
+            );
+        }
+    }
+    if !algorithm.defects.is_empty() {
+        let _ = writeln!(
+            help,
+            "\nDefects (--defect NAME), deliberate bugs its checkers catch:"
+        );
+        for d in algorithm.defects {
+            let _ = writeln!(help, "  {}\n      {}", d.name, d.breaks);
+        }
+    }
+    help
 }

@@ -6,17 +6,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
-use clap::{Args, Subcommand, ValueEnum};
-use dsys::replication::consistency::history::History;
-use dsys::replication::consistency::model::Model;
-use dsys::replication::consistency::models::{
+use crate::replication::consistency::history::History;
+use crate::replication::consistency::model::Model;
+use crate::replication::consistency::models::{
     CasRegister, Kv, KvOp, KvRet, Queue, QueueOp, QueueRet, Register, RegisterOp, RegisterRet,
 };
-use dsys::replication::consistency::report::{Budget, Verdict};
-use dsys::replication::consistency::{check_linearizable, check_sequential};
-use dsys::replication::consistency::{html, jepsen};
-use dsys::replication::Error;
+use crate::replication::consistency::report::{Budget, Verdict};
+use crate::replication::consistency::{check_linearizable, check_sequential};
+use crate::replication::consistency::{html, jepsen};
+use crate::replication::Error;
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand, ValueEnum};
 
 /// The exit codes of `dsys history check`, for `--help`.
 const EXIT_CODES: &str = "\
