@@ -328,6 +328,35 @@ fn a_node_logs_each_refused_connection_and_why_by_default() {
         node.logged(&["connection refused", "malformed handshake"])
             && node.logged(&["connection refused", "authentication failed"])
     });
+    // A member (node 2: its own key and the cluster secret) claiming to be
+    // node 1: the handshake needs node 1's private key.
+    let before = node
+        .logs
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("authentication failed"))
+        .count();
+    let member = Credentials::new(
+        "mp-test",
+        b"a test secret, long enough",
+        [(NodeId(1), NodeKey::load(dir.path().join("n2.key")).unwrap())].into(),
+        [(NodeId(0), file.nodes[0].public_key)].into(),
+    );
+    let (_, hello) = Connector::start(&member, NodeId(1), NodeId(0)).unwrap();
+    let mut frame = Vec::new();
+    dsys::core::wire::encode_frame(&hello, 1024, &mut frame).unwrap();
+    let mut impersonator = connect();
+    impersonator.write_all(&frame).unwrap();
+    wait_for("node 0 refusing node 2 posing as node 1", || {
+        node.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("authentication failed"))
+            .count()
+            > before
+    });
 }
 
 #[test]
@@ -508,4 +537,146 @@ fn cluster_up_supervises_its_nodes() {
     wait_for("both nodes stopped cleanly", || {
         has(&lines, "n0: stopping") && has(&lines, "n1: stopping")
     });
+}
+
+/// What the man in the middle does to the next chunk of bytes from node 0
+/// to node 1.
+const RELAY: u8 = 0;
+const FLIP_A_BIT: u8 = 1;
+const REPLAY: u8 = 2;
+
+/// A TCP relay on its own port that forwards every connection to `target`,
+/// and can tamper with one chunk going in, on request: the on-path
+/// attacker, in the test process.
+struct Relay {
+    addr: std::net::SocketAddr,
+    mode: Arc<std::sync::atomic::AtomicU8>,
+    tampered: Arc<std::sync::atomic::AtomicU32>,
+}
+
+impl Relay {
+    fn start(listener: TcpListener, target: std::net::SocketAddr) -> Relay {
+        use std::sync::atomic::{AtomicU32, AtomicU8, Ordering};
+        let addr = listener.local_addr().unwrap();
+        let mode = Arc::new(AtomicU8::new(RELAY));
+        let tampered = Arc::new(AtomicU32::new(0));
+        let (m, t) = (Arc::clone(&mode), Arc::clone(&tampered));
+        std::thread::spawn(move || {
+            for inbound in listener.incoming().map_while(Result::ok) {
+                let Ok(outbound) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                let (m, t) = (Arc::clone(&m), Arc::clone(&t));
+                let (mut in_read, mut out_write) =
+                    (inbound.try_clone().unwrap(), outbound.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    use std::io::{Read as _, Write as _};
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n @ 1..) = in_read.read(&mut buf) {
+                        let chunk = &mut buf[..n];
+                        let sent = match m.swap(RELAY, Ordering::SeqCst) {
+                            FLIP_A_BIT => {
+                                chunk[n - 1] ^= 1;
+                                t.fetch_add(1, Ordering::SeqCst);
+                                out_write.write_all(chunk)
+                            }
+                            REPLAY => {
+                                t.fetch_add(1, Ordering::SeqCst);
+                                out_write
+                                    .write_all(chunk)
+                                    .and_then(|()| out_write.write_all(chunk))
+                            }
+                            _ => out_write.write_all(chunk),
+                        };
+                        if sent.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = out_write.shutdown(std::net::Shutdown::Both);
+                });
+                let (mut out_read, mut in_write) = (outbound, inbound);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut out_read, &mut in_write);
+                    let _ = in_write.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        Relay {
+            addr,
+            mode,
+            tampered,
+        }
+    }
+
+    /// Tampers with the next chunk as `mode` says, and waits until it has.
+    fn tamper(&self, mode: u8) {
+        use std::sync::atomic::Ordering;
+        let before = self.tampered.load(Ordering::SeqCst);
+        self.mode.store(mode, Ordering::SeqCst);
+        wait_for("the relay to tamper with a chunk", || {
+            self.tampered.load(Ordering::SeqCst) > before
+        });
+    }
+}
+
+/// Counts the lines of `node`'s log that contain every one of `words`.
+fn count_logged(node: &NodeProcess, words: &[&str]) -> usize {
+    let logs = node.logs.lock().unwrap();
+    logs.iter()
+        .filter(|l| words.iter().all(|w| l.contains(w)))
+        .count()
+}
+
+/// An attacker on the path, in its own thread of the test process, against
+/// `dsys node` processes: node 2 is stopped and the attacker holds its
+/// port, relaying every dial to it into node 1 (the handshake is refused:
+/// it names node 2); node 0 reaches node 1 only through the attacker, who
+/// relays honestly (the cluster works: the attacker only sees ciphertext),
+/// then flips one bit, then replays a chunk: node 1 closes the connection
+/// each time, logs why, and nothing the attacker sent is taken. After each
+/// attack node 0 reconnects and the cluster commits again.
+#[test]
+fn an_attacker_on_the_path_can_relay_but_never_forge_replay_or_impersonate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, _) = write_cluster_file(dir.path());
+    let file = dsys::net::ClusterFile::load(&cluster).unwrap();
+    let real = |id: usize| file.nodes[id].addr;
+    // Node 2's port, taken by the attacker: dials to n2 go to node 1.
+    let stolen = TcpListener::bind(real(2)).expect("node 2's port is free: it never starts");
+    let _impostor = Relay::start(stolen, real(1));
+    // Node 0's cluster file sends it to node 1 through the attacker.
+    let on_path = Relay::start(TcpListener::bind("127.0.0.1:0").unwrap(), real(1));
+    let text = std::fs::read_to_string(&cluster).unwrap();
+    let via = dir.path().join("via-relay.toml");
+    std::fs::write(
+        &via,
+        text.replace(&real(1).to_string(), &on_path.addr.to_string()),
+    )
+    .unwrap();
+    let n0 = NodeProcess::start(&via, 0);
+    let n1 = NodeProcess::start(&cluster, 1);
+
+    // The stolen port: node 0's dial to n2, relayed into node 1, is refused
+    // there, with the reason, at the default log level.
+    wait_for("node 1 refusing a handshake meant for n2", || {
+        n1.logged(&["connection refused", "the peer wants node n2"])
+    });
+    // The honest relay carries a working cluster.
+    propose(&cluster, "before");
+    for (mode, what) in [(FLIP_A_BIT, "a flipped bit"), (REPLAY, "a replayed chunk")] {
+        let closed = |n: &NodeProcess| count_logged(n, &["closing the connection"]);
+        let before = closed(&n1);
+        on_path.tamper(mode);
+        wait_for(
+            &format!("node 1 closing the connection after {what}"),
+            || closed(&n1) > before,
+        );
+        propose(&cluster, what);
+    }
+    assert!(
+        n1.logged(&["closing the connection: nothing more from it is trusted"]),
+        "{:?}",
+        n1.logs.lock().unwrap()
+    );
+    drop(n0);
 }
