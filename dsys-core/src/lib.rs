@@ -46,6 +46,7 @@ pub mod driver;
 mod error;
 pub mod failure_detector;
 mod kind;
+pub mod model;
 mod node;
 pub mod ping_pong;
 #[cfg(feature = "runtime")]

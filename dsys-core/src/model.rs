@@ -1,0 +1,995 @@
+//! A model checker: every interleaving of a small configuration, explored
+//! breadth-first, so that the first violation found is one of the shortest.
+//!
+//! A seeded simulation samples runs; a model checker visits all of them.
+//! The [`Model`] of a configuration is the nodes' states, the messages in
+//! flight (a multiset: any may be delivered next, so links reorder), the
+//! pending timers (any may fire next: time is abstracted away, a timer only
+//! says *that* it will fire, not when), the crashed nodes and the scripted
+//! client requests not yet issued. From each state every enabled action is
+//! taken:
+//!
+//! - deliver one message in flight (a message to a crashed node is lost);
+//! - drop it, when the network [loses](Network::lossy) messages;
+//! - deliver a copy and keep it in flight, when it
+//!   [duplicates](Network::duplicates_max) them (up to a bound per run);
+//! - fire one pending timer;
+//! - issue a node's next scripted [request](Model::request), when its guard
+//!   holds;
+//! - crash a node, or restart a crashed one from the factory (up to
+//!   [`Model::crashes_max`] crashes).
+//!
+//! States are deduplicated by a 64-bit hash (of node states, messages,
+//! timers and the script's progress), so node types must be `Clone + Eq +
+//! Hash`, as every dsys node is. Properties are [`always`](Property::always)
+//! (an invariant over node states: a violation comes with the path that
+//! reaches it, shortest first) and [`sometimes`](Property::sometimes) (a
+//! state is reachable: the sanity check that a test can reach a grant, a
+//! decision, a leader at all) and [`eventually`](Property::eventually)
+//! (liveness on the runs that end: in every state where nothing more can
+//! happen, the predicate holds — a deadlock is such a state).
+//!
+//! What is abstracted: the nodes' local clocks read zero ([`Context::now`]
+//! is not meaningful), and timers fire in any order — a run the model finds
+//! may need timings a real network would not produce, which makes the
+//! checker sound for safety (it over-approximates the runs) and blind to
+//! liveness that depends on timing. Each node's RNG is seeded from the
+//! model's seed and the node's incarnation, freshly for every step, so the
+//! exploration is deterministic.
+//!
+//! ```
+//! use dsys_core::model::{Model, Network, Property};
+//! use dsys_core::ping_pong::{replies_match_pings, PingPong, PingPongConfig};
+//!
+//! // Two nodes, one closed-loop round each, on a network that loses messages.
+//! let report = Model::new(2, |_| PingPong::new(PingPongConfig::closed_loop(1)))
+//!     .network(Network { lossy: true, ..Network::default() })
+//!     .property(Property::always("replies match pings", replies_match_pings))
+//!     .property(Property::sometimes("a pong arrives", |nodes: &[Option<PingPong>]| {
+//!         nodes.iter().flatten().any(|n| n.replies() > 0)
+//!     }))
+//!     .check();
+//! assert!(report.passed(), "{report}");
+//! assert!(report.exhaustive, "{report}");
+//! ```
+//!
+//! [`Context::now`]: crate::Context::now
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::driver::Driver;
+use crate::node::{Effect, Input, Node, NodeId};
+
+/// What the network may do to a message in flight.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Network {
+    /// A message may be lost.
+    pub lossy: bool,
+    /// How many times in one run a message may be delivered while a copy
+    /// stays in flight (0: never duplicates).
+    pub duplicates_max: u32,
+}
+
+/// An invariant over node states: `Err(why)` when violated.
+pub type Invariant<N> = Arc<dyn Fn(&[Option<N>]) -> Result<(), String> + Send + Sync>;
+
+/// A predicate over node states.
+pub type Predicate<N> = Arc<dyn Fn(&[Option<N>]) -> bool + Send + Sync>;
+
+/// A property the checker judges over every reachable state.
+#[derive(Clone)]
+pub enum Property<N> {
+    /// Holds in every reachable state.
+    Always(&'static str, Invariant<N>),
+    /// Holds in some reachable state.
+    Sometimes(&'static str, Predicate<N>),
+    /// Holds in every state where nothing more can happen (no message in
+    /// flight, no timer pending, no request left to issue, no node down):
+    /// liveness judged on the runs that end. A run that goes on forever is
+    /// not judged, so this is sound but not complete.
+    Eventually(&'static str, Predicate<N>),
+}
+
+impl<N> Property<N> {
+    /// An invariant: `check` holds in every reachable state.
+    pub fn always(
+        name: &'static str,
+        check: impl Fn(&[Option<N>]) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        Property::Always(name, Arc::new(check))
+    }
+
+    /// A reachability check: `found` holds in some reachable state.
+    pub fn sometimes(
+        name: &'static str,
+        found: impl Fn(&[Option<N>]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Property::Sometimes(name, Arc::new(found))
+    }
+
+    /// Liveness on finished runs: `done` holds whenever nothing more can
+    /// happen (see [`Property::Eventually`]).
+    pub fn eventually(
+        name: &'static str,
+        done: impl Fn(&[Option<N>]) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Property::Eventually(name, Arc::new(done))
+    }
+
+    /// The property's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Property::Always(name, _)
+            | Property::Sometimes(name, _)
+            | Property::Eventually(name, _) => name,
+        }
+    }
+}
+
+impl<N> fmt::Debug for Property<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Property::Always(name, _) => write!(f, "Always({name:?})"),
+            Property::Sometimes(name, _) => write!(f, "Sometimes({name:?})"),
+            Property::Eventually(name, _) => write!(f, "Eventually({name:?})"),
+        }
+    }
+}
+
+/// A guard on a scripted request: it is issued only in a state where the
+/// guard holds of its node.
+pub type Guard<N> = Arc<dyn Fn(&N) -> bool + Send + Sync>;
+
+struct Scripted<N: Node> {
+    node: NodeId,
+    request: N::Request,
+    when: Option<Guard<N>>,
+}
+
+/// One step of a path through the model.
+#[derive(Clone, Debug)]
+pub enum Action<N: Node> {
+    /// `to` receives `msg` from `from`.
+    Deliver {
+        /// The sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        msg: N::Msg,
+    },
+    /// `to` receives a copy of `msg`; another stays in flight.
+    Duplicate {
+        /// The sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        msg: N::Msg,
+    },
+    /// The network loses `msg`.
+    Drop {
+        /// The sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        msg: N::Msg,
+    },
+    /// `node`'s `timer` fires.
+    Fire {
+        /// The node.
+        node: NodeId,
+        /// The timer.
+        timer: N::Timer,
+    },
+    /// `node` is asked `request` (the next one of its script).
+    Request {
+        /// The node.
+        node: NodeId,
+        /// The request.
+        request: N::Request,
+    },
+    /// `node` crashes: its state and timers are gone.
+    Crash(NodeId),
+    /// `node` restarts from the factory.
+    Restart(NodeId),
+}
+
+impl<N: Node> fmt::Display for Action<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Deliver { from, to, msg } => write!(f, "{to} delivers {msg:?} from {from}"),
+            Action::Duplicate { from, to, msg } => {
+                write!(f, "{to} delivers a duplicate of {msg:?} from {from}")
+            }
+            Action::Drop { from, to, msg } => {
+                write!(f, "the network drops {msg:?} from {from} to {to}")
+            }
+            Action::Fire { node, timer } => write!(f, "{node}'s timer {timer:?} fires"),
+            Action::Request { node, request } => write!(f, "{node} is asked {request:?}"),
+            Action::Crash(node) => write!(f, "{node} crashes"),
+            Action::Restart(node) => write!(f, "{node} restarts"),
+        }
+    }
+}
+
+/// A message in flight.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Envelope<M> {
+    from: NodeId,
+    to: NodeId,
+    msg: M,
+}
+
+/// One state of the model.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct State<N: Node> {
+    nodes: Vec<Option<N>>,
+    /// Messages in flight, in a canonical order (sorted by hash), so that
+    /// two states with the same multiset are equal.
+    network: Vec<Envelope<N::Msg>>,
+    /// Pending timers per node, in the order they were set.
+    timers: Vec<Vec<N::Timer>>,
+    /// How many of each node's scripted requests were issued.
+    issued: Vec<usize>,
+    incarnations: Vec<u64>,
+    crashes: u32,
+    duplicates: u32,
+}
+
+/// Per visited state (by hash): its parent's hash and the action that led
+/// there (`None` for the initial state), and its depth.
+type Visited<N> = HashMap<u64, (Option<(u64, Action<N>)>, usize)>;
+
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A configuration to explore: nodes from a factory, a network, a script
+/// of client requests, faults, properties and bounds.
+pub struct Model<N: Node> {
+    nodes: usize,
+    factory: Arc<dyn Fn(NodeId) -> N + Send + Sync>,
+    network: Network,
+    script: Vec<Scripted<N>>,
+    crashes_max: u32,
+    properties: Vec<Property<N>>,
+    depth_max: usize,
+    states_max: usize,
+    time_max: Duration,
+    seed: u64,
+}
+
+impl<N: Node> fmt::Debug for Model<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("nodes", &self.nodes)
+            .field("network", &self.network)
+            .field("requests", &self.script.len())
+            .field("crashes_max", &self.crashes_max)
+            .field("properties", &self.properties)
+            .field("depth_max", &self.depth_max)
+            .field("states_max", &self.states_max)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a search stopped before visiting every reachable state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// Paths were cut at this many steps.
+    Depth(usize),
+    /// This many distinct states were visited.
+    States(usize),
+    /// The wall-time budget ran out.
+    Time(Duration),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Depth(d) => write!(f, "paths cut at {d} steps (Model::depth_max)"),
+            Bound::States(s) => write!(f, "stopped after {s} states (Model::states_max)"),
+            Bound::Time(t) => write!(f, "stopped after {t:?} (Model::time_max)"),
+        }
+    }
+}
+
+/// What the checker found for one property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// An `always` property held in every state visited (an `eventually`
+    /// one, in every finished run visited).
+    Held,
+    /// An `always` property failed, or an `eventually` one in a finished
+    /// run: why, and the path that breaks it (one of the shortest, the
+    /// search being breadth-first).
+    Violated {
+        /// The invariant's message.
+        why: String,
+        /// The steps from the initial state, readable.
+        path: Vec<String>,
+    },
+    /// A `sometimes` property was found to hold, after these steps.
+    Reached(Vec<String>),
+    /// A `sometimes` property held in no state visited.
+    Unreached,
+}
+
+/// The verdicts of a search, and how far it went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelReport {
+    /// Per property, in the order given.
+    pub findings: Vec<(&'static str, Finding)>,
+    /// Distinct states visited.
+    pub states: usize,
+    /// The longest path explored.
+    pub depth: usize,
+    /// Whether every reachable state was visited. A `Held` or `Unreached`
+    /// finding of a search that was not exhaustive is not a proof; a
+    /// `Violated` or `Reached` one always is. A search stops early, without
+    /// a bound, once every property is decided.
+    pub exhaustive: bool,
+    /// What bounded the search, if a bound did.
+    pub bound: Option<Bound>,
+}
+
+impl ModelReport {
+    /// Whether every `always` held and every `sometimes` was reached.
+    pub fn passed(&self) -> bool {
+        self.findings
+            .iter()
+            .all(|(_, f)| matches!(f, Finding::Held | Finding::Reached(_)))
+    }
+
+    /// The path of the first violated property, if any.
+    pub fn counterexample(&self) -> Option<(&'static str, &[String])> {
+        self.findings.iter().find_map(|(name, f)| match f {
+            Finding::Violated { path, .. } => Some((*name, path.as_slice())),
+            _ => None,
+        })
+    }
+}
+
+impl fmt::Display for ModelReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extent = match &self.bound {
+            None if self.exhaustive => "exhaustive".to_string(),
+            None => "stopped once every property was decided".to_string(),
+            Some(bound) => format!("bounded: {bound}"),
+        };
+        writeln!(
+            f,
+            "{} states, paths up to {} steps ({extent})",
+            self.states, self.depth
+        )?;
+        for (name, finding) in &self.findings {
+            match finding {
+                Finding::Held if self.exhaustive => writeln!(f, "  {name}: holds")?,
+                Finding::Held => writeln!(f, "  {name}: holds in every state visited")?,
+                Finding::Unreached => writeln!(f, "  {name}: NOT REACHED")?,
+                Finding::Reached(path) => writeln!(f, "  {name}: reached in {} steps", path.len())?,
+                Finding::Violated { why, path } => {
+                    writeln!(f, "  {name}: VIOLATED in {} steps: {why}", path.len())?;
+                    for (i, step) in path.iter().enumerate() {
+                        writeln!(f, "    {:>3}. {step}", i + 1)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<N> Model<N>
+where
+    N: Node + Clone + Eq + Hash,
+    N::Msg: Eq + Hash,
+    N::Request: Clone,
+{
+    /// `nodes` nodes made by `factory`, started in id order, on a network
+    /// that reorders but neither loses nor duplicates; no requests, no
+    /// crashes; bounds of 64 steps, a million states and a minute.
+    pub fn new(nodes: usize, factory: impl Fn(NodeId) -> N + Send + Sync + 'static) -> Self {
+        Model {
+            nodes,
+            factory: Arc::new(factory),
+            network: Network::default(),
+            script: Vec::new(),
+            crashes_max: 0,
+            properties: Vec::new(),
+            depth_max: 64,
+            states_max: 1_000_000,
+            time_max: Duration::from_secs(60),
+            seed: 0,
+        }
+    }
+
+    /// What the network may do.
+    pub fn network(mut self, network: Network) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Adds `request` to `node`'s script: a node's requests are issued in
+    /// the order added, each at any point after the one before.
+    pub fn request(mut self, node: NodeId, request: N::Request) -> Self {
+        self.script.push(Scripted {
+            node,
+            request,
+            when: None,
+        });
+        self
+    }
+
+    /// Like [`Model::request`], issued only in a state where `when` holds
+    /// of the node (e.g. "leave the section" only once inside it).
+    pub fn request_when(
+        mut self,
+        node: NodeId,
+        request: N::Request,
+        when: impl Fn(&N) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.script.push(Scripted {
+            node,
+            request,
+            when: Some(Arc::new(when)),
+        });
+        self
+    }
+
+    /// Allows up to `crashes` crashes in one run (each crashed node may
+    /// restart).
+    pub fn crashes_max(mut self, crashes: u32) -> Self {
+        self.crashes_max = crashes;
+        self
+    }
+
+    /// Adds a property to judge.
+    pub fn property(mut self, property: Property<N>) -> Self {
+        self.properties.push(property);
+        self
+    }
+
+    /// Cuts paths at `steps` steps.
+    pub fn depth_max(mut self, steps: usize) -> Self {
+        self.depth_max = steps;
+        self
+    }
+
+    /// Stops after visiting `states` distinct states.
+    pub fn states_max(mut self, states: usize) -> Self {
+        self.states_max = states;
+        self
+    }
+
+    /// Stops after `time` of wall time.
+    pub fn time_max(mut self, time: Duration) -> Self {
+        self.time_max = time;
+        self
+    }
+
+    /// The seed of the nodes' RNGs.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The peers of `id`: every other node.
+    fn peers(&self, id: NodeId) -> Vec<NodeId> {
+        (0..self.nodes as u32)
+            .map(NodeId)
+            .filter(|&p| p != id)
+            .collect()
+    }
+
+    /// Runs `input` on node `id` of `state`, applying its effects.
+    fn step(&self, state: &mut State<N>, id: NodeId, input: crate::node::InputOf<N>) {
+        let i = id.index();
+        let Some(node) = state.nodes[i].as_mut() else {
+            return;
+        };
+        let mut driver: Driver<N> =
+            Driver::seeded(id, self.peers(id), self.seed, state.incarnations[i]);
+        let effects = driver.handle(node, Duration::ZERO, input);
+        for effect in effects {
+            match effect {
+                Effect::Send { to, msg } => state.network.push(Envelope { from: id, to, msg }),
+                Effect::SetTimer { timer, .. } => {
+                    let timers = &mut state.timers[i];
+                    timers.retain(|t| *t != timer);
+                    timers.push(timer);
+                }
+                Effect::CancelTimer { timer } => state.timers[i].retain(|t| *t != timer),
+                Effect::Emit(_) => {}
+            }
+        }
+    }
+
+    fn canonical(mut state: State<N>) -> State<N> {
+        state.network.sort_by_cached_key(hash_of);
+        state
+    }
+
+    fn initial(&self) -> State<N> {
+        let mut state = State {
+            nodes: (0..self.nodes as u32)
+                .map(|i| Some((self.factory)(NodeId(i))))
+                .collect(),
+            network: Vec::new(),
+            timers: vec![Vec::new(); self.nodes],
+            issued: vec![0; self.nodes],
+            incarnations: vec![0; self.nodes],
+            crashes: 0,
+            duplicates: 0,
+        };
+        for i in 0..self.nodes as u32 {
+            self.step(&mut state, NodeId(i), Input::Start);
+        }
+        Self::canonical(state)
+    }
+
+    /// The next scripted request of `node` in `state`, if any.
+    fn next_request(&self, state: &State<N>, node: NodeId) -> Option<&Scripted<N>> {
+        self.script
+            .iter()
+            .filter(|s| s.node == node)
+            .nth(state.issued[node.index()])
+    }
+
+    /// Every action enabled in `state`, with the state it leads to.
+    fn successors(&self, state: &State<N>) -> Vec<(Action<N>, State<N>)> {
+        let mut next = Vec::new();
+        for (k, envelope) in state.network.iter().enumerate() {
+            // Equal envelopes give equal successors: take the first only.
+            if state.network[..k].contains(envelope) {
+                continue;
+            }
+            let Envelope { from, to, msg } = envelope.clone();
+            let mut delivered = state.clone();
+            delivered.network.remove(k);
+            self.step(
+                &mut delivered,
+                to,
+                Input::Message {
+                    from,
+                    msg: msg.clone(),
+                },
+            );
+            next.push((
+                Action::Deliver {
+                    from,
+                    to,
+                    msg: msg.clone(),
+                },
+                delivered,
+            ));
+            if self.network.lossy {
+                let mut dropped = state.clone();
+                dropped.network.remove(k);
+                next.push((
+                    Action::Drop {
+                        from,
+                        to,
+                        msg: msg.clone(),
+                    },
+                    dropped,
+                ));
+            }
+            if state.duplicates < self.network.duplicates_max {
+                let mut duplicated = state.clone();
+                duplicated.duplicates += 1;
+                self.step(
+                    &mut duplicated,
+                    to,
+                    Input::Message {
+                        from,
+                        msg: msg.clone(),
+                    },
+                );
+                next.push((Action::Duplicate { from, to, msg }, duplicated));
+            }
+        }
+        for i in 0..self.nodes {
+            let id = NodeId(i as u32);
+            for timer in &state.timers[i] {
+                let mut fired = state.clone();
+                fired.timers[i].retain(|t| t != timer);
+                self.step(&mut fired, id, Input::Timer(timer.clone()));
+                next.push((
+                    Action::Fire {
+                        node: id,
+                        timer: timer.clone(),
+                    },
+                    fired,
+                ));
+            }
+            if let (Some(node), Some(scripted)) = (&state.nodes[i], self.next_request(state, id)) {
+                if scripted.when.as_ref().is_none_or(|when| when(node)) {
+                    let mut asked = state.clone();
+                    asked.issued[i] += 1;
+                    self.step(&mut asked, id, Input::Request(scripted.request.clone()));
+                    next.push((
+                        Action::Request {
+                            node: id,
+                            request: scripted.request.clone(),
+                        },
+                        asked,
+                    ));
+                }
+            }
+            match &state.nodes[i] {
+                Some(_) if state.crashes < self.crashes_max => {
+                    let mut crashed = state.clone();
+                    crashed.nodes[i] = None;
+                    crashed.timers[i].clear();
+                    crashed.crashes += 1;
+                    next.push((Action::Crash(id), crashed));
+                }
+                None => {
+                    let mut restarted = state.clone();
+                    restarted.incarnations[i] += 1;
+                    restarted.nodes[i] = Some((self.factory)(id));
+                    self.step(&mut restarted, id, Input::Start);
+                    next.push((Action::Restart(id), restarted));
+                }
+                Some(_) => {}
+            }
+        }
+        // A message that reaches a crashed node is lost; one still in
+        // flight when the node restarts reaches the new incarnation.
+        next.into_iter()
+            .map(|(action, state)| (action, Self::canonical(state)))
+            .collect()
+    }
+
+    /// Explores breadth-first and judges every property.
+    pub fn check(&self) -> ModelReport {
+        let started = Instant::now();
+        let initial = self.initial();
+        let mut seen: Visited<N> = HashMap::new();
+        let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
+        let mut queue: VecDeque<(State<N>, u64)> = VecDeque::new();
+        let initial_hash = hash_of(&initial);
+        seen.insert(initial_hash, (None, 0));
+        queue.push_back((initial, initial_hash));
+        let mut bound = None;
+        let mut stopped_early = false;
+        let mut depth = 0;
+        let path_to = |seen: &Visited<N>, mut at: u64| {
+            let mut steps = Vec::new();
+            while let Some((Some((parent, action)), _)) = seen.get(&at) {
+                steps.push(action.to_string());
+                at = *parent;
+            }
+            steps.reverse();
+            steps
+        };
+        while let Some((state, hash)) = queue.pop_front() {
+            let here = seen[&hash].1;
+            depth = depth.max(here);
+            // Successors are needed to tell a finished run; past the depth
+            // bound a state is judged but not expanded.
+            let successors = if here < self.depth_max {
+                Some(self.successors(&state))
+            } else {
+                None
+            };
+            let finished = successors.as_ref().is_some_and(Vec::is_empty);
+            for (slot, property) in findings.iter_mut().zip(&self.properties) {
+                if slot.is_some() {
+                    continue;
+                }
+                match property {
+                    Property::Always(_, check) => {
+                        if let Err(why) = check(&state.nodes) {
+                            *slot = Some(Finding::Violated {
+                                why,
+                                path: path_to(&seen, hash),
+                            });
+                        }
+                    }
+                    Property::Sometimes(_, found) => {
+                        if found(&state.nodes) {
+                            *slot = Some(Finding::Reached(path_to(&seen, hash)));
+                        }
+                    }
+                    Property::Eventually(_, done) => {
+                        if finished && !done(&state.nodes) {
+                            *slot = Some(Finding::Violated {
+                                why: "a run ends (nothing more can happen) without it".into(),
+                                path: path_to(&seen, hash),
+                            });
+                        }
+                    }
+                }
+            }
+            let decided = findings.iter().all(Option::is_some);
+            let always_left = findings
+                .iter()
+                .zip(&self.properties)
+                .any(|(f, p)| f.is_none() && !matches!(p, Property::Sometimes(..)));
+            if decided && !always_left {
+                stopped_early = true;
+                break;
+            }
+            let Some(successors) = successors else {
+                bound.get_or_insert(Bound::Depth(self.depth_max));
+                continue;
+            };
+            if started.elapsed() > self.time_max {
+                bound = Some(Bound::Time(self.time_max));
+                break;
+            }
+            for (action, next) in successors {
+                let next_hash = hash_of(&next);
+                if seen.contains_key(&next_hash) {
+                    continue;
+                }
+                if seen.len() >= self.states_max {
+                    bound = Some(Bound::States(self.states_max));
+                    break;
+                }
+                seen.insert(next_hash, (Some((hash, action)), here + 1));
+                queue.push_back((next, next_hash));
+            }
+            if matches!(bound, Some(Bound::States(_))) {
+                break;
+            }
+        }
+        let findings = self
+            .properties
+            .iter()
+            .zip(findings)
+            .map(|(p, f)| {
+                let finding = f.unwrap_or(match p {
+                    Property::Always(..) | Property::Eventually(..) => Finding::Held,
+                    Property::Sometimes(..) => Finding::Unreached,
+                });
+                (p.name(), finding)
+            })
+            .collect();
+        ModelReport {
+            findings,
+            states: seen.len(),
+            depth,
+            exhaustive: bound.is_none() && !stopped_early,
+            bound,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Context;
+    use serde::{Deserialize, Serialize};
+
+    /// A lock with a deliberate race: a node asks every peer, and enters
+    /// once it has one grant (not all), so two nodes can be inside at once
+    /// after four steps; a node leaves on a timer.
+    #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+    struct Racy {
+        wants: bool,
+        inside: bool,
+        grants: u32,
+        /// Each grant given: a counter the model sees grow.
+        given: u32,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    enum RacyMsg {
+        Ask,
+        Grant,
+    }
+
+    impl crate::Message for RacyMsg {}
+
+    impl Node for Racy {
+        type Msg = RacyMsg;
+        type Timer = ();
+        type Request = bool;
+        type Event = ();
+
+        fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: RacyMsg) {
+            match msg {
+                RacyMsg::Ask => {
+                    self.given += 1;
+                    ctx.send(from, RacyMsg::Grant);
+                }
+                RacyMsg::Grant if self.wants => {
+                    self.grants += 1;
+                    self.inside = true;
+                    self.wants = false;
+                    ctx.set_timer(Duration::from_millis(1), ());
+                }
+                RacyMsg::Grant => {}
+            }
+        }
+
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, (): ()) {
+            self.inside = false;
+        }
+
+        fn on_request(&mut self, ctx: &mut Context<'_, Self>, enter: bool) {
+            if enter && !self.wants && !self.inside {
+                self.wants = true;
+                ctx.broadcast(RacyMsg::Ask);
+            }
+        }
+    }
+
+    fn one_inside(nodes: &[Option<Racy>]) -> Result<(), String> {
+        let inside = nodes.iter().flatten().filter(|n| n.inside).count();
+        if inside > 1 {
+            return Err(format!("{inside} nodes inside at once"));
+        }
+        Ok(())
+    }
+
+    fn racy() -> Model<Racy> {
+        Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .request(NodeId(1), true)
+            .property(Property::always("one inside", one_inside))
+    }
+
+    #[test]
+    fn a_violation_comes_with_a_shortest_path_that_reproduces_it() {
+        let report = racy().check();
+        let (name, path) = report.counterexample().expect("the race is found");
+        assert_eq!(name, "one inside");
+        // Both ask (2), both asks are delivered (2), both grants (2): 6.
+        assert_eq!(path.len(), 6, "{report}");
+        assert!(path[0].contains("is asked true"), "{report}");
+        assert!(
+            path.iter().filter(|s| s.contains("delivers Grant")).count() == 2,
+            "{report}"
+        );
+        assert!(!report.passed());
+        assert!(
+            report.to_string().contains("VIOLATED in 6 steps"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_safe_configuration_is_explored_exhaustively_and_holds() {
+        // One node asks: nobody else can be inside.
+        let report = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .property(Property::always("one inside", one_inside))
+            .property(Property::sometimes(
+                "someone enters",
+                |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.inside),
+            ))
+            .check();
+        assert!(report.passed(), "{report}");
+        assert!(report.exhaustive && report.bound.is_none(), "{report}");
+        assert!(matches!(&report.findings[1].1, Finding::Reached(path) if path.len() == 3));
+        // The states: n0 asks; the ask in flight / delivered; the grant in
+        // flight / delivered (n0 inside, timer pending); the timer fires.
+        assert_eq!(report.states, 5, "{report}");
+        assert!(report.to_string().contains("exhaustive"), "{report}");
+    }
+
+    #[test]
+    fn an_unreachable_state_is_reported_and_fails_the_check() {
+        let report = Model::new(2, |_| Racy::default())
+            .property(Property::sometimes(
+                "someone enters",
+                |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.inside),
+            ))
+            .check();
+        assert_eq!(report.findings[0].1, Finding::Unreached);
+        assert!(report.exhaustive && !report.passed(), "{report}");
+        assert_eq!(report.states, 1);
+    }
+
+    #[test]
+    fn losses_duplicates_crashes_and_guards_open_and_close_paths() {
+        let entered = |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.inside);
+        // A lossy network may lose the ask or the grant: two more states
+        // than the five of a reliable one (n0 waiting with nothing in
+        // flight, before and after n1 granted).
+        let lossy = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .network(Network {
+                lossy: true,
+                duplicates_max: 0,
+            })
+            .property(Property::sometimes("someone enters", entered))
+            .property(Property::always("one inside", one_inside))
+            .check();
+        assert_eq!(lossy.states, 7, "{lossy}");
+        assert!(lossy.exhaustive && lossy.passed(), "{lossy}");
+        // Duplicates: n1 grants twice.
+        let twice = |nodes: &[Option<Racy>]| nodes[1].as_ref().is_some_and(|n| n.given >= 2);
+        let no_dup = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .property(Property::sometimes("granted twice", twice))
+            .check();
+        assert_eq!(no_dup.findings[0].1, Finding::Unreached);
+        let dup = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .network(Network {
+                lossy: false,
+                duplicates_max: 1,
+            })
+            .property(Property::sometimes("granted twice", twice))
+            .check();
+        assert!(
+            matches!(&dup.findings[0].1, Finding::Reached(p) if p.iter().any(|s| s.contains("duplicate"))),
+            "{dup}"
+        );
+        // Crashes: n1 can be down.
+        let down = |nodes: &[Option<Racy>]| nodes[1].is_none();
+        let crash = Model::new(2, |_| Racy::default())
+            .crashes_max(1)
+            .property(Property::sometimes("n1 down", down))
+            .check();
+        assert!(
+            matches!(&crash.findings[0].1, Finding::Reached(p) if p == &["n1 crashes"]),
+            "{crash}"
+        );
+        // A guard: n0 asks only once n1 has granted something (never).
+        let guarded = Model::new(2, |_| Racy::default())
+            .request_when(NodeId(0), true, |n: &Racy| n.given > 0)
+            .property(Property::sometimes("someone enters", entered))
+            .check();
+        assert_eq!(guarded.findings[0].1, Finding::Unreached);
+    }
+
+    #[test]
+    fn eventually_is_judged_where_runs_end() {
+        let served = |nodes: &[Option<Racy>]| nodes.iter().flatten().all(|n| !n.wants);
+        // Reliable: every finished run has n0 served.
+        let reliable = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .property(Property::eventually("served", served))
+            .check();
+        assert!(reliable.passed() && reliable.exhaustive, "{reliable}");
+        // Lossy: the shortest finished run that leaves n0 waiting loses
+        // its ask.
+        let lossy = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .network(Network {
+                lossy: true,
+                duplicates_max: 0,
+            })
+            .property(Property::eventually("served", served))
+            .check();
+        let (_, path) = lossy.counterexample().expect("a lost ask starves n0");
+        assert_eq!(
+            path,
+            ["n0 is asked true", "the network drops Ask from n0 to n1"]
+        );
+    }
+
+    #[test]
+    fn bounds_make_a_search_bounded_and_say_which() {
+        let by_depth = racy().depth_max(2).check();
+        assert_eq!(by_depth.bound, Some(Bound::Depth(2)));
+        assert!(!by_depth.exhaustive);
+        assert_eq!(by_depth.findings[0].1, Finding::Held);
+        assert!(
+            by_depth
+                .to_string()
+                .contains("holds in every state visited"),
+            "{by_depth}"
+        );
+        let by_states = racy().states_max(3).check();
+        assert_eq!(by_states.bound, Some(Bound::States(3)));
+        assert_eq!(by_states.states, 3);
+        let by_time = racy().time_max(Duration::ZERO).check();
+        assert_eq!(by_time.bound, Some(Bound::Time(Duration::ZERO)));
+    }
+}
