@@ -345,3 +345,55 @@ fn run_from_serves_a_users_registry() {
         ExitCode::from(2)
     );
 }
+
+/// Each report tells its algorithm's own story: critical-section entries
+/// in order, measured skew beside its bound, snapshot totals.
+#[test]
+fn reports_tell_each_algorithms_story() {
+    let run = dsys(["sim", "ricart-agrawala"]);
+    let line = verdict(&run.stdout, "critical section");
+    // Entries in time order, each with its holder; then the count per node.
+    let first = line.find(" n").expect(line);
+    assert!(line[first..].contains(" ms; "), "{line}");
+    assert!(line.contains("entries: n0 "), "{line}");
+    let run = dsys(["sim", "central-server", "--crash", "0@300"]);
+    assert!(
+        verdict(&run.stdout, "critical section").contains("entries"),
+        "{}",
+        run.describe()
+    );
+    let run = dsys(["sim", "berkeley", "--nodes", "5"]);
+    let line = verdict(&run.stdout, "correct clocks");
+    assert!(
+        line.contains("4 of 4 clocks") && line.contains("max skew") && line.contains("(bound D = "),
+        "{line}"
+    );
+    for algorithm in ["cristian", "ntp"] {
+        let run = dsys(["sim", algorithm]);
+        assert!(
+            verdict(&run.stdout, "clocks").contains("max error"),
+            "{}",
+            run.describe()
+        );
+    }
+    let run = dsys(["sim", "snapshot"]);
+    let line = verdict(&run.stdout, "snapshots");
+    assert!(
+        line.contains("completed (the bank holds 300)") && line.contains("in transit"),
+        "{line}"
+    );
+    // Each shown snapshot adds up to what the bank holds.
+    for part in line
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split("; ")
+        .filter(|p| p.contains("held"))
+    {
+        let numbers: Vec<u64> = part
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        assert_eq!(numbers.iter().sum::<u64>(), 300, "{part}");
+    }
+}

@@ -735,6 +735,13 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                     Verdict::from(sync::check_synchronised(sim, &nodes))
                 }),
             },
+            Property {
+                name: "correct clocks",
+                check: Check::figure(|sim, options| {
+                    let bound = scenario_config(options).skew_bound(options.latency.max);
+                    sync::story(sim, &scenario_correct(options.nodes), Some(bound))
+                }),
+            },
         ],
     )
 }

@@ -530,6 +530,13 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                     Verdict::from(sync::check_synchronised(sim, &nodes))
                 }),
             },
+            Property {
+                name: "clocks",
+                check: Check::figure(|sim, _| {
+                    let nodes: Vec<NodeId> = sim.ids().collect();
+                    sync::story(sim, &nodes, None)
+                }),
+            },
         ],
     )
 }

@@ -628,6 +628,13 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                     Verdict::from(strata(sim, &hierarchy_strata(options.nodes)))
                 }),
             },
+            Property {
+                name: "clocks",
+                check: Check::figure(|sim, _| {
+                    let nodes: Vec<NodeId> = sim.ids().collect();
+                    sync::story(sim, &nodes, None)
+                }),
+            },
         ],
     )
 }

@@ -480,6 +480,39 @@ pub fn converged_at<N: Node<Event = SyncEvent>>(
     })
 }
 
+/// A report's line for a synchronisation run: from when every node of
+/// `nodes` that ever adjusted its clock had done so, the largest skew
+/// between them (beside the bound D, when the algorithm promises one) and
+/// the largest error against true time.
+pub fn story<N: Node<Event = SyncEvent>>(
+    sim: &Simulation<N>,
+    nodes: &[NodeId],
+    bound: Option<Duration>,
+) -> String {
+    let adjusted: Vec<NodeId> = nodes
+        .iter()
+        .copied()
+        .filter(|&id| ClockTrack::new(sim.events(id)).first_adjustment().is_some())
+        .collect();
+    let Some(from) = converged_at(sim, &adjusted).filter(|_| !adjusted.is_empty()) else {
+        return "no clock was adjusted".into();
+    };
+    let m = measure(sim, &adjusted, from);
+    let ms = |t: Duration| format!("{:.3} ms", t.as_secs_f64() * 1000.0);
+    let bound = bound.map_or(String::new(), |b| format!(" (bound D = {})", ms(b)));
+    let worst = m
+        .error_max_node
+        .map_or(String::new(), |n| format!(" ({n})"));
+    format!(
+        "{} of {} clocks adjusted by {}; since then max skew {}{bound}, max error {}{worst}",
+        adjusted.len(),
+        nodes.len(),
+        ms(from),
+        ms(m.skew_max),
+        ms(m.error_max)
+    )
+}
+
 /// Liveness: every node in `nodes` adjusted its clock at least once.
 pub fn check_synchronised<N: Node<Event = SyncEvent>>(
     sim: &Simulation<N>,

@@ -16,10 +16,12 @@
 //! A process that crashes leaves the section and forgets its request: the
 //! checkers treat a crash as an exit and as a withdrawal.
 
+use std::time::Duration;
+
 use dsys_core::scenario::{Check, Property, SimOptions, Verdict};
 use dsys_core::sim::Simulation;
 use dsys_core::trace::{Trace, TraceKind};
-use dsys_core::NodeId;
+use dsys_core::{Node, NodeId};
 
 use crate::{Event, MutexNode, Phase};
 
@@ -293,7 +295,60 @@ pub fn properties<N: MutexNode>() -> Vec<Property<N>> {
             name: "ME3 ordering",
             check: Check::at_end(|sim, _| judge(sim, me3_trace)),
         },
+        Property {
+            name: "critical section",
+            check: Check::figure(|sim, _| section_story(sim)),
+        },
     ]
+}
+
+/// How many entries [`section_story`] lists before it summarises.
+const STORY_ENTRIES: usize = 8;
+
+/// The critical section's story for a report: the first entries in order,
+/// each with its holder and how long it stayed, then how many in all and
+/// by whom (`n1 12.0–14.5 ms; n0 15.1–16.0 ms; … 48 entries: n0 16, n1 16,
+/// n2 16`).
+pub fn section_story<N: Node<Event = Event>>(sim: &Simulation<N>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut open: Option<(NodeId, Duration)> = None;
+    let mut per_node = vec![0usize; sim.len()];
+    let ms = |t: Duration| format!("{:.1}", t.as_secs_f64() * 1000.0);
+    for (id, e) in sim.all_events() {
+        match e.event {
+            Event::Entered => {
+                per_node[id.index()] += 1;
+                open = Some((id, e.time));
+            }
+            Event::Exited => {
+                if let Some((holder, from)) = open.take() {
+                    if parts.len() < STORY_ENTRIES {
+                        parts.push(format!("{holder} {}–{} ms", ms(from), ms(e.time)));
+                    }
+                }
+            }
+        }
+    }
+    let total: usize = per_node.iter().sum();
+    if total == 0 {
+        return "nobody entered".into();
+    }
+    if let Some((holder, from)) = open {
+        if parts.len() < STORY_ENTRIES {
+            parts.push(format!("{holder} from {} ms (still inside)", ms(from)));
+        }
+    }
+    let by: Vec<String> = per_node
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("n{i} {n}"))
+        .collect();
+    if total > parts.len() {
+        parts.push(format!("… {total} entries: {}", by.join(", ")));
+    } else {
+        parts.push(format!("{total} entries: {}", by.join(", ")));
+    }
+    parts.join("; ")
 }
 
 /// ME1–ME3 judged on a trace, one line each (`ME1 safety    holds`), for

@@ -75,6 +75,10 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                 name: "termination",
                 check: Check::at_end(termination),
             },
+            Property {
+                name: "snapshots",
+                check: Check::figure(totals),
+            },
         ],
     )?;
     outcome.report.options.trace = options.trace;
@@ -92,6 +96,33 @@ fn completed(sim: &Simulation<BankNode>) -> Vec<&GlobalSnapshot<bank::Bank>> {
             _ => None,
         })
         .collect()
+}
+
+/// The report's line: how many snapshots completed and what the first few
+/// held, in the branches and in transit, beside the money the bank started
+/// with.
+fn totals(sim: &Simulation<BankNode>, options: &SimOptions) -> String {
+    let snapshots = completed(sim);
+    let expected = SCENARIO_BANK.total(options.nodes);
+    let shown: Vec<String> = snapshots
+        .iter()
+        .take(4)
+        .map(|s| {
+            let held: u64 = s.states.values().map(bank::Bank::balance).sum();
+            let transit: u64 = s.channels.values().flatten().map(|t| t.amount).sum();
+            format!("{held} held + {transit} in transit")
+        })
+        .collect();
+    let more = if snapshots.len() > shown.len() {
+        "; …"
+    } else {
+        ""
+    };
+    format!(
+        "{} completed (the bank holds {expected}): {}{more}",
+        snapshots.len(),
+        shown.join("; ")
+    )
 }
 
 fn money_conserved(sim: &Simulation<BankNode>, options: &SimOptions) -> Verdict {
