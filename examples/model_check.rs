@@ -8,38 +8,9 @@
 //!
 //! Run it with `cargo run --release --example model_check`.
 
-use dsys::core::model::{Model, Property};
-use dsys::core::{Node, NodeId};
 use dsys::mutex::maekawa::{self, Maekawa};
-use dsys::mutex::properties::me1_states;
 use dsys::mutex::ricart_agrawala::{Defect, RicartAgrawala};
-use dsys::mutex::{MutexNode, Phase, Request};
-
-/// Each of `nodes` processes asks once and leaves once inside.
-fn each_enters_once<N>(
-    nodes: usize,
-    factory: impl Fn(NodeId) -> N + Send + Sync + 'static,
-    phase: fn(&N) -> Phase,
-) -> Model<N>
-where
-    N: MutexNode + Clone + Eq + std::hash::Hash,
-    <N as Node>::Msg: Eq + std::hash::Hash,
-{
-    let mut model = Model::new(nodes, factory)
-        .property(Property::always("ME1", me1_states::<N>))
-        .property(Property::eventually(
-            "nobody left waiting",
-            move |nodes: &[Option<N>]| nodes.iter().flatten().all(|n| phase(n) == Phase::Released),
-        ));
-    for i in 0..nodes as u32 {
-        model = model.request(NodeId(i), Request::Enter).request_when(
-            NodeId(i),
-            Request::Exit,
-            MutexNode::in_section,
-        );
-    }
-    model
-}
+use dsys::mutex::workload::each_enters_once;
 
 fn main() {
     println!("== Ricart & Agrawala, 3 processes");

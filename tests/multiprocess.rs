@@ -330,13 +330,7 @@ fn a_node_logs_each_refused_connection_and_why_by_default() {
     });
     // A member (node 2: its own key and the cluster secret) claiming to be
     // node 1: the handshake needs node 1's private key.
-    let before = node
-        .logs
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|l| l.contains("authentication failed"))
-        .count();
+    let before = count_logged(&node, &["authentication failed"]);
     let member = Credentials::new(
         "mp-test",
         b"a test secret, long enough",
@@ -349,13 +343,7 @@ fn a_node_logs_each_refused_connection_and_why_by_default() {
     let mut impersonator = connect();
     impersonator.write_all(&frame).unwrap();
     wait_for("node 0 refusing node 2 posing as node 1", || {
-        node.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains("authentication failed"))
-            .count()
-            > before
+        count_logged(&node, &["authentication failed"]) > before
     });
 }
 

@@ -8,12 +8,14 @@
 //! node has entered [`Workload::rounds`] times. Random times come from the
 //! simulation's seed, so the run is still a function of its seed.
 
+use std::hash::Hash;
 use std::time::Duration;
 
+use dsys_core::model::{Model, Property};
 use dsys_core::sim::Simulation;
-use dsys_core::NodeId;
+use dsys_core::{Node, NodeId};
 
-use crate::{Event, MutexNode, Request};
+use crate::{Event, MutexNode, Phase, Request};
 
 /// How the simulated applications use the section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -178,4 +180,42 @@ pub fn run_scenario<N: MutexNode>(
             workload.install(sim)
         },
     )
+}
+
+/// The model checker's workload: each of `nodes` processes asks for the
+/// section once and leaves once inside, in every interleaving. Judged: ME1
+/// in every state ([`me1_states`](crate::properties::me1_states)), and in
+/// every run that ends, nobody still waiting (`phase` reads a node's
+/// [`Phase`]: a deadlock leaves someone `Wanted`).
+///
+/// ```
+/// use dsys_mutex::ricart_agrawala::RicartAgrawala;
+/// use dsys_mutex::workload::each_enters_once;
+///
+/// let report = each_enters_once(2, |_| RicartAgrawala::new(), RicartAgrawala::phase).check();
+/// assert!(report.passed() && report.exhaustive, "{report}");
+/// ```
+pub fn each_enters_once<N>(
+    nodes: usize,
+    factory: impl Fn(NodeId) -> N + Send + Sync + 'static,
+    phase: fn(&N) -> Phase,
+) -> Model<N>
+where
+    N: MutexNode + Clone + Eq + Hash,
+    <N as Node>::Msg: Eq + Hash,
+{
+    let mut model = Model::new(nodes, factory)
+        .property(Property::always("ME1", crate::properties::me1_states::<N>))
+        .property(Property::eventually(
+            "nobody left waiting",
+            move |nodes: &[Option<N>]| nodes.iter().flatten().all(|n| phase(n) == Phase::Released),
+        ));
+    for i in 0..nodes as u32 {
+        model = model.request(NodeId(i), Request::Enter).request_when(
+            NodeId(i),
+            Request::Exit,
+            MutexNode::in_section,
+        );
+    }
+    model
 }
