@@ -9,7 +9,9 @@
 //! client requests not yet issued. From each state every enabled action is
 //! taken:
 //!
-//! - deliver one message in flight (a message to a crashed node is lost);
+//! - deliver one message in flight (a crash loses the messages on their
+//!   way to the node, as in the simulator; one sent to it while it is down
+//!   reaches it if it restarts before delivery);
 //! - drop it, when the network [loses](Network::lossy) messages;
 //! - deliver a copy and keep it in flight, when it
 //!   [duplicates](Network::duplicates_max) them (up to a bound per run);
@@ -63,7 +65,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::driver::Driver;
+use crate::error::{Error, Result};
 use crate::node::{Effect, Input, Node, NodeId};
+use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
 
 /// What the network may do to a message in flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -253,6 +257,16 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     hasher.finish()
 }
 
+/// A path run in the simulator by [`Model::replay`].
+#[derive(Debug)]
+pub struct Replayed<N: Node> {
+    /// The simulation after the last step run, with its trace.
+    pub sim: Simulation<N>,
+    /// The first `always` property broken: its name, why, and after how
+    /// many steps of the path (0: right after the nodes started).
+    pub violated: Option<(&'static str, String, usize)>,
+}
+
 /// A configuration to explore: nodes from a factory, a network, a script
 /// of client requests, faults, properties and bounds.
 pub struct Model<N: Node> {
@@ -325,10 +339,13 @@ pub enum Finding {
 }
 
 /// The verdicts of a search, and how far it went.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelReport {
+#[derive(Debug)]
+pub struct ModelReport<N: Node> {
     /// Per property, in the order given.
     pub findings: Vec<(&'static str, Finding)>,
+    /// The steps of the first violation found, as values: what
+    /// [`Model::replay`] runs in the simulator.
+    pub trail: Option<Vec<Action<N>>>,
     /// Distinct states visited.
     pub states: usize,
     /// The longest path explored.
@@ -342,7 +359,7 @@ pub struct ModelReport {
     pub bound: Option<Bound>,
 }
 
-impl ModelReport {
+impl<N: Node> ModelReport<N> {
     /// Whether every `always` held and every `sometimes` was reached.
     pub fn passed(&self) -> bool {
         self.findings
@@ -359,7 +376,7 @@ impl ModelReport {
     }
 }
 
-impl fmt::Display for ModelReport {
+impl<N: Node> fmt::Display for ModelReport<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let extent = match &self.bound {
             None if self.exhaustive => "exhaustive".to_string(),
@@ -631,6 +648,8 @@ where
                     let mut crashed = state.clone();
                     crashed.nodes[i] = None;
                     crashed.timers[i].clear();
+                    // As in the simulator: what was on its way to it is lost.
+                    crashed.network.retain(|e| e.to != id);
                     crashed.crashes += 1;
                     next.push((Action::Crash(id), crashed));
                 }
@@ -644,15 +663,128 @@ where
                 Some(_) => {}
             }
         }
-        // A message that reaches a crashed node is lost; one still in
-        // flight when the node restarts reaches the new incarnation.
         next.into_iter()
             .map(|(action, state)| (action, Self::canonical(state)))
             .collect()
     }
 
+    /// Runs `path` (a [`ModelReport::trail`]) in the simulator, step by
+    /// step, with the model's nodes and seed on reliable links, and judges
+    /// the model's `always` properties after every step: the counterexample
+    /// as a simulation, to trace, export to ShiViz or the viewer, and step
+    /// through. A scheduler picks each step's message or timer; requests
+    /// and crashes are scheduled at the current time. A dropped message
+    /// simply stays undelivered; a duplicate cannot be replayed (the
+    /// simulator duplicates only by its own draw) and is an error.
+    ///
+    /// The simulator gives nodes their real virtual clock and one running
+    /// RNG, where the model gives a zero clock and a fresh RNG per step: a
+    /// node whose choices depend on either may take another branch, and
+    /// the replay then stops with an error naming the step it cannot find.
+    pub fn replay(&self, path: &[Action<N>]) -> Result<Replayed<N>>
+    where
+        N::Timer: PartialEq,
+    {
+        let factory = Arc::clone(&self.factory);
+        let mut sim = Simulation::new(self.nodes, self.seed, move |id| factory(id));
+        sim.set_all_links(LinkConfig::reliable(Latency::Fixed(Duration::from_millis(
+            1,
+        ))))?;
+        sim.enable_trace();
+        let target: Arc<std::sync::Mutex<Option<Action<N>>>> = Arc::default();
+        let wanted = Arc::clone(&target);
+        sim.set_scheduler(
+            move |_: Duration, pending: &[Pending<'_, N::Msg, N::Timer>]| {
+                let wanted = wanted.lock().unwrap_or_else(|e| e.into_inner());
+                pending
+                    .iter()
+                    .position(|p| match (&*wanted, p) {
+                        (
+                            Some(Action::Deliver { from, to, msg }),
+                            Pending::Message {
+                                from: f,
+                                to: t,
+                                msg: m,
+                                ..
+                            },
+                        ) => from == f && to == t && msg == *m,
+                        (
+                            Some(Action::Fire { node, timer }),
+                            Pending::Timer {
+                                node: n, timer: t, ..
+                            },
+                        ) => node == n && timer == *t,
+                        // Starts, requests and faults: the simulator's own order.
+                        (
+                            None
+                            | Some(Action::Request { .. } | Action::Crash(_) | Action::Restart(_)),
+                            Pending::Other { .. },
+                        ) => true,
+                        _ => false,
+                    })
+                    .unwrap_or(usize::MAX)
+            },
+        );
+        let set = |action: Option<Action<N>>| {
+            *target.lock().unwrap_or_else(|e| e.into_inner()) = action;
+        };
+        set(None);
+        for _ in 0..self.nodes {
+            sim.step()?;
+        }
+        let mut replayed = Replayed {
+            violated: self.violated(&sim, 0),
+            sim,
+        };
+        for (k, action) in path.iter().enumerate() {
+            if replayed.violated.is_some() {
+                break;
+            }
+            let sim = &mut replayed.sim;
+            let now = sim.now();
+            match action {
+                Action::Drop { .. } => continue,
+                Action::Duplicate { .. } => {
+                    return Err(Error::InvalidConfig(format!(
+                        "step {}: {action}: the simulator duplicates only by its own draw, so a \
+                         path with a duplicate cannot be replayed",
+                        k + 1
+                    )))
+                }
+                Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
+                Action::Crash(node) => sim.fault_at(now, Fault::Crash(*node))?,
+                Action::Restart(node) => sim.fault_at(now, Fault::Restart(*node))?,
+                Action::Deliver { .. } | Action::Fire { .. } => {}
+            }
+            set(Some(action.clone()));
+            match sim.step() {
+                Ok(true) => {}
+                Ok(false) | Err(Error::BadSchedule { .. }) => {
+                    return Err(Error::InvalidConfig(format!(
+                        "step {}: {action}: no such event is pending in the simulator (a node \
+                         that reads its clock or draws random numbers took another branch)",
+                        k + 1
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+            replayed.violated = self.violated(sim, k + 1);
+        }
+        Ok(replayed)
+    }
+
+    /// The first `always` property `sim`'s states break, after `steps` steps.
+    fn violated(&self, sim: &Simulation<N>, steps: usize) -> Option<(&'static str, String, usize)> {
+        self.properties.iter().find_map(|p| match p {
+            Property::Always(name, check) => {
+                check(sim.states()).err().map(|why| (*name, why, steps))
+            }
+            _ => None,
+        })
+    }
+
     /// Explores breadth-first and judges every property.
-    pub fn check(&self) -> ModelReport {
+    pub fn check(&self) -> ModelReport<N> {
         let started = Instant::now();
         let initial = self.initial();
         let mut seen: Visited<N> = HashMap::new();
@@ -664,15 +796,17 @@ where
         let mut bound = None;
         let mut stopped_early = false;
         let mut depth = 0;
+        let mut trail: Option<Vec<Action<N>>> = None;
         let path_to = |seen: &Visited<N>, mut at: u64| {
             let mut steps = Vec::new();
             while let Some((Some((parent, action)), _)) = seen.get(&at) {
-                steps.push(action.to_string());
+                steps.push(action.clone());
                 at = *parent;
             }
             steps.reverse();
             steps
         };
+        let readable = |steps: &[Action<N>]| steps.iter().map(ToString::to_string).collect();
         while let Some((state, hash)) = queue.pop_front() {
             let here = seen[&hash].1;
             depth = depth.max(here);
@@ -691,23 +825,27 @@ where
                 match property {
                     Property::Always(_, check) => {
                         if let Err(why) = check(&state.nodes) {
+                            let steps = path_to(&seen, hash);
                             *slot = Some(Finding::Violated {
                                 why,
-                                path: path_to(&seen, hash),
+                                path: readable(&steps),
                             });
+                            trail.get_or_insert(steps);
                         }
                     }
                     Property::Sometimes(_, found) => {
                         if found(&state.nodes) {
-                            *slot = Some(Finding::Reached(path_to(&seen, hash)));
+                            *slot = Some(Finding::Reached(readable(&path_to(&seen, hash))));
                         }
                     }
                     Property::Eventually(_, done) => {
                         if finished && !done(&state.nodes) {
+                            let steps = path_to(&seen, hash);
                             *slot = Some(Finding::Violated {
                                 why: "a run ends (nothing more can happen) without it".into(),
-                                path: path_to(&seen, hash),
+                                path: readable(&steps),
                             });
+                            trail.get_or_insert(steps);
                         }
                     }
                 }
@@ -759,6 +897,7 @@ where
             .collect();
         ModelReport {
             findings,
+            trail,
             states: seen.len(),
             depth,
             exhaustive: bound.is_none() && !stopped_early,
@@ -858,6 +997,42 @@ mod tests {
         assert!(
             report.to_string().contains("VIOLATED in 6 steps"),
             "{report}"
+        );
+    }
+
+    #[test]
+    fn the_counterexample_replays_in_the_simulator() {
+        let model = racy();
+        let report = model.check();
+        let trail = report.trail.as_ref().expect("a violation has a trail");
+        assert_eq!(trail.len(), 6);
+        let replayed = model
+            .replay(trail)
+            .expect("the schedule exists in the simulator");
+        let (name, why, step) = replayed.violated.expect("the violation is reproduced");
+        assert_eq!((name, step), ("one inside", 6), "{why}");
+        assert!(replayed.sim.trace().is_some_and(|t| !t.is_empty()));
+        // Cut before its last step, the path does not break the invariant.
+        let short = model.replay(&trail[..5]).unwrap();
+        assert!(short.violated.is_none());
+        // A duplicate cannot be forced on the simulator.
+        let duplicate = [Action::Duplicate {
+            from: NodeId(0),
+            to: NodeId(1),
+            msg: RacyMsg::Ask,
+        }];
+        let err = model.replay(&duplicate).unwrap_err().to_string();
+        assert!(err.contains("cannot be replayed"), "{err}");
+        // A step the simulator has no event for is a bad schedule.
+        let missing = [Action::Deliver {
+            from: NodeId(0),
+            to: NodeId(1),
+            msg: RacyMsg::Grant,
+        }];
+        let err = model.replay(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains("step 1: n1 delivers Grant from n0: no such event"),
+            "{err}"
         );
     }
 
@@ -974,10 +1149,188 @@ mod tests {
         );
     }
 
+    /// Sets timer 1 twice and timer 2 once, then cancels 2, at start; on
+    /// timer 1, sets it again if `again`. Draws a number from its RNG at
+    /// start.
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Ticker {
+        drawn: u64,
+        ticks: u32,
+    }
+
+    impl Node for Ticker {
+        type Msg = RacyMsg;
+        type Timer = u8;
+        type Request = bool;
+        type Event = ();
+
+        fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+            use rand::RngExt;
+            self.drawn = ctx.rng().random();
+            ctx.set_timer(Duration::from_millis(1), 1);
+            ctx.set_timer(Duration::from_millis(2), 1);
+            ctx.set_timer(Duration::from_millis(3), 2);
+            ctx.cancel_timer(&2);
+        }
+
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: RacyMsg) {}
+
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, timer: u8) {
+            assert_eq!(timer, 1, "timer 2 was cancelled");
+            self.ticks += 1;
+        }
+    }
+
+    fn ticker() -> Model<Ticker> {
+        Model::new(1, |_| Ticker { drawn: 0, ticks: 0 })
+    }
+
+    #[test]
+    fn timers_are_values_set_replaces_cancel_removes_fire_consumes() {
+        // One pending timer (1, set twice), fired once: two states, and
+        // the run ends.
+        let report = ticker()
+            .property(Property::sometimes(
+                "ticked twice",
+                |n: &[Option<Ticker>]| n[0].as_ref().is_some_and(|t| t.ticks >= 2),
+            ))
+            .property(Property::eventually("ticked", |n: &[Option<Ticker>]| {
+                n[0].as_ref().is_some_and(|t| t.ticks == 1)
+            }))
+            .check();
+        assert_eq!(report.states, 2, "{report}");
+        assert_eq!(report.findings[0].1, Finding::Unreached, "{report}");
+        assert_eq!(report.findings[1].1, Finding::Held, "{report}");
+    }
+
+    #[test]
+    fn eventually_fails_where_a_run_ends_without_it() {
+        // Racy's runs end with nobody inside: "eventually inside" fails at
+        // the end, once the timer has fired.
+        let report = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .property(Property::eventually(
+                "inside at the end",
+                |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.inside),
+            ))
+            .check();
+        let (_, path) = report.counterexample().expect("the run ends outside");
+        assert_eq!(path.last().map(String::as_str), Some("n0's timer () fires"));
+    }
+
+    #[test]
+    fn crashes_and_duplicates_are_bounded_per_run_and_restarts_reseed() {
+        let both_down = |nodes: &[Option<Racy>]| nodes.iter().all(Option::is_none);
+        let one = Model::new(2, |_| Racy::default())
+            .crashes_max(1)
+            .property(Property::sometimes("both down", both_down))
+            .check();
+        assert_eq!(one.findings[0].1, Finding::Unreached, "{one}");
+        let two = Model::new(2, |_| Racy::default())
+            .crashes_max(2)
+            .property(Property::sometimes("both down", both_down))
+            .check();
+        assert!(matches!(two.findings[0].1, Finding::Reached(_)), "{two}");
+        let thrice = |nodes: &[Option<Racy>]| nodes[1].as_ref().is_some_and(|n| n.given >= 3);
+        let dup = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .network(Network {
+                lossy: false,
+                duplicates_max: 1,
+            })
+            .property(Property::sometimes("granted three times", thrice))
+            .check();
+        assert_eq!(dup.findings[0].1, Finding::Unreached, "{dup}");
+        // A restarted node gets its incarnation's own RNG stream.
+        let first = ticker().check_initial_draw();
+        let restarted = ticker()
+            .crashes_max(1)
+            .property(Property::sometimes(
+                "another draw",
+                move |n: &[Option<Ticker>]| n[0].as_ref().is_some_and(|t| t.drawn != first),
+            ))
+            .check();
+        assert!(
+            matches!(&restarted.findings[0].1, Finding::Reached(p) if p == &["n0 crashes", "n0 restarts"]),
+            "{restarted}"
+        );
+    }
+
+    impl Model<Ticker> {
+        /// What node 0 drew in the initial state.
+        fn check_initial_draw(&self) -> u64 {
+            self.initial().nodes[0].as_ref().unwrap().drawn
+        }
+    }
+
+    #[test]
+    fn a_search_stops_once_every_property_is_decided_and_says_so() {
+        let report = racy()
+            .property(Property::sometimes(
+                "someone wants",
+                |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.wants),
+            ))
+            .check();
+        // The invariant is violated and the sometimes reached: no need to
+        // go on, and the search is not exhaustive.
+        assert!(!report.exhaustive && report.bound.is_none(), "{report}");
+        assert!(
+            report
+                .to_string()
+                .contains("stopped once every property was decided"),
+            "{report}"
+        );
+        // An open `always` keeps it going to the end.
+        let full = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .property(Property::sometimes(
+                "someone wants",
+                |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.wants),
+            ))
+            .property(Property::always("one inside", one_inside))
+            .check();
+        assert!(full.exhaustive && full.states == 5, "{full}");
+        assert!(full.to_string().contains("  one inside: holds\n"), "{full}");
+        // Only `sometimes`, reached at once: stops at the first state.
+        let first = Model::new(2, |_| Racy::default())
+            .property(Property::sometimes("anything", |_: &[Option<Racy>]| true))
+            .check();
+        assert_eq!(first.states, 1, "{first}");
+        assert!(!first.exhaustive);
+    }
+
+    #[test]
+    fn models_properties_and_bounds_print_what_they_are() {
+        let model = racy().property(Property::sometimes("s", |_: &[Option<Racy>]| true));
+        let text = format!("{model:?}");
+        assert!(
+            text.contains("nodes: 2") && text.contains("requests: 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"Always("one inside")"#) && text.contains(r#"Sometimes("s")"#),
+            "{text}"
+        );
+        let eventually = Property::<Racy>::eventually("e", |_: &[Option<Racy>]| true);
+        assert_eq!(format!("{eventually:?}"), r#"Eventually("e")"#);
+        assert_eq!(
+            Bound::Depth(3).to_string(),
+            "paths cut at 3 steps (Model::depth_max)"
+        );
+        assert_eq!(
+            Bound::States(9).to_string(),
+            "stopped after 9 states (Model::states_max)"
+        );
+        assert!(Bound::Time(Duration::from_secs(1))
+            .to_string()
+            .contains("1s"));
+    }
+
     #[test]
     fn bounds_make_a_search_bounded_and_say_which() {
         let by_depth = racy().depth_max(2).check();
         assert_eq!(by_depth.bound, Some(Bound::Depth(2)));
+        assert_eq!(by_depth.depth, 2, "{by_depth}");
         assert!(!by_depth.exhaustive);
         assert_eq!(by_depth.findings[0].1, Finding::Held);
         assert!(

@@ -53,6 +53,18 @@ fn ricart_agrawala_defects_are_caught_with_a_short_counterexample() {
             path.len() <= 10,
             "{defect:?}: a shortest path is short: {report}"
         );
+        // The counterexample, run in the simulator, breaks ME1 there too.
+        let model = each_enters_once(
+            2,
+            move |_| ricart_agrawala::RicartAgrawala::broken(defect),
+            ricart_agrawala::RicartAgrawala::phase,
+        );
+        let replayed = model
+            .replay(report.trail.as_ref().expect("a trail"))
+            .unwrap_or_else(|e| panic!("{defect:?}: {e}"));
+        let (name, _, step) = replayed.violated.expect("reproduced in the simulator");
+        assert_eq!((name, step), ("ME1", path.len()), "{defect:?}");
+        assert!(dsys_mutex::properties::me1_trace(replayed.sim.trace().unwrap()).is_err());
     }
 }
 
