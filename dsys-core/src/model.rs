@@ -69,6 +69,27 @@ use crate::error::{Error, Result};
 use crate::node::{Effect, Input, Node, NodeId};
 use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
 
+/// How the state space is explored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// Level by level: the first violation found is one of the shortest.
+    #[default]
+    BreadthFirst,
+    /// Deepest first: reaches long runs sooner; a counterexample may be
+    /// longer than needed. With a depth bound, a state first reached by a
+    /// long path is not explored again from a shorter one, so a bounded
+    /// search may miss what breadth-first finds.
+    DepthFirst,
+    /// `walks` random runs from the initial state (seeded by `seed`), for
+    /// configurations too big to explore: never exhaustive.
+    RandomWalks {
+        /// How many runs.
+        walks: u32,
+        /// The seed of the choices.
+        seed: u64,
+    },
+}
+
 /// What the network may do to a message in flight.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Network {
@@ -280,6 +301,7 @@ pub struct Model<N: Node> {
     states_max: usize,
     time_max: Duration,
     seed: u64,
+    strategy: Strategy,
 }
 
 impl<N: Node> fmt::Debug for Model<N> {
@@ -305,6 +327,8 @@ pub enum Bound {
     States(usize),
     /// The wall-time budget ran out.
     Time(Duration),
+    /// This many random walks were run ([`Strategy::RandomWalks`]).
+    Walks(u32),
 }
 
 impl fmt::Display for Bound {
@@ -313,6 +337,7 @@ impl fmt::Display for Bound {
             Bound::Depth(d) => write!(f, "paths cut at {d} steps (Model::depth_max)"),
             Bound::States(s) => write!(f, "stopped after {s} states (Model::states_max)"),
             Bound::Time(t) => write!(f, "stopped after {t:?} (Model::time_max)"),
+            Bound::Walks(w) => write!(f, "{w} random walks (Strategy::RandomWalks)"),
         }
     }
 }
@@ -427,7 +452,14 @@ where
             states_max: 1_000_000,
             time_max: Duration::from_secs(60),
             seed: 0,
+            strategy: Strategy::BreadthFirst,
         }
+    }
+
+    /// How to explore (breadth-first by default).
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.strategy = strategy;
+        self
     }
 
     /// What the network may do.
@@ -783,8 +815,12 @@ where
         })
     }
 
-    /// Explores breadth-first and judges every property.
+    /// Explores the states as the [`Strategy`] says (breadth-first by
+    /// default) and judges every property.
     pub fn check(&self) -> ModelReport<N> {
+        if let Strategy::RandomWalks { walks, seed } = self.strategy {
+            return self.random_walks(walks, seed);
+        }
         let started = Instant::now();
         let initial = self.initial();
         let mut seen: Visited<N> = HashMap::new();
@@ -806,8 +842,12 @@ where
             steps.reverse();
             steps
         };
-        let readable = |steps: &[Action<N>]| steps.iter().map(ToString::to_string).collect();
-        while let Some((state, hash)) = queue.pop_front() {
+        loop {
+            let next = match self.strategy {
+                Strategy::DepthFirst => queue.pop_back(),
+                _ => queue.pop_front(),
+            };
+            let Some((state, hash)) = next else { break };
             let here = seen[&hash].1;
             depth = depth.max(here);
             // Successors are needed to tell a finished run; past the depth
@@ -818,44 +858,14 @@ where
                 None
             };
             let finished = successors.as_ref().is_some_and(Vec::is_empty);
-            for (slot, property) in findings.iter_mut().zip(&self.properties) {
-                if slot.is_some() {
-                    continue;
-                }
-                match property {
-                    Property::Always(_, check) => {
-                        if let Err(why) = check(&state.nodes) {
-                            let steps = path_to(&seen, hash);
-                            *slot = Some(Finding::Violated {
-                                why,
-                                path: readable(&steps),
-                            });
-                            trail.get_or_insert(steps);
-                        }
-                    }
-                    Property::Sometimes(_, found) => {
-                        if found(&state.nodes) {
-                            *slot = Some(Finding::Reached(readable(&path_to(&seen, hash))));
-                        }
-                    }
-                    Property::Eventually(_, done) => {
-                        if finished && !done(&state.nodes) {
-                            let steps = path_to(&seen, hash);
-                            *slot = Some(Finding::Violated {
-                                why: "a run ends (nothing more can happen) without it".into(),
-                                path: readable(&steps),
-                            });
-                            trail.get_or_insert(steps);
-                        }
-                    }
-                }
-            }
-            let decided = findings.iter().all(Option::is_some);
-            let always_left = findings
-                .iter()
-                .zip(&self.properties)
-                .any(|(f, p)| f.is_none() && !matches!(p, Property::Sometimes(..)));
-            if decided && !always_left {
+            self.judge(
+                &state,
+                finished,
+                || path_to(&seen, hash),
+                &mut findings,
+                &mut trail,
+            );
+            if self.decided(&findings) {
                 stopped_early = true;
                 break;
             }
@@ -883,8 +893,62 @@ where
                 break;
             }
         }
-        let findings = self
-            .properties
+        ModelReport {
+            findings: self.conclude(findings),
+            trail,
+            states: seen.len(),
+            depth,
+            exhaustive: bound.is_none() && !stopped_early,
+            bound,
+        }
+    }
+
+    /// Judges every undecided property in `state`; `path` gives the steps
+    /// that reached it, when a finding needs them.
+    fn judge(
+        &self,
+        state: &State<N>,
+        finished: bool,
+        path: impl Fn() -> Vec<Action<N>>,
+        findings: &mut [Option<Finding>],
+        trail: &mut Option<Vec<Action<N>>>,
+    ) {
+        let readable = |steps: &[Action<N>]| steps.iter().map(ToString::to_string).collect();
+        for (slot, property) in findings.iter_mut().zip(&self.properties) {
+            if slot.is_some() {
+                continue;
+            }
+            let why = match property {
+                Property::Always(_, check) => check(&state.nodes).err(),
+                Property::Sometimes(_, found) => {
+                    if found(&state.nodes) {
+                        *slot = Some(Finding::Reached(readable(&path())));
+                    }
+                    None
+                }
+                Property::Eventually(_, done) => (finished && !done(&state.nodes))
+                    .then(|| "a run ends (nothing more can happen) without it".to_string()),
+            };
+            if let Some(why) = why {
+                let steps = path();
+                *slot = Some(Finding::Violated {
+                    why,
+                    path: readable(&steps),
+                });
+                trail.get_or_insert(steps);
+            }
+        }
+    }
+
+    /// Whether the search may stop: every property decided (an `always`
+    /// or `eventually` is decided only by a violation).
+    fn decided(&self, findings: &[Option<Finding>]) -> bool {
+        findings.iter().all(Option::is_some)
+    }
+
+    /// The findings, undecided ones concluded from a search that ended.
+    fn conclude(&self, findings: Vec<Option<Finding>>) -> Vec<(&'static str, Finding)> {
+        self.properties
             .iter()
             .zip(findings)
             .map(|(p, f)| {
@@ -894,13 +958,56 @@ where
                 });
                 (p.name(), finding)
             })
-            .collect();
+            .collect()
+    }
+
+    /// `walks` random walks from the initial state, each to a finished
+    /// state or the depth bound, choosing among the enabled actions with a
+    /// RNG seeded by `seed`: for configurations too big to explore. Never
+    /// exhaustive.
+    fn random_walks(&self, walks: u32, seed: u64) -> ModelReport<N> {
+        use rand::{RngExt, SeedableRng};
+        let started = Instant::now();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
+        let mut trail = None;
+        let mut visited: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let (mut depth, mut bound) = (0, Some(Bound::Walks(walks)));
+        'walks: for _ in 0..walks {
+            let mut state = self.initial();
+            let mut path: Vec<Action<N>> = Vec::new();
+            loop {
+                visited.insert(hash_of(&state));
+                depth = depth.max(path.len());
+                let mut successors = if path.len() < self.depth_max {
+                    self.successors(&state)
+                } else {
+                    Vec::new()
+                };
+                let finished = successors.is_empty() && path.len() < self.depth_max;
+                self.judge(&state, finished, || path.clone(), &mut findings, &mut trail);
+                if self.decided(&findings) {
+                    bound = None;
+                    break 'walks;
+                }
+                if successors.is_empty() {
+                    break;
+                }
+                if started.elapsed() > self.time_max {
+                    bound = Some(Bound::Time(self.time_max));
+                    break 'walks;
+                }
+                let (action, next) = successors.swap_remove(rng.random_range(0..successors.len()));
+                path.push(action);
+                state = next;
+            }
+        }
         ModelReport {
-            findings,
+            findings: self.conclude(findings),
             trail,
-            states: seen.len(),
+            states: visited.len(),
             depth,
-            exhaustive: bound.is_none() && !stopped_early,
+            exhaustive: false,
             bound,
         }
     }
@@ -1324,6 +1431,57 @@ mod tests {
         assert!(Bound::Time(Duration::from_secs(1))
             .to_string()
             .contains("1s"));
+    }
+
+    #[test]
+    fn depth_first_and_random_walks_find_the_race_too() {
+        let dfs = racy().strategy(Strategy::DepthFirst).check();
+        let (_, path) = dfs.counterexample().expect("depth-first finds the race");
+        assert!(path.len() >= 6, "{dfs}");
+        assert!(dfs.trail.as_ref().is_some_and(|t| t.len() == path.len()));
+        // Exhaustive either way on a safe configuration: the same states.
+        let safe = |strategy| {
+            Model::new(2, |_| Racy::default())
+                .request(NodeId(0), true)
+                .property(Property::always("one inside", one_inside))
+                .strategy(strategy)
+                .check()
+        };
+        let (bfs, dfs) = (safe(Strategy::BreadthFirst), safe(Strategy::DepthFirst));
+        assert!(bfs.exhaustive && dfs.exhaustive);
+        assert_eq!((bfs.states, dfs.states), (5, 5));
+        let walks = racy()
+            .strategy(Strategy::RandomWalks {
+                walks: 200,
+                seed: 7,
+            })
+            .check();
+        assert!(!walks.exhaustive, "{walks}");
+        let (_, path) = walks.counterexample().expect("200 walks meet the race");
+        assert_eq!(path.len(), walks.trail.as_ref().unwrap().len());
+        assert!(racy()
+            .replay(walks.trail.as_ref().unwrap())
+            .unwrap()
+            .violated
+            .is_some());
+        // The same seed, the same walks.
+        let again = racy()
+            .strategy(Strategy::RandomWalks {
+                walks: 200,
+                seed: 7,
+            })
+            .check();
+        assert_eq!(again.findings, walks.findings);
+        // A safe configuration's walks find nothing, and say they are not a proof.
+        let safe_walks = safe(Strategy::RandomWalks { walks: 20, seed: 1 });
+        assert!(safe_walks.passed() && !safe_walks.exhaustive);
+        assert!(safe_walks.states <= 5);
+        assert!(
+            safe_walks
+                .to_string()
+                .contains("holds in every state visited"),
+            "{safe_walks}"
+        );
     }
 
     #[test]
