@@ -7,6 +7,7 @@
 //! dsys sim ping-pong --nodes 5 --seed 7 --loss 0.1 --trace out.jsonl --shiviz out.log
 //! dsys sim rpc --loss 0.3 --set semantics=at-least-once
 //! dsys sim ricart-agrawala --defect ignores-timestamps
+//! dsys check ricart-agrawala --nodes 2 --defect ignores-timestamps
 //! dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate
 //! dsys cluster up --nodes 3 --algorithm raft
 //! dsys raft propose --cluster dsys-cluster/cluster.toml hello
@@ -60,6 +61,7 @@ macro_rules! outln {
     }};
 }
 
+mod check;
 mod cluster;
 mod history;
 mod node;
@@ -91,6 +93,9 @@ enum Command {
     /// Run an algorithm in the deterministic simulator and check its
     /// properties (`dsys sim ALGO --help` lists ALGO's settings and defects).
     Sim(Box<sim::SimArgs>),
+    /// Model-check an algorithm: every interleaving of a small
+    /// configuration, with the shortest run that breaks a property.
+    Check(check::CheckArgs),
     /// Run one node of a cluster over TCP, as described by a cluster file,
     /// until Ctrl-C.
     Node(node::NodeArgs),
@@ -195,6 +200,7 @@ fn dispatch(registry: &Registry, cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::List => list(registry),
         Command::Sim(args) => sim::sim(registry, *args),
+        Command::Check(args) => check::check(registry, args),
         Command::Node(args) => node::node(registry, args),
         Command::Cluster(command) => cluster::cluster(registry, command),
         Command::Raft(command) => raft::raft(command),
@@ -202,8 +208,8 @@ fn dispatch(registry: &Registry, cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `dsys list`: each algorithm with its summary, its defects, and whether
-/// it also runs over TCP.
+/// `dsys list`: each algorithm with its summary, its defects, whether it
+/// has a model to check and whether it also runs over TCP.
 fn list(registry: &Registry) -> anyhow::Result<ExitCode> {
     let width = registry
         .entries()
@@ -214,6 +220,9 @@ fn list(registry: &Registry) -> anyhow::Result<ExitCode> {
     for entry in registry.entries() {
         let algorithm = &entry.algorithm;
         outln!("{:<width$}  {}", algorithm.name, algorithm.summary)?;
+        if algorithm.model.is_some() {
+            outln!("{:<width$}    has a model: dsys check {}", "", algorithm.name)?;
+        }
         if entry.node.is_some() {
             outln!(
                 "{:<width$}    also runs over TCP: dsys node, dsys cluster up",

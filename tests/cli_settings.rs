@@ -258,6 +258,7 @@ const MINE: Algorithm = Algorithm {
     summary: "a user's own algorithm",
     run: always_three,
     settings: &[],
+    model: None,
     defects: &[],
 };
 
@@ -396,4 +397,83 @@ fn reports_tell_each_algorithms_story() {
             .collect();
         assert_eq!(numbers.iter().sum::<u64>(), 300, "{part}");
     }
+}
+
+/// `dsys check` model-checks the algorithms that have a model: the correct
+/// one holds over every interleaving (exit 0), a defect is caught with its
+/// shortest run (exit 1), a lossy network starves a waiting process (exit
+/// 1), and what cannot be checked says why (exit 2).
+#[test]
+fn dsys_check_explores_every_interleaving() {
+    let run = dsys(["check", "ricart-agrawala", "--nodes", "2"]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    assert!(
+        run.stdout.contains("(exhaustive)") && run.stdout.contains("ME1: holds"),
+        "{}",
+        run.describe()
+    );
+    let run = dsys([
+        "check",
+        "ricart-agrawala",
+        "--nodes",
+        "2",
+        "--defect",
+        "replies-in-section",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("ME1: VIOLATED in "),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        run.stdout.contains("1. n"),
+        "the steps are listed\n{}",
+        run.describe()
+    );
+    let run = dsys(["check", "ricart-agrawala", "--nodes", "2", "--lossy"]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    assert!(
+        run.stdout.contains("nobody left waiting: VIOLATED") && run.stdout.contains("drops"),
+        "{}",
+        run.describe()
+    );
+    let run = dsys(["check", "maekawa", "--defect", "no-inquire"]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let run = dsys([
+        "check",
+        "maekawa",
+        "--nodes",
+        "3",
+        "--strategy",
+        "random",
+        "--walks",
+        "50",
+        "--seed",
+        "3",
+    ]);
+    assert!(run.stdout.contains("50 random walks"), "{}", run.describe());
+    for (args, needle) in [
+        (vec!["check", "raft"], "raft has no model to check yet"),
+        (
+            vec!["check", "ricart-agrawala", "--nodes", "0"],
+            "1 to 8 nodes",
+        ),
+        (
+            vec!["check", "ricart-agrawala", "--defect", "nope"],
+            "no defect \"nope\"",
+        ),
+        (vec!["check", "nope"], "unknown algorithm"),
+    ] {
+        let run = dsys(&args);
+        assert_eq!(run.code, Some(2), "{args:?}\n{}", run.describe());
+        assert!(run.stderr.contains(needle), "{args:?}\n{}", run.describe());
+    }
+    let list = dsys(["list"]);
+    assert!(
+        list.stdout
+            .contains("has a model: dsys check ricart-agrawala"),
+        "{}",
+        list.describe()
+    );
 }

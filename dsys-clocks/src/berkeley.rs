@@ -690,6 +690,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "Berkeley algorithm: a master averages the clocks, ignoring a faulty one; skew within D",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

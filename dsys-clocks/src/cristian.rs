@@ -499,6 +499,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "Cristian's algorithm: clients track a time server, error within RTT/2 - min",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -294,6 +294,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "Lamport clocks on random messages: a → b implies L(a) < L(b); (L, id) is a total order",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -595,6 +595,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "NTP-style symmetric mode in strata: error within the claimed root bound",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -634,6 +634,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "vector clocks on random messages: V(a) < V(b) iff a → b, and V(a) ‖ V(b) iff a ‖ b",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

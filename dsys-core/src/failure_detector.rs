@@ -361,6 +361,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "heartbeat",
     summary: "heartbeat failure detector: suspects silent nodes (completeness, accuracy)",
     run: simulate,
+    model: None,
     settings: &[
         SettingInfo {
             name: "period-ms",

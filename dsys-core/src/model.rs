@@ -278,6 +278,67 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     hasher.finish()
 }
 
+/// The options of `dsys check ALGO`: what an algorithm's
+/// [`Algorithm::model`](crate::scenario::Algorithm::model) builds its
+/// model from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// A deliberate bug to check instead of the correct algorithm, by the
+    /// name in [`Algorithm::defects`](crate::scenario::Algorithm::defects).
+    pub defect: Option<String>,
+    /// What the network may do.
+    pub network: Network,
+    /// Crashes per run.
+    pub crashes_max: u32,
+    /// Bounds of the search.
+    pub depth_max: usize,
+    /// See [`Model::states_max`].
+    pub states_max: usize,
+    /// See [`Model::time_max`].
+    pub time_max: Duration,
+    /// See [`Strategy`].
+    pub strategy: Strategy,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            nodes: 3,
+            defect: None,
+            network: Network::default(),
+            crashes_max: 0,
+            depth_max: 64,
+            states_max: 1_000_000,
+            time_max: Duration::from_secs(60),
+            strategy: Strategy::BreadthFirst,
+        }
+    }
+}
+
+/// What `dsys check` prints and how it exits: a [`ModelReport`] without
+/// its node type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelVerdict {
+    /// The report, as [`ModelReport`]'s `Display` writes it.
+    pub text: String,
+    /// [`ModelReport::passed`].
+    pub passed: bool,
+    /// [`ModelReport::exhaustive`].
+    pub exhaustive: bool,
+}
+
+impl<N: Node> From<&ModelReport<N>> for ModelVerdict {
+    fn from(report: &ModelReport<N>) -> Self {
+        ModelVerdict {
+            text: report.to_string(),
+            passed: report.passed(),
+            exhaustive: report.exhaustive,
+        }
+    }
+}
+
 /// A path run in the simulator by [`Model::replay`].
 #[derive(Debug)]
 pub struct Replayed<N: Node> {
@@ -454,6 +515,17 @@ where
             seed: 0,
             strategy: Strategy::BreadthFirst,
         }
+    }
+
+    /// The network, crash and search settings of `options` (its node count
+    /// and defect are for the algorithm that builds the model).
+    pub fn options(self, options: &ModelOptions) -> Self {
+        self.network(options.network)
+            .crashes_max(options.crashes_max)
+            .depth_max(options.depth_max)
+            .states_max(options.states_max)
+            .time_max(options.time_max)
+            .strategy(options.strategy)
     }
 
     /// How to explore (breadth-first by default).

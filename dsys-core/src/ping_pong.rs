@@ -333,6 +333,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "every node pings every peer each round and counts the pongs (the first protocol)",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -573,6 +573,9 @@ pub struct Algorithm {
     /// The settings its run reads ([`Algorithm::setting`]), for `dsys sim
     /// ALGO --help` and `--set NAME=VALUE`.
     pub settings: &'static [SettingInfo],
+    /// Model-checks a small configuration of it (`dsys check ALGO`), if it
+    /// has a model: every interleaving instead of one seeded run.
+    pub model: Option<fn(&crate::model::ModelOptions) -> Result<crate::model::ModelVerdict>>,
 }
 
 /// A deliberate bug an algorithm ships for its checkers to catch.
@@ -605,7 +608,13 @@ impl Algorithm {
     /// The defect `options` names, checked against [`Algorithm::defects`]:
     /// `Ok(None)` for the correct algorithm.
     pub fn defect(&self, options: &SimOptions) -> Result<Option<&'static str>> {
-        let Some(name) = &options.defect else {
+        self.defect_named(options.defect.as_deref())
+    }
+
+    /// The defect called `name`, checked against [`Algorithm::defects`]:
+    /// `Ok(None)` for the correct algorithm.
+    pub fn defect_named(&self, name: Option<&str>) -> Result<Option<&'static str>> {
+        let Some(name) = name else {
             return Ok(None);
         };
         match self.defects.iter().find(|d| d.name == name) {

@@ -559,6 +559,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "bully election: the highest live id wins despite crashes; N-2 to O(N^2) messages (E1, E2)",
     run: simulate,
+    model: None,
     settings: &[
         SettingInfo {
             name: "answer-timeout-ms",

@@ -281,6 +281,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "ring election (Chang & Roberts): the highest id wins, 3N-1 messages at worst (E1, E2)",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -214,6 +214,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "mutual exclusion through one server's FIFO queue (request, grant, release)",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[
         DefectInfo {
             name: "grants-twice",

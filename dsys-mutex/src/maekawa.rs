@@ -58,6 +58,7 @@
 use std::collections::BTreeSet;
 
 use dsys_clocks::lamport::{LamportClock, LamportTimestamp};
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::scenario::{Algorithm, DefectInfo, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
@@ -348,11 +349,30 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "mutual exclusion by √N grid voting sets, deadlock-free with inquire/relinquish/failed",
     run: simulate,
     settings: &[],
+    model: Some(model),
     defects: &[DefectInfo {
         name: "no-inquire",
         breaks: "Maekawa's original rules, without Inquire and Failed: a deadlock (ME2)",
     }],
 };
+
+/// `dsys check maekawa`: each process enters once, in every interleaving
+/// ([`each_enters_once`](crate::workload::each_enters_once)); without
+/// `Inquire` a run deadlocks.
+fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    let broken = ALGORITHM.defect_named(options.defect.as_deref())?.is_some();
+    let report = crate::workload::each_enters_once(
+        options.nodes,
+        move |_| match broken {
+            true => Maekawa::broken(Defect::NoInquire),
+            false => Maekawa::new(),
+        },
+        Maekawa::phase,
+    )
+    .options(options)
+    .check();
+    Ok((&report).into())
+}
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let broken = ALGORITHM.defect(options)?.is_some(); // its one defect

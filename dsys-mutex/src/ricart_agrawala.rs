@@ -46,6 +46,7 @@
 use std::collections::BTreeSet;
 
 use dsys_clocks::lamport::{LamportClock, LamportTimestamp};
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::scenario::{Algorithm, DefectInfo, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
@@ -220,6 +221,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "mutual exclusion by Lamport-stamped multicast requests and deferred replies",
     run: simulate,
     settings: &[],
+    model: Some(model),
     defects: &[
         DefectInfo {
             name: "replies-in-section",
@@ -232,12 +234,31 @@ pub const ALGORITHM: Algorithm = Algorithm {
     ],
 };
 
-fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    let defect = match ALGORITHM.defect(options)? {
+/// The defect named `name`, checked against [`ALGORITHM`]'s list.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(match ALGORITHM.defect_named(name)? {
         Some("replies-in-section") => Some(Defect::RepliesInSection),
         Some(_) => Some(Defect::IgnoresTimestamps),
         None => None,
-    };
+    })
+}
+
+/// `dsys check ricart-agrawala`: each process enters once, in every
+/// interleaving ([`each_enters_once`](crate::workload::each_enters_once)).
+fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    let defect = defect(options.defect.as_deref())?;
+    let report = crate::workload::each_enters_once(
+        options.nodes,
+        move |_| defect.map_or_else(RicartAgrawala::new, RicartAgrawala::broken),
+        RicartAgrawala::phase,
+    )
+    .options(options)
+    .check();
+    Ok((&report).into())
+}
+
+fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
+    let defect = defect(options.defect.as_deref())?;
     crate::workload::run_scenario(ALGORITHM.name, options, move |_| match defect {
         Some(defect) => RicartAgrawala::broken(defect),
         None => RicartAgrawala::new(),

@@ -405,6 +405,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "mutual exclusion by one token circulating around a logical ring",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -35,6 +35,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "Chandy-Lamport snapshots of a bank whose branches transfer money at random",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

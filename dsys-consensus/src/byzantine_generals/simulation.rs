@@ -291,6 +291,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "Byzantine generals, oral messages OM(m): m + 1 rounds of relaying, majority, IC1/IC2",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -293,6 +293,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "authenticated Byzantine broadcast: ed25519 signature chains over f + 1 synchronous rounds, any f < N",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -280,6 +280,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "multi-paxos",
     summary: "Multi-Paxos replicated log: a stable leader (phase 1 once), no-op gap filling, catch-up, batching; log agreement after every event",
     run: simulate,
+    model: None,
     settings: &[
         SettingInfo {
             name: "pipeline-max",

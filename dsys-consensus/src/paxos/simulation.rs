@@ -155,6 +155,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "single-decree Paxos (prepare/promise, accept/accepted) with dueling proposers; one value chosen, checked after every event",
     run: simulate,
     settings: &[],
+    model: None,
     defects: &[],
 };
 

@@ -222,6 +222,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "raft",
     summary: "Raft consensus: elections, replication, snapshots; the five safety properties after every event",
     run: simulate,
+    model: None,
     settings: &[
         SettingInfo {
             name: "election-timeout-ms",

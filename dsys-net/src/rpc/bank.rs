@@ -158,6 +158,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "rpc",
     summary: "RPC with retries and at-most-once duplicate suppression: a bank over a lossy network",
     run: simulate,
+    model: None,
     settings: &[
         SettingInfo {
             name: "semantics",

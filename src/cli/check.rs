@@ -1,0 +1,129 @@
+//! `dsys check`: model-check a registered algorithm — every interleaving of
+//! a small configuration instead of one seeded run.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{Args, ValueEnum};
+
+use crate::core::model::{ModelOptions, Network, Strategy};
+
+use super::Registry;
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The algorithm (`dsys list` marks the ones with a model).
+    algorithm: String,
+    /// Number of nodes: keep it small, the states grow exponentially.
+    #[arg(long, default_value_t = 3)]
+    nodes: usize,
+    /// Check a deliberate bug the algorithm ships instead (`dsys list`).
+    #[arg(long, value_name = "NAME")]
+    defect: Option<String>,
+    /// The network may lose any message.
+    #[arg(long)]
+    lossy: bool,
+    /// The network may deliver this many duplicates in a run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    duplicates: u32,
+    /// Nodes may crash (and restart) this many times in a run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    crashes: u32,
+    /// How to explore.
+    #[arg(long, value_enum, default_value_t = StrategyArg::Bfs)]
+    strategy: StrategyArg,
+    /// Random walks to run with `--strategy random`.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    walks: u32,
+    /// Seed of the random walks.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Cut paths at this many steps.
+    #[arg(long, value_name = "STEPS", default_value_t = ModelOptions::default().depth_max)]
+    max_depth: usize,
+    /// Stop after this many distinct states.
+    #[arg(long, value_name = "N", default_value_t = ModelOptions::default().states_max)]
+    max_states: usize,
+    /// Stop after this many seconds of wall time.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    max_seconds: u64,
+}
+
+/// `--strategy`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum StrategyArg {
+    /// Breadth-first: the first violation found is one of the shortest.
+    Bfs,
+    /// Depth-first: long runs sooner, counterexamples maybe longer.
+    Dfs,
+    /// Seeded random walks, for configurations too big to explore.
+    Random,
+}
+
+/// The most nodes `dsys check` takes: past a handful the states outgrow
+/// any budget.
+const NODES_MAX: usize = 8;
+
+pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let Some(entry) = registry.find(&args.algorithm) else {
+        bail!(
+            "unknown algorithm {:?}; `dsys list` shows the registered ones: {}",
+            args.algorithm,
+            registry.names().join(", ")
+        );
+    };
+    let Some(model) = entry.algorithm.model else {
+        let with: Vec<&str> = registry
+            .entries()
+            .iter()
+            .filter(|e| e.algorithm.model.is_some())
+            .map(|e| e.algorithm.name)
+            .collect();
+        bail!(
+            "{} has no model to check yet (these do: {}); `dsys sim {}` samples its runs instead",
+            args.algorithm,
+            with.join(", "),
+            args.algorithm
+        );
+    };
+    if args.nodes == 0 || args.nodes > NODES_MAX {
+        bail!(
+            "--nodes {}: dsys check explores 1 to {NODES_MAX} nodes (the states grow \
+             exponentially; `dsys sim` runs bigger clusters)",
+            args.nodes
+        );
+    }
+    let options = ModelOptions {
+        nodes: args.nodes,
+        defect: args.defect,
+        network: Network {
+            lossy: args.lossy,
+            duplicates_max: args.duplicates,
+        },
+        crashes_max: args.crashes,
+        depth_max: args.max_depth,
+        states_max: args.max_states,
+        time_max: Duration::from_secs(args.max_seconds),
+        strategy: match args.strategy {
+            StrategyArg::Bfs => Strategy::BreadthFirst,
+            StrategyArg::Dfs => Strategy::DepthFirst,
+            StrategyArg::Random => Strategy::RandomWalks {
+                walks: args.walks,
+                seed: args.seed,
+            },
+        },
+    };
+    let verdict = model(&options)?;
+    outln!(
+        "{} on {} nodes: {}",
+        args.algorithm,
+        args.nodes,
+        verdict.text.trim_end()
+    )?;
+    if verdict.passed {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
+}
