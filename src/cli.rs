@@ -221,7 +221,11 @@ fn list(registry: &Registry) -> anyhow::Result<ExitCode> {
         let algorithm = &entry.algorithm;
         outln!("{:<width$}  {}", algorithm.name, algorithm.summary)?;
         if algorithm.model.is_some() {
-            outln!("{:<width$}    has a model: dsys check {}", "", algorithm.name)?;
+            outln!(
+                "{:<width$}    has a model: dsys check {}",
+                "",
+                algorithm.name
+            )?;
         }
         if entry.node.is_some() {
             outln!(

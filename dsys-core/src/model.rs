@@ -1557,6 +1557,146 @@ mod tests {
     }
 
     #[test]
+    fn depth_first_goes_deeper_than_breadth_first_on_the_same_budget() {
+        let reach = |strategy| racy().strategy(strategy).states_max(12).check().depth;
+        let (bfs, dfs) = (reach(Strategy::BreadthFirst), reach(Strategy::DepthFirst));
+        assert!(dfs > bfs, "depth-first {dfs}, breadth-first {bfs}");
+    }
+
+    #[test]
+    fn a_crash_loses_what_was_on_its_way_to_the_node_only() {
+        // n1's grant is in flight when n1 crashes: it still reaches n0.
+        let report = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .crashes_max(1)
+            .property(Property::sometimes(
+                "n0 inside, n1 down",
+                |nodes: &[Option<Racy>]| {
+                    nodes[0].as_ref().is_some_and(|n| n.inside) && nodes[1].is_none()
+                },
+            ))
+            .check();
+        assert!(
+            matches!(report.findings[0].1, Finding::Reached(_)),
+            "{report}"
+        );
+        // n0's ask is in flight when n1 crashes: the restarted n1 never
+        // sees it, so n0 waits in a run that ends.
+        let report = Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .crashes_max(1)
+            .property(Property::eventually(
+                "n0 served",
+                |nodes: &[Option<Racy>]| nodes[0].as_ref().is_some_and(|n| !n.wants),
+            ))
+            .check();
+        let (_, path) = report.counterexample().expect("the ask dies with n1");
+        assert_eq!(
+            path,
+            ["n0 is asked true", "n1 crashes", "n1 restarts"],
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_replay_takes_exactly_the_message_and_timer_each_step_names() {
+        let model = Model::new(3, |_| Racy::default())
+            .request(NodeId(0), true)
+            .request(NodeId(1), true);
+        let ask = |to: u32| Action::Deliver {
+            from: NodeId(0),
+            to: NodeId(to),
+            msg: RacyMsg::Ask,
+        };
+        // Of n0's two asks, the one to n2 is delivered.
+        let replayed = model
+            .replay(&[
+                Action::Request {
+                    node: NodeId(0),
+                    request: true,
+                },
+                ask(2),
+            ])
+            .unwrap();
+        let given: Vec<u32> = replayed
+            .sim
+            .states()
+            .iter()
+            .flatten()
+            .map(|n| n.given)
+            .collect();
+        assert_eq!(given, [0, 0, 1]);
+        // Both inside; then n1's timer fires, not n0's.
+        let grant = |from: u32, to: u32| Action::Deliver {
+            from: NodeId(from),
+            to: NodeId(to),
+            msg: RacyMsg::Grant,
+        };
+        let ask1 = Action::Deliver {
+            from: NodeId(1),
+            to: NodeId(2),
+            msg: RacyMsg::Ask,
+        };
+        let path = [
+            Action::Request {
+                node: NodeId(0),
+                request: true,
+            },
+            Action::Request {
+                node: NodeId(1),
+                request: true,
+            },
+            ask(2),
+            ask1,
+            grant(2, 0),
+            grant(2, 1),
+            Action::Fire {
+                node: NodeId(1),
+                timer: (),
+            },
+        ];
+        let replayed = model.replay(&path).unwrap();
+        let inside: Vec<bool> = replayed
+            .sim
+            .states()
+            .iter()
+            .flatten()
+            .map(|n| n.inside)
+            .collect();
+        assert_eq!(inside, [true, false, false]);
+    }
+
+    #[test]
+    fn random_walks_keep_to_the_depth_and_time_bounds() {
+        let walks = |depth| {
+            Model::new(2, |_| Racy::default())
+                .request(NodeId(0), true)
+                .property(Property::eventually(
+                    "inside at the end",
+                    |nodes: &[Option<Racy>]| nodes.iter().flatten().any(|n| n.inside),
+                ))
+                .depth_max(depth)
+                .strategy(Strategy::RandomWalks { walks: 20, seed: 2 })
+                .check()
+        };
+        // Cut before the runs end: nothing to judge, and no deeper than asked.
+        let cut = walks(2);
+        assert_eq!(cut.findings[0].1, Finding::Held, "{cut}");
+        assert_eq!(cut.depth, 2, "{cut}");
+        // Long enough: every run ends with nobody inside.
+        let full = walks(64);
+        assert!(
+            matches!(full.findings[0].1, Finding::Violated { .. }),
+            "{full}"
+        );
+        let timed = racy()
+            .strategy(Strategy::RandomWalks { walks: 5, seed: 0 })
+            .time_max(Duration::ZERO)
+            .check();
+        assert_eq!(timed.bound, Some(Bound::Time(Duration::ZERO)), "{timed}");
+    }
+
+    #[test]
     fn bounds_make_a_search_bounded_and_say_which() {
         let by_depth = racy().depth_max(2).check();
         assert_eq!(by_depth.bound, Some(Bound::Depth(2)));
