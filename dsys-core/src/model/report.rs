@@ -1,0 +1,182 @@
+//! What a search found: the options `dsys check` builds a model from, the
+//! bounds, the findings per property and the report.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{Action, Network, Strategy};
+use crate::node::Node;
+
+/// The options of `dsys check ALGO`: what an algorithm's
+/// [`Algorithm::model`](crate::scenario::Algorithm::model) builds its
+/// model from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// Number of nodes.
+    pub nodes: usize,
+    /// A deliberate bug to check instead of the correct algorithm, by the
+    /// name in [`Algorithm::defects`](crate::scenario::Algorithm::defects).
+    pub defect: Option<String>,
+    /// What the network may do.
+    pub network: Network,
+    /// Crashes per run.
+    pub crashes_max: u32,
+    /// Bounds of the search.
+    pub depth_max: usize,
+    /// See [`Model::states_max`](super::Model::states_max).
+    pub states_max: usize,
+    /// See [`Model::time_max`](super::Model::time_max).
+    pub time_max: Duration,
+    /// See [`Strategy`].
+    pub strategy: Strategy,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            nodes: 3,
+            defect: None,
+            network: Network::default(),
+            crashes_max: 0,
+            depth_max: 64,
+            states_max: 1_000_000,
+            time_max: Duration::from_secs(60),
+            strategy: Strategy::BreadthFirst,
+        }
+    }
+}
+
+/// What `dsys check` prints and how it exits: a [`ModelReport`] without
+/// its node type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelVerdict {
+    /// The report, as [`ModelReport`]'s `Display` writes it.
+    pub text: String,
+    /// [`ModelReport::passed`].
+    pub passed: bool,
+    /// [`ModelReport::exhaustive`].
+    pub exhaustive: bool,
+}
+
+impl<N: Node> From<&ModelReport<N>> for ModelVerdict {
+    fn from(report: &ModelReport<N>) -> Self {
+        ModelVerdict {
+            text: report.to_string(),
+            passed: report.passed(),
+            exhaustive: report.exhaustive,
+        }
+    }
+}
+
+/// Why a search stopped before visiting every reachable state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// Paths were cut at this many steps.
+    Depth(usize),
+    /// This many distinct states were visited.
+    States(usize),
+    /// The wall-time budget ran out.
+    Time(Duration),
+    /// This many random walks were run ([`Strategy::RandomWalks`]).
+    Walks(u32),
+}
+
+impl fmt::Display for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Depth(d) => write!(f, "paths cut at {d} steps (Model::depth_max)"),
+            Bound::States(s) => write!(f, "stopped after {s} states (Model::states_max)"),
+            Bound::Time(t) => write!(f, "stopped after {t:?} (Model::time_max)"),
+            Bound::Walks(w) => write!(f, "{w} random walks (Strategy::RandomWalks)"),
+        }
+    }
+}
+
+/// What the checker found for one property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Finding {
+    /// An `always` property held in every state visited (an `eventually`
+    /// one, in every finished run visited).
+    Held,
+    /// An `always` property failed, or an `eventually` one in a finished
+    /// run: why, and the path that breaks it (one of the shortest, the
+    /// search being breadth-first).
+    Violated {
+        /// The invariant's message.
+        why: String,
+        /// The steps from the initial state, readable.
+        path: Vec<String>,
+    },
+    /// A `sometimes` property was found to hold, after these steps.
+    Reached(Vec<String>),
+    /// A `sometimes` property held in no state visited.
+    Unreached,
+}
+
+/// The verdicts of a search, and how far it went.
+#[derive(Debug)]
+pub struct ModelReport<N: Node> {
+    /// Per property, in the order given.
+    pub findings: Vec<(&'static str, Finding)>,
+    /// The steps of the first violation found, as values: what
+    /// [`Model::replay`](super::Model::replay) runs in the simulator.
+    pub trail: Option<Vec<Action<N>>>,
+    /// Distinct states visited.
+    pub states: usize,
+    /// The longest path explored.
+    pub depth: usize,
+    /// Whether every reachable state was visited. A `Held` or `Unreached`
+    /// finding of a search that was not exhaustive is not a proof; a
+    /// `Violated` or `Reached` one always is. A search stops early, without
+    /// a bound, once every property is decided.
+    pub exhaustive: bool,
+    /// What bounded the search, if a bound did.
+    pub bound: Option<Bound>,
+}
+
+impl<N: Node> ModelReport<N> {
+    /// Whether every `always` held and every `sometimes` was reached.
+    pub fn passed(&self) -> bool {
+        self.findings
+            .iter()
+            .all(|(_, f)| matches!(f, Finding::Held | Finding::Reached(_)))
+    }
+
+    /// The path of the first violated property, if any.
+    pub fn counterexample(&self) -> Option<(&'static str, &[String])> {
+        self.findings.iter().find_map(|(name, f)| match f {
+            Finding::Violated { path, .. } => Some((*name, path.as_slice())),
+            _ => None,
+        })
+    }
+}
+
+impl<N: Node> fmt::Display for ModelReport<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extent = match &self.bound {
+            None if self.exhaustive => "exhaustive".to_string(),
+            None => "stopped once every property was decided".to_string(),
+            Some(bound) => format!("bounded: {bound}"),
+        };
+        writeln!(
+            f,
+            "{} states, paths up to {} steps ({extent})",
+            self.states, self.depth
+        )?;
+        for (name, finding) in &self.findings {
+            match finding {
+                Finding::Held if self.exhaustive => writeln!(f, "  {name}: holds")?,
+                Finding::Held => writeln!(f, "  {name}: holds in every state visited")?,
+                Finding::Unreached => writeln!(f, "  {name}: NOT REACHED")?,
+                Finding::Reached(path) => writeln!(f, "  {name}: reached in {} steps", path.len())?,
+                Finding::Violated { why, path } => {
+                    writeln!(f, "  {name}: VIOLATED in {} steps: {why}", path.len())?;
+                    for (i, step) in path.iter().enumerate() {
+                        writeln!(f, "    {:>3}. {step}", i + 1)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
