@@ -241,9 +241,8 @@ fn eventually_is_judged_where_runs_end() {
     );
 }
 
-/// Sets timer 1 twice and timer 2 once, then cancels 2, at start; on
-/// timer 1, sets it again if `again`. Draws a number from its RNG at
-/// start.
+/// At start: draws a number from its RNG, sets timer 1 twice and timer 2
+/// once, then cancels 2. Counts the times timer 1 fires.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Ticker {
     drawn: u64,
