@@ -98,8 +98,10 @@
 //! is `tests/multiprocess.rs`). So a server that lost state must not come
 //! back as if it had not: [`FileStorage`] keeps a manifest of what must
 //! exist and refuses to open when a segment is missing or a sealed one is
-//! short, and [`FileStorage::open_existing`] refuses a directory with no
-//! state at all ([`crate::Error::NoState`]). The ways back are the
+//! short, records how far its log was synced and refuses a log that ends
+//! before that (the active segment's tail lost, even at a record
+//! boundary), and [`FileStorage::open_existing`] refuses a directory with
+//! no state at all ([`crate::Error::NoState`]). The ways back are the
 //! dissertation's (§4): restore the directory, or remove the server from
 //! the configuration and add it again as a new, empty member, which
 //! catches up as a learner before it votes. (A leader also probes below a

@@ -196,8 +196,9 @@ fn segments_wholly_covered_by_a_snapshot_are_deleted() {
     let before = count();
     assert!(before > 4, "several segments: {before} files");
     storage.save_snapshot(&snapshot(18, 1)).unwrap();
-    // LOCK, MANIFEST, snapshot, and one segment holding entries 19 and 20.
-    assert_eq!(count(), 4);
+    // LOCK, MANIFEST, durable, snapshot, and one segment holding entries
+    // 19 and 20.
+    assert_eq!(count(), 5);
     storage.append(&entries(1, 21..=21)).unwrap();
     drop(storage);
     let recovered = open(dir.path(), SMALL).load().unwrap();
@@ -279,6 +280,9 @@ fn log_ending_in_one_record(
     }
     let segment = last_segment(dir);
     let before = fs::metadata(&segment).unwrap().len() as usize;
+    // A crash tears the last record only while its append is under way,
+    // before the durable bound is raised: put the bound back as it was.
+    let bound = fs::read(dir.join("durable")).unwrap();
     storage.append(&entries(2, last..=last)).unwrap();
     assert_eq!(
         last_segment(dir),
@@ -286,6 +290,7 @@ fn log_ending_in_one_record(
         "the last record shares its segment"
     );
     drop(storage);
+    fs::write(dir.join("durable"), bound).unwrap();
     (segment.clone(), fs::read(&segment).unwrap(), before)
 }
 
@@ -310,8 +315,10 @@ fn a_torn_tail_is_cut_at_every_byte() {
         let dir = TempDir::new().unwrap();
         let last = 6;
         let (segment, full, start) = log_ending_in_one_record(dir.path(), options, last);
+        let bound = fs::read(dir.path().join("durable")).unwrap();
         for cut in start..full.len() {
             fs::write(&segment, &full[..cut]).unwrap();
+            fs::write(dir.path().join("durable"), &bound).unwrap();
             assert_recovers_without_last(dir.path(), options, last, &format!("cut at {cut}"));
         }
     }
@@ -324,10 +331,12 @@ fn a_garbled_tail_is_cut_at_every_byte() {
     let dir = TempDir::new().unwrap();
     let last = 4;
     let (segment, full, start) = log_ending_in_one_record(dir.path(), FileOptions::default(), last);
+    let bound = fs::read(dir.path().join("durable")).unwrap();
     for from in start..full.len() {
         let mut bytes = full.clone();
         bytes[from..].iter_mut().for_each(|b| *b = !*b);
         fs::write(&segment, &bytes).unwrap();
+        fs::write(dir.path().join("durable"), &bound).unwrap();
         let what = format!("garbled from {from}");
         assert_recovers_without_last(dir.path(), FileOptions::default(), last, &what);
     }
@@ -502,7 +511,7 @@ proptest! {
     /// Random files never make recovery panic.
     #[test]
     fn random_files_never_panic(
-        file in prop::sample::select(vec!["hard_state", "snapshot", "log-000001.seg", "log-000002.seg"]),
+        file in prop::sample::select(vec!["hard_state", "snapshot", "durable", "log-000001.seg", "log-000002.seg"]),
         with_magic in any::<bool>(),
         body in prop::collection::vec(any::<u8>(), 0..200),
     ) {
@@ -511,6 +520,7 @@ proptest! {
         let magic: &[u8] = match file {
             "hard_state" => b"DSYSHST1",
             "snapshot" => b"DSYSSNP1",
+            "durable" => b"DSYSDUR1",
             _ => b"DSYSLOG1",
         };
         let mut bytes = if with_magic { magic.to_vec() } else { Vec::new() };
@@ -657,6 +667,28 @@ fn write_log(dir: &Path, records: &[Record]) {
     };
     manifest.extend(frame(&postcard::to_stdvec(&listed).unwrap()));
     fs::write(dir.join("MANIFEST"), manifest).unwrap();
+    // Nothing known to be synced: the weakest bound.
+    write_durable(dir, [(1, 1), (0, 1)]);
+}
+
+/// One slot of the `durable` file, as documented: seq, next index, the
+/// CRC32 of those 16 bytes, 4 zero bytes.
+fn durable_slot(seq: u64, next_index: u64) -> Vec<u8> {
+    let mut slot = seq.to_le_bytes().to_vec();
+    slot.extend(next_index.to_le_bytes());
+    let crc = crc32fast::hash(&slot);
+    slot.extend(crc.to_le_bytes());
+    slot.extend([0; 4]);
+    slot
+}
+
+/// Writes the `durable` file with two slots, each `(seq, next index)`.
+fn write_durable(dir: &Path, slots: [(u64, u64); 2]) {
+    let mut bytes = b"DSYSDUR1".to_vec();
+    for (seq, next) in slots {
+        bytes.extend(durable_slot(seq, next));
+    }
+    fs::write(dir.join("durable"), bytes).unwrap();
 }
 
 #[test]
@@ -682,10 +714,99 @@ fn the_documented_format_is_what_is_read() {
     hard_state_file.extend(frame(&postcard::to_stdvec(&hard).unwrap()));
     fs::write(dir.path().join("hard_state"), hard_state_file).unwrap();
 
+    // Slot 0 is the newer (seq 2): entries up to 5 were synced.
+    write_durable(dir.path(), [(2, 6), (1, 3)]);
     let recovered = open(dir.path(), FileOptions::default()).load().unwrap();
     assert_eq!(recovered.hard_state, hard);
     assert_eq!(recovered.snapshot, Some(snapshot(2, 1)));
     assert_eq!(recovered.entries, entries(2, 3..=5));
+    // A bound past the log's end is a lost tail.
+    write_durable(dir.path(), [(2, 6), (3, 7)]);
+    let message = expect_corrupt(FileStorage::open(dir.path()), "lost its tail");
+    assert!(message.contains("entries up to 6 were synced"), "{message}");
+}
+
+#[test]
+fn the_active_segment_cut_at_a_record_boundary_is_caught() {
+    // Five synced appends; then the segment loses its last two records
+    // whole, as `truncate` or a copy taken too early would leave it.
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    let mut boundaries = Vec::new();
+    for i in 1..=5 {
+        boundaries.push(fs::metadata(last_segment(dir.path())).unwrap().len());
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    drop(storage);
+    let segment = last_segment(dir.path());
+    let full = fs::read(&segment).unwrap();
+    fs::write(&segment, &full[..boundaries[3] as usize]).unwrap();
+    for result in [
+        FileStorage::<String>::open(dir.path()),
+        FileStorage::<String>::open_existing(dir.path(), FileOptions::default()),
+    ] {
+        let message = expect_corrupt(result, "lost its tail");
+        assert!(
+            message.contains("ends before index 4") && message.contains("entries up to 5"),
+            "{message}"
+        );
+    }
+    // Put back, it opens.
+    fs::write(&segment, &full).unwrap();
+    assert_eq!(reopened_entries(dir.path()), entries(1, 1..=5));
+}
+
+#[test]
+fn truncations_and_snapshots_keep_the_bound_within_the_log() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    storage.append(&entries(1, 1..=5)).unwrap();
+    storage.truncate(3).unwrap();
+    drop(storage);
+    // The bound came down with the log: no false alarm.
+    assert_eq!(reopened_entries(dir.path()), entries(1, 1..=2));
+    let mut storage = open(dir.path(), FileOptions::default());
+    storage.append(&entries(2, 3..=4)).unwrap();
+    // A snapshot past the log's end: the log restarts after it.
+    storage.save_snapshot(&snapshot(9, 2)).unwrap();
+    drop(storage);
+    let mut storage = open(dir.path(), FileOptions::default());
+    assert!(storage.load().unwrap().entries.is_empty());
+    storage.append(&entries(2, 10..=10)).unwrap();
+    drop(storage);
+    assert_eq!(reopened_entries(dir.path()), entries(2, 10..=10));
+}
+
+#[test]
+fn a_damaged_durable_slot_falls_back_to_the_other_and_a_lost_file_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    for i in 1..=3 {
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    drop(storage);
+    let path = dir.path().join("durable");
+    let bytes = fs::read(&path).unwrap();
+    // A torn write of either slot leaves the other, an older bound.
+    for slot in [8, 32] {
+        let mut torn = bytes.clone();
+        torn[slot + 9] ^= 0xff;
+        fs::write(&path, &torn).unwrap();
+        assert_eq!(
+            reopened_entries(dir.path()),
+            entries(1, 1..=3),
+            "slot at {slot}"
+        );
+    }
+    let mut both = bytes.clone();
+    both[8 + 9] ^= 0xff;
+    both[32 + 9] ^= 0xff;
+    fs::write(&path, &both).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "both slots are damaged");
+    fs::write(&path, &bytes[..20]).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "not a durable-index file");
+    fs::remove_file(&path).unwrap();
+    expect_corrupt(FileStorage::open(dir.path()), "durable is missing");
 }
 
 fn any_index() -> impl Strategy<Value = u64> {

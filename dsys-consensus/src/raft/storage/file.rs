@@ -16,6 +16,11 @@ use super::{check_append, Recovered, Storage};
 use crate::raft::types::{Entry, HardState, LogIndex, Snapshot};
 use crate::{Error, Result};
 
+mod durable;
+mod manifest;
+use durable::Durable;
+use manifest::{holds_state, Manifest};
+
 const HARD_STATE_FILE: &str = "hard_state";
 const SNAPSHOT_FILE: &str = "snapshot";
 const LOCK_FILE: &str = "LOCK";
@@ -58,6 +63,7 @@ impl Default for FileOptions {
 /// ```text
 /// <dir>/LOCK               held (advisory lock) while a FileStorage has the directory open
 /// <dir>/MANIFEST           magic "DSYSMAN1" + one record: which segments exist, sealed sizes
+/// <dir>/durable            magic "DSYSDUR1" + two checksummed slots: how far the log was synced
 /// <dir>/hard_state         magic "DSYSHST1" + one record: the HardState
 /// <dir>/snapshot           magic "DSYSSNP1" + one record: the latest Snapshot
 /// <dir>/log-000001.seg     magic "DSYSLOG1" + records, appended
@@ -119,11 +125,18 @@ impl Default for FileOptions {
 /// rewrite (the listed ones hold everything) and are removed. A directory
 /// without a `MANIFEST` is a new node's: [`FileStorage::open`] initialises
 /// it, [`FileStorage::open_existing`] refuses it with [`Error::NoState`] —
-/// use the latter when a missing directory means lost data. What it cannot
-/// see: the active segment cut at a record boundary (without a write and a
-/// sync beside every append, no file can say where the active segment
-/// ended); that tail is lost like a torn one, and the leader finds and
-/// refills the gap (it probes below a follower's former match).
+/// use the latter when a missing directory means lost data.
+///
+/// The `durable` file says how far the log was synced: after every append
+/// its index is raised (one more small write and sync beside the
+/// segment's), and before a truncation it is lowered, so it is always a
+/// lower bound of what the log holds. Two checksummed slots, written in
+/// turn, survive a crash in the middle of a write. A log that recovers
+/// shorter than that bound — the active segment cut, even at a record
+/// boundary, which no segment can show — is [`Error::Corrupt`]: entries
+/// that may have been acknowledged are gone. A torn tail is still cut
+/// silently: the append it belonged to never returned, so its bound was
+/// never raised.
 ///
 /// # Recovery
 ///
@@ -171,6 +184,8 @@ pub struct FileStorage<C> {
     recovered: Option<Recovered<C>>,
     /// Set when a write failed: what is on disk is no longer known.
     failed: bool,
+    /// How far the log was synced, on disk (see "What must exist").
+    durable: Durable,
     _lock: File,
     _entries: PhantomData<fn() -> C>,
 }
@@ -185,74 +200,6 @@ impl<C> fmt::Debug for FileStorage<C> {
             .field("failed", &self.failed)
             .finish()
     }
-}
-
-/// What a data directory must hold: segments `first` to `active()`, the
-/// sealed ones with these lengths.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct Manifest {
-    /// The first segment's number.
-    first: u64,
-    /// The byte length of each sealed segment, from `first` on; the
-    /// segment after them is the active one.
-    sealed: Vec<u64>,
-}
-
-impl Manifest {
-    fn active(&self) -> u64 {
-        self.first + self.sealed.len() as u64
-    }
-
-    fn write(&self, dir: &Path) -> Result<()> {
-        let mut bytes = MANIFEST_MAGIC.to_vec();
-        bytes.extend(encode_frame(self)?);
-        write_atomically(dir, MANIFEST_FILE, &bytes).map(drop)
-    }
-
-    /// Checks that `dir` holds what the manifest lists, and removes the
-    /// segments a crash left outside it.
-    fn check(&self, dir: &Path) -> Result<()> {
-        let (first, active) = (self.first, self.active());
-        for number in segment_numbers(dir)? {
-            if number < first || number > active {
-                let path = dir.join(segment_name(number));
-                tracing::warn!(path = %path.display(), "removing a segment the MANIFEST does not list (left by a crash during a roll or a rewrite)");
-                fs::remove_file(&path).map_err(io_error(&path))?;
-            }
-        }
-        for number in first..=active {
-            let path = dir.join(segment_name(number));
-            let bytes = match fs::metadata(&path) {
-                Ok(meta) => meta.len(),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(Error::Corrupt(format!(
-                        "{} is missing: the MANIFEST says the log runs from {} to {}, and the entries it held were acknowledged",
-                        path.display(),
-                        segment_name(first),
-                        segment_name(active)
-                    )))
-                }
-                Err(source) => return Err(Error::Io { path, source }),
-            };
-            if let Some(&sealed) = self.sealed.get((number - first) as usize) {
-                if bytes != sealed {
-                    return Err(Error::Corrupt(format!(
-                        "{} has {bytes} bytes, but {sealed} were sealed in it: acknowledged entries were {}",
-                        path.display(),
-                        if bytes < sealed { "lost" } else { "changed" }
-                    )));
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Whether `dir` holds any file of a node's state (besides the lock).
-fn holds_state(dir: &Path) -> Result<bool> {
-    Ok(!segment_numbers(dir)?.is_empty()
-        || dir.join(HARD_STATE_FILE).exists()
-        || dir.join(SNAPSHOT_FILE).exists())
 }
 
 /// A log record as written (borrowing the entries).
@@ -337,6 +284,7 @@ where
             }
             None => {
                 write_atomically(&dir, &segment_name(1), SEGMENT_MAGIC)?;
+                Durable::create(&dir)?;
                 let manifest = Manifest {
                     first: 1,
                     sealed: Vec::new(),
@@ -346,6 +294,16 @@ where
             }
         };
         let recovery = recover::<C>(&dir)?;
+        let durable = Durable::open(&dir)?;
+        if recovery.next_index < durable.next_index() {
+            return Err(Error::Corrupt(format!(
+                "the log in {} ends before index {}, but entries up to {} were synced (and may \
+                 have been acknowledged): the active segment lost its tail",
+                dir.display(),
+                recovery.next_index,
+                durable.next_index() - 1
+            )));
+        }
         let segments = recovery.segments;
         let active_bytes = recovery.active_bytes;
         let active =
@@ -362,6 +320,7 @@ where
             next_index: recovery.next_index,
             recovered: Some(recovered),
             failed: false,
+            durable,
             dir,
             _lock: lock,
             _entries: PhantomData,
@@ -537,7 +496,9 @@ where
         }
         self.write_record(&RecordOut::Append(entries))?;
         self.next_index += entries.len() as u64;
-        Ok(())
+        self.durable
+            .set(self.next_index)
+            .inspect_err(|_| self.failed = true)
     }
 
     fn truncate(&mut self, from: LogIndex) -> Result<()> {
@@ -546,8 +507,13 @@ where
         if self.next_index == first || from >= self.next_index {
             return Ok(()); // nothing to remove
         }
+        // Lowered first: the bound must never exceed what the log holds.
+        let next_index = from.max(first);
+        self.durable
+            .set(next_index.min(self.durable.next_index()))
+            .inspect_err(|_| self.failed = true)?;
         self.write_record(&RecordOut::Truncate(from))?;
-        self.next_index = from.max(first);
+        self.next_index = next_index;
         Ok(())
     }
 
@@ -563,16 +529,21 @@ where
         } else {
             index.saturating_add(1)
         };
+        self.durable
+            .set(next_index.min(self.durable.next_index()))
+            .inspect_err(|_| self.failed = true)?;
         if self.segments.len() > 1 {
             self.snapshot_index = index;
             self.next_index = next_index;
-            self.rewrite_log().inspect_err(|_| self.failed = true)
+            self.rewrite_log().inspect_err(|_| self.failed = true)?;
         } else {
             self.write_record(&RecordOut::<C>::Compact(index))?;
             self.snapshot_index = index;
             self.next_index = next_index;
-            Ok(())
         }
+        self.durable
+            .set(next_index)
+            .inspect_err(|_| self.failed = true)
     }
 }
 
