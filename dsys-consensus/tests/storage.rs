@@ -807,6 +807,54 @@ fn a_damaged_durable_slot_falls_back_to_the_other_and_a_lost_file_is_refused() {
     expect_corrupt(FileStorage::open(dir.path()), "not a durable-index file");
     fs::remove_file(&path).unwrap();
     expect_corrupt(FileStorage::open(dir.path()), "durable is missing");
+    // Unreadable (here: a directory) is an I/O error, not a lost file.
+    fs::create_dir(&path).unwrap();
+    assert!(matches!(
+        FileStorage::<String>::open(dir.path()),
+        Err(Error::Io { .. })
+    ));
+}
+
+#[test]
+fn any_one_state_file_without_a_manifest_is_refused() {
+    // A vote alone, a snapshot alone, a segment alone: each is a node's
+    // state, and without the MANIFEST no open can tell what else is gone.
+    for name in ["hard_state", "snapshot", "log-000001.seg"] {
+        let dir = TempDir::new().unwrap();
+        fs::write(dir.path().join(name), b"anything").unwrap();
+        let message = expect_corrupt(FileStorage::open(dir.path()), "no MANIFEST");
+        assert!(message.contains("holds Raft files"), "{name}: {message}");
+    }
+}
+
+#[test]
+fn a_torn_bound_write_leaves_the_bound_before_it() {
+    // Each append writes the slot not holding the latest bound, so a torn
+    // write leaves the previous append's bound: losing the last record
+    // after that is still a lost tail, and so is losing the one before.
+    let dir = TempDir::new().unwrap();
+    let mut storage = open(dir.path(), FileOptions::default());
+    let mut boundaries = Vec::new();
+    for i in 1..=4 {
+        boundaries.push(fs::metadata(last_segment(dir.path())).unwrap().len());
+        storage.append(&entries(1, i..=i)).unwrap();
+    }
+    drop(storage);
+    let path = dir.path().join("durable");
+    let mut bytes = fs::read(&path).unwrap();
+    // Four appends after the two initial slots: seq 5 is the latest, in
+    // slot 1 (at byte 32); tear it.
+    bytes[32 + 9] ^= 0xff;
+    fs::write(&path, &bytes).unwrap();
+    let segment = last_segment(dir.path());
+    let full = fs::read(&segment).unwrap();
+    // Without entry 4 (the torn bound's append): opens, the bound is 4.
+    fs::write(&segment, &full[..boundaries[3] as usize]).unwrap();
+    assert_eq!(reopened_entries(dir.path()), entries(1, 1..=3));
+    // Without entries 3 and 4: entry 3 was synced before the torn write.
+    fs::write(&segment, &full[..boundaries[2] as usize]).unwrap();
+    let message = expect_corrupt(FileStorage::open(dir.path()), "lost its tail");
+    assert!(message.contains("entries up to 3"), "{message}");
 }
 
 fn any_index() -> impl Strategy<Value = u64> {

@@ -60,9 +60,10 @@ fn read_slot(bytes: &[u8]) -> Option<(u64, LogIndex)> {
 impl Durable {
     /// Writes a new directory's file: nothing appended yet (next index 1).
     pub(super) fn create(dir: &Path) -> Result<()> {
+        // Slot `seq % 2`: seq 0 in slot 0, seq 1 (the latest) in slot 1.
         let mut bytes = MAGIC.to_vec();
-        bytes.extend(slot(1, 1));
         bytes.extend(slot(0, 1));
+        bytes.extend(slot(1, 1));
         write_atomically(dir, DURABLE_FILE, &bytes).map(drop)
     }
 
