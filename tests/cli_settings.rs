@@ -431,6 +431,38 @@ fn dsys_check_explores_every_interleaving() {
         "the steps are listed\n{}",
         run.describe()
     );
+    // The counterexample, replayed in the simulator, as a trace.
+    let dir = cli::TempDir::new("check-trace");
+    let jsonl = dir.file("ce.jsonl");
+    let run = dsys([
+        "check",
+        "ricart-agrawala",
+        "--nodes",
+        "2",
+        "--defect",
+        "ignores-timestamps",
+        "--trace",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.describe());
+    let trace = std::fs::read_to_string(&jsonl).expect("the trace file");
+    assert!(
+        trace.lines().count() > 5 && trace.contains("\"emit\""),
+        "{trace}"
+    );
+    let run = dsys([
+        "check",
+        "ricart-agrawala",
+        "--nodes",
+        "2",
+        "--trace",
+        jsonl.to_str().unwrap(),
+    ]);
+    assert!(
+        run.stdout.contains("no counterexample, so no trace"),
+        "{}",
+        run.describe()
+    );
     let run = dsys(["check", "ricart-agrawala", "--nodes", "2", "--lossy"]);
     assert_eq!(run.code, Some(1), "{}", run.describe());
     assert!(

@@ -652,6 +652,23 @@ where
         })
     }
 
+    /// [`Model::check`], as `dsys check` reports it: the verdict, with the
+    /// first violation replayed in the simulator for its trace.
+    pub fn verdict(&self) -> ModelVerdict
+    where
+        N::Timer: PartialEq,
+    {
+        let report = self.check();
+        let mut verdict = ModelVerdict::from(&report);
+        if let Some(trail) = &report.trail {
+            match self.replay(trail) {
+                Ok(mut replayed) => verdict.trace = replayed.sim.take_trace(),
+                Err(why) => verdict.text.push_str(&format!("(no trace: {why})\n")),
+            }
+        }
+        verdict
+    }
+
     /// Explores the states as the [`Strategy`] says (breadth-first by
     /// default) and judges every property.
     pub fn check(&self) -> ModelReport<N> {

@@ -361,7 +361,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
 /// `Inquire` a run deadlocks.
 fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     let broken = ALGORITHM.defect_named(options.defect.as_deref())?.is_some();
-    let report = crate::workload::each_enters_once(
+    let verdict = crate::workload::each_enters_once(
         options.nodes,
         move |_| match broken {
             true => Maekawa::broken(Defect::NoInquire),
@@ -370,8 +370,8 @@ fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
         Maekawa::phase,
     )
     .options(options)
-    .check();
-    Ok((&report).into())
+    .verdict();
+    Ok(verdict)
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

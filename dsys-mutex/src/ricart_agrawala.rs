@@ -247,14 +247,14 @@ fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
 /// interleaving ([`each_enters_once`](crate::workload::each_enters_once)).
 fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     let defect = defect(options.defect.as_deref())?;
-    let report = crate::workload::each_enters_once(
+    let verdict = crate::workload::each_enters_once(
         options.nodes,
         move |_| defect.map_or_else(RicartAgrawala::new, RicartAgrawala::broken),
         RicartAgrawala::phase,
     )
     .options(options)
-    .check();
-    Ok((&report).into())
+    .verdict();
+    Ok(verdict)
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

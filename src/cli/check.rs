@@ -1,6 +1,7 @@
 //! `dsys check`: model-check a registered algorithm — every interleaving of
 //! a small configuration instead of one seeded run.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use anyhow::bail;
 use clap::{Args, ValueEnum};
 
 use crate::core::model::{ModelOptions, Network, Strategy};
+use crate::core::trace::{Trace, SHIVIZ_REGEX};
 
 use super::Registry;
 
@@ -48,6 +50,12 @@ pub(crate) struct CheckArgs {
     /// Stop after this many seconds of wall time.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     max_seconds: u64,
+    /// Write the counterexample, replayed in the simulator, as JSON Lines.
+    #[arg(long, value_name = "FILE.jsonl")]
+    trace: Option<PathBuf>,
+    /// Write the counterexample, replayed in the simulator, as a ShiViz log.
+    #[arg(long, value_name = "FILE.log")]
+    shiviz: Option<PathBuf>,
 }
 
 /// `--strategy`.
@@ -114,6 +122,9 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
             },
         },
     };
+    // Output files are opened before the search, so a bad path is said at once.
+    let trace_file = args.trace.as_deref().map(super::sim::create).transpose()?;
+    let shiviz_file = args.shiviz.as_deref().map(super::sim::create).transpose()?;
     let verdict = model(&options)?;
     outln!(
         "{} on {} nodes: {}",
@@ -121,6 +132,25 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         args.nodes,
         verdict.text.trim_end()
     )?;
+    match &verdict.trace {
+        Some(trace) => {
+            if let (Some(path), Some(file)) = (&args.trace, trace_file) {
+                super::sim::write(path, file, trace, Trace::write_jsonl)?;
+                outln!("trace: the counterexample, replayed, in {}", path.display())?;
+            }
+            if let (Some(path), Some(file)) = (&args.shiviz, shiviz_file) {
+                super::sim::write(path, file, trace, Trace::write_shiviz)?;
+                outln!(
+                    "shiviz: {} written; paste it into ShiViz with the regular expression {SHIVIZ_REGEX}",
+                    path.display()
+                )?;
+            }
+        }
+        None if args.trace.is_some() || args.shiviz.is_some() => {
+            outln!("no counterexample, so no trace was written")?;
+        }
+        None => {}
+    }
     if verdict.passed {
         Ok(ExitCode::SUCCESS)
     } else {

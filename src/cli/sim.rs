@@ -189,11 +189,11 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     }
 }
 
-fn create(path: &Path) -> anyhow::Result<File> {
+pub(crate) fn create(path: &Path) -> anyhow::Result<File> {
     File::create(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
-fn write(
+pub(crate) fn write(
     path: &Path,
     file: File,
     trace: &Trace,

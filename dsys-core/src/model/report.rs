@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{Action, Network, Strategy};
 use crate::node::Node;
+use crate::trace::Trace;
 
 /// The options of `dsys check ALGO`: what an algorithm's
 /// [`Algorithm::model`](crate::scenario::Algorithm::model) builds its
@@ -56,6 +57,11 @@ pub struct ModelVerdict {
     pub passed: bool,
     /// [`ModelReport::exhaustive`].
     pub exhaustive: bool,
+    /// The first violation's steps run in the simulator
+    /// ([`Model::replay`](super::Model::replay)): its trace, for ShiViz and
+    /// the viewer; `None` without a violation, or when the replay could
+    /// not follow the steps (the reason is then at the end of `text`).
+    pub trace: Option<Trace>,
 }
 
 impl<N: Node> From<&ModelReport<N>> for ModelVerdict {
@@ -64,6 +70,7 @@ impl<N: Node> From<&ModelReport<N>> for ModelVerdict {
             text: report.to_string(),
             passed: report.passed(),
             exhaustive: report.exhaustive,
+            trace: None,
         }
     }
 }
