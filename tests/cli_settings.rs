@@ -12,6 +12,20 @@ mod cli;
 
 use cli::dsys;
 
+/// Runs `args`, which must exit 0 with `property` failing as expected
+/// because of `because`; returns the run for more checks.
+fn assert_expected(args: &[&str], property: &str, because: &str) -> cli::Run {
+    let run = dsys(args);
+    let context = run.describe();
+    assert_eq!(run.code, Some(0), "{context}");
+    let line = verdict(&run.stdout, property);
+    assert!(
+        line.contains("as expected") && line.contains(because),
+        "{context}"
+    );
+    run
+}
+
 /// The line of `run`'s report that starts with `property`.
 fn verdict<'a>(stdout: &'a str, property: &str) -> &'a str {
     stdout
@@ -137,20 +151,17 @@ fn sim_help_is_per_algorithm() {
 /// one gets the time it needs before liveness is judged.
 #[test]
 fn raft_timing_set_too_short_is_named_as_the_broken_assumption() {
-    let run = dsys([
-        "sim",
-        "raft",
-        "--set",
-        "election-timeout-ms=2..4",
-        "--set",
-        "heartbeat-ms=1",
-    ]);
-    let context = run.describe();
-    assert_eq!(run.code, Some(0), "{context}");
-    let line = verdict(&run.stdout, "liveness after faults");
-    assert!(
-        line.contains("as expected") && line.contains("shortest election timeout (2ms)"),
-        "{context}"
+    assert_expected(
+        &[
+            "sim",
+            "raft",
+            "--set",
+            "election-timeout-ms=2..4",
+            "--set",
+            "heartbeat-ms=1",
+        ],
+        "liveness after faults",
+        "shortest election timeout (2ms)",
     );
     let run = dsys(["sim", "raft", "--set", "election-timeout-ms=1000..2000"]);
     let context = run.describe();
@@ -182,34 +193,29 @@ fn bully_defects_and_timing_from_the_command_line() {
         "{context}"
     );
     // A restart in the middle of an election: Coulouris's caveat, named.
-    let run = dsys([
-        "sim",
-        "bully",
-        "--crash",
-        "2@100",
-        "--restart",
-        "2@400",
-        "--until-ms",
-        "3000",
-    ]);
-    let context = run.describe();
-    assert_eq!(run.code, Some(0), "{context}");
-    let line = verdict(&run.stdout, "E1 safety");
-    assert!(
-        line.contains("as expected") && line.contains("same id"),
-        "{context}"
+    let run = assert_expected(
+        &[
+            "sim",
+            "bully",
+            "--crash",
+            "2@100",
+            "--restart",
+            "2@400",
+            "--until-ms",
+            "3000",
+        ],
+        "E1 safety",
+        "same id",
     );
     assert!(
         verdict(&run.stdout, "E2 liveness").contains("holds"),
-        "{context}"
+        "{}",
+        run.describe()
     );
-    let run = dsys(["sim", "bully", "--set", "answer-timeout-ms=5"]);
-    let context = run.describe();
-    assert_eq!(run.code, Some(0), "{context}");
-    let line = verdict(&run.stdout, "E1 safety");
-    assert!(
-        line.contains("as expected") && line.contains("answer timeout"),
-        "{context}"
+    assert_expected(
+        &["sim", "bully", "--set", "answer-timeout-ms=5"],
+        "E1 safety",
+        "answer timeout",
     );
 }
 
@@ -217,22 +223,19 @@ fn bully_defects_and_timing_from_the_command_line() {
 /// the report says which assumption the settings broke.
 #[test]
 fn heartbeat_accuracy_broken_by_its_settings_is_expected() {
-    let run = dsys([
-        "sim",
-        "heartbeat",
-        "--set",
-        "period-ms=20",
-        "--set",
-        "timeout-ms=30",
-        "--latency-ms",
-        "1..30",
-    ]);
-    let context = run.describe();
-    assert_eq!(run.code, Some(0), "{context}");
-    let line = verdict(&run.stdout, "accuracy");
-    assert!(
-        line.contains("as expected") && line.contains("timeout − period"),
-        "{context}"
+    assert_expected(
+        &[
+            "sim",
+            "heartbeat",
+            "--set",
+            "period-ms=20",
+            "--set",
+            "timeout-ms=30",
+            "--latency-ms",
+            "1..30",
+        ],
+        "accuracy",
+        "timeout − period",
     );
     let run = dsys(["sim", "heartbeat"]);
     assert!(
