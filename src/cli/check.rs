@@ -9,8 +9,8 @@ use anyhow::bail;
 use clap::{Args, ValueEnum};
 
 use crate::core::model::{ModelOptions, Network, Strategy};
-use crate::core::trace::{Trace, SHIVIZ_REGEX};
 
+use super::sim::TraceOutputs;
 use super::Registry;
 
 #[derive(Debug, Args)]
@@ -74,13 +74,7 @@ enum StrategyArg {
 const NODES_MAX: usize = 8;
 
 pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let Some(entry) = registry.find(&args.algorithm) else {
-        bail!(
-            "unknown algorithm {:?}; `dsys list` shows the registered ones: {}",
-            args.algorithm,
-            registry.names().join(", ")
-        );
-    };
+    let entry = registry.require(&args.algorithm)?;
     let Some(model) = entry.algorithm.model else {
         let with: Vec<&str> = registry
             .entries()
@@ -123,8 +117,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         },
     };
     // Output files are opened before the search, so a bad path is said at once.
-    let trace_file = args.trace.as_deref().map(super::sim::create).transpose()?;
-    let shiviz_file = args.shiviz.as_deref().map(super::sim::create).transpose()?;
+    let outputs = TraceOutputs::open(args.trace, args.shiviz)?;
     let verdict = model(&options)?;
     outln!(
         "{} on {} nodes: {}",
@@ -133,22 +126,8 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         verdict.text.trim_end()
     )?;
     match &verdict.trace {
-        Some(trace) => {
-            if let (Some(path), Some(file)) = (&args.trace, trace_file) {
-                super::sim::write(path, file, trace, Trace::write_jsonl)?;
-                outln!("trace: the counterexample, replayed, in {}", path.display())?;
-            }
-            if let (Some(path), Some(file)) = (&args.shiviz, shiviz_file) {
-                super::sim::write(path, file, trace, Trace::write_shiviz)?;
-                outln!(
-                    "shiviz: {} written; paste it into ShiViz with the regular expression {SHIVIZ_REGEX}",
-                    path.display()
-                )?;
-            }
-        }
-        None if args.trace.is_some() || args.shiviz.is_some() => {
-            outln!("no counterexample, so no trace was written")?;
-        }
+        Some(trace) => outputs.write(trace, "the counterexample, replayed, in")?,
+        None if outputs.any() => outln!("no counterexample, so no trace was written")?,
         None => {}
     }
     if verdict.passed {

@@ -111,6 +111,16 @@ impl Registry {
         self.entries.iter().find(|e| e.algorithm.name == name)
     }
 
+    /// The entry named `name`, or an error listing the registered names.
+    pub(crate) fn require(&self, name: &str) -> anyhow::Result<&Entry> {
+        self.find(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown algorithm {name:?}; `dsys list` shows the registered ones: {}",
+                self.names().join(", ")
+            )
+        })
+    }
+
     /// The names of the entries that run as `dsys node`.
     pub fn node_names(&self) -> Vec<&'static str> {
         self.entries

@@ -103,14 +103,7 @@ fn whole_ms(s: &str) -> Result<u64, String> {
 }
 
 pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode> {
-    let Some(algorithm) = registry.find(&args.algorithm).map(|e| e.algorithm) else {
-        let known = registry.names();
-        bail!(
-            "unknown algorithm {:?}; `dsys list` shows the registered ones: {}",
-            args.algorithm,
-            known.join(", ")
-        );
-    };
+    let algorithm = registry.require(&args.algorithm)?.algorithm;
     let options = SimOptions {
         nodes: args.nodes,
         seed: args.seed,
@@ -138,8 +131,7 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     algorithm.check_settings(&options)?;
     // Output files are opened before the run, so that a bad path is
     // reported at once, not after minutes of simulation.
-    let trace_file = args.trace.as_deref().map(create).transpose()?;
-    let shiviz_file = args.shiviz.as_deref().map(create).transpose()?;
+    let outputs = TraceOutputs::open(args.trace, args.shiviz)?;
     let progress = ProgressLine::new(options.until, Duration::from_secs(args.max_seconds));
     let options = SimOptions {
         watch: Some(progress.watch()),
@@ -162,21 +154,7 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     }
     out!("{}", outcome.report)?;
     if let Some(trace) = &outcome.trace {
-        if let (Some(path), Some(file)) = (&args.trace, trace_file) {
-            write(path, file, trace, Trace::write_jsonl)?;
-            outln!(
-                "trace: {} records written to {}",
-                trace.len(),
-                path.display()
-            )?;
-        }
-        if let (Some(path), Some(file)) = (&args.shiviz, shiviz_file) {
-            write(path, file, trace, Trace::write_shiviz)?;
-            outln!(
-                "shiviz: {} written; paste it into ShiViz with the regular expression {SHIVIZ_REGEX}",
-                path.display()
-            )?;
-        }
+        outputs.write(trace, &format!("{} records written to", trace.len()))?;
     }
     if outcome.report.passed() {
         Ok(ExitCode::SUCCESS)
@@ -189,17 +167,55 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     }
 }
 
-pub(crate) fn create(path: &Path) -> anyhow::Result<File> {
-    File::create(path).with_context(|| format!("cannot create {}", path.display()))
+/// The trace files a command was asked for (`--trace`, `--shiviz`),
+/// created before the run so that a bad path is reported at once, not
+/// after minutes of work.
+pub(crate) struct TraceOutputs {
+    jsonl: Option<(PathBuf, File)>,
+    shiviz: Option<(PathBuf, File)>,
 }
 
-pub(crate) fn write(
-    path: &Path,
-    file: File,
-    trace: &Trace,
-    export: fn(&Trace, BufWriter<File>) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    export(trace, BufWriter::new(file)).with_context(|| format!("cannot write {}", path.display()))
+impl TraceOutputs {
+    /// Creates the files asked for.
+    pub(crate) fn open(jsonl: Option<PathBuf>, shiviz: Option<PathBuf>) -> anyhow::Result<Self> {
+        let create = |path: PathBuf| {
+            File::create(&path)
+                .with_context(|| format!("cannot create {}", path.display()))
+                .map(|file| (path, file))
+        };
+        Ok(TraceOutputs {
+            jsonl: jsonl.map(create).transpose()?,
+            shiviz: shiviz.map(create).transpose()?,
+        })
+    }
+
+    /// Whether any file was asked for.
+    pub(crate) fn any(&self) -> bool {
+        self.jsonl.is_some() || self.shiviz.is_some()
+    }
+
+    /// Writes `trace` to each file and says so (`trace: {what} PATH`).
+    pub(crate) fn write(self, trace: &Trace, what: &str) -> anyhow::Result<()> {
+        let written =
+            |path: &Path,
+             file: File,
+             export: fn(&Trace, BufWriter<File>) -> std::io::Result<()>| {
+                export(trace, BufWriter::new(file))
+                    .with_context(|| format!("cannot write {}", path.display()))
+            };
+        if let Some((path, file)) = self.jsonl {
+            written(&path, file, Trace::write_jsonl)?;
+            outln!("trace: {what} {}", path.display())?;
+        }
+        if let Some((path, file)) = self.shiviz {
+            written(&path, file, Trace::write_shiviz)?;
+            outln!(
+                "shiviz: {} written; paste it into ShiViz with the regular expression {SHIVIZ_REGEX}",
+                path.display()
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// The progress line of a long `dsys sim` run, on standard error when it
