@@ -230,7 +230,9 @@ pub struct Replayed<N: Node> {
 /// A configuration to explore: nodes from a factory, a network, a script
 /// of client requests, faults, properties and bounds.
 pub struct Model<N: Node> {
-    nodes: usize,
+    /// Each node's peers (every other node), built once: every step's
+    /// driver needs them.
+    peers: Vec<Arc<[NodeId]>>,
     factory: Arc<dyn Fn(NodeId) -> N + Send + Sync>,
     network: Network,
     script: Vec<Scripted<N>>,
@@ -246,7 +248,7 @@ pub struct Model<N: Node> {
 impl<N: Node> fmt::Debug for Model<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Model")
-            .field("nodes", &self.nodes)
+            .field("nodes", &self.peers.len())
             .field("network", &self.network)
             .field("requests", &self.script.len())
             .field("crashes_max", &self.crashes_max)
@@ -268,7 +270,9 @@ where
     /// crashes; bounds of 64 steps, a million states and a minute.
     pub fn new(nodes: usize, factory: impl Fn(NodeId) -> N + Send + Sync + 'static) -> Self {
         Model {
-            nodes,
+            peers: (0..nodes as u32)
+                .map(|id| (0..nodes as u32).filter(|&p| p != id).map(NodeId).collect())
+                .collect(),
             factory: Arc::new(factory),
             network: Network::default(),
             script: Vec::new(),
@@ -369,12 +373,9 @@ where
         self
     }
 
-    /// The peers of `id`: every other node.
-    fn peers(&self, id: NodeId) -> Vec<NodeId> {
-        (0..self.nodes as u32)
-            .map(NodeId)
-            .filter(|&p| p != id)
-            .collect()
+    /// How many nodes the model runs.
+    fn nodes(&self) -> usize {
+        self.peers.len()
     }
 
     /// Runs `input` on node `id` of `state`, applying its effects.
@@ -383,8 +384,12 @@ where
         let Some(node) = state.nodes[i].as_mut() else {
             return;
         };
-        let mut driver: Driver<N> =
-            Driver::seeded(id, self.peers(id), self.seed, state.incarnations[i]);
+        let mut driver: Driver<N> = Driver::seeded(
+            id,
+            Arc::clone(&self.peers[i]),
+            self.seed,
+            state.incarnations[i],
+        );
         let effects = driver.handle(node, Duration::ZERO, input);
         for effect in effects {
             match effect {
@@ -407,17 +412,17 @@ where
 
     fn initial(&self) -> State<N> {
         let mut state = State {
-            nodes: (0..self.nodes as u32)
+            nodes: (0..self.nodes() as u32)
                 .map(|i| Some((self.factory)(NodeId(i))))
                 .collect(),
             network: Vec::new(),
-            timers: vec![Vec::new(); self.nodes],
-            issued: vec![0; self.nodes],
-            incarnations: vec![0; self.nodes],
+            timers: vec![Vec::new(); self.nodes()],
+            issued: vec![0; self.nodes()],
+            incarnations: vec![0; self.nodes()],
             crashes: 0,
             duplicates: 0,
         };
-        for i in 0..self.nodes as u32 {
+        for i in 0..self.nodes() as u32 {
             self.step(&mut state, NodeId(i), Input::Start);
         }
         Self::canonical(state)
@@ -484,7 +489,7 @@ where
                 next.push((Action::Duplicate { from, to, msg }, duplicated));
             }
         }
-        for i in 0..self.nodes {
+        for i in 0..self.nodes() {
             let id = NodeId(i as u32);
             for timer in &state.timers[i] {
                 let mut fired = state.clone();
@@ -555,7 +560,7 @@ where
         N::Timer: PartialEq,
     {
         let factory = Arc::clone(&self.factory);
-        let mut sim = Simulation::new(self.nodes, self.seed, move |id| factory(id));
+        let mut sim = Simulation::new(self.nodes(), self.seed, move |id| factory(id));
         sim.set_all_links(LinkConfig::reliable(Latency::Fixed(Duration::from_millis(
             1,
         ))))?;
@@ -598,7 +603,7 @@ where
             *target.lock().unwrap_or_else(|e| e.into_inner()) = action;
         };
         set(None);
-        for _ in 0..self.nodes {
+        for _ in 0..self.nodes() {
             sim.step()?;
         }
         let mut replayed = Replayed {
