@@ -36,3 +36,15 @@ pub(crate) fn assert_alike<T: Eq + Hash + Debug>(a: &T, b: &T, what: &str) {
     assert_eq!(a, b, "{what}");
     assert_eq!(hash_of(a), hash_of(b), "{what}");
 }
+
+/// A copy of `base` whose storage handle `repoint` aims at other content is
+/// still equal to `base` and hashes alike: the storage mirrors state that
+/// equality and hashing read directly.
+pub(crate) fn assert_handle_ignored<T: Clone + Eq + Hash + Debug>(
+    base: &T,
+    repoint: impl FnOnce(&mut T),
+) {
+    let mut other = base.clone();
+    repoint(&mut other);
+    assert_alike(&other, base, "another storage handle");
+}

@@ -726,18 +726,25 @@ fn the_documented_format_is_what_is_read() {
     assert!(message.contains("entries up to 6 were synced"), "{message}");
 }
 
+/// Appends entries 1 to `last` in `dir`, one synced record each, and
+/// returns where each record starts in the (single) segment.
+fn appended_one_by_one(dir: &Path, last: u64) -> Vec<u64> {
+    let mut storage = open(dir, FileOptions::default());
+    (1..=last)
+        .map(|i| {
+            let start = fs::metadata(last_segment(dir)).unwrap().len();
+            storage.append(&entries(1, i..=i)).unwrap();
+            start
+        })
+        .collect()
+}
+
 #[test]
 fn the_active_segment_cut_at_a_record_boundary_is_caught() {
     // Five synced appends; then the segment loses its last two records
     // whole, as `truncate` or a copy taken too early would leave it.
     let dir = TempDir::new().unwrap();
-    let mut storage = open(dir.path(), FileOptions::default());
-    let mut boundaries = Vec::new();
-    for i in 1..=5 {
-        boundaries.push(fs::metadata(last_segment(dir.path())).unwrap().len());
-        storage.append(&entries(1, i..=i)).unwrap();
-    }
-    drop(storage);
+    let boundaries = appended_one_by_one(dir.path(), 5);
     let segment = last_segment(dir.path());
     let full = fs::read(&segment).unwrap();
     fs::write(&segment, &full[..boundaries[3] as usize]).unwrap();
@@ -833,13 +840,7 @@ fn a_torn_bound_write_leaves_the_bound_before_it() {
     // write leaves the previous append's bound: losing the last record
     // after that is still a lost tail, and so is losing the one before.
     let dir = TempDir::new().unwrap();
-    let mut storage = open(dir.path(), FileOptions::default());
-    let mut boundaries = Vec::new();
-    for i in 1..=4 {
-        boundaries.push(fs::metadata(last_segment(dir.path())).unwrap().len());
-        storage.append(&entries(1, i..=i)).unwrap();
-    }
-    drop(storage);
+    let boundaries = appended_one_by_one(dir.path(), 4);
     let path = dir.path().join("durable");
     let mut bytes = fs::read(&path).unwrap();
     // Four appends after the two initial slots: seq 5 is the latest, in
