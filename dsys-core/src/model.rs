@@ -455,6 +455,13 @@ where
                     msg: msg.clone(),
                 },
             );
+            // The same delivery, with a copy left in flight.
+            let duplicated = (state.duplicates < self.network.duplicates_max).then(|| {
+                let mut duplicated = delivered.clone();
+                duplicated.network.push(envelope.clone());
+                duplicated.duplicates += 1;
+                duplicated
+            });
             next.push((
                 Action::Deliver {
                     from,
@@ -475,17 +482,7 @@ where
                     dropped,
                 ));
             }
-            if state.duplicates < self.network.duplicates_max {
-                let mut duplicated = state.clone();
-                duplicated.duplicates += 1;
-                self.step(
-                    &mut duplicated,
-                    to,
-                    Input::Message {
-                        from,
-                        msg: msg.clone(),
-                    },
-                );
+            if let Some(duplicated) = duplicated {
                 next.push((Action::Duplicate { from, to, msg }, duplicated));
             }
         }
