@@ -386,6 +386,21 @@ where
         Ok(())
     }
 
+    /// Records `next_index` as the durable bound (raised only after the
+    /// write that made it true is synced); a failure halts writes.
+    fn set_bound(&mut self, next_index: LogIndex) -> Result<()> {
+        self.durable
+            .set(next_index)
+            .inspect_err(|_| self.failed = true)
+    }
+
+    /// Brings the durable bound down to `next_index` if it is above, before
+    /// a write that may shorten the log: the bound never exceeds the log.
+    fn lower_bound(&mut self, next_index: LogIndex) -> Result<()> {
+        let lowered = next_index.min(self.durable.next_index());
+        self.set_bound(lowered)
+    }
+
     /// Seals the active segment (its length goes into the manifest) and
     /// opens the next.
     fn roll(&mut self) -> Result<()> {
@@ -496,9 +511,7 @@ where
         }
         self.write_record(&RecordOut::Append(entries))?;
         self.next_index += entries.len() as u64;
-        self.durable
-            .set(self.next_index)
-            .inspect_err(|_| self.failed = true)
+        self.set_bound(self.next_index)
     }
 
     fn truncate(&mut self, from: LogIndex) -> Result<()> {
@@ -509,9 +522,7 @@ where
         }
         // Lowered first: the bound must never exceed what the log holds.
         let next_index = from.max(first);
-        self.durable
-            .set(next_index.min(self.durable.next_index()))
-            .inspect_err(|_| self.failed = true)?;
+        self.lower_bound(next_index)?;
         self.write_record(&RecordOut::Truncate(from))?;
         self.next_index = next_index;
         Ok(())
@@ -529,9 +540,7 @@ where
         } else {
             index.saturating_add(1)
         };
-        self.durable
-            .set(next_index.min(self.durable.next_index()))
-            .inspect_err(|_| self.failed = true)?;
+        self.lower_bound(next_index)?;
         if self.segments.len() > 1 {
             self.snapshot_index = index;
             self.next_index = next_index;
@@ -541,9 +550,7 @@ where
             self.snapshot_index = index;
             self.next_index = next_index;
         }
-        self.durable
-            .set(next_index)
-            .inspect_err(|_| self.failed = true)
+        self.set_bound(next_index)
     }
 }
 
