@@ -428,12 +428,7 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
             Property {
                 name: "accuracy",
                 check: Check::at_end(move |sim, options| {
-                    match (accuracy(sim), accuracy_unassured(&config, options)) {
-                        (Err(why), Some(broken)) => {
-                            Verdict::Expected(format!("{why}. Expected: {broken}"))
-                        }
-                        (result, _) => result.into(),
-                    }
+                    Verdict::unless_broken(accuracy(sim), accuracy_unassured(&config, options))
                 }),
             },
         ],

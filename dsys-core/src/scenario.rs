@@ -342,6 +342,33 @@ impl From<std::result::Result<(), String>> for Verdict {
     }
 }
 
+impl Verdict {
+    /// The verdict of `result`, where a failure is [`Verdict::Expected`]
+    /// when `broken` names an assumption the run broke (the text reads
+    /// "why. Expected: broken"), and [`Verdict::Violated`] otherwise.
+    ///
+    /// ```
+    /// use dsys_core::scenario::Verdict;
+    ///
+    /// let slow = Some("the round trip exceeds the timeout".to_string());
+    /// assert_eq!(Verdict::unless_broken(Ok(()), slow.clone()), Verdict::Holds);
+    /// assert_eq!(
+    ///     Verdict::unless_broken(Err("two leaders".into()), slow),
+    ///     Verdict::Expected("two leaders. Expected: the round trip exceeds the timeout".into())
+    /// );
+    /// assert_eq!(
+    ///     Verdict::unless_broken(Err("two leaders".into()), None),
+    ///     Verdict::Violated("two leaders".into())
+    /// );
+    /// ```
+    pub fn unless_broken(result: std::result::Result<(), String>, broken: Option<String>) -> Self {
+        match (result, broken) {
+            (Err(why), Some(broken)) => Verdict::Expected(format!("{why}. Expected: {broken}")),
+            (result, _) => result.into(),
+        }
+    }
+}
+
 /// When a property is checked. Each variant holds a closure (build one
 /// with [`Check::invariant`], [`Check::node_invariant`], [`Check::at_end`],
 /// [`Check::history`] or [`Check::figure`]), so a check may capture what it

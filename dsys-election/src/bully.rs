@@ -629,12 +629,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                     } else {
                         None
                     };
-                    match (result, broken) {
-                        (Err(why), Some(broken)) => {
-                            Verdict::Expected(format!("{why}. Expected: {broken}"))
-                        }
-                        (result, _) => result.into(),
-                    }
+                    Verdict::unless_broken(result, broken)
                 }),
             },
             Property {

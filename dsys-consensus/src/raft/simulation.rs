@@ -358,12 +358,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
                              {settle:?} after the last fault"
                         ));
                     }
-                    match (check_liveness(sim), &timing) {
-                        (Err(why), Some(broken)) => {
-                            Verdict::Expected(format!("{why}. Expected: {broken}"))
-                        }
-                        (result, _) => result.into(),
-                    }
+                    Verdict::unless_broken(check_liveness(sim), timing.clone())
                 }),
             },
             Property {
