@@ -210,7 +210,7 @@ fn run<N: Replicated>(clients: u64, commands: u64, placement: Placement) -> Run 
         let send = |next: &mut u64, sent_at: &mut HashMap<u64, Instant>| {
             sent_at.insert(*next, Instant::now());
             handle
-                .request(N::propose(*next))
+                .request(N::propose((*next).into()))
                 .expect("the leader's mailbox has room");
             *next += 1;
         };
@@ -221,7 +221,9 @@ fn run<N: Replicated>(clients: u64, commands: u64, placement: Placement) -> Run 
             let event = events.next().await.expect("the leader keeps emitting");
             match N::outcome(&event) {
                 Some(Ok(id)) => {
-                    let sent = sent_at.remove(&id).expect("a command we sent");
+                    let sent = sent_at
+                        .remove(&u64::try_from(id).expect("an id we sent"))
+                        .expect("a command we sent");
                     latencies.push(sent.elapsed());
                     if next < commands {
                         send(&mut next, &mut sent_at);

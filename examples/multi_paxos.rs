@@ -78,7 +78,7 @@ fn propose(sim: &mut Simulation<Replica>, next_id: &mut u64, value: &str) {
     *next_id += 1;
     println!("   client → {leader}: propose {value:?}");
     let request = MultiPaxosRequest::Propose {
-        id: *next_id,
+        id: (*next_id).into(),
         command: value.to_string(),
     };
     sim.request(leader, request).expect("the leader is up");

@@ -95,7 +95,7 @@ fn main() {
 
 fn propose(sim: &mut Simulation<Server>, leader: NodeId, id: u64, value: &str) {
     let request = RaftRequest::Propose {
-        id,
+        id: id.into(),
         command: value.to_string(),
         session: None,
     };

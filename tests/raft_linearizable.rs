@@ -109,11 +109,11 @@ fn run(seed: u64, defect: Option<Defect>) -> Result<Ops, String> {
     let crashed = NodeId(rng.random_range(0..NODES as u32));
 
     let mut recorder: Recorder<RegisterOp<i64>, RegisterRet<i64>> = Recorder::new();
-    let mut calls: HashMap<u64, Call> = HashMap::new(); // by request id
-    let mut busy: HashMap<u64, u64> = HashMap::new(); // client slot → request id
+    let mut calls: HashMap<u128, Call> = HashMap::new(); // by request id
+    let mut busy: HashMap<u64, u128> = HashMap::new(); // client slot → request id
     let mut client_ids: Vec<u64> = (0..CLIENTS).collect();
     let mut next_client = CLIENTS;
-    let mut next_request = 1u64;
+    let mut next_request = 1u128;
     let mut seen = [0usize; NODES];
     let (mut cut, mut healed, mut crashed_yet, mut restarted) = (false, false, false, false);
 
@@ -226,7 +226,7 @@ fn run(seed: u64, defect: Option<Defect>) -> Result<Ops, String> {
         // Calls unanswered for too long are given up: they stay open, and
         // the client goes on under a new id.
         let now = sim.now();
-        let late: Vec<u64> = calls
+        let late: Vec<u128> = calls
             .iter()
             .filter(|(_, c)| now - c.since > PATIENCE)
             .map(|(id, _)| *id)

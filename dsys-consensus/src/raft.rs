@@ -182,7 +182,7 @@ pub mod properties;
 pub mod service;
 pub mod simulation;
 mod state_machine;
-mod storage;
+pub(crate) mod storage;
 mod types;
 
 pub use log::Log;

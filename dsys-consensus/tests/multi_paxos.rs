@@ -145,8 +145,14 @@ fn a_full_pipeline_batches_commands_into_one_slot() {
     let mut sim = Simulation::new(3, 2, cluster(config));
     sim.run_until(Duration::from_millis(100)).unwrap();
     for id in 1..=10 {
-        sim.request(NodeId(0), MultiPaxosRequest::Propose { id, command: id })
-            .unwrap();
+        sim.request(
+            NodeId(0),
+            MultiPaxosRequest::Propose {
+                id: id.into(),
+                command: id,
+            },
+        )
+        .unwrap();
     }
     sim.run_for(Duration::from_millis(100)).unwrap();
     let leader = sim.node(NodeId(0)).unwrap();
@@ -187,7 +193,7 @@ fn the_same_state_machine_runs_on_raft_and_on_multi_paxos() {
     paxos.run_until(Duration::from_millis(100)).unwrap();
     for (id, v) in values.iter().enumerate() {
         let request = MultiPaxosRequest::Propose {
-            id: id as u64,
+            id: id as u128,
             command: v.to_string(),
         };
         paxos.request(NodeId(0), request).unwrap();
@@ -206,7 +212,7 @@ fn the_same_state_machine_runs_on_raft_and_on_multi_paxos() {
     let (leader, _) = raft.nodes().find(|(_, n)| n.is_leader()).unwrap();
     for (id, v) in values.iter().enumerate() {
         let request = RaftRequest::Propose {
-            id: id as u64,
+            id: id as u128,
             command: v.to_string(),
             session: None,
         };

@@ -196,7 +196,7 @@ fn reconfigure(sim: &mut Simulation<SimRaft>, node: NodeId, goal: Goal, until: D
         _ => return again(sim, node, goal, until),
     };
     let request = RaftRequest::ChangeMembership {
-        id: u64::MAX,
+        id: u128::MAX,
         change,
     };
     let _ = sim.request(leader, request);

@@ -40,10 +40,7 @@ fn open(dir: &PathBuf) -> FileStorage<u64> {
     loop {
         match FileStorage::open(dir) {
             Ok(storage) => return storage,
-            Err(e)
-                if e.to_string().contains("another FileStorage")
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(dsys_consensus::Error::Locked(_)) if std::time::Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => panic!("the data directory {} does not open: {e}", dir.display()),
@@ -78,7 +75,7 @@ async fn propose(cluster: &Cluster<Server>, first: u64, count: u64) -> BTreeSet<
         let pending: Vec<u64> = (first..first + count).skip(acked.len()).collect();
         for &id in &pending {
             let _ = handle.request(RaftRequest::Propose {
-                id,
+                id: id.into(),
                 command: 1,
                 session: None,
             });

@@ -16,7 +16,7 @@ use dsys_consensus::raft::properties::{views, Checkers};
 use dsys_consensus::raft::simulation::{cluster, current_leader, SimRaft};
 use dsys_consensus::raft::{
     Counter, Defect, MemStorage, MembershipChange, Msg, Raft, RaftConfig, RaftEvent, RaftRequest,
-    Rejection, Role, Session, Timer,
+    Rejection, RequestId, Role, Session, Timer,
 };
 use dsys_core::sim::{LinkConfig, Simulation};
 use dsys_core::testing::{check_seeds, Harness};
@@ -208,7 +208,7 @@ impl Script {
     }
 
     /// What `id` told its application about request `request`.
-    fn answers(&self, id: u32, request: u64) -> Vec<RaftEvent<u64>> {
+    fn answers(&self, id: u32, request: RequestId) -> Vec<RaftEvent<u64>> {
         self.events[id as usize]
             .iter()
             .filter(|e| match e {
@@ -381,7 +381,7 @@ fn three_in_step() -> Result<Script, String> {
     Ok(s)
 }
 
-fn propose(id: u64, command: u64) -> RaftRequest<u64, ()> {
+fn propose(id: RequestId, command: u64) -> RaftRequest<u64, ()> {
     RaftRequest::Propose {
         id,
         command,
@@ -392,7 +392,7 @@ fn propose(id: u64, command: u64) -> RaftRequest<u64, ()> {
 /// One heartbeat interval of n0 under a steady read load: a read, its
 /// round delivered both ways between n0 and `followers`, then n0's
 /// heartbeat timer, and what it sends delivered both ways too.
-fn interval_with_a_read(s: &mut Script, read: u64, followers: &[u32]) -> Result<(), String> {
+fn interval_with_a_read(s: &mut Script, read: RequestId, followers: &[u32]) -> Result<(), String> {
     s.request(
         0,
         RaftRequest::Read {
@@ -553,7 +553,7 @@ fn await_leader(sim: &mut Sim) -> Result<NodeId, String> {
 }
 
 /// The last answer `at` gave to request `id`.
-fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<RaftEvent<u64>> {
+fn answer(sim: &Sim, at: NodeId, id: RequestId) -> Option<RaftEvent<u64>> {
     sim.events(at)
         .iter()
         .rev()
@@ -564,7 +564,7 @@ fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<RaftEvent<u64>> {
 fn await_answer(
     sim: &mut Sim,
     at: NodeId,
-    id: u64,
+    id: RequestId,
     within: Duration,
 ) -> Result<RaftEvent<u64>, String> {
     run_until(sim, within, &format!("{at} answers request {id}"), |s| {
@@ -576,7 +576,7 @@ fn await_answer(
 fn sim_propose(
     sim: &mut Sim,
     at: NodeId,
-    id: u64,
+    id: RequestId,
     command: u64,
     session: Option<Session>,
 ) -> Result<(), String> {
@@ -595,7 +595,7 @@ fn sim_propose(
 fn commit(
     sim: &mut Sim,
     at: NodeId,
-    id: u64,
+    id: RequestId,
     command: u64,
     session: Option<Session>,
 ) -> Result<u64, String> {
@@ -764,7 +764,7 @@ fn a_restarted_leader_does_not_step_down_on_a_reapplied_old_configuration() {
 }
 
 /// Opens a session at `at` (D §6.3) and returns its id.
-fn open_session(sim: &mut Sim, at: NodeId, id: u64) -> Result<u64, String> {
+fn open_session(sim: &mut Sim, at: NodeId, id: RequestId) -> Result<u64, String> {
     sim.request(at, RaftRequest::OpenSession { id })
         .map_err(|e| e.to_string())?;
     match await_answer(sim, at, id, MS(1000))? {

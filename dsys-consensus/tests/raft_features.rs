@@ -14,7 +14,8 @@ use std::time::Duration;
 use dsys_consensus::raft::properties::{views, Checkers};
 use dsys_consensus::raft::simulation::{cluster, converged, current_leader, SimRaft};
 use dsys_consensus::raft::{
-    MembershipChange, Payload, RaftConfig, RaftEvent, RaftRequest, Rejection, Role, Session,
+    MembershipChange, Payload, RaftConfig, RaftEvent, RaftRequest, Rejection, RequestId, Role,
+    Session,
 };
 use dsys_core::sim::{Latency, LinkConfig, Ordering, Simulation};
 use dsys_core::testing::check_seeds;
@@ -102,7 +103,7 @@ fn session(client: u64, seq: u64) -> Option<Session> {
     Some(Session { client, seq })
 }
 
-fn propose(sim: &mut Sim, at: NodeId, id: u64, command: u64, session: Option<Session>) {
+fn propose(sim: &mut Sim, at: NodeId, id: RequestId, command: u64, session: Option<Session>) {
     let request = RaftRequest::Propose {
         id,
         command,
@@ -111,17 +112,17 @@ fn propose(sim: &mut Sim, at: NodeId, id: u64, command: u64, session: Option<Ses
     sim.request(at, request).expect("a node of the cluster");
 }
 
-fn read(sim: &mut Sim, at: NodeId, id: u64) {
+fn read(sim: &mut Sim, at: NodeId, id: RequestId) {
     sim.request(at, RaftRequest::Read { id, query: () })
         .expect("a node of the cluster");
 }
 
-fn change(sim: &mut Sim, at: NodeId, id: u64, change: MembershipChange) {
+fn change(sim: &mut Sim, at: NodeId, id: RequestId, change: MembershipChange) {
     sim.request(at, RaftRequest::ChangeMembership { id, change })
         .expect("a node of the cluster");
 }
 
-fn transfer(sim: &mut Sim, at: NodeId, id: u64, to: NodeId) {
+fn transfer(sim: &mut Sim, at: NodeId, id: RequestId, to: NodeId) {
     sim.request(at, RaftRequest::TransferLeadership { id, to })
         .expect("a node of the cluster");
 }
@@ -133,7 +134,7 @@ fn settle_now(sim: &mut Sim) {
 
 /// The answer `node` gave to request `id`: the last Applied, ReadDone,
 /// Rejected or MembershipChanged event that carries it.
-fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<Event> {
+fn answer(sim: &Sim, at: NodeId, id: RequestId) -> Option<Event> {
     sim.events(at)
         .iter()
         .rev()
@@ -142,7 +143,7 @@ fn answer(sim: &Sim, at: NodeId, id: u64) -> Option<Event> {
 }
 
 /// Every event `at` emitted about request `id`, in order.
-fn answers(sim: &Sim, at: NodeId, id: u64) -> Vec<Event> {
+fn answers(sim: &Sim, at: NodeId, id: RequestId) -> Vec<Event> {
     sim.events(at)
         .iter()
         .filter(|e| match &e.event {
@@ -155,7 +156,7 @@ fn answers(sim: &Sim, at: NodeId, id: u64) -> Vec<Event> {
 
 /// Waits (at most `within`) for `at` to answer request `id`, and returns
 /// the answer.
-fn await_answer(sim: &mut Sim, at: NodeId, id: u64, within: Duration) -> Event {
+fn await_answer(sim: &mut Sim, at: NodeId, id: RequestId, within: Duration) -> Event {
     run_until(sim, within, &format!("{at} answers request {id}"), |s| {
         answer(s, at, id).is_some()
     });
@@ -164,7 +165,13 @@ fn await_answer(sim: &mut Sim, at: NodeId, id: u64, within: Duration) -> Event {
 
 /// Proposes `command` at `leader` and waits for it to be applied; returns
 /// the state machine's output.
-fn commit(sim: &mut Sim, leader: NodeId, id: u64, command: u64, session: Option<Session>) -> u64 {
+fn commit(
+    sim: &mut Sim,
+    leader: NodeId,
+    id: RequestId,
+    command: u64,
+    session: Option<Session>,
+) -> u64 {
     propose(sim, leader, id, command, session);
     match await_answer(sim, leader, id, MS(1000)) {
         RaftEvent::Applied { output, .. } => output,
@@ -173,7 +180,7 @@ fn commit(sim: &mut Sim, leader: NodeId, id: u64, command: u64, session: Option<
 }
 
 /// Opens a session at `leader` (D §6.3) and returns its id.
-fn open_session(sim: &mut Sim, leader: NodeId, id: u64) -> u64 {
+fn open_session(sim: &mut Sim, leader: NodeId, id: RequestId) -> u64 {
     sim.request(leader, RaftRequest::OpenSession { id })
         .expect("a node of the cluster");
     match await_answer(sim, leader, id, MS(1000)) {
@@ -340,7 +347,7 @@ fn sessions_apply_a_retried_command_once_across_leader_change_snapshot_and_resta
 /// Every ReadDone (at any node) must reflect every write acknowledged
 /// before the read was issued: its output is at least the highest Applied
 /// output emitted before the read's issue time (the counter only grows).
-fn assert_no_stale_read(sim: &Sim, issued: &BTreeMap<(NodeId, u64), Duration>) {
+fn assert_no_stale_read(sim: &Sim, issued: &BTreeMap<(NodeId, RequestId), Duration>) {
     let acked: Vec<(Duration, u64)> = sim
         .all_events()
         .into_iter()
@@ -404,12 +411,12 @@ fn read_index_scenario(seed: u64, config: RaftConfig) {
     let reads = 150;
     for k in 0..reads {
         let at = start + MS(10 * k);
-        issued.insert((old, 1000 + k), at);
+        issued.insert((old, 1000 + u128::from(k)), at);
         sim.request_at(
             at,
             old,
             RaftRequest::Read {
-                id: 1000 + k,
+                id: 1000 + u128::from(k),
                 query: (),
             },
         )
@@ -441,7 +448,7 @@ fn read_index_scenario(seed: u64, config: RaftConfig) {
     // No read issued at the deposed leader was answered with a value; every
     // one was refused (at its step-down, or on arrival afterwards).
     for k in 0..reads {
-        let id = 1000 + k;
+        let id = 1000 + u128::from(k);
         match answer(&sim, old, id) {
             Some(RaftEvent::Rejected {
                 reason: Rejection::NotLeader { .. },
@@ -1381,7 +1388,7 @@ fn proposals_beyond_the_uncommitted_bound_are_refused_busy() {
         });
         for id in 1..=4 {
             match answer(&sim, leader, id) {
-                Some(RaftEvent::Applied { output, .. }) if output == id => {}
+                Some(RaftEvent::Applied { output, .. }) if u128::from(output) == id => {}
                 other => return Err(format!("proposal {id}: {other:?}")),
             }
         }
@@ -1397,11 +1404,11 @@ fn proposals_beyond_the_uncommitted_bound_are_refused_busy() {
 /// What a chaos run asked, to judge the answers by.
 #[derive(Default)]
 struct Requests {
-    next_id: u64,
+    next_id: RequestId,
     /// Read issue times, by (node, request id).
-    reads: BTreeMap<(NodeId, u64), Duration>,
+    reads: BTreeMap<(NodeId, RequestId), Duration>,
     /// The session of each proposal, by (node, request id).
-    sessions: BTreeMap<(NodeId, u64), Session>,
+    sessions: BTreeMap<(NodeId, RequestId), Session>,
     /// The next sequence number of each client.
     seqs: BTreeMap<u64, u64>,
 }

@@ -285,7 +285,7 @@
 //! sim.run_until(Duration::from_millis(100)).unwrap();
 //! assert_eq!(current_leader(&sim), Some(NodeId(0)), "the lowest id nobody suspects");
 //! for id in 1..=10 {
-//!     sim.request(NodeId(0), MultiPaxosRequest::Propose { id, command: id }).unwrap();
+//!     sim.request(NodeId(0), MultiPaxosRequest::Propose { id: id.into(), command: id }).unwrap();
 //! }
 //! sim.run_for(Duration::from_millis(100)).unwrap();
 //! // Every replica applied 1 + 2 + … + 10 to its counter, in the same order.

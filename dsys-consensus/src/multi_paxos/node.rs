@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use dsys_core::failure_detector::{FailureDetector, HeartbeatConfig};
 use dsys_core::{Context, Node, NodeId};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::message::{Command, Entry, Msg, MultiPaxosEvent, MultiPaxosRequest, Slot, Tick};
 use crate::paxos::Ballot;
@@ -103,7 +105,8 @@ impl MultiPaxosConfig {
 /// not yet known chosen. A slot's accepted proposal is dropped once the
 /// slot joins the log: from then on a Promise reports the chosen entry
 /// itself, which outranks any accepted proposal.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound(serialize = "C: Serialize", deserialize = "C: DeserializeOwned"))]
 pub struct Durable<C> {
     /// The highest ballot promised (for every slot at once).
     pub promised: Option<Ballot>,
@@ -1000,7 +1003,10 @@ mod tests {
     use crate::test_support::{assert_every_field_counts, assert_handle_ignored, Change};
 
     fn batch(id: u64) -> Entry<u64> {
-        Entry::Batch(vec![Command { id, command: id }])
+        Entry::Batch(vec![Command {
+            id: id.into(),
+            command: id,
+        }])
     }
 
     // Paxos Made Simple §3: a new leader re-proposes, slot by slot, the
@@ -1356,7 +1362,10 @@ mod tests {
                 chosen: vec![],
             },
         );
-        let propose = |id| MultiPaxosRequest::Propose { id, command: id };
+        let propose = |id: u64| MultiPaxosRequest::Propose {
+            id: id.into(),
+            command: id,
+        };
         assert_eq!(h.request(propose(1)).len(), 2, "an Accept to each peer");
         assert_eq!(h.request(propose(2)), vec![], "waits for the pipeline");
         assert_eq!(

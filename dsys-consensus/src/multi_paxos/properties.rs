@@ -135,7 +135,10 @@ mod tests {
     use dsys_core::testing::Harness;
 
     fn add(n: u64) -> Entry<u64> {
-        Entry::Batch(vec![Command { id: n, command: n }])
+        Entry::Batch(vec![Command {
+            id: n.into(),
+            command: n,
+        }])
     }
 
     /// A replica whose stable storage holds `log` as chosen, started (so

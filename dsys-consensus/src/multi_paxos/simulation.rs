@@ -16,7 +16,7 @@ use super::node::{Durable, MultiPaxos, MultiPaxosConfig};
 use super::properties::{LogAgreement, StateMachineSafety};
 use crate::paxos::simulation::versus;
 use crate::properties::{self as consensus, by_instance};
-use crate::raft::{Counter, StateMachine};
+use crate::raft::{Counter, RequestId, StateMachine};
 use crate::stable::Stable;
 
 /// The replica type of the simulated cluster: a counter.
@@ -55,7 +55,7 @@ pub fn drive_client(
     fn tick(sim: &mut Simulation<SimMultiPaxos>, seq: u64, until: Duration, period: Duration) {
         if let Some(leader) = current_leader(sim) {
             let request = MultiPaxosRequest::Propose {
-                id: seq,
+                id: seq.into(),
                 command: seq,
             };
             sim.request(leader, request)
@@ -123,7 +123,7 @@ pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
     for (slot, decisions) in decisions_per_slot(sim) {
         for d in &decisions {
             if let Entry::Batch(commands) = &d.value {
-                if let Some(c) = commands.iter().find(|c| c.command != c.id) {
+                if let Some(c) = commands.iter().find(|c| u128::from(c.command) != c.id) {
                     return Err(format!(
                         "Validity: slot {slot} at {} holds command {} under id {}, which the client never proposed",
                         d.node, c.command, c.id
@@ -133,7 +133,7 @@ pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
         }
     }
     for (id, node) in sim.nodes() {
-        let mut seen: HashMap<u64, Slot> = HashMap::new();
+        let mut seen: HashMap<RequestId, Slot> = HashMap::new();
         for (slot, entry) in node.chosen() {
             let Entry::Batch(commands) = entry else {
                 continue;

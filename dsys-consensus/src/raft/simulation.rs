@@ -19,6 +19,7 @@ use super::properties::{
 };
 use super::state_machine::Counter;
 use super::storage::MemStorage;
+use super::types::RequestId;
 use super::types::{Role, Session};
 
 /// The node type of the simulated cluster: a counter over memory storage.
@@ -50,7 +51,7 @@ where
 
 /// The request id with which [`drive_client`] opens its session; its
 /// proposals have ids from 1.
-pub const OPEN_SESSION_ID: u64 = 0;
+pub const OPEN_SESSION_ID: RequestId = 0;
 
 /// Schedules a client that opens a session (dissertation §6.3), then,
 /// every `period` from `from` to `until`, proposes `+1` to the current
@@ -85,7 +86,7 @@ pub fn drive_client(
             match c.session {
                 Some(client) => {
                     let request = RaftRequest::Propose {
-                        id: c.seq,
+                        id: c.seq.into(),
                         command: 1,
                         session: Some(Session { client, seq: c.seq }),
                     };

@@ -16,7 +16,7 @@ use super::types::{Entry, HardState, LogIndex, Snapshot};
 use crate::{Error, Result};
 
 pub mod conformance;
-mod file;
+pub(crate) mod file;
 
 pub use file::{FileOptions, FileStorage};
 

@@ -17,7 +17,7 @@ pub type LogIndex = u64;
 
 /// A request id chosen by the local caller, echoed in the events that answer
 /// the request.
-pub type RequestId = u64;
+pub type RequestId = u128;
 
 /// One entry of the replicated log.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -766,7 +766,7 @@ fn valid_record_after(bytes: &[u8], start: usize) -> bool {
     (start..bytes.len()).any(|offset| read_frame(bytes, offset).is_ok())
 }
 
-fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
+pub(crate) fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
     let payload = postcard::to_stdvec(value).map_err(|e| {
         Error::Contract(format!(
             "a record could not be encoded ({e}); check the command type's Serialize"
@@ -790,7 +790,10 @@ fn encode_frame<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>> {
 }
 
 /// Reads a file holding `magic` and one record; `None` if it does not exist.
-fn read_single_record_file<T: DeserializeOwned>(path: &Path, magic: &[u8; 8]) -> Result<Option<T>> {
+pub(crate) fn read_single_record_file<T: DeserializeOwned>(
+    path: &Path,
+    magic: &[u8; 8],
+) -> Result<Option<T>> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -893,7 +896,7 @@ fn remove_temporary_files(dir: &Path) -> Result<()> {
 
 /// Writes `dir/name` so that a crash leaves the old content or the new,
 /// durably: temporary file, fsync, rename, fsync of the directory.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
     let temporary = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
     let mut file = File::create(&temporary).map_err(io_error(&temporary))?;
@@ -932,7 +935,7 @@ fn cut_at(path: &Path, length: u64) -> Result<()> {
         .map_err(io_error(path))
 }
 
-fn take_lock(dir: &Path) -> Result<File> {
+pub(crate) fn take_lock(dir: &Path) -> Result<File> {
     let path = dir.join(LOCK_FILE);
     let file = OpenOptions::new()
         .create(true)
