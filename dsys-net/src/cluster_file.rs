@@ -24,6 +24,9 @@
 //! # Where node 0 finds its private key (only node 0's machine needs the
 //! # file; mode 0600).
 //! key_file = "/etc/dsys/n0.key"
+//! # Optional: where it serves HTTP, for services with an HTTP API
+//! # (`dsys kv serve`); followers redirect clients to the leader's.
+//! http = "10.0.0.1:8000"
 //!
 //! [[node]]
 //! id = 1
@@ -129,6 +132,9 @@ pub struct NodeEntry {
     pub public_key: PublicKey,
     /// Where its private key is (needed on its own machine only).
     pub key_file: Option<PathBuf>,
+    /// Where it serves HTTP, for services that have an HTTP API (`dsys kv
+    /// serve`): clients call it there, and followers redirect to it.
+    pub http: Option<SocketAddr>,
 }
 
 /// One `[[client]]` entry: a process that is not a member of the cluster
@@ -174,6 +180,7 @@ struct RawNode {
     data_dir: PathBuf,
     public_key: Option<String>,
     key_file: Option<PathBuf>,
+    http: Option<String>,
 }
 
 impl ClusterFile {
@@ -281,12 +288,31 @@ impl ClusterFile {
                     raw_node.id
                 )));
             }
+            let http = match &raw_node.http {
+                None => None,
+                Some(text) => {
+                    let http = resolve(text).map_err(|why| {
+                        fail(format!(
+                            "node {}: cannot use http = \"{text}\": {why}; write host:port, e.g. \"10.0.0.1:8000\"",
+                            raw_node.id
+                        ))
+                    })?;
+                    if let Some(other) = addrs.insert(http, raw_node.id) {
+                        return Err(fail(format!(
+                            "node {}'s http address {http} is already node {other}'s: each listener needs its own port",
+                            raw_node.id
+                        )));
+                    }
+                    Some(http)
+                }
+            };
             nodes.push(NodeEntry {
                 id,
                 addr,
                 data_dir: base.join(raw_node.data_dir),
                 public_key: public_key(raw_node.id, "node", raw_node.public_key)?,
                 key_file: path(raw_node.key_file),
+                http,
             });
         }
         nodes.sort_by_key(|n| n.id);

@@ -38,7 +38,7 @@ pub mod tcp;
 pub mod udp;
 
 #[cfg(feature = "transport")]
-pub use cluster_file::{ClientEntry, ClusterFile};
+pub use cluster_file::{ClientEntry, ClusterFile, NodeEntry};
 #[cfg(feature = "transport")]
 pub use dsys_core::runtime::KindStats;
 #[cfg(feature = "transport")]

@@ -268,3 +268,46 @@ fn clients_follow_the_nodes_and_are_everyones_peers() {
         .to_string()
         .contains("not in cluster"));
 }
+
+#[test]
+fn a_node_may_name_its_http_address_and_a_bad_or_shared_one_is_refused() {
+    let with_http = GOOD.replace(
+        "key_file = \"keys/n1.key\"",
+        "key_file = \"keys/n1.key\"\nhttp = \"127.0.0.1:8001\"",
+    );
+    let cluster = ClusterFile::parse(&with_http).unwrap();
+    assert_eq!(
+        cluster.node(NodeId(1)).unwrap().http,
+        Some("127.0.0.1:8001".parse().unwrap())
+    );
+    assert_eq!(cluster.node(NodeId(0)).unwrap().http, None);
+
+    let bad = GOOD.replace(
+        "key_file = \"keys/n1.key\"",
+        "key_file = \"keys/n1.key\"\nhttp = \"nowhere\"",
+    );
+    assert!(
+        problem(&bad).contains("cannot use http = \"nowhere\""),
+        "{}",
+        problem(&bad)
+    );
+    let shared = GOOD.replace(
+        "key_file = \"keys/n1.key\"",
+        "key_file = \"keys/n1.key\"\nhttp = \"127.0.0.1:7000\"",
+    );
+    // Node 1 comes first in the file: node 0's addr then finds it taken.
+    assert!(
+        problem(&shared).contains("same address 127.0.0.1:7000"),
+        "{}",
+        problem(&shared)
+    );
+    let twice = GOOD.replace(
+        "data_dir = \"data/n0\"",
+        "data_dir = \"data/n0\"\nhttp = \"127.0.0.1:7001\"",
+    );
+    assert!(
+        problem(&twice).contains("already node 1's"),
+        "{}",
+        problem(&twice)
+    );
+}
