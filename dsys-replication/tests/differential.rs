@@ -94,7 +94,8 @@ impl Random for Kv {
     fn input(&self, rng: &mut ChaCha8Rng) -> KvOp {
         let key = ["x", "y"][rng.random_range(0..2)].to_string();
         let value = |rng: &mut ChaCha8Rng| ["a", "b"][rng.random_range(0..2)].to_string();
-        match rng.random_range(0..4) {
+        match rng.random_range(0..5) {
+            4 => KvOp::Delete { key },
             0 => KvOp::Get { key },
             1 => KvOp::Put {
                 key,
@@ -114,7 +115,7 @@ impl Random for Kv {
     fn output(&self, rng: &mut ChaCha8Rng, input: &KvOp) -> KvRet {
         match input {
             KvOp::Get { .. } => KvRet::Value(KV_VALUES[rng.random_range(0..4)].to_string()),
-            KvOp::Put { .. } | KvOp::Append { .. } => KvRet::Done,
+            KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Delete { .. } => KvRet::Done,
             KvOp::Cas { .. } => KvRet::Cas(rng.random_bool(0.5)),
         }
     }
@@ -122,7 +123,7 @@ impl Random for Kv {
         let current = state.get(input.key()).cloned().unwrap_or_default();
         match input {
             KvOp::Get { .. } => KvRet::Value(current),
-            KvOp::Put { .. } | KvOp::Append { .. } => KvRet::Done,
+            KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Delete { .. } => KvRet::Done,
             KvOp::Cas { expect, .. } => KvRet::Cas(current == *expect),
         }
     }

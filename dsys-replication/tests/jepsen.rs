@@ -445,7 +445,7 @@ fn every_malformed_edn_line_is_an_error_with_line_and_column() {
             "{:process 0, :type :invoke, :f :read, :key \"k\", :value nil}\n".into(),
             1,
             32,
-            "expected :get, :put, :append or :cas for :f",
+            "expected :get, :put, :append, :cas or :delete for :f",
         ),
         (
             "{:process 0, :type :invoke, :f :get, :key nil, :value nil}\n".into(),
@@ -629,7 +629,8 @@ fn kv_history(actions: &[Action]) -> History<KvOp, KvRet> {
     let value = |v: i64| format!("x {v} \"y\"\n");
     generate(
         actions,
-        |a| match a.choice % 4 {
+        |a| match a.choice % 5 {
+            4 => KvOp::Delete { key: key(a) },
             0 => KvOp::Get { key: key(a) },
             1 => KvOp::Put {
                 key: key(a),
@@ -647,7 +648,7 @@ fn kv_history(actions: &[Action]) -> History<KvOp, KvRet> {
         },
         |input, a| match input {
             KvOp::Get { .. } => (a.choice % 3 != 0).then(|| KvRet::Value(value(a.b))),
-            KvOp::Put { .. } | KvOp::Append { .. } => Some(KvRet::Done),
+            KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Delete { .. } => Some(KvRet::Done),
             KvOp::Cas { .. } => Some(KvRet::Cas(a.choice % 2 == 0)),
         },
     )

@@ -280,6 +280,10 @@ pub fn kv(config: &RunConfig, keys: usize, seed: u64) -> History<KvOp, KvRet> {
                     }
                     KvRet::Cas(ok)
                 }
+                KvOp::Delete { key } => {
+                    map.remove(key);
+                    KvRet::Done
+                }
             }
         },
     )

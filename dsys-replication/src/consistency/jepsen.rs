@@ -718,10 +718,12 @@ fn kv_line(builder: &mut Builder<KvOp, KvRet>, number: usize, line: &str) -> Res
         _ => None,
     }
     .ok_or_else(|| wrong(kind_node, "type", ":invoke, :ok, :fail or :info"))?;
-    let f_node = required("f", ":get, :put, :append or :cas")?;
+    let f_node = required("f", ":get, :put, :append, :cas or :delete")?;
     let f = match &f_node.edn {
-        Edn::Keyword(k) if matches!(k.as_str(), "get" | "put" | "append" | "cas") => k.as_str(),
-        _ => return Err(wrong(f_node, "f", ":get, :put, :append or :cas")),
+        Edn::Keyword(k) if matches!(k.as_str(), "get" | "put" | "append" | "cas" | "delete") => {
+            k.as_str()
+        }
+        _ => return Err(wrong(f_node, "f", ":get, :put, :append, :cas or :delete")),
     };
     let key_node = required("key", "a string")?;
     let key = match &key_node.edn {
@@ -753,6 +755,14 @@ fn kv_line(builder: &mut Builder<KvOp, KvRet>, number: usize, line: &str) -> Res
             ("put" | "append", _) => {
                 return Err(wrong(value_node, "value", &format!("the string to {f}")))
             }
+            ("delete", Edn::Nil) => KvOp::Delete { key },
+            ("delete", _) => {
+                return Err(wrong(
+                    value_node,
+                    "value",
+                    "nil (a delete is invoked without a value)",
+                ))
+            }
             (_, edn) => match string_pair(edn) {
                 Some((expect, new)) => KvOp::Cas { key, expect, new },
                 None => return Err(wrong(value_node, "value", "[expect new], two strings")),
@@ -771,6 +781,7 @@ fn kv_line(builder: &mut Builder<KvOp, KvRet>, number: usize, line: &str) -> Res
         KvOp::Put { key, .. } => ("put", key),
         KvOp::Append { key, .. } => ("append", key),
         KvOp::Cas { key, .. } => ("cas", key),
+        KvOp::Delete { key } => ("delete", key),
     };
     if f != invoked_f {
         return Err(wrong(
@@ -824,8 +835,12 @@ fn kv_line(builder: &mut Builder<KvOp, KvRet>, number: usize, line: &str) -> Res
                 return Err(echoed(format!("[{expect:?} {new:?}]")));
             }
         }
+        (Type::Ok, KvOp::Delete { .. }, Edn::Nil) => Outcome::Complete(Some(KvRet::Done)),
+        (Type::Ok, KvOp::Delete { .. }, _) => return Err(echoed("nil".to_string())),
         (Type::Fail, KvOp::Get { .. }, _) => Outcome::Complete(None),
-        (Type::Fail, KvOp::Put { .. } | KvOp::Append { .. }, _) => Outcome::Drop,
+        (Type::Fail, KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Delete { .. }, _) => {
+            Outcome::Drop
+        }
         (Type::Invoke, _, _) => Outcome::Open,
     };
     builder.finish_op(process, number, outcome);
@@ -902,6 +917,7 @@ pub fn write_kv_edn(history: &History<KvOp, KvRet>, mut out: impl Write) -> Resu
             KvOp::Put { key, .. } => ("put", key),
             KvOp::Append { key, .. } => ("append", key),
             KvOp::Cas { key, .. } => ("cas", key),
+            KvOp::Delete { key } => ("delete", key),
         };
         format!(
             "{{:process {}, :type {kind}, :f :{f}, :key {}, :value {value}}}\n",
@@ -910,7 +926,7 @@ pub fn write_kv_edn(history: &History<KvOp, KvRet>, mut out: impl Write) -> Resu
         )
     };
     let input_value = |input: &KvOp| match input {
-        KvOp::Get { .. } => "nil".to_string(),
+        KvOp::Get { .. } | KvOp::Delete { .. } => "nil".to_string(),
         KvOp::Put { value, .. } | KvOp::Append { value, .. } => edn_string(value),
         KvOp::Cas { expect, new, .. } => format!("[{} {}]", edn_string(expect), edn_string(new)),
     };
@@ -924,7 +940,7 @@ pub fn write_kv_edn(history: &History<KvOp, KvRet>, mut out: impl Write) -> Resu
         let (kind, value) = match (&op.input, &op.output) {
             (KvOp::Get { .. }, Some(KvRet::Value(v))) => (":ok", edn_string(v)),
             (KvOp::Get { .. }, None) => (":fail", "nil".to_string()),
-            (KvOp::Put { .. } | KvOp::Append { .. }, Some(KvRet::Done)) => {
+            (KvOp::Put { .. } | KvOp::Append { .. } | KvOp::Delete { .. }, Some(KvRet::Done)) => {
                 (":ok", input_value(&op.input))
             }
             (KvOp::Cas { .. }, Some(KvRet::Cas(ok))) => {

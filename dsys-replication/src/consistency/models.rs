@@ -173,6 +173,11 @@ pub enum KvOp {
         /// The value it then holds.
         new: String,
     },
+    /// Remove a key: it reads as `""` again.
+    Delete {
+        /// The key.
+        key: String,
+    },
 }
 
 impl KvOp {
@@ -182,8 +187,14 @@ impl KvOp {
             KvOp::Get { key }
             | KvOp::Put { key, .. }
             | KvOp::Append { key, .. }
-            | KvOp::Cas { key, .. } => key,
+            | KvOp::Cas { key, .. }
+            | KvOp::Delete { key } => key,
         }
+    }
+
+    /// Whether the operation changes nothing (a get).
+    pub fn is_read(&self) -> bool {
+        matches!(self, KvOp::Get { .. })
     }
 }
 
@@ -193,7 +204,7 @@ impl KvOp {
 pub enum KvRet {
     /// A get's value (`""` for a key never written).
     Value(String),
-    /// A put or append is done.
+    /// A put, append or delete is done.
     Done,
     /// Whether a compare-and-set took effect.
     Cas(bool),
@@ -237,13 +248,22 @@ impl Model for Kv {
                     (KvRet::Cas(false), None)
                 }
             }
+            KvOp::Delete { .. } => (KvRet::Done, Some(String::new())),
         };
         if output.is_some_and(|output| *output != answer) {
             return None;
         }
         let mut next = state.clone();
-        if let Some(value) = value {
-            next.insert(input.key().to_string(), value);
+        match value {
+            // One state for "absent" and "empty", so that histories that
+            // reach the same map by different routes meet in the cache.
+            Some(value) if value.is_empty() => {
+                next.remove(input.key());
+            }
+            Some(value) => {
+                next.insert(input.key().to_string(), value);
+            }
+            None => {}
         }
         Some(next)
     }
