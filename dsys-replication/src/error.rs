@@ -17,6 +17,10 @@ pub enum Error {
         /// What is wrong, and what was expected.
         message: String,
     },
+    /// A simulation refused a step (an unknown node, a run over its
+    /// limits, an invariant violated).
+    #[error("simulation: {0}")]
+    Simulation(#[from] dsys_core::Error),
     /// Reading or writing a file failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

@@ -2,6 +2,15 @@
 //!
 //! Replication and how to judge it.
 //!
+//! - [`kv`]: a replicated key-value store — one client API (get, put,
+//!   append, compare-and-set, delete; exactly-once retries; reads named
+//!   by their consistency), the lecture's five stages, simulated clients
+//!   ([`kv::simulate`]) and `dsys sim` scenarios ([`kv::scenario`]) — over
+//!   four backends:
+//!   - [`primary_backup`]: passive replication, views, split brain;
+//!   - [`active`]: active replication over a sequencer's total order;
+//!   - [`kv::consensus`]: Raft's and Multi-Paxos' replicated logs.
+//! - [`cap`]: the CAP theorem as a run.
 //! - [`consistency`]: histories of what clients saw (invoke, complete or
 //!   never returned), models of the replicated object (register, CAS
 //!   register, key-value map, FIFO queue), and checkers for
@@ -23,7 +32,11 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 
+pub mod active;
+pub mod cap;
 pub mod consistency;
 mod error;
+pub mod kv;
+pub mod primary_backup;
 
 pub use error::{Error, Result};

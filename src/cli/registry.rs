@@ -44,7 +44,7 @@ impl Registry {
     /// Every algorithm dsys ships, in course order; Raft, Ricart & Agrawala
     /// and the bully election also run as `dsys node`.
     pub fn standard() -> Self {
-        use crate::{clocks, consensus, core, election, mutex, net};
+        use crate::{clocks, consensus, core, election, mutex, net, replication};
         Registry::new()
             .with(core::ping_pong::ALGORITHM)
             .with(core::failure_detector::ALGORITHM)
@@ -69,6 +69,10 @@ impl Registry {
             .with(consensus::multi_paxos::simulation::ALGORITHM)
             .with(consensus::byzantine_generals::simulation::ALGORITHM)
             .with(consensus::dolev_strong::simulation::ALGORITHM)
+            .with(replication::kv::scenario::PRIMARY_BACKUP)
+            .with(replication::kv::scenario::ACTIVE)
+            .with(replication::kv::scenario::KV_RAFT)
+            .with(replication::kv::scenario::KV_MULTI_PAXOS)
     }
 
     /// Adds `algorithm` for `dsys sim`; an entry of the same name is
