@@ -64,6 +64,7 @@ macro_rules! outln {
 mod check;
 mod cluster;
 mod history;
+mod kv;
 mod node;
 mod raft;
 mod registry;
@@ -108,6 +109,10 @@ enum Command {
     /// Recorded histories: check them for linearizability or sequential consistency.
     #[command(subcommand)]
     History(history::HistoryCommand),
+    /// The replicated key-value store as a service: replicas over TCP with
+    /// an HTTP API, a local cluster, and a client.
+    #[command(subcommand)]
+    Kv(kv::KvCommand),
 }
 
 /// Runs the command line of this process over `registry`: parses the
@@ -174,6 +179,7 @@ fn parse(registry: &Registry, args: &[OsString]) -> Result<Cli, clap::Error> {
 fn init_logging(command: &Command) {
     let default = match command {
         Command::Node(_) | Command::Cluster(_) => "info",
+        Command::Kv(kv::KvCommand::Serve(_) | kv::KvCommand::Up(_)) => "info",
         _ => "error",
     };
     // A second call in one process (tests calling `run_from` twice) keeps
@@ -205,6 +211,7 @@ fn dispatch(registry: &Registry, cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cluster(command) => cluster::cluster(registry, command),
         Command::Raft(command) => raft::raft(command),
         Command::History(command) => history::history(command),
+        Command::Kv(command) => kv::kv(command),
     }
 }
 

@@ -142,6 +142,20 @@ fn jepsen_edn_is_a_kv_history_and_a_tiny_budget_is_unknown() {
 }
 
 #[test]
+fn the_format_is_guessed_past_blank_lines_and_comments() {
+    let dir = TempDir::new("guess");
+    let edn = dir.write("kv.edn", &format!("\n  ; a comment\n{KV_EDN}"));
+    check(&["--model", "kv", &edn], 0, &["read as Jepsen EDN"]);
+    let spaced = register_jsonl(2).replace("{\"client\"", "{ \"client\"");
+    let jsonl = dir.write("spaced.jsonl", &spaced);
+    check(
+        &["--model", "cas-register", &jsonl],
+        0,
+        &["read as JSON Lines"],
+    );
+}
+
+#[test]
 fn bad_files_and_wrong_models_are_clear_errors() {
     let dir = TempDir::new("errors");
     let missing = dir.0.join("missing.log");

@@ -70,37 +70,9 @@ pub(crate) fn cluster(registry: &Registry, command: ClusterCommand) -> anyhow::R
             args.algorithm
         );
     }
-    if args.nodes == 0 {
-        bail!("--nodes must be at least 1");
-    }
-    create_private_dir(&args.dir)?;
-    let path = args.dir.join("cluster.toml");
-    let fresh = !path.exists();
-    if !fresh {
-        let file = ClusterFile::load(&path)?;
-        if file.nodes.len() != args.nodes {
-            bail!(
-                "{} describes {} nodes, not {}: remove the directory or pass --nodes {}",
-                path.display(),
-                file.nodes.len(),
-                args.nodes,
-                file.nodes.len()
-            );
-        }
-        outln!("reusing {} (and the nodes' data in it)", path.display())?;
-    } else {
-        let text = local_cluster_file(&args.dir, args.nodes)?;
-        write_private(&path, &text)?;
-        outln!(
-            "wrote {} and a key per process in {}",
-            path.display(),
-            args.dir.join("keys").display()
-        )?;
-    }
-    let exe = std::env::current_exe().context("cannot find the dsys executable")?;
-    let mut children: Vec<Child> = Vec::new();
-    for id in 0..args.nodes {
-        let mut command = Command::new(&exe);
+    let (path, fresh) = prepare(&args.dir, args.nodes, false)?;
+    let children = spawn_all(args.nodes, |id| {
+        let mut command = dsys_command()?;
         command.args(["node", "--cluster"]).arg(&path).args([
             "--id",
             &id.to_string(),
@@ -110,12 +82,8 @@ pub(crate) fn cluster(registry: &Registry, command: ClusterCommand) -> anyhow::R
         if fresh {
             command.arg("--init");
         }
-        let child = command
-            .spawn()
-            .with_context(|| format!("cannot start node {id}"))?;
-        outln!("started n{id} (pid {})", child.id())?;
-        children.push(child);
-    }
+        Ok(command)
+    })?;
     if args.algorithm == "raft" {
         outln!(
             "\npropose values from another terminal:\n  cargo run --release -- raft propose --cluster {} hello\n",
@@ -126,11 +94,73 @@ pub(crate) fn cluster(registry: &Registry, command: ClusterCommand) -> anyhow::R
     supervise(children)
 }
 
+/// Creates `dir` and writes a cluster file for `nodes` local nodes in it
+/// (each with an HTTP address too, with `http`), or reuses the one there;
+/// returns its path and whether it is new.
+pub(super) fn prepare(dir: &Path, nodes: usize, http: bool) -> anyhow::Result<(PathBuf, bool)> {
+    if nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    create_private_dir(dir)?;
+    let path = dir.join("cluster.toml");
+    let fresh = !path.exists();
+    if !fresh {
+        let file = ClusterFile::load(&path)?;
+        if file.nodes.len() != nodes {
+            bail!(
+                "{} describes {} nodes, not {}: remove the directory or pass --nodes {}",
+                path.display(),
+                file.nodes.len(),
+                nodes,
+                file.nodes.len()
+            );
+        }
+        if http && file.nodes.iter().any(|n| n.http.is_none()) {
+            bail!(
+                "{} gives its nodes no HTTP addresses (it was written by `dsys cluster up`?): use another --dir",
+                path.display()
+            );
+        }
+        outln!("reusing {} (and the nodes' data in it)", path.display())?;
+    } else {
+        let text = local_cluster_file(dir, nodes, http)?;
+        write_private(&path, &text)?;
+        outln!(
+            "wrote {} and a key per process in {}",
+            path.display(),
+            dir.join("keys").display()
+        )?;
+    }
+    Ok((path, fresh))
+}
+
+/// This program, to start again as a node process.
+pub(super) fn dsys_command() -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("cannot find the dsys executable")?;
+    Ok(Command::new(exe))
+}
+
+/// Starts `command(id)` for each of `nodes` ids.
+pub(super) fn spawn_all(
+    nodes: usize,
+    command: impl Fn(usize) -> anyhow::Result<Command>,
+) -> anyhow::Result<Vec<Child>> {
+    let mut children = Vec::new();
+    for id in 0..nodes {
+        let child = command(id)?
+            .spawn()
+            .with_context(|| format!("cannot start node {id}"))?;
+        outln!("started n{id} (pid {})", child.id())?;
+        children.push(child);
+    }
+    Ok(children)
+}
+
 /// Watches the node processes until Ctrl-C or SIGTERM, which it passes on
 /// to them (each node stops cleanly), reporting each node that exits on
 /// its own; when every node has exited, the cluster is over and exits
 /// non-zero.
-fn supervise(mut children: Vec<Child>) -> anyhow::Result<ExitCode> {
+pub(super) fn supervise(mut children: Vec<Child>) -> anyhow::Result<ExitCode> {
     let mut alive: Vec<bool> = vec![true; children.len()];
     let all_died = actix_rt::System::new().block_on(async {
         let stop = stop_signal();
@@ -220,10 +250,10 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// A cluster file for `nodes` nodes and one client on free loopback ports,
-/// with a fresh random secret and a fresh key pair per process (written to
-/// DIR/keys).
-fn local_cluster_file(dir: &Path, nodes: usize) -> anyhow::Result<String> {
+/// A cluster file for `nodes` nodes (with an HTTP address each, with
+/// `http`) and one client on free loopback ports, with a fresh random
+/// secret and a fresh key pair per process (written to DIR/keys).
+fn local_cluster_file(dir: &Path, nodes: usize, http: bool) -> anyhow::Result<String> {
     let secret: [u8; 32] = rand::rng().random();
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     let keys = dir.join("keys");
@@ -235,10 +265,12 @@ fn local_cluster_file(dir: &Path, nodes: usize) -> anyhow::Result<String> {
     )?;
     writeln!(text, "name = \"local\"\nsecret = \"{secret}\"\n")?;
     // Ports chosen by the OS now; free again when the nodes bind them.
-    let listeners: Vec<TcpListener> = (0..=nodes)
+    let ports = if http { 2 * nodes + 1 } else { nodes + 1 };
+    let listeners: Vec<TcpListener> = (0..ports)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<Result<_, _>>()
         .context("cannot find free loopback ports")?;
+    let (listeners, http_listeners) = listeners.split_at(nodes + 1);
     for (id, listener) in listeners.iter().enumerate() {
         let addr = listener.local_addr()?;
         let key = NodeKey::generate();
@@ -250,9 +282,13 @@ fn local_cluster_file(dir: &Path, nodes: usize) -> anyhow::Result<String> {
         );
         if id < nodes {
             create_private_dir(&dir.join(format!("n{id}")))?;
+            let http = match http_listeners.get(id) {
+                Some(listener) => format!("http = \"{}\"\n", listener.local_addr()?),
+                None => String::new(),
+            };
             writeln!(
                 text,
-                "[[node]]\nid = {id}\naddr = \"{addr}\"\ndata_dir = \"n{id}\"\n{identity}\n"
+                "[[node]]\nid = {id}\naddr = \"{addr}\"\ndata_dir = \"n{id}\"\n{identity}\n{http}"
             )?;
         } else {
             writeln!(text, "# The address `dsys raft propose` answers on.\n[[client]]\nid = {id}\naddr = \"{addr}\"\n{identity}")?;

@@ -310,23 +310,3 @@ fn judge<M: Model>(
         }
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_are_guessed_from_content() {
-        assert_eq!(
-            guess_format("INFO  jepsen.core - start\nINFO  jepsen.util - 0\t:invoke\t:read\tnil\n"),
-            Some(Format::Jepsen)
-        );
-        assert_eq!(
-            guess_format("\n{:process 0, :type :invoke}"),
-            Some(Format::JepsenEdn)
-        );
-        assert_eq!(guess_format("{\"client\":0}"), Some(Format::Jsonl));
-        assert_eq!(guess_format("hello"), None);
-        assert_eq!(guess_format(""), None);
-    }
-}

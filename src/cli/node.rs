@@ -1,7 +1,7 @@
 //! `dsys node`: one node of a registered algorithm over TCP, as a cluster
 //! file describes it; the runners of the standard algorithms.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use crate::core::{Node, NodeId};
 use crate::election::bully::{Bully, BullyConfig};
 use crate::election::ElectionEvent;
 use crate::mutex::ricart_agrawala::RicartAgrawala;
-use crate::net::{ClusterFile, TcpConfig, TcpTransport};
+use crate::net::{ClusterFile, NodeEntry, TcpConfig, TcpTransport};
 
 use super::Registry;
 
@@ -106,22 +106,25 @@ pub(crate) fn node(registry: &Registry, args: NodeArgs) -> anyhow::Result<ExitCo
     };
     let file = ClusterFile::load(&args.cluster)?;
     let id = NodeId(args.id);
-    let entry = file
-        .node(id)
-        .with_context(|| {
-            format!(
-                "{id} is not a node of {} (it has n0..n{})",
-                args.cluster.display(),
-                file.nodes.len().saturating_sub(1)
-            )
-        })?
-        .clone();
+    let entry = node_entry(&file, &args.cluster, id)?;
     runner(NodeSetup {
         id,
         servers: file.nodes.len(),
         data_dir: entry.data_dir,
         init: args.init,
         transport: file.to_tcp_config(id)?,
+    })
+}
+
+/// Node `id`'s entry in the cluster file at `path`, or an error naming
+/// the ids the file has.
+pub(crate) fn node_entry(file: &ClusterFile, path: &Path, id: NodeId) -> anyhow::Result<NodeEntry> {
+    file.node(id).cloned().with_context(|| {
+        format!(
+            "{id} is not a node of {} (it has n0..n{})",
+            path.display(),
+            file.nodes.len().saturating_sub(1)
+        )
     })
 }
 
@@ -152,8 +155,29 @@ impl NodeSetup {
 /// Raft over a [`FileStorage`] in the node's data directory, as a service
 /// `dsys raft propose` talks to.
 pub(crate) fn raft(setup: NodeSetup) -> anyhow::Result<ExitCode> {
-    let (dir, id) = (&setup.data_dir, setup.id);
-    let storage = if setup.init {
+    let storage = open_raft_storage(&setup.data_dir, setup.id, setup.init)?;
+    let raft = Raft::new(RaftConfig::default(), storage, AppendLog::default())?;
+    let hooks = Hooks {
+        driver: Some(Box::new(raft_driver)),
+        status: Some(raft_status),
+        halted: Some(raft_halted),
+    };
+    setup.serve(RaftService::new(raft), hooks)
+}
+
+/// A Raft node's [`FileStorage`] in `dir`: created with `init` (refused
+/// if it already holds state), opened otherwise (refused if it holds none,
+/// so that a node that lost its data never restarts as if it had never
+/// voted or acknowledged).
+pub(crate) fn open_raft_storage<C>(
+    dir: &Path,
+    id: NodeId,
+    init: bool,
+) -> anyhow::Result<FileStorage<C>>
+where
+    C: serde::Serialize + serde::de::DeserializeOwned + Clone + Send + 'static,
+{
+    if init {
         if dir.join("MANIFEST").exists() {
             bail!(
                 "{} already holds {id}'s state: run without --init (it is for a new node's first start)",
@@ -164,14 +188,7 @@ pub(crate) fn raft(setup: NodeSetup) -> anyhow::Result<ExitCode> {
     } else {
         FileStorage::open_existing(dir, FileOptions::default())
     }
-    .with_context(|| format!("cannot open the data directory {}", dir.display()))?;
-    let raft = Raft::new(RaftConfig::default(), storage, AppendLog::default())?;
-    let hooks = Hooks {
-        driver: Some(Box::new(raft_driver)),
-        status: Some(raft_status),
-        halted: Some(raft_halted),
-    };
-    setup.serve(RaftService::new(raft), hooks)
+    .with_context(|| format!("cannot open the data directory {}", dir.display()))
 }
 
 /// Ricart & Agrawala: each node asks for the critical section now and then.
