@@ -14,12 +14,9 @@
 //! | 6, continued. [`ch06b_global_state`] | 6, Logical Time | global state, consistent cuts and the Chandy–Lamport snapshot |
 //! | 7. [`ch07_mutual_exclusion`] | 7, Distributed mutual exclusion & Elections | critical sections, ME1–ME3, central server, token ring, Ricart & Agrawala, Maekawa; ring and bully elections, E1–E2 |
 //! | 8. [`ch08_consensus`] | 8, Consensus, BP & CAP | the consensus problem (Termination, Agreement, Integrity) on correct processes; synchronous vs asynchronous systems; Paxos and Multi-Paxos; the FLP result as a run; Byzantine faults; the Byzantine generals, OM(m), N > 3f, and their equivalence with consensus; Dolev–Strong |
-//! | 9. [`ch09_replication`] | 9, Replication | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example) |
+//! | 9. [`ch09_replication`] | 9, Replication | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example); the five stages; passive replication, primary failure and split brain; active replication; the store over Raft and Multi-Paxos; CAP as a run |
 //! | 10. [`ch10_raft`] | 10, Raft | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
 //!
-//! Coming, with the code that implements them: the CAP theorem as a run
-//! (lecture 8), and the replication schemes of lecture 9's second half
-//! (passive and active replication, the five stages, primary failure).
 //! `examples/README.md` lists the runnable examples by the same lecture
 //! numbers.
 

@@ -1,4 +1,4 @@
-//! # Chapter 9 — replication and consistency, first half (lecture 9)
+//! # Chapter 9 — replication and consistency (lecture 9)
 //!
 //! A replicated service runs on many replicas, yet its clients should not
 //! be able to tell: **correctness of replication** means the service
@@ -151,13 +151,191 @@
 //! out. A write that timed out may therefore explain a later read of its
 //! value — exactly as it could have in the real system.
 //!
+//! # Second half: the schemes, run and judged
+//!
+//! dsys replicates one service — a key-value store with get, put, append,
+//! compare-and-set and delete ([`kv`](crate::replication::kv)) — in four
+//! ways, and judges each by the checkers above, on the history its
+//! simulated clients record while the simulator injects faults. Each
+//! scheme is one `dsys sim` algorithm, so every run below is also a
+//! command.
+//!
+//! ## The five stages
+//!
+//! Whatever the scheme, a call goes through the lecture's five stages, and
+//! each scheme's module names the function that does each one:
+//!
+//! | stage | passive ([`primary_backup`](crate::replication::primary_backup)) | active ([`active`](crate::replication::active)) |
+//! |---|---|---|
+//! | **Request** | the [front end](crate::replication::kv::FrontEnd) gives the call a unique id and sends it to the primary | the same, to any replica, which passes it to the sequencer |
+//! | **Coordination** | `coordinate`: the primary takes calls in arrival order; a repeated id gets the stored answer | `coordinate`, `deliver`: the sequencer numbers the call; every replica delivers in number order |
+//! | **Execution** | `execute`: the primary alone runs it | `execute`: every replica runs it |
+//! | **Agreement** | `agree`: the update, response and id go to the backups, which acknowledge | none needed: total order already agrees |
+//! | **Response** | `respond`: once acknowledged by a quorum | `respond`: every replica answers; the front end takes the first |
+//!
+//! ## Passive replication, and why the primary waits for acknowledgements
+//!
+//! Three replicas; n0 is the primary of view 0. Clients call throughout;
+//! at 600 ms n0 is cut off from the backups, at 800 ms it crashes. The
+//! backups suspect it, the next view's primary takes over, and the
+//! history is linearizable. Now the same run with a primary that answers
+//! as soon as it has executed a call, without waiting for its backups
+//! (`--defect answers-before-acks`): between 600 and 800 ms it answers
+//! writes that never reach a backup, the new primary has never heard of
+//! them, and the checker finds a read that misses an acknowledged write.
+//!
+//! ```
+//! use dsys::core::scenario::{SimOptions, Verdict};
+//! use dsys::replication::kv::scenario::PRIMARY_BACKUP;
+//!
+//! let options = |defect: Option<&str>| SimOptions {
+//!     seed: 1,
+//!     partitions: vec!["0|1,2@600".parse().unwrap()],
+//!     crashes: vec!["0@800".parse().unwrap()],
+//!     defect: defect.map(String::from),
+//!     ..SimOptions::default()
+//! };
+//! // dsys sim primary-backup --partition '0|1,2@600' --crash 0@800 --seed 1
+//! let waits = (PRIMARY_BACKUP.run)(&options(None)).unwrap().report;
+//! assert_eq!(waits.verdicts[0].1, Verdict::Holds);
+//! // dsys sim primary-backup --partition '0|1,2@600' --crash 0@800 --seed 1 --defect answers-before-acks
+//! let hasty = (PRIMARY_BACKUP.run)(&options(Some("answers-before-acks"))).unwrap().report;
+//! assert!(matches!(hasty.verdicts[0].1, Verdict::Expected(_)));
+//! ```
+//!
+//! ## Primary failure and split brain
+//!
+//! The lecture's two conditions for replacing a failed primary are that a
+//! **unique** backup takes over, and that the survivors **agree on which
+//! operations were performed**. dsys numbers configurations as *views*
+//! (the primary of view `v` is replica `v mod n`); replicas that suspect
+//! the primary vote for the next view, sending their state, and its
+//! primary adopts the most recent state among the votes — every
+//! acknowledged write is in it.
+//!
+//! How many votes? The lecture says `f + 1` replicas survive `f` crashes:
+//! true if the failure detector is perfect, so that the primary can wait
+//! only for the backups it does not suspect (`--set quorum=unsuspected`).
+//! But a detector in an asynchronous system only suspects. Cut n0 off
+//! from the others and *both* sides are right to suspect each other: the
+//! backups elect a primary, n0 carries on alone — two primaries, two
+//! groups of clients, **split brain** — and the checker rejects the
+//! history. A majority quorum (`2f + 1` replicas, the default) cannot
+//! split: two majorities always share a replica.
+//!
+//! ```
+//! use dsys::core::scenario::{Setting, SimOptions, Verdict};
+//! use dsys::replication::kv::scenario::PRIMARY_BACKUP;
+//!
+//! let run = |quorum: &str| {
+//!     let options = SimOptions {
+//!         seed: 1,
+//!         partitions: vec!["0|1,2@500..1200".parse().unwrap()],
+//!         settings: vec![Setting { name: "quorum".into(), value: quorum.into() }],
+//!         ..SimOptions::default()
+//!     };
+//!     (PRIMARY_BACKUP.run)(&options).unwrap().report.verdicts[0].1.clone()
+//! };
+//! // dsys sim primary-backup --partition '0|1,2@500..1200' --set quorum=unsuspected --seed 1
+//! assert!(matches!(run("unsuspected"), Verdict::Expected(why) if why.contains("split brain")));
+//! // dsys sim primary-backup --partition '0|1,2@500..1200' --seed 1
+//! assert_eq!(run("majority"), Verdict::Holds);
+//! ```
+//!
+//! `cargo run --example split_brain` prints both runs side by side, with
+//! who was primary of which view on each side.
+//!
+//! ## Active replication: sequentially consistent, or linearizable
+//!
+//! With every call ordered by the sequencer and the front end taking the
+//! first answer, each call takes effect at its place in the one order —
+//! which lies between its invocation and its first answer — so even
+//! active replication is linearizable. The lecture's claim concerns the
+//! cheaper way to read: a get answered by one replica from its own copy,
+//! without going through the order (`--set reads=local`). Every copy is a
+//! prefix of the same sequence, and the front end's session token keeps a
+//! client from reading an older prefix than it has already seen, so each
+//! client's calls keep their program order — **sequentially consistent** —
+//! but a lagging replica can answer a read with a value that another
+//! client has already overwritten: **not linearizable**.
+//!
+//! ```
+//! use dsys::core::scenario::{Setting, SimOptions, Verdict};
+//! use dsys::replication::kv::scenario::ACTIVE;
+//!
+//! let run = |reads: &str| {
+//!     let options = SimOptions {
+//!         seed: 1,
+//!         settings: vec![Setting { name: "reads".into(), value: reads.into() }],
+//!         ..SimOptions::default()
+//!     };
+//!     (ACTIVE.run)(&options).unwrap().report.verdicts
+//! };
+//! // dsys sim active-replication --seed 1
+//! assert_eq!(run("ordered")[0].1, Verdict::Holds);
+//! // dsys sim active-replication --set reads=local --seed 1
+//! let local = run("local");
+//! assert!(matches!(&local[0], (name, Verdict::Expected(_)) if name == "linearizability"));
+//! assert_eq!(local[1], ("sequential consistency".to_string(), Verdict::Holds));
+//! ```
+//!
+//! The sequencer is the simplest total order, and a single point of
+//! failure: while it is down nothing is ordered. A fault-tolerant total
+//! order is consensus itself — which is what the last two backends are.
+//!
+//! ## Over consensus: Raft and Multi-Paxos
+//!
+//! `dsys sim kv-raft` and `dsys sim kv-multi-paxos` run the same store
+//! over a replicated log: agreement (a majority accepts the log entry)
+//! comes before execution (every replica applies the committed log). They
+//! survive any minority of crashes, partitions and restarts — a restarted
+//! replica recovers from stable storage, which primary-backup's
+//! crash-stop replicas cannot.
+//!
+//! ```
+//! use dsys::core::scenario::{SimOptions, Verdict};
+//! use dsys::replication::kv::scenario::KV_RAFT;
+//!
+//! // dsys sim kv-raft --partition '0|1,2@500..1200' --crash 1@1400 --restart 1@1700 --loss 0.02 --seed 4
+//! let options = SimOptions {
+//!     seed: 4,
+//!     loss: 0.02,
+//!     partitions: vec!["0|1,2@500..1200".parse().unwrap()],
+//!     crashes: vec!["1@1400".parse().unwrap()],
+//!     restarts: vec!["1@1700".parse().unwrap()],
+//!     ..SimOptions::default()
+//! };
+//! assert_eq!((KV_RAFT.run)(&options).unwrap().report.verdicts[0].1, Verdict::Holds);
+//! ```
+//!
+//! ## CAP, as a run (lecture 8)
+//!
+//! During a partition a store must choose: answer on both sides and give
+//! up consistency, or stay consistent and refuse calls on one side.
+//! [`cap`](crate::replication::cap) runs both choices on five replicas
+//! split 2 | 3, with clients on each side (`cargo run --example cap`
+//! prints the figures and draws the AP history).
+//!
+//! ```
+//! use dsys::replication::cap::{run, Choice};
+//!
+//! let cp = run(Choice::Consistent, 1).unwrap(); // Raft
+//! assert!(cp.report.holds());
+//! assert_eq!(cp.minority.answered, 0); // the minority side is unavailable
+//! assert_eq!(cp.majority.answered, cp.majority.calls);
+//!
+//! let ap = run(Choice::Available, 1).unwrap(); // primary-backup trusting its detector
+//! assert_eq!(ap.minority.answered, ap.minority.calls); // both sides answer
+//! assert_eq!(ap.majority.answered, ap.majority.calls);
+//! assert!(!ap.report.holds()); // and the history is not linearizable
+//! ```
+//!
 //! ## What replication gives which
 //!
 //! | scheme | gives | because |
 //! |---|---|---|
-//! | passive (primary-backup) | linearisability | one primary orders every request and answers only after the backups have it |
-//! | active (total-order multicast) | sequential consistency | every replica applies the same order, but a client may read from a replica that is behind in real time |
-//! | Raft with read-index reads | linearisability | reads are served only after the leader confirms it still leads |
-//!
-//! The second half of this chapter — the replication schemes themselves,
-//! run and checked — arrives with them in `dsys-replication`.
+//! | passive, majority quorum | linearisability | one primary per view orders every call and answers only after a quorum has it; a new view adopts every acknowledged write |
+//! | passive, trusting the detector (`f + 1`) | linearisability while the detector is right; split brain when it is not | two sides that suspect each other each make a primary |
+//! | active, reads ordered | linearisability | every call takes effect at its place in the one order |
+//! | active, local reads | sequential consistency | every replica applies the same order, but a client may read from a replica that is behind in real time |
+//! | Raft (read-index reads), Multi-Paxos | linearisability | agreement by a majority before execution; Raft confirms leadership before a read |
