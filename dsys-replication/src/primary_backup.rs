@@ -105,6 +105,8 @@
 //! ```
 
 mod message;
+#[cfg(test)]
+mod tests;
 
 pub use message::{Defect, Entry, PbEvent, PbMsg, PrimaryBackupConfig, Quorum, Tick};
 
