@@ -97,6 +97,9 @@ use serde::{Deserialize, Serialize};
 use crate::consistency::models::{KvOp, KvRet};
 use crate::kv::{Answer, Backlog, Call, Executed, Read, Replica, Store};
 
+#[cfg(test)]
+mod tests;
+
 /// What replicas tell each other.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ActiveMsg {
