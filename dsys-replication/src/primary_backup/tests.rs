@@ -279,6 +279,61 @@ fn a_backup_applies_updates_in_order_and_acknowledges_its_position() {
     // An update from a replica that is not the primary is ignored.
     assert_eq!(b.message(NodeId(2), update(&three, 3, 2)), vec![]);
     assert_eq!(b.node().store().applied(), 2);
+    // A batch (a catch-up) applies each entry at its own position.
+    let four = put(1, 4, "x", "4");
+    let batch = PbMsg::Update {
+        view: 0,
+        first: 2,
+        entries: vec![entry(&two), entry(&three), entry(&four)],
+        committed: 2,
+    };
+    assert_eq!(b.message(NodeId(0), batch), sends(&[0], ack(0, 4)));
+    assert_eq!(b.node().store().get("x"), "4");
+}
+
+#[test]
+fn a_backup_skips_suspected_primaries_when_it_picks_the_next_view() {
+    // n2 hears from nobody: view 1's primary (n1) is suspected too, so it
+    // proposes view 2, its own.
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    b.set_now(ms(150));
+    let heartbeat = PbMsg::Heartbeat {
+        view: 0,
+        committed: 0,
+    };
+    let mut expected = sends(&[0, 1], heartbeat);
+    expected.extend(sends(&[0, 1], PbMsg::StartViewChange { view: 2 }));
+    expected.push(tick());
+    assert_eq!(b.timer(Tick), expected);
+    assert_eq!(b.node().view(), 2);
+
+    // From view 3 (n0's), with n0 and n1 silent: view 5, n2's again.
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    b.message(
+        NodeId(0),
+        PbMsg::StartView {
+            view: 3,
+            committed: 0,
+            store: Store::new(),
+        },
+    );
+    assert_eq!((b.node().view(), b.node().status()), (3, Status::Normal));
+    b.set_now(ms(150));
+    b.timer(Tick);
+    assert_eq!(b.node().view(), 5);
+
+    // A backup that still hears from view 1's primary proposes view 1.
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    b.set_now(ms(150));
+    b.message(
+        NodeId(1),
+        PbMsg::Heartbeat {
+            view: 0,
+            committed: 0,
+        },
+    );
+    b.timer(Tick);
+    assert_eq!(b.node().view(), 1);
 }
 
 #[test]
@@ -455,4 +510,263 @@ fn a_replica_behind_gets_the_primarys_state_at_most_once_per_timeout() {
     p.set_now(ms(100));
     assert_eq!(p.message(NodeId(2), stale.clone()), sends(&[2], state));
     assert_eq!(p.message(NodeId(2), stale), vec![]);
+}
+
+#[test]
+fn a_replica_not_started_knows_no_primary() {
+    let replica = PrimaryBackup::new(PrimaryBackupConfig::default());
+    assert_eq!(replica.primary_of(0), None);
+    assert!(!replica.is_primary(NodeId(0)));
+}
+
+#[test]
+fn a_new_primary_answers_retries_of_inherited_requests_in_position_order() {
+    // n1 takes view 1 with a state holding two requests nobody
+    // acknowledged yet (committed 0): their callers retry, in either order.
+    let (one, two) = (put(1, 1, "x", "1"), put(2, 1, "y", "2"));
+    let mut inherited = Store::new();
+    inherited.execute(one.id, &one.op);
+    inherited.execute(two.id, &two.op);
+    let mut p = replica(1, 3, PrimaryBackupConfig::default());
+    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
+    p.message(
+        NodeId(2),
+        PbMsg::DoViewChange {
+            view: 1,
+            last_normal: 0,
+            committed: 0,
+            store: inherited,
+        },
+    );
+    assert!(p.node().is_primary(NodeId(1)));
+    assert_eq!(p.request(two), vec![]);
+    assert_eq!(p.request(one), vec![]);
+    assert_eq!(
+        p.message(NodeId(2), ack(1, 2)),
+        vec![
+            done(id(1, 1), KvRet::Done, 1),
+            done(id(2, 1), KvRet::Done, 2)
+        ]
+    );
+}
+
+#[test]
+fn each_tick_the_primary_resends_what_a_backup_has_not_acknowledged() {
+    let config = PrimaryBackupConfig {
+        log_max: 2,
+        ..PrimaryBackupConfig::default()
+    };
+    let mut p = replica(0, 3, config);
+    let calls: Vec<Call> = (1..=3)
+        .map(|seq| put(1, seq, "x", &seq.to_string()))
+        .collect();
+    p.request(calls[0].clone());
+    p.request(calls[1].clone());
+    p.message(NodeId(1), ack(0, 2));
+    let heartbeat = PbMsg::Heartbeat {
+        view: 0,
+        committed: 2,
+    };
+    let mut expected = sends(&[1, 2], heartbeat.clone());
+    expected.extend(sends(
+        &[2],
+        PbMsg::Update {
+            view: 0,
+            first: 1,
+            entries: vec![entry(&calls[0]), entry(&calls[1])],
+            committed: 2,
+        },
+    ));
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+    // A third request: resent with the others, then the log keeps two
+    // (n2, at 0, needs position 1), so n2 gets the state next time.
+    p.request(calls[2].clone());
+    p.message(NodeId(1), ack(0, 3));
+    p.timer(Tick);
+    let heartbeat = PbMsg::Heartbeat {
+        view: 0,
+        committed: 3,
+    };
+    let mut expected = sends(&[1, 2], heartbeat);
+    expected.extend(sends(
+        &[2],
+        PbMsg::StartView {
+            view: 0,
+            committed: 3,
+            store: p.node().store().clone(),
+        },
+    ));
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+}
+
+#[test]
+fn a_new_primary_resends_from_the_position_each_backup_acknowledged() {
+    let (one, two, three) = (
+        put(1, 1, "x", "1"),
+        put(1, 2, "x", "2"),
+        put(1, 3, "x", "3"),
+    );
+    let mut inherited = Store::new();
+    inherited.execute(one.id, &one.op);
+    inherited.execute(two.id, &two.op);
+    let mut p = replica(1, 3, PrimaryBackupConfig::default());
+    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
+    p.message(
+        NodeId(2),
+        PbMsg::DoViewChange {
+            view: 1,
+            last_normal: 0,
+            committed: 2,
+            store: inherited,
+        },
+    );
+    // n2 adopted the view's state (it acknowledges position 2).
+    p.message(NodeId(2), ack(1, 2));
+    p.request(three.clone());
+    let mut expected = sends(
+        &[0, 2],
+        PbMsg::Heartbeat {
+            view: 1,
+            committed: 2,
+        },
+    );
+    expected.extend(sends(
+        &[2],
+        PbMsg::Update {
+            view: 1,
+            first: 3,
+            entries: vec![entry(&three)],
+            committed: 2,
+        },
+    ));
+    // n0 has acknowledged nothing in view 1 and the log starts at 3: it
+    // needs the state, but was sent it when the view started, so not yet.
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+}
+
+#[test]
+fn the_primary_sends_no_state_to_a_backup_it_suspects() {
+    let config = PrimaryBackupConfig {
+        log_max: 0,
+        ..PrimaryBackupConfig::default()
+    };
+    let mut p = replica(0, 3, config);
+    let call = put(1, 1, "x", "1");
+    p.request(call.clone());
+    p.set_now(ms(150));
+    p.message(NodeId(1), ack(0, 1));
+    let heartbeat = PbMsg::Heartbeat {
+        view: 0,
+        committed: 1,
+    };
+    // The first tick resends the update to n2, then forgets it (log_max 0).
+    let mut expected = sends(&[1, 2], heartbeat.clone());
+    expected.extend(sends(&[2], update(&call, 1, 1)));
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+    // n2, silent for 150 ms, is suspected: no state sent to it.
+    let mut expected = sends(&[1, 2], heartbeat);
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+}
+
+#[test]
+fn a_voter_resends_its_vote_and_a_view_change_that_stalls_moves_on() {
+    // n2 votes for n1 in view 1, and again on each tick until it starts.
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    let vote = PbMsg::DoViewChange {
+        view: 1,
+        last_normal: 0,
+        committed: 0,
+        store: Store::new(),
+    };
+    assert_eq!(
+        b.message(NodeId(1), PbMsg::StartViewChange { view: 1 }),
+        sends(&[1], vote.clone())
+    );
+    let heartbeat = PbMsg::Heartbeat {
+        view: 1,
+        committed: 0,
+    };
+    let mut expected = sends(&[0, 1], heartbeat.clone());
+    expected.extend(sends(&[1], vote));
+    expected.push(tick());
+    assert_eq!(b.timer(Tick), expected);
+
+    // n1, view 1's primary, waits for a second vote until the view
+    // change times out (200 ms), then proposes view 2 (n2's).
+    let mut p = replica(1, 3, PrimaryBackupConfig::default());
+    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
+    p.set_now(ms(200));
+    p.message(NodeId(2), heartbeat.clone());
+    let mut expected = sends(&[0, 2], heartbeat.clone());
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected, "not yet timed out");
+    p.set_now(ms(201));
+    let mut expected = sends(&[0, 2], heartbeat);
+    expected.extend(sends(&[0, 2], PbMsg::StartViewChange { view: 2 }));
+    expected.extend(sends(
+        &[2],
+        PbMsg::DoViewChange {
+            view: 2,
+            last_normal: 0,
+            committed: 0,
+            store: Store::new(),
+        },
+    ));
+    expected.push(tick());
+    assert_eq!(p.timer(Tick), expected);
+}
+
+#[test]
+fn a_heartbeat_moves_the_commit_point_only_in_normal_operation() {
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    b.message(NodeId(0), update(&put(1, 1, "x", "1"), 1, 0));
+    b.message(NodeId(1), PbMsg::StartViewChange { view: 1 });
+    assert_eq!(b.node().status(), Status::ViewChange);
+    let heartbeat = PbMsg::Heartbeat {
+        view: 1,
+        committed: 1,
+    };
+    assert_eq!(b.message(NodeId(1), heartbeat), vec![]);
+    assert_eq!(b.node().committed(), 0, "the new view has not started");
+}
+
+#[test]
+fn a_backup_takes_its_primarys_state_only_when_it_is_newer() {
+    let write = put(1, 1, "x", "1");
+    let mut longer = Store::new();
+    longer.execute(write.id, &write.op);
+    let state = |store: &Store| PbMsg::StartView {
+        view: 0,
+        committed: 1,
+        store: store.clone(),
+    };
+    // In normal operation: a longer state from the primary is taken (a
+    // backup too far behind for the log) …
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    assert_eq!(
+        b.message(NodeId(1), state(&longer)),
+        vec![],
+        "not the primary"
+    );
+    assert_eq!(b.node().store().applied(), 0);
+    assert_eq!(b.message(NodeId(0), state(&longer)), sends(&[0], ack(0, 1)));
+    assert_eq!((b.node().store().get("x"), b.node().committed()), ("1", 1));
+    // … one no longer than its own is not.
+    assert_eq!(b.message(NodeId(0), state(&Store::new())), vec![]);
+    assert_eq!(b.node().store().applied(), 1);
+    // During a view change, the new primary's state is taken, shorter or not.
+    b.message(NodeId(1), PbMsg::StartViewChange { view: 1 });
+    let start = PbMsg::StartView {
+        view: 1,
+        committed: 0,
+        store: Store::new(),
+    };
+    assert_eq!(b.message(NodeId(1), start), sends(&[1], ack(1, 0)));
+    assert_eq!((b.node().view(), b.node().status()), (1, Status::Normal));
+    assert_eq!(b.node().store().applied(), 0);
 }
