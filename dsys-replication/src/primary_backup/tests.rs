@@ -770,3 +770,62 @@ fn a_backup_takes_its_primarys_state_only_when_it_is_newer() {
     assert_eq!((b.node().view(), b.node().status()), (1, Status::Normal));
     assert_eq!(b.node().store().applied(), 0);
 }
+
+#[test]
+fn a_write_asking_for_a_local_read_is_still_a_write() {
+    let mut p = replica(0, 3, PrimaryBackupConfig::default());
+    let call = Call {
+        read: Read::Local { min_index: 0 },
+        ..put(1, 1, "x", "1")
+    };
+    let expected = PbMsg::Update {
+        view: 0,
+        first: 1,
+        entries: vec![entry(&put(1, 1, "x", "1"))],
+        committed: 0,
+    };
+    assert_eq!(p.request(call), sends(&[1, 2], expected));
+}
+
+#[test]
+fn a_state_as_long_as_the_backups_own_is_not_taken_again() {
+    let write = put(1, 1, "x", "1");
+    let mut b = replica(2, 3, PrimaryBackupConfig::default());
+    b.message(NodeId(0), update(&write, 1, 0));
+    let mut same = Store::new();
+    same.execute(write.id, &write.op);
+    let state = PbMsg::StartView {
+        view: 0,
+        committed: 1,
+        store: same,
+    };
+    assert_eq!(b.message(NodeId(0), state), vec![]);
+    assert_eq!(b.node().committed(), 0);
+}
+
+#[test]
+fn the_primary_forgets_what_every_backup_has() {
+    let mut p = replica(0, 3, PrimaryBackupConfig::default());
+    for seq in 1..=3 {
+        p.request(put(1, seq, "x", &seq.to_string()));
+    }
+    p.message(NodeId(1), ack(0, 2));
+    p.message(NodeId(2), ack(0, 3));
+    p.timer(Tick);
+    assert_eq!(p.node().log.since(2, 10), None, "both backups have 1 and 2");
+    assert_eq!(p.node().log.since(3, 10).map(|e| e.len()), Some(1));
+}
+
+#[test]
+fn answers_are_the_events_a_front_end_reads() {
+    let answer = Answer::NotPrimary {
+        id: id(1, 1),
+        hint: None,
+    };
+    assert_eq!(
+        PrimaryBackup::answer(&PbEvent::Answer(answer.clone())),
+        Some(answer)
+    );
+    let started = PbEvent::ViewStarted { view: 1, index: 0 };
+    assert_eq!(PrimaryBackup::answer(&started), None);
+}
