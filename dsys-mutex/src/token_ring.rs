@@ -110,6 +110,7 @@
 use std::time::Duration;
 
 use dsys_core::failure_detector::{FailureDetector, HeartbeatConfig};
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::scenario::{Algorithm, Outcome, SimOptions};
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
@@ -405,12 +406,25 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "mutual exclusion by one token circulating around a logical ring",
     run: simulate,
     settings: &[],
-    model: None,
+    model: Some(model),
     defects: &[],
 };
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     crate::workload::run_scenario(ALGORITHM.name, options, |_| TokenRing::new())
+}
+
+/// `dsys check token-ring`: each process enters once, in every
+/// interleaving ([`each_enters_once`](crate::workload::each_enters_once)).
+/// Try `--duplicates 1`: a duplicated token lets two processes in at once; and
+/// `--lossy`: a lost token leaves the others waiting for ever.
+fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    ALGORITHM.defect_named(options.defect.as_deref())?; // it ships none
+    let verdict =
+        crate::workload::each_enters_once(options.nodes, |_| TokenRing::new(), TokenRing::phase)
+            .options(options)
+            .verdict();
+    Ok(verdict)
 }
 
 #[cfg(test)]

@@ -90,3 +90,48 @@ fn maekawa_without_inquire_deadlocks_and_with_it_serves_everyone() {
         "no ME1 breach: {broken}"
     );
 }
+
+#[test]
+fn the_central_server_keeps_me1_and_granting_twice_is_caught() {
+    use dsys_core::NodeId;
+    use dsys_mutex::central_server::{CentralServer, Defect};
+    let correct =
+        each_enters_once(3, |_| CentralServer::new(NodeId(0)), CentralServer::phase).check();
+    assert!(correct.passed() && correct.exhaustive, "{correct}");
+    let broken = each_enters_once(
+        3,
+        |_| CentralServer::broken(NodeId(0), Defect::GrantsTwice),
+        CentralServer::phase,
+    )
+    .check();
+    let (name, path) = broken.counterexample().expect("two holders are found");
+    assert_eq!(name, "ME1", "{broken}");
+    println!(
+        "central server, grants-twice: ME1 broken in {} steps",
+        path.len()
+    );
+    // Two processes ask, the server grants both: no shorter run breaks ME1.
+    assert!(path.len() <= 4, "{broken}");
+}
+
+#[test]
+fn the_token_ring_keeps_me1_until_its_token_is_duplicated() {
+    use dsys_core::model::Network;
+    use dsys_mutex::token_ring::TokenRing;
+    let correct = each_enters_once(3, |_| TokenRing::new(), TokenRing::phase).check();
+    assert!(correct.passed() && correct.exhaustive, "{correct}");
+    let duplicating = each_enters_once(3, |_| TokenRing::new(), TokenRing::phase)
+        .network(Network {
+            duplicates_max: 1,
+            ..Network::default()
+        })
+        .check();
+    let (name, path) = duplicating
+        .counterexample()
+        .expect("a duplicated token breaks ME1");
+    assert_eq!(name, "ME1", "{duplicating}");
+    println!(
+        "token ring, one duplicate: ME1 broken in {} steps",
+        path.len()
+    );
+}
