@@ -137,6 +137,24 @@ where
     Ok(())
 }
 
+/// E1 as an invariant over the processes' states, for the model checker's
+/// runs without crashes: every process's `elected` is ⊥ or the highest id.
+/// (With crashes a correct election breaks it for an instant, as the
+/// [module docs](self) explain; judge those runs with [`e1_safety`].)
+pub fn e1_states<N: Elector>(states: &[Option<N>]) -> Result<(), String> {
+    let highest = NodeId(states.len().saturating_sub(1) as u32);
+    for (i, node) in states.iter().enumerate() {
+        if let Some(leader) = node.as_ref().and_then(Elector::leader) {
+            if leader != highest {
+                return Err(format!(
+                    "E1: n{i} elected {leader}, but the highest id is {highest}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// When the last crash or restart of `options` happens, if any.
 pub(crate) fn last_fault(options: &dsys_core::scenario::SimOptions) -> Option<Duration> {
     options

@@ -78,6 +78,7 @@
 //! assert_eq!(sim.metrics().sent, 3 * n as u64 - 1);
 //! ```
 
+use dsys_core::model::{self, Model, ModelOptions, ModelVerdict};
 use dsys_core::scenario::{
     run_scenario_with, Algorithm, Check, Outcome, Property, SimOptions, Verdict,
 };
@@ -281,9 +282,44 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "ring election (Chang & Roberts): the highest id wins, 3N-1 messages at worst (E1, E2)",
     run: simulate,
     settings: &[],
-    model: None,
+    model: Some(check_model),
     defects: &[],
 };
+
+/// The model of a ring election: every process starts one at once (the
+/// most concurrent elections there can be), judged by E1 in every state
+/// ([`properties::e1_states`]) and E2 in every run that ends.
+///
+/// ```
+/// use dsys_election::ring::{model, Keep, RingConfig};
+///
+/// let report = model(3, Keep::Larger).check();
+/// assert!(report.passed() && report.exhaustive, "{report}");
+/// // Forwarding the smaller id elects n0: E1 fails.
+/// let broken = model(3, Keep::Smaller).check();
+/// assert_eq!(broken.counterexample().map(|(name, _)| name), Some("E1"));
+/// ```
+pub fn model(nodes: usize, keep: Keep) -> Model<Ring> {
+    let starters: Vec<NodeId> = (0..nodes as u32).map(NodeId).collect();
+    let config = RingConfig {
+        keep,
+        ..RingConfig::started_by(&starters)
+    };
+    Model::new(nodes, move |_| Ring::new(config.clone()))
+        .property(model::Property::always("E1", properties::e1_states::<Ring>))
+        .property(model::Property::eventually(
+            "E2",
+            |states: &[Option<Ring>]| properties::e2_liveness(states).is_ok(),
+        ))
+}
+
+/// `dsys check ring-election`: [`model`] with the options given.
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    ALGORITHM.defect_named(options.defect.as_deref())?; // it ships none
+    Ok(model(options.nodes, Keep::Larger)
+        .options(options)
+        .verdict())
+}
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let mut options = options.clone();

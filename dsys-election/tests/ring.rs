@@ -188,3 +188,21 @@ proptest! {
         prop_assert!(properties::e2_liveness(sim.states()).is_ok());
     }
 }
+
+#[test]
+fn the_model_checker_finds_no_bad_state_and_catches_keeping_the_smaller_id() {
+    use dsys_election::ring::{model, Keep};
+    for nodes in 2..=4 {
+        let report = model(nodes, Keep::Larger).check();
+        assert!(report.passed() && report.exhaustive, "{report}");
+    }
+    let broken = model(3, Keep::Smaller).check();
+    let (name, path) = broken.counterexample().expect("E1 is broken");
+    assert_eq!(name, "E1", "{broken}");
+    println!(
+        "ring election keeping the smaller id: E1 broken in {} steps",
+        path.len()
+    );
+    // n0's id goes round the ring of three: three deliveries at least.
+    assert!((3..=6).contains(&path.len()), "{broken}");
+}
