@@ -119,11 +119,12 @@ fn a_replica_holds_back_out_of_order_calls_and_delivers_in_sequence() {
         r.message(NodeId(0), order(1, &[&one])),
         vec![done(&one, 1), done(&two, 2)]
     );
-    // A resend of what it delivered is ignored; an Order from a replica
-    // that is not the sequencer too.
+    // A resend of what it delivered is ignored (not even held back); an
+    // Order from a replica that is not the sequencer too.
+    let before = r.node().clone();
     assert_eq!(r.message(NodeId(0), order(1, &[&one, &two])), vec![]);
     assert_eq!(r.message(NodeId(2), order(3, &[&three])), vec![]);
-    assert_eq!(r.node().delivered(), 2);
+    assert_eq!(r.node(), &before);
     // A batch overlapping what it has delivers only the new part.
     assert_eq!(
         r.message(NodeId(0), order(2, &[&two, &three])),
@@ -225,7 +226,11 @@ fn a_snapshot_replaces_a_shorter_copy_and_releases_the_calls_held_after_it() {
         vec![done(&calls[2], 3)],
         "number 2 is in the snapshot; number 3 follows it"
     );
-    assert_eq!(r.node().delivered(), 3);
+    // Nothing stale is left held back: the state is that of a replica
+    // that received the three in order.
+    let mut in_order = replica(1, ActiveConfig::default());
+    in_order.message(NodeId(0), order(1, &[&calls[0], &calls[1], &calls[2]]));
+    assert_eq!(r.node(), in_order.node());
     // A snapshot no longer than the copy is ignored, as is one from a
     // replica that is not the sequencer.
     assert_eq!(
@@ -272,15 +277,44 @@ fn a_local_read_waits_for_the_clients_token_and_redirects_beyond_the_parking_lim
 
 #[test]
 fn messages_meant_for_another_role_are_ignored() {
+    // Ignored: no effect, and the state is as it was.
     let mut r = replica(1, ActiveConfig::default());
+    let before = r.node().clone();
     let call = put(1, 1, "1");
     assert_eq!(r.message(NodeId(2), ActiveMsg::Submit { call }), vec![]);
     assert_eq!(
         r.message(NodeId(2), ActiveMsg::Delivered { upto: 1 }),
         vec![]
     );
+    assert_eq!(r.node(), &before);
     let mut s = replica(0, ActiveConfig::default());
+    let before = s.node().clone();
     let call = put(1, 1, "1");
     assert_eq!(s.message(NodeId(1), order(1, &[&call])), vec![]);
-    assert_eq!(s.node().delivered(), 0);
+    assert_eq!(s.node(), &before);
+}
+
+#[test]
+fn a_write_asking_for_a_local_read_is_still_ordered() {
+    let mut r = replica(1, ActiveConfig::default());
+    let call = Call {
+        read: Read::Local { min_index: 0 },
+        ..put(1, 1, "1")
+    };
+    assert_eq!(
+        r.request(call.clone()),
+        vec![send(0, ActiveMsg::Submit { call })]
+    );
+}
+
+#[test]
+fn every_event_is_an_answer_for_the_front_end() {
+    let answer = Answer::NotPrimary {
+        id: RequestId { client: 1, seq: 1 },
+        hint: Some(NodeId(0)),
+    };
+    assert_eq!(
+        Active::answer(&ActiveEvent::Answer(answer.clone())),
+        Some(answer)
+    );
 }

@@ -267,6 +267,12 @@ mod tests {
         assert_eq!((get.ret, get.index), (Some(KvRet::Value("v".into())), 1));
         assert_eq!(machine.query(&call(3, put)).ret, None);
         assert!(KvMachine::default().restore(b"\xff\xff\xff").is_err());
+        // A snapshot holds the map and the sessions: a restored copy
+        // answers a retry from its session and reads the same value.
+        let mut copy = KvMachine::default();
+        copy.restore(&machine.snapshot()).unwrap();
+        assert_eq!(copy, machine);
+        assert_eq!(copy.store().applied(), 1);
         assert_eq!(KvMachine::new(machine.store().clone()), machine);
     }
 }
