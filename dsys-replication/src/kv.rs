@@ -137,3 +137,13 @@ pub trait Replica: Node {
     /// The answer an emitted event carries, if it carries one.
     fn answer(event: &Self::Event) -> Option<Answer>;
 }
+
+/// A store that executed `calls`, in order (for the replicas' handler tests).
+#[cfg(test)]
+pub(crate) fn store_of(calls: &[&Call]) -> Store {
+    let mut store = Store::new();
+    for call in calls {
+        store.execute(call.id, &call.op);
+    }
+    store
+}

@@ -7,7 +7,7 @@ use dsys_core::testing::Harness;
 use dsys_core::{Effect, EffectOf, NodeId};
 
 use super::*;
-use crate::kv::RequestId;
+use crate::kv::{store_of, RequestId};
 
 type Effects = Vec<EffectOf<Active>>;
 
@@ -207,10 +207,7 @@ fn a_replica_behind_the_log_gets_the_whole_state() {
 fn a_snapshot_replaces_a_shorter_copy_and_releases_the_calls_held_after_it() {
     let mut r = replica(1, ActiveConfig::default());
     let calls: Vec<Call> = (1..=4).map(|seq| put(1, seq, &seq.to_string())).collect();
-    let mut snapshot = Store::new();
-    for call in &calls[..2] {
-        snapshot.execute(call.id, &call.op);
-    }
+    let snapshot = store_of(&[&calls[0], &calls[1]]);
     // Numbers 2 and 3 held back (1 is missing).
     assert_eq!(
         r.message(NodeId(0), order(2, &[&calls[1], &calls[2]])),
@@ -237,10 +234,7 @@ fn a_snapshot_replaces_a_shorter_copy_and_releases_the_calls_held_after_it() {
         r.message(NodeId(0), ActiveMsg::Snapshot { store: snapshot }),
         vec![]
     );
-    let mut longer = Store::new();
-    for call in &calls {
-        longer.execute(call.id, &call.op);
-    }
+    let longer = store_of(&calls.iter().collect::<Vec<_>>());
     assert_eq!(
         r.message(NodeId(2), ActiveMsg::Snapshot { store: longer }),
         vec![]

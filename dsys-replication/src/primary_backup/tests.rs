@@ -8,6 +8,7 @@ use dsys_core::testing::Harness;
 use dsys_core::{Effect, EffectOf, NodeId};
 
 use super::*;
+use crate::kv::store_of;
 
 type Effects = Vec<EffectOf<PrimaryBackup>>;
 
@@ -58,6 +59,22 @@ fn entry(call: &Call) -> Entry {
         op: call.op.clone(),
         ret: KvRet::Done,
     }
+}
+
+/// n1 of three, made primary of view 1 by n2's vote, which carries
+/// `store` and `committed`.
+fn view_1_primary(store: Store, committed: u64) -> Harness<PrimaryBackup> {
+    let mut p = replica(1, 3, PrimaryBackupConfig::default());
+    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
+    let vote = PbMsg::DoViewChange {
+        view: 1,
+        last_normal: 0,
+        committed,
+        store,
+    };
+    p.message(NodeId(2), vote);
+    assert!(p.node().is_primary(NodeId(1)));
+    p
 }
 
 fn done(id: RequestId, ret: KvRet, index: u64) -> EffectOf<PrimaryBackup> {
@@ -423,10 +440,7 @@ fn a_backup_that_suspects_the_primary_starts_the_next_view_and_the_new_primary_a
     assert!(!b.node().is_primary(NodeId(1)));
 
     // n2 votes with a longer state from the same view: adopted.
-    let mut longer = Store::new();
-    longer.execute(write.id, &write.op);
-    let second = put(1, 2, "x", "2");
-    longer.execute(second.id, &second.op);
+    let longer = store_of(&[&write, &put(1, 2, "x", "2")]);
     let effects = b.message(
         NodeId(2),
         PbMsg::DoViewChange {
@@ -524,21 +538,7 @@ fn a_new_primary_answers_retries_of_inherited_requests_in_position_order() {
     // n1 takes view 1 with a state holding two requests nobody
     // acknowledged yet (committed 0): their callers retry, in either order.
     let (one, two) = (put(1, 1, "x", "1"), put(2, 1, "y", "2"));
-    let mut inherited = Store::new();
-    inherited.execute(one.id, &one.op);
-    inherited.execute(two.id, &two.op);
-    let mut p = replica(1, 3, PrimaryBackupConfig::default());
-    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
-    p.message(
-        NodeId(2),
-        PbMsg::DoViewChange {
-            view: 1,
-            last_normal: 0,
-            committed: 0,
-            store: inherited,
-        },
-    );
-    assert!(p.node().is_primary(NodeId(1)));
+    let mut p = view_1_primary(store_of(&[&one, &two]), 0);
     assert_eq!(p.request(two), vec![]);
     assert_eq!(p.request(one), vec![]);
     assert_eq!(
@@ -608,20 +608,7 @@ fn a_new_primary_resends_from_the_position_each_backup_acknowledged() {
         put(1, 2, "x", "2"),
         put(1, 3, "x", "3"),
     );
-    let mut inherited = Store::new();
-    inherited.execute(one.id, &one.op);
-    inherited.execute(two.id, &two.op);
-    let mut p = replica(1, 3, PrimaryBackupConfig::default());
-    p.message(NodeId(2), PbMsg::StartViewChange { view: 1 });
-    p.message(
-        NodeId(2),
-        PbMsg::DoViewChange {
-            view: 1,
-            last_normal: 0,
-            committed: 2,
-            store: inherited,
-        },
-    );
+    let mut p = view_1_primary(store_of(&[&one, &two]), 2);
     // n2 adopted the view's state (it acknowledges position 2).
     p.message(NodeId(2), ack(1, 2));
     p.request(three.clone());
@@ -738,8 +725,7 @@ fn a_heartbeat_moves_the_commit_point_only_in_normal_operation() {
 #[test]
 fn a_backup_takes_its_primarys_state_only_when_it_is_newer() {
     let write = put(1, 1, "x", "1");
-    let mut longer = Store::new();
-    longer.execute(write.id, &write.op);
+    let longer = store_of(&[&write]);
     let state = |store: &Store| PbMsg::StartView {
         view: 0,
         committed: 1,
@@ -792,8 +778,7 @@ fn a_state_as_long_as_the_backups_own_is_not_taken_again() {
     let write = put(1, 1, "x", "1");
     let mut b = replica(2, 3, PrimaryBackupConfig::default());
     b.message(NodeId(0), update(&write, 1, 0));
-    let mut same = Store::new();
-    same.execute(write.id, &write.op);
+    let same = store_of(&[&write]);
     let state = PbMsg::StartView {
         view: 0,
         committed: 1,
