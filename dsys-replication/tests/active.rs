@@ -55,21 +55,11 @@ fn ordered_through_the_sequencer_every_history_is_linearizable() {
     let mut totals = [0u64; 3];
     check_seeds(0..300, |seed| {
         let outcome = run(seed, &Workload::default());
-        let c = outcome.counts;
+        let c = faults::answered_and_linearizable(&outcome)?;
         totals[0] += c.calls;
         totals[1] += c.ok;
         totals[2] += c.indeterminate;
-        if c.ok < 10 {
-            return Err(format!(
-                "only {} of {} calls answered: {c:?}",
-                c.ok, c.calls
-            ));
-        }
-        let report = check_linearizable(&Kv, &outcome.history, Budget::default());
-        match report.verdict {
-            Verdict::Holds => Ok(()),
-            other => Err(format!("{other}: {report}")),
-        }
+        Ok::<(), String>(())
     });
     println!(
         "300 seeds: {} calls, {} ok, {} indeterminate; every history linearizable",

@@ -14,9 +14,6 @@ use dsys_core::rand::{RngExt, SeedableRng};
 use dsys_core::sim::Simulation;
 use dsys_core::testing::check_seeds;
 use dsys_core::{NodeId, NodeRng};
-use dsys_replication::consistency::check_linearizable;
-use dsys_replication::consistency::models::Kv;
-use dsys_replication::consistency::report::{Budget, Verdict};
 use dsys_replication::kv::consensus::{multi_paxos_factory, raft_factory};
 use dsys_replication::kv::simulate::{drive, Counts, Workload};
 use dsys_replication::kv::Replica;
@@ -30,18 +27,7 @@ fn run<R: Replica>(seed: u64, sim: &mut Simulation<R>) -> Result<Counts, String>
     let victim = NodeId(rng.random_range(0..3));
     faults::crash(sim, &mut rng, victim, healed, 100..600, Some(100..400));
     let outcome = drive(sim, &Workload::default(), seed).map_err(|e| e.to_string())?;
-    let c = outcome.counts;
-    if c.ok < 10 {
-        return Err(format!(
-            "only {} of {} calls answered: {c:?}",
-            c.ok, c.calls
-        ));
-    }
-    let report = check_linearizable(&Kv, &outcome.history, Budget::default());
-    match report.verdict {
-        Verdict::Holds => Ok(c),
-        other => Err(format!("{other}: {report}")),
-    }
+    faults::answered_and_linearizable(&outcome)
 }
 
 fn print_totals(backend: &str, totals: &[Counts]) {

@@ -1,5 +1,5 @@
 //! The faults the replication tests inject, drawn from each run's own
-//! RNG. Shared by the test binaries that include it with
+//! RNG, and the verdict they ask of every run. Shared by the test binaries that include it with
 //! `#[path = "support/faults.rs"] mod faults;` (each uses a subset, hence
 //! the `allow`).
 
@@ -11,6 +11,10 @@ use std::time::Duration;
 use dsys_core::rand::RngExt;
 use dsys_core::sim::{LinkConfig, Ordering, Simulation};
 use dsys_core::{Node, NodeId, NodeRng};
+use dsys_replication::consistency::check_linearizable;
+use dsys_replication::consistency::models::Kv;
+use dsys_replication::consistency::report::{Budget, Verdict};
+use dsys_replication::kv::simulate::{Counts, Outcome};
 
 fn ms(rng: &mut NodeRng, range: Range<u64>) -> Duration {
     Duration::from_millis(rng.random_range(range))
@@ -59,5 +63,22 @@ pub fn crash<N: Node>(
     if let Some(down) = down {
         let restart = crash + ms(rng, down);
         sim.call_at(restart, move |sim| sim.restart(victim).unwrap());
+    }
+}
+
+/// What a backend's run must show: some calls answered (at least 10, so
+/// that the verdict is not vacuous) and a linearizable history.
+pub fn answered_and_linearizable(outcome: &Outcome) -> Result<Counts, String> {
+    let c = outcome.counts;
+    if c.ok < 10 {
+        return Err(format!(
+            "only {} of {} calls answered: {c:?}",
+            c.ok, c.calls
+        ));
+    }
+    let report = check_linearizable(&Kv, &outcome.history, Budget::default());
+    match report.verdict {
+        Verdict::Holds => Ok(c),
+        other => Err(format!("{other}: {report}")),
     }
 }
