@@ -25,6 +25,9 @@ use dsys_core::{Node, NodeId};
 
 use crate::{Event, MutexNode, Phase};
 
+#[cfg(test)]
+mod tests;
+
 /// ME1 over node states: at most one node is in the section. For
 /// [`Simulation::invariant`], checked after every event.
 pub fn me1_states<N: MutexNode>(states: &[Option<N>]) -> Result<(), String> {

@@ -1,0 +1,183 @@
+//! The checkers seen failing: hand-made event lists and traces that break
+//! each property in exactly one way, beside the ones that keep it.
+
+use dsys_core::trace::{Trace, TraceKind, VectorTimestamp};
+use dsys_core::NodeId;
+
+use super::*;
+use crate::ricart_agrawala::RicartAgrawala;
+
+const N0: NodeId = NodeId(0);
+const N1: NodeId = NodeId(1);
+
+/// A trace written by hand: each event on a node, with the node's vector
+/// clock given as its entries.
+#[derive(Default)]
+struct Script(Trace);
+
+impl Script {
+    fn on(mut self, node: NodeId, clock: &[u64], kind: TraceKind) -> Self {
+        let time = self.0.len() as u64 * 1_000_000;
+        self.0.push(
+            time,
+            Some(node),
+            Some(VectorTimestamp(clock.to_vec())),
+            kind,
+        );
+        self
+    }
+    fn enter(self, node: NodeId, clock: &[u64]) -> Self {
+        let request = "Enter".to_string();
+        self.on(node, clock, TraceKind::Request { request })
+    }
+    fn entered(self, node: NodeId, clock: &[u64]) -> Self {
+        let event = "Entered".to_string();
+        self.on(node, clock, TraceKind::Emit { event })
+    }
+    fn exited(self, node: NodeId, clock: &[u64]) -> Self {
+        let event = "Exited".to_string();
+        self.on(node, clock, TraceKind::Emit { event })
+    }
+    fn crash(self, node: NodeId, clock: &[u64]) -> Self {
+        self.on(node, clock, TraceKind::Crash)
+    }
+}
+
+#[test]
+fn me1_over_events_catches_two_holders_and_an_exit_by_a_non_holder() {
+    use Event::{Entered, Exited};
+    let good = [(N0, Entered), (N0, Exited), (N1, Entered), (N1, Exited)];
+    assert_eq!(me1_events(good), Ok(()));
+    let two = me1_events([(N0, Entered), (N1, Entered)]).unwrap_err();
+    assert!(two.contains("n1 entered (event 1) while n0"), "{two}");
+    let stray = me1_events([(N0, Entered), (N1, Exited)]).unwrap_err();
+    assert!(
+        stray.contains("n1 exited (event 1) without holding"),
+        "{stray}"
+    );
+    assert!(
+        me1_events([(N0, Exited)]).is_err(),
+        "an exit with nobody inside"
+    );
+}
+
+#[test]
+fn me1_over_a_trace_frees_the_section_at_the_holders_crash_only() {
+    let crash_frees = Script::default()
+        .entered(N0, &[1])
+        .crash(N0, &[2])
+        .entered(N1, &[0, 1]);
+    assert_eq!(me1_trace(&crash_frees.0), Ok(()));
+    let other_crash = Script::default()
+        .entered(N0, &[1])
+        .crash(N1, &[0, 1])
+        .entered(N1, &[0, 2]);
+    let why = me1_trace(&other_crash.0).unwrap_err();
+    assert!(
+        why.contains("n1 entered") && why.contains("while n0"),
+        "{why}"
+    );
+    let stray = Script::default().entered(N0, &[1]).exited(N1, &[0, 1]);
+    let why = me1_trace(&stray.0).unwrap_err();
+    assert!(
+        why.contains("n1 exited") && why.contains("without holding"),
+        "{why}"
+    );
+}
+
+#[test]
+fn an_enter_while_waiting_or_inside_is_not_a_new_attempt() {
+    let trace = Script::default()
+        .enter(N0, &[1])
+        .enter(N0, &[2]) // already waiting
+        .entered(N0, &[3])
+        .enter(N0, &[4]) // inside
+        .exited(N0, &[5])
+        .enter(N0, &[6]);
+    let all = attempts(&trace.0);
+    let found: Vec<(usize, Option<usize>)> = all.iter().map(|a| (a.requested, a.entered)).collect();
+    assert_eq!(found, vec![(0, Some(2)), (5, None)]);
+}
+
+#[test]
+fn me2_is_excused_only_by_the_waiting_nodes_own_later_crash() {
+    let starved = Script::default().enter(N0, &[1]);
+    let why = me2_trace(&starved.0).unwrap_err();
+    assert!(why.contains("n0 (asked at"), "{why}");
+    // Another node's crash excuses nothing.
+    let other = Script::default().enter(N0, &[1]).crash(N1, &[0, 1]);
+    assert!(me2_trace(&other.0).is_err());
+    // Its own crash before asking excuses nothing either.
+    let before = Script::default().crash(N0, &[1]).enter(N0, &[2]);
+    assert!(me2_trace(&before.0).is_err());
+    // Its own crash after asking withdraws the request.
+    let withdrawn = Script::default().enter(N0, &[1]).crash(N0, &[2]);
+    assert_eq!(me2_trace(&withdrawn.0), Ok(()));
+    let served = Script::default().enter(N0, &[1]).entered(N0, &[2]);
+    assert_eq!(me2_trace(&served.0), Ok(()));
+}
+
+#[test]
+fn me3_catches_a_later_request_served_first() {
+    // n0 asks; n1 hears of it (clock [1, 1]) and asks; n1 enters first.
+    let out_of_order = Script::default()
+        .enter(N0, &[1])
+        .enter(N1, &[1, 1])
+        .entered(N1, &[1, 2])
+        .exited(N1, &[1, 3])
+        .entered(N0, &[2, 3]);
+    let why = me3_trace(&out_of_order.0).unwrap_err();
+    assert!(
+        why.contains("n0's request") && why.contains("n1 entered first"),
+        "{why}"
+    );
+    // Never served at all, while the later one was: also out of order.
+    let never = Script::default()
+        .enter(N0, &[1])
+        .enter(N1, &[1, 1])
+        .entered(N1, &[1, 2]);
+    assert!(me3_trace(&never.0).is_err());
+    // In order, or concurrent requests in either order: fine.
+    let in_order = Script::default()
+        .enter(N0, &[1])
+        .enter(N1, &[1, 1])
+        .entered(N0, &[2])
+        .exited(N0, &[3])
+        .entered(N1, &[3, 2]);
+    assert_eq!(me3_trace(&in_order.0), Ok(()));
+    let concurrent = Script::default()
+        .enter(N0, &[1])
+        .enter(N1, &[0, 1])
+        .entered(N1, &[0, 2])
+        .exited(N1, &[0, 3])
+        .entered(N0, &[2, 3]);
+    assert_eq!(me3_trace(&concurrent.0), Ok(()));
+}
+
+#[test]
+fn the_registered_properties_are_the_three_the_docs_name() {
+    let names: Vec<&str> = properties::<RicartAgrawala>()
+        .iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "ME1 safety (states)",
+            "ME1 safety (events)",
+            "ME2 liveness",
+            "ME3 ordering",
+            "critical section"
+        ]
+    );
+}
+
+#[test]
+fn verdict_lines_say_which_property_failed() {
+    let starved = Script::default().enter(N0, &[1]);
+    let lines = verdict_lines(&starved.0);
+    assert_eq!(lines.lines().count(), 3);
+    assert!(lines.contains("ME1 safety    holds"), "{lines}");
+    assert!(lines.contains("ME2 liveness  VIOLATED: ME2: n0"), "{lines}");
+    assert!(lines.contains("ME3 ordering  holds"), "{lines}");
+}
