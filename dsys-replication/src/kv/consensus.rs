@@ -248,6 +248,59 @@ mod tests {
     }
 
     #[test]
+    fn consensus_events_become_the_front_ends_answers() {
+        let id = RequestId { client: 3, seq: 9 };
+        let output = KvOutput {
+            id,
+            ret: Some(KvRet::Done),
+            index: 4,
+        };
+        let done = Some(Answer::Done {
+            id,
+            ret: KvRet::Done,
+            index: 4,
+        });
+        let redirect = |hint| Some(Answer::NotPrimary { id, hint });
+        type Kv = RaftKv;
+        let applied = RaftEvent::Applied {
+            id: consensus_id(id),
+            index: 7,
+            output: output.clone(),
+        };
+        assert_eq!(Kv::answer(&applied), done);
+        let read = RaftEvent::ReadDone {
+            id: consensus_id(id),
+            output: output.clone(),
+        };
+        assert_eq!(Kv::answer(&read), done);
+        let rejected = |reason| RaftEvent::Rejected {
+            id: consensus_id(id),
+            reason,
+        };
+        let leader = Some(NodeId(2));
+        assert_eq!(
+            Kv::answer(&rejected(Rejection::NotLeader { leader })),
+            redirect(leader)
+        );
+        assert_eq!(
+            Kv::answer(&rejected(Rejection::LeadershipLost)),
+            redirect(None)
+        );
+
+        let applied = MultiPaxosEvent::Applied {
+            id: consensus_id(id),
+            slot: 7,
+            output,
+        };
+        assert_eq!(MultiPaxosKv::answer(&applied), done);
+        let not_leader = MultiPaxosEvent::NotLeader {
+            id: consensus_id(id),
+            leader,
+        };
+        assert_eq!(MultiPaxosKv::answer(&not_leader), redirect(leader));
+    }
+
+    #[test]
     fn a_stale_call_has_no_answer_and_queries_answer_only_gets() {
         let mut machine = KvMachine::default();
         let call = |seq, op| Call {
