@@ -72,7 +72,9 @@ use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
 mod property;
 mod report;
 pub use property::{Invariant, Predicate, Property};
-pub use report::{Bound, Finding, ModelOptions, ModelReport, ModelVerdict};
+pub use report::{
+    Bound, Finding, ModelOptions, ModelReport, ModelVerdict, SearchProgress, SearchWatch,
+};
 
 /// How the state space is explored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -243,7 +245,11 @@ pub struct Model<N: Node> {
     time_max: Duration,
     seed: u64,
     strategy: Strategy,
+    watch: Option<SearchWatch>,
 }
+
+/// How many states a search expands between two calls of its watch.
+const WATCH_EVERY: usize = 1 << 13;
 
 impl<N: Node> fmt::Debug for Model<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -283,6 +289,7 @@ where
             time_max: Duration::from_secs(60),
             seed: 0,
             strategy: Strategy::BreadthFirst,
+            watch: None,
         }
     }
 
@@ -295,6 +302,14 @@ where
             .states_max(options.states_max)
             .time_max(options.time_max)
             .strategy(options.strategy)
+            .watch(options.watch.clone())
+    }
+
+    /// Calls `watch` every few thousand states with how far the search
+    /// has got (a progress line), or nothing with `None`.
+    pub fn watch(mut self, watch: Option<SearchWatch>) -> Self {
+        self.watch = watch;
+        self
     }
 
     /// How to explore (breadth-first by default).
@@ -687,7 +702,7 @@ where
         queue.push_back((initial, initial_hash));
         let mut bound = None;
         let mut stopped_early = false;
-        let mut depth = 0;
+        let (mut depth, mut expanded) = (0, 0usize);
         let mut trail: Option<Vec<Action<N>>> = None;
         let path_to = |seen: &Visited<N>, mut at: u64| {
             let mut steps = Vec::new();
@@ -706,6 +721,19 @@ where
             let Some((state, hash)) = next else { break };
             let here = seen[&hash].1;
             depth = depth.max(here);
+            expanded += 1;
+            if let Some(watch) = self
+                .watch
+                .as_ref()
+                .filter(|_| expanded.is_multiple_of(WATCH_EVERY))
+            {
+                (watch.0)(&SearchProgress {
+                    states: seen.len(),
+                    queued: queue.len(),
+                    depth,
+                    elapsed: started.elapsed(),
+                });
+            }
             // Successors are needed to tell a finished run; past the depth
             // bound a state is judged but not expanded.
             let successors = if here < self.depth_max {
@@ -829,12 +857,26 @@ where
         let mut trail = None;
         let mut visited: std::collections::HashSet<u64> = std::collections::HashSet::new();
         let (mut depth, mut bound) = (0, Some(Bound::Walks(walks)));
+        let mut steps = 0usize;
         'walks: for _ in 0..walks {
             let mut state = self.initial();
             let mut path: Vec<Action<N>> = Vec::new();
             loop {
                 visited.insert(hash_of(&state));
                 depth = depth.max(path.len());
+                steps += 1;
+                if let Some(watch) = self
+                    .watch
+                    .as_ref()
+                    .filter(|_| steps.is_multiple_of(WATCH_EVERY))
+                {
+                    (watch.0)(&SearchProgress {
+                        states: visited.len(),
+                        queued: 0,
+                        depth,
+                        elapsed: started.elapsed(),
+                    });
+                }
                 let mut successors = if path.len() < self.depth_max {
                     self.successors(&state)
                 } else {

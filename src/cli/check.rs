@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::bail;
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::core::model::{ModelOptions, Network, Strategy};
+use crate::core::model::{ModelOptions, Network, SearchProgress, SearchWatch, Strategy};
 
 use super::sim::TraceOutputs;
 use super::Registry;
@@ -96,6 +98,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
             args.nodes
         );
     }
+    let bar: Arc<OnceLock<ProgressBar>> = Arc::default();
     let options = ModelOptions {
         nodes: args.nodes,
         defect: args.defect,
@@ -115,10 +118,15 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
                 seed: args.seed,
             },
         },
+        watch: Some(progress_line(Arc::clone(&bar))),
     };
     // Output files are opened before the search, so a bad path is said at once.
     let outputs = TraceOutputs::open(args.trace, args.shiviz)?;
-    let verdict = model(&options)?;
+    let verdict = model(&options);
+    if let Some(bar) = bar.get() {
+        bar.finish_and_clear();
+    }
+    let verdict = verdict?;
     outln!(
         "{} on {} nodes: {}",
         args.algorithm,
@@ -135,4 +143,28 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
     } else {
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The progress line of a long search, on standard error when it is a
+/// terminal, shown once the search has taken a second: states visited and
+/// per second, the frontier, the depth.
+fn progress_line(bar: Arc<OnceLock<ProgressBar>>) -> SearchWatch {
+    SearchWatch(Arc::new(move |p: &SearchProgress| {
+        if p.elapsed < Duration::from_secs(1) {
+            return;
+        }
+        let bar = bar.get_or_init(|| {
+            let bar = ProgressBar::new_spinner();
+            let style =
+                ProgressStyle::with_template("{elapsed:>4} {msg}").expect("a valid template");
+            bar.set_style(style);
+            bar
+        });
+        let rate = p.states as f64 / p.elapsed.as_secs_f64();
+        bar.set_message(format!(
+            "{} states ({rate:.0}/s), {} queued, depth {}",
+            p.states, p.queued, p.depth
+        ));
+        bar.tick();
+    }))
 }

@@ -2,6 +2,7 @@
 //! bounds, the findings per property and the report.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Action, Network, Strategy};
@@ -30,7 +31,43 @@ pub struct ModelOptions {
     pub time_max: Duration,
     /// See [`Strategy`].
     pub strategy: Strategy,
+    /// Called now and then with how far the search has got (`dsys
+    /// check`'s progress line), or `None`.
+    pub watch: Option<SearchWatch>,
 }
+
+/// How far a search has got, as a [`SearchWatch`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SearchProgress {
+    /// Distinct states visited.
+    pub states: usize,
+    /// States found but not yet expanded (the breadth-first frontier).
+    pub queued: usize,
+    /// The longest path explored.
+    pub depth: usize,
+    /// Wall time since the search began.
+    pub elapsed: Duration,
+}
+
+/// A callback a long search calls every few thousand states, shared so
+/// that options stay cloneable. Two watches are equal when they are the
+/// same function.
+#[derive(Clone)]
+pub struct SearchWatch(pub Arc<dyn Fn(&SearchProgress) + Send + Sync>);
+
+impl fmt::Debug for SearchWatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SearchWatch(..)")
+    }
+}
+
+impl PartialEq for SearchWatch {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SearchWatch {}
 
 impl Default for ModelOptions {
     fn default() -> Self {
@@ -43,6 +80,7 @@ impl Default for ModelOptions {
             states_max: 1_000_000,
             time_max: Duration::from_secs(60),
             strategy: Strategy::BreadthFirst,
+            watch: None,
         }
     }
 }

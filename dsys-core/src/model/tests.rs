@@ -627,3 +627,54 @@ fn bounds_make_a_search_bounded_and_say_which() {
     let by_time = racy().time_max(Duration::ZERO).check();
     assert_eq!(by_time.bound, Some(Bound::Time(Duration::ZERO)));
 }
+
+#[test]
+fn a_watch_sees_the_search_grow_every_few_thousand_states() {
+    use crate::ping_pong::{PingPong, PingPongConfig};
+    use std::sync::Mutex;
+    let seen: Arc<Mutex<Vec<SearchProgress>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let watch = SearchWatch(Arc::new(move |p: &SearchProgress| {
+        log.lock().unwrap().push(*p)
+    }));
+    let model = || {
+        Model::new(3, |_| PingPong::new(PingPongConfig::closed_loop(1)))
+            .network(Network {
+                lossy: true,
+                duplicates_max: 1,
+            })
+            // An invariant is decided only by a violation: every state is visited.
+            .property(Property::always(
+                "anything",
+                |_: &[Option<PingPong>]| Ok(()),
+            ))
+    };
+    let report = model().watch(Some(watch.clone())).check();
+    let calls = seen.lock().unwrap().clone();
+    assert!(
+        report.states > 2 * WATCH_EVERY,
+        "a big enough model: {report}"
+    );
+    assert!(
+        calls.len() >= 2,
+        "{} calls for {} states",
+        calls.len(),
+        report.states
+    );
+    for pair in calls.windows(2) {
+        assert!(pair[0].states < pair[1].states, "{pair:?}");
+        assert!(pair[0].elapsed <= pair[1].elapsed);
+    }
+    assert!(calls
+        .iter()
+        .all(|p| p.states <= report.states && p.depth <= report.depth));
+    // Random walks report too.
+    let walks = model()
+        .strategy(Strategy::RandomWalks {
+            walks: 2_000,
+            seed: 1,
+        })
+        .watch(Some(watch))
+        .check();
+    assert!(seen.lock().unwrap().len() > calls.len(), "{walks}");
+}
