@@ -181,3 +181,115 @@ fn verdict_lines_say_which_property_failed() {
     assert!(lines.contains("ME2 liveness  VIOLATED: ME2: n0"), "{lines}");
     assert!(lines.contains("ME3 ordering  holds"), "{lines}");
 }
+
+/// A process of a one-process cluster, which enters as soon as it asks.
+fn holding() -> RicartAgrawala {
+    use dsys_core::testing::Harness;
+    let mut h = Harness::new(RicartAgrawala::new(), N0, 1);
+    h.start();
+    h.request(crate::Request::Enter);
+    assert!(h.node().in_section());
+    h.into_node()
+}
+
+#[test]
+fn me1_over_states_counts_the_processes_inside() {
+    let (inside, outside) = (Some(holding()), Some(RicartAgrawala::new()));
+    assert_eq!(me1_states(&[inside.clone(), outside.clone(), None]), Ok(()));
+    assert_eq!(me1_states::<RicartAgrawala>(&[outside, None]), Ok(()));
+    let why = me1_states(&[inside.clone(), None, inside]).unwrap_err();
+    assert_eq!(why, "ME1: n0 and n2 are in the critical section at once");
+}
+
+#[test]
+fn me1_over_a_trace_lets_the_holder_leave_and_ignores_other_events() {
+    let passed_on = Script::default()
+        .entered(N0, &[1])
+        .on(
+            N1,
+            &[0, 1],
+            TraceKind::Emit {
+                event: "Wanted".into(),
+            },
+        )
+        .exited(N0, &[2])
+        .entered(N1, &[2, 2]);
+    assert_eq!(me1_trace(&passed_on.0), Ok(()));
+}
+
+#[test]
+fn only_an_enter_request_opens_an_attempt() {
+    let exit_while_idle = Script::default().on(
+        N0,
+        &[1],
+        TraceKind::Request {
+            request: "Exit".into(),
+        },
+    );
+    assert_eq!(attempts(&exit_while_idle.0), vec![]);
+    assert_eq!(me2_trace(&exit_while_idle.0), Ok(()));
+}
+
+#[test]
+fn the_broken_assumptions_name_each_fault_of_the_run() {
+    use dsys_core::scenario::NodeAt;
+    use std::time::Duration;
+    let clean = SimOptions::default();
+    assert!(assumptions_hold(&clean));
+    assert_eq!(broken_assumptions(&clean), Vec::<String>::new());
+    let at = |ms| NodeAt {
+        node: N1,
+        at: Duration::from_millis(ms),
+    };
+    let faulty = SimOptions {
+        loss: 0.1,
+        duplicate: 0.2,
+        crashes: vec![at(300)],
+        restarts: vec![at(500)],
+        ..SimOptions::default()
+    };
+    assert!(!assumptions_hold(&faulty));
+    assert_eq!(
+        broken_assumptions(&faulty),
+        [
+            "message loss 0.1",
+            "duplication 0.2",
+            "the crash of n1 at 300 ms",
+            "the restart of n1 at 500 ms"
+        ]
+    );
+}
+
+#[test]
+fn the_section_story_lists_the_first_entries_then_counts_them_all() {
+    use crate::workload::Workload;
+    use dsys_core::sim::Simulation;
+    use std::time::Duration;
+    let run = |rounds| {
+        let mut sim = Simulation::new(2, 7, |_| RicartAgrawala::new());
+        Workload {
+            rounds,
+            ..Workload::default()
+        }
+        .install(&mut sim)
+        .unwrap();
+        sim.run_until(Duration::from_secs(2)).unwrap();
+        section_story(&sim)
+    };
+    assert_eq!(run(0), "nobody entered");
+    let two = run(1);
+    assert!(two.ends_with("; 2 entries: n0 1, n1 1"), "{two}");
+    assert_eq!(two.matches(" ms").count(), 2, "{two}");
+    let many = run(5);
+    assert!(many.ends_with("; … 10 entries: n0 5, n1 5"), "{many}");
+    assert_eq!(many.matches(" ms").count(), STORY_ENTRIES, "{many}");
+    // One still inside at the end is said so.
+    let mut sim = Simulation::new(1, 1, |_| RicartAgrawala::new());
+    sim.request(N0, crate::Request::Enter).unwrap();
+    sim.run_until(Duration::from_millis(10)).unwrap();
+    let inside = section_story(&sim);
+    assert!(
+        inside.starts_with("n0 from 0.0 ms (still inside); 1 entries"),
+        "{inside}"
+    );
+}
