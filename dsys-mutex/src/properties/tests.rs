@@ -292,4 +292,13 @@ fn the_section_story_lists_the_first_entries_then_counts_them_all() {
         inside.starts_with("n0 from 0.0 ms (still inside); 1 entries"),
         "{inside}"
     );
+    // … unless the listing is full already.
+    for _ in 0..STORY_ENTRIES {
+        sim.request(N0, crate::Request::Exit).unwrap();
+        sim.request(N0, crate::Request::Enter).unwrap();
+        sim.run_for(Duration::from_millis(1)).unwrap();
+    }
+    let full = section_story(&sim);
+    assert!(!full.contains("still inside"), "{full}");
+    assert!(full.ends_with("; … 9 entries: n0 9"), "{full}");
 }
