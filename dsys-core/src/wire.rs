@@ -324,6 +324,134 @@ mod tests {
         assert_eq!(Postcard.encoded_len(&300u32).unwrap(), 2);
     }
 
+    #[test]
+    fn the_default_maximum_is_16_mib() {
+        assert_eq!(FRAME_BYTES_MAX_DEFAULT, 1 << 24);
+    }
+
+    #[test]
+    fn encode_to_vec_is_encode_into_a_fresh_vector() {
+        let value = ("dsys", 300u32, vec![1u64, 2]);
+        let mut out = Vec::new();
+        Postcard.encode(&value, &mut out).unwrap();
+        assert_eq!(Postcard.encode_to_vec(&value).unwrap(), out);
+        assert_eq!(out.len(), Postcard.encoded_len(&value).unwrap());
+    }
+
+    #[test]
+    fn a_frame_of_exactly_the_maximum_passes_one_byte_more_does_not() {
+        let max = 16;
+        for len in [max - 1, max] {
+            let mut out = Vec::new();
+            encode_frame(&vec![7; len], max, &mut out).unwrap();
+            assert_eq!(out.len(), FRAME_HEADER_BYTES + len);
+            let (payload, rest) = decode_frame(&out, max).unwrap();
+            assert_eq!((payload.len(), rest.len()), (len, 0));
+            let mut decoder = FrameDecoder::new(max);
+            decoder.extend(&out);
+            assert_eq!(decoder.next_frame().unwrap(), Some(vec![7; len]));
+        }
+        let mut out = Vec::new();
+        assert!(encode_frame(&[7; 17], max, &mut out).is_err());
+        let mut over = 17u32.to_be_bytes().to_vec();
+        over.extend([7; 17]);
+        assert!(matches!(
+            decode_frame(&over, max),
+            Err(Error::FrameTooLarge {
+                declared: 17,
+                max: 16
+            })
+        ));
+    }
+
+    #[test]
+    fn whole_frames_split_off_with_the_rest_and_truncation_says_what_it_needs() {
+        let bytes = framed(&[b"one".to_vec(), b"three".to_vec()]);
+        let (first, rest) = decode_frame(&bytes, 64).unwrap();
+        assert_eq!(first, b"one");
+        let (second, rest) = decode_frame(rest, 64).unwrap();
+        assert_eq!((second, rest), (&b"three"[..], &b""[..]));
+        assert!(matches!(
+            decode_frame(&bytes[..5], 64),
+            Err(Error::Truncated {
+                needed: 7,
+                available: 5
+            })
+        ));
+        assert!(matches!(
+            decode_frame(&bytes[..2], 64),
+            Err(Error::Truncated {
+                needed: 4,
+                available: 2
+            })
+        ));
+        let mut decoder = FrameDecoder::new(64);
+        decoder.extend(&bytes[..12]);
+        assert_eq!(decoder.next_frame().unwrap(), Some(b"one".to_vec()));
+        assert!(matches!(
+            decoder.finish(),
+            Err(Error::Truncated {
+                needed: 9,
+                available: 5
+            })
+        ));
+    }
+
+    #[test]
+    fn the_decoder_counts_what_it_holds_and_decodes_typed_messages() {
+        let mut stream = Vec::new();
+        for n in [1u32, 300] {
+            encode_frame(&Postcard.encode_to_vec(&n).unwrap(), 64, &mut stream).unwrap();
+        }
+        let mut decoder = FrameDecoder::new(64);
+        assert_eq!(decoder.frame_bytes_max(), 64);
+        decoder.extend(&stream[..6]);
+        assert_eq!(decoder.buffered(), 6);
+        assert_eq!(decoder.next_message::<_, u32>(&Postcard).unwrap(), Some(1));
+        assert_eq!(decoder.buffered(), 1);
+        assert_eq!(decoder.next_message::<_, u32>(&Postcard).unwrap(), None);
+        assert!(matches!(
+            decoder.finish(),
+            Err(Error::Truncated {
+                needed: 4,
+                available: 1
+            })
+        ));
+        decoder.extend(&stream[6..]);
+        assert_eq!(
+            decoder.next_message::<_, u32>(&Postcard).unwrap(),
+            Some(300)
+        );
+        assert_eq!(decoder.buffered(), 0);
+        decoder.finish().unwrap();
+        // A frame that is not a u32 is a decode error, not a frame error.
+        let mut garbage = FrameDecoder::new(64);
+        let mut frame = Vec::new();
+        encode_frame(&[0xff; 11], 64, &mut frame).unwrap();
+        garbage.extend(&frame);
+        assert!(matches!(
+            garbage.next_message::<_, u32>(&Postcard),
+            Err(Error::Decode(_))
+        ));
+    }
+
+    #[test]
+    fn a_long_stream_is_compacted_and_still_decodes() {
+        let payloads: Vec<Vec<u8>> = (0..300u16).map(|i| i.to_be_bytes().repeat(20)).collect();
+        let bytes = framed(&payloads);
+        let mut decoder = FrameDecoder::new(64);
+        decoder.extend(&bytes);
+        for expected in &payloads {
+            assert_eq!(decoder.next_frame().unwrap().as_ref(), Some(expected));
+            assert!(decoder.buffer.len() <= bytes.len());
+        }
+        assert_eq!(decoder.buffered(), 0);
+        assert!(
+            decoder.buffer.len() < bytes.len(),
+            "the consumed prefix was dropped"
+        );
+    }
+
     proptest! {
         #[test]
         fn frames_survive_any_chunking(
