@@ -361,6 +361,75 @@ mod tests {
     }
 
     #[test]
+    fn the_process_shows_its_phase_and_request_and_ignores_a_second_enter() {
+        let mut h = Harness::new(RicartAgrawala::new(), NodeId(1), 2);
+        assert_eq!(
+            (h.node().phase(), h.node().request()),
+            (Phase::Released, None)
+        );
+        h.request(Request::Enter);
+        let mine = LamportTimestamp {
+            time: 1,
+            node: NodeId(1),
+        };
+        assert_eq!(
+            (h.node().phase(), h.node().request()),
+            (Phase::Wanted, Some(mine))
+        );
+        assert_eq!(h.request(Request::Enter), vec![], "already waiting");
+        assert_eq!(h.node().request(), Some(mine));
+        h.message(NodeId(0), Msg::Reply { time: 2 });
+        assert_eq!(h.node().phase(), Phase::Held);
+        h.request(Request::Exit);
+        assert_eq!(
+            (h.node().phase(), h.node().request()),
+            (Phase::Released, None)
+        );
+    }
+
+    #[test]
+    fn an_impossible_timestamp_is_refused_without_an_answer() {
+        let mut h = Harness::new(RicartAgrawala::new(), NodeId(1), 2);
+        let before = h.node().clone();
+        assert_eq!(
+            h.message(NodeId(0), Msg::Request { time: u64::MAX }),
+            vec![]
+        );
+        assert_eq!(h.message(NodeId(0), Msg::Reply { time: u64::MAX }), vec![]);
+        assert_eq!(h.node(), &before);
+    }
+
+    #[test]
+    fn ignoring_timestamps_orders_requests_by_process_id_alone() {
+        // n1 asks at time 1. n0's later request (time 9) should wait, and
+        // n2's earlier one… the broken process looks only at the ids.
+        let mut broken = Harness::new(
+            RicartAgrawala::broken(Defect::IgnoresTimestamps),
+            NodeId(1),
+            3,
+        );
+        broken.request(Request::Enter);
+        assert_eq!(
+            broken.message(NodeId(0), Msg::Request { time: 9 }),
+            vec![send(0, Msg::Reply { time: 11 })],
+            "(9, n0) is later, but n0 < n1: answered"
+        );
+        assert_eq!(
+            broken.message(NodeId(2), Msg::Request { time: 0 }),
+            vec![],
+            "n1 < n2: deferred, whatever the time"
+        );
+        // The correct process, given the same requests, does the opposite.
+        let mut correct = Harness::new(RicartAgrawala::new(), NodeId(1), 3);
+        correct.request(Request::Enter);
+        assert_eq!(correct.message(NodeId(0), Msg::Request { time: 9 }), vec![]);
+        assert_eq!(
+            correct.message(NodeId(2), Msg::Request { time: 0 }),
+            vec![send(2, Msg::Reply { time: 12 })]
+        );
+    }
+
+    #[test]
     fn the_broken_process_replies_while_in_the_section() {
         let mut h = Harness::new(
             RicartAgrawala::broken(Defect::RepliesInSection),
