@@ -126,3 +126,78 @@ impl<C: Clone> Log<C> {
         first
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::types::Payload;
+
+    /// A log after a snapshot at `start` (term `start_term`) holding one
+    /// entry per term in `terms`.
+    fn log(start: LogIndex, start_term: Term, terms: &[Term]) -> Log<u64> {
+        let entries = terms
+            .iter()
+            .zip(start + 1..)
+            .map(|(&term, index)| Entry {
+                term,
+                index,
+                payload: Payload::Noop,
+            })
+            .collect();
+        Log::new(start, start_term, entries)
+    }
+
+    #[test]
+    fn terms_are_known_from_the_snapshot_boundary_to_the_end() {
+        let l = log(3, 2, &[2, 4, 4]);
+        assert_eq!((l.snapshot_index(), l.snapshot_term()), (3, 2));
+        assert_eq!((l.last_index(), l.last_term()), (6, 4));
+        assert_eq!(l.term_at(2), None, "compacted");
+        assert_eq!(l.term_at(3), Some(2), "the boundary");
+        assert_eq!(l.term_at(5), Some(4));
+        assert_eq!(l.term_at(7), None, "past the end");
+        assert_eq!(l.get(3), None);
+        assert_eq!(l.get(4).map(|e| e.index), Some(4));
+        let empty = log(5, 3, &[]);
+        assert_eq!((empty.last_index(), empty.last_term()), (5, 3));
+    }
+
+    #[test]
+    fn slices_truncation_and_compaction_keep_positions() {
+        let mut l = log(0, 0, &[1, 1, 2, 2, 3]);
+        let indexes = |v: Vec<Entry<u64>>| v.iter().map(|e| e.index).collect::<Vec<_>>();
+        assert_eq!(indexes(l.slice(2, 2)), [2, 3]);
+        assert_eq!(indexes(l.slice(4, 10)), [4, 5]);
+        assert_eq!(indexes(l.slice(6, 10)), Vec::<u64>::new());
+        l.truncate(4);
+        assert_eq!(l.last_index(), 3);
+        l.compact(2, 1);
+        assert_eq!((l.snapshot_index(), l.snapshot_term()), (2, 1));
+        assert_eq!(indexes(l.entries().cloned().collect()), [3]);
+        assert_eq!(
+            indexes(l.slice(2, 10)),
+            Vec::<u64>::new(),
+            "in the snapshot"
+        );
+        l.compact(9, 5); // past the end: everything goes
+        assert_eq!((l.last_index(), l.last_term()), (9, 5));
+        l.reset(20, 7);
+        assert_eq!(
+            (l.snapshot_index(), l.snapshot_term(), l.entries().len()),
+            (20, 7, 0)
+        );
+    }
+
+    #[test]
+    fn the_first_index_of_a_term_stops_at_the_run_or_the_snapshot() {
+        let l = log(0, 0, &[1, 2, 2, 2, 3]);
+        assert_eq!(l.first_index_of_term(4, 2), 2);
+        assert_eq!(l.first_index_of_term(2, 2), 2);
+        assert_eq!(l.first_index_of_term(5, 3), 5);
+        assert_eq!(l.first_index_of_term(1, 1), 1);
+        // The run reaches the snapshot boundary: it stops after it, even
+        // though the boundary has the same term.
+        let l = log(3, 2, &[2, 2, 4]);
+        assert_eq!(l.first_index_of_term(5, 2), 4);
+    }
+}
