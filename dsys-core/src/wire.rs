@@ -436,6 +436,17 @@ mod tests {
     }
 
     #[test]
+    fn a_decoder_emptied_by_its_reader_starts_its_buffer_afresh() {
+        let bytes = framed(&[b"one".to_vec()]);
+        let mut decoder = FrameDecoder::new(64);
+        decoder.extend(&bytes);
+        assert_eq!(decoder.next_frame().unwrap(), Some(b"one".to_vec()));
+        decoder.extend(&bytes[..3]);
+        assert_eq!((decoder.buffer.len(), decoder.start), (3, 0));
+        assert_eq!(decoder.buffered(), 3);
+    }
+
+    #[test]
     fn a_long_stream_is_compacted_and_still_decodes() {
         let payloads: Vec<Vec<u8>> = (0..300u16).map(|i| i.to_be_bytes().repeat(20)).collect();
         let bytes = framed(&payloads);
