@@ -447,6 +447,28 @@ mod tests {
     }
 
     #[test]
+    fn the_buffer_is_compacted_once_past_4_kib_and_half_of_it_is_consumed() {
+        // After how many 64-byte frames (60 of payload) of a stream of
+        // `frames` is the consumed prefix first dropped?
+        let first_compaction = |frames: usize| {
+            let bytes = framed(&vec![vec![1; 60]; frames]);
+            let mut decoder = FrameDecoder::new(64);
+            decoder.extend(&bytes);
+            (1..=frames).find(|_| {
+                decoder.next_frame().unwrap();
+                decoder.buffer.len() < bytes.len()
+            })
+        };
+        // 100 frames, 6,400 bytes: half is consumed after 50 frames, but
+        // 4,096 bytes only after 64; compacted past it, at 65.
+        assert_eq!(first_compaction(100), Some(65));
+        // 200 frames, 12,800 bytes: past half at 101 (at 100, exactly half).
+        assert_eq!(first_compaction(200), Some(101));
+        // A short stream is never compacted.
+        assert_eq!(first_compaction(60), None);
+    }
+
+    #[test]
     fn a_long_stream_is_compacted_and_still_decodes() {
         let payloads: Vec<Vec<u8>> = (0..300u16).map(|i| i.to_be_bytes().repeat(20)).collect();
         let bytes = framed(&payloads);
