@@ -430,6 +430,21 @@ mod tests {
     }
 
     #[test]
+    fn defects_are_found_by_their_names() {
+        assert_eq!(defect(None).unwrap(), None);
+        assert_eq!(
+            defect(Some("replies-in-section")).unwrap(),
+            Some(Defect::RepliesInSection)
+        );
+        assert_eq!(
+            defect(Some("ignores-timestamps")).unwrap(),
+            Some(Defect::IgnoresTimestamps)
+        );
+        let err = defect(Some("no-such")).unwrap_err().to_string();
+        assert!(err.contains("has no defect \"no-such\""), "{err}");
+    }
+
+    #[test]
     fn the_broken_process_replies_while_in_the_section() {
         let mut h = Harness::new(
             RicartAgrawala::broken(Defect::RepliesInSection),
