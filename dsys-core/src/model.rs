@@ -722,18 +722,12 @@ where
             let here = seen[&hash].1;
             depth = depth.max(here);
             expanded += 1;
-            if let Some(watch) = self
-                .watch
-                .as_ref()
-                .filter(|_| expanded.is_multiple_of(WATCH_EVERY))
-            {
-                (watch.0)(&SearchProgress {
-                    states: seen.len(),
-                    queued: queue.len(),
-                    depth,
-                    elapsed: started.elapsed(),
-                });
-            }
+            self.tell(expanded, || SearchProgress {
+                states: seen.len(),
+                queued: queue.len(),
+                depth,
+                elapsed: started.elapsed(),
+            });
             // Successors are needed to tell a finished run; past the depth
             // bound a state is judged but not expanded.
             let successors = if here < self.depth_max {
@@ -784,6 +778,17 @@ where
             depth,
             exhaustive: bound.is_none() && !stopped_early,
             bound,
+        }
+    }
+
+    /// Calls the watch, if there is one, on every [`WATCH_EVERY`]th `count`.
+    fn tell(&self, count: usize, progress: impl FnOnce() -> SearchProgress) {
+        if let Some(watch) = self
+            .watch
+            .as_ref()
+            .filter(|_| count.is_multiple_of(WATCH_EVERY))
+        {
+            (watch.0)(&progress());
         }
     }
 
@@ -865,18 +870,12 @@ where
                 visited.insert(hash_of(&state));
                 depth = depth.max(path.len());
                 steps += 1;
-                if let Some(watch) = self
-                    .watch
-                    .as_ref()
-                    .filter(|_| steps.is_multiple_of(WATCH_EVERY))
-                {
-                    (watch.0)(&SearchProgress {
-                        states: visited.len(),
-                        queued: 0,
-                        depth,
-                        elapsed: started.elapsed(),
-                    });
-                }
+                self.tell(steps, || SearchProgress {
+                    states: visited.len(),
+                    queued: 0,
+                    depth,
+                    elapsed: started.elapsed(),
+                });
                 let mut successors = if path.len() < self.depth_max {
                     self.successors(&state)
                 } else {
