@@ -346,10 +346,11 @@ pub fn section_story<N: Node<Event = Event>>(sim: &Simulation<N>) -> String {
         .enumerate()
         .map(|(i, n)| format!("n{i} {n}"))
         .collect();
+    let entries = if total == 1 { "entry" } else { "entries" };
     if total > parts.len() {
-        parts.push(format!("… {total} entries: {}", by.join(", ")));
+        parts.push(format!("… {total} {entries}: {}", by.join(", ")));
     } else {
-        parts.push(format!("{total} entries: {}", by.join(", ")));
+        parts.push(format!("{total} {entries}: {}", by.join(", ")));
     }
     parts.join("; ")
 }

@@ -289,7 +289,7 @@ fn the_section_story_lists_the_first_entries_then_counts_them_all() {
     sim.run_until(Duration::from_millis(10)).unwrap();
     let inside = section_story(&sim);
     assert!(
-        inside.starts_with("n0 from 0.0 ms (still inside); 1 entries"),
+        inside == "n0 from 0.0 ms (still inside); 1 entry: n0 1",
         "{inside}"
     );
     // … unless the listing is full already.
