@@ -286,6 +286,7 @@ const TYPES: &[&str] = &[
     "heal",
     "cut_link",
     "restore_link",
+    "violation",
 ];
 
 /// Checks the JSON Lines schema: one object per line with `index`,

@@ -641,7 +641,7 @@ pub(crate) fn correct(
 /// Runs a scenario whose nodes have the given hardware clocks:
 /// [`dsys_core::scenario::run_scenario_with`] with [`Simulation::set_clock`]
 /// for each node before the run.
-pub(crate) fn run_with_clocks<N: Node>(
+pub(crate) fn run_with_clocks<N: Node + std::fmt::Debug>(
     algorithm: &str,
     options: &SimOptions,
     clocks: &[ClockConfig],

@@ -679,7 +679,26 @@ where
         let mut verdict = ModelVerdict::from(&report);
         if let Some(trail) = &report.trail {
             match self.replay(trail) {
-                Ok(mut replayed) => verdict.trace = replayed.sim.take_trace(),
+                Ok(mut replayed) => {
+                    let now = replayed.sim.now();
+                    let mut trace = replayed.sim.take_trace();
+                    // Like a simulation that breaks an invariant, the trace
+                    // ends with the verdict, for the viewer.
+                    if let (Some(trace), Some((property, detail, _))) =
+                        (&mut trace, &replayed.violated)
+                    {
+                        trace.push(
+                            u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
+                            None,
+                            None,
+                            crate::trace::TraceKind::Violation {
+                                property: property.to_string(),
+                                detail: detail.clone(),
+                            },
+                        );
+                    }
+                    verdict.trace = trace;
+                }
                 Err(why) => verdict.text.push_str(&format!("(no trace: {why})\n")),
             }
         }

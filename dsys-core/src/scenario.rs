@@ -61,6 +61,9 @@ pub struct SimOptions {
     pub byzantine: Vec<ByzantineSpec>,
     /// Record a trace.
     pub trace: bool,
+    /// Record each node's state after each handler in the trace
+    /// ([`Simulation::record_states`]); implies [`SimOptions::trace`].
+    pub trace_states: bool,
     /// Bounds that stop a runaway run with a clear error.
     pub limits: Limits,
     /// Called every [`WATCH_EVERY`] events with the run's progress (a
@@ -122,6 +125,7 @@ impl Default for SimOptions {
             restarts: Vec::new(),
             byzantine: Vec::new(),
             trace: false,
+            trace_states: false,
             limits: Limits::default(),
             watch: None,
             defect: None,
@@ -668,7 +672,7 @@ impl Algorithm {
 /// Invariants are checked after every event; a violation stops the run
 /// there and is reported (not returned as an error). Errors are for bad
 /// options only.
-pub fn run_scenario<N: Node>(
+pub fn run_scenario<N: Node + fmt::Debug>(
     algorithm: &str,
     options: &SimOptions,
     factory: impl FnMut(NodeId) -> N + 'static,
@@ -698,7 +702,7 @@ pub fn run_scenario<N: Node>(
 /// .unwrap();
 /// assert!(outcome.report.passed());
 /// ```
-pub fn run_scenario_with<N: Node>(
+pub fn run_scenario_with<N: Node + fmt::Debug>(
     algorithm: &str,
     options: &SimOptions,
     factory: impl FnMut(NodeId) -> N + 'static,
@@ -711,7 +715,7 @@ pub fn run_scenario_with<N: Node>(
 /// [`run_scenario_with`], for an algorithm that says how its messages lie
 /// (`--byzantine K:equivocate`, `K:tamper`). Every [`SimOptions::byzantine`]
 /// node is made Byzantine after `setup`, at time 0, before any node starts.
-pub fn run_scenario_lying<N: Node>(
+pub fn run_scenario_lying<N: Node + fmt::Debug>(
     algorithm: &str,
     options: &SimOptions,
     factory: impl FnMut(NodeId) -> N + 'static,
@@ -727,7 +731,9 @@ pub fn run_scenario_lying<N: Node>(
         sim.set_watch(WATCH_EVERY, move |progress| (watch.0)(progress));
     }
     setup(&mut sim)?;
-    if options.trace {
+    if options.trace_states {
+        sim.record_states();
+    } else if options.trace {
         sim.enable_trace();
     }
     for spec in &options.byzantine {

@@ -119,6 +119,7 @@ type Factory<N> = Box<dyn FnMut(NodeId) -> N>;
 type InvariantFn<N> = Box<dyn FnMut(&[Option<N>]) -> std::result::Result<(), String>>;
 type NodeInvariantFn<N> = Box<dyn FnMut(NodeId, &N) -> std::result::Result<(), String>>;
 type Call<N> = Box<dyn FnOnce(&mut Simulation<N>)>;
+type ShowState<N> = Box<dyn Fn(&N) -> String>;
 
 enum Action<N: Node> {
     Start {
@@ -198,6 +199,9 @@ pub struct Simulation<N: Node> {
     last_arrival: Vec<u64>,
     measure_bytes: bool,
     trace: Option<Trace>,
+    /// How a node's state is written into the trace, when states are
+    /// recorded ([`Simulation::record_states`]).
+    show_state: Option<ShowState<N>>,
     clocks: Vec<Vec<u64>>,
     metrics: Metrics,
     invariants: Vec<(String, InvariantFn<N>)>,
@@ -251,6 +255,7 @@ impl<N: Node> Simulation<N> {
             last_arrival: vec![0; nodes * nodes],
             measure_bytes: true,
             trace: None,
+            show_state: None,
             clocks: Vec::new(),
             metrics: Metrics::new(nodes),
             invariants: Vec::new(),
@@ -517,6 +522,33 @@ impl<N: Node> Simulation<N> {
     /// What the run did so far.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
+    }
+
+    /// Records each node's state, in `Debug` form (`{:#?}`), after every
+    /// handler it runs: in [`TraceEvent::state`](crate::trace::TraceEvent::state)
+    /// of the handler's `start`, `deliver`, `timer` or `request` record.
+    /// Turns tracing on. The viewer (`dsys view`) shows the state at each
+    /// step; a trace with states is larger, so this is opt-in
+    /// (`dsys sim --trace-states`).
+    ///
+    /// ```
+    /// use dsys_core::ping_pong::{PingPong, PingPongConfig};
+    /// use dsys_core::sim::Simulation;
+    /// use std::time::Duration;
+    ///
+    /// let mut sim = Simulation::new(2, 7, |_| PingPong::new(PingPongConfig::default()));
+    /// sim.record_states();
+    /// sim.run_until(Duration::from_millis(50)).unwrap();
+    /// let trace = sim.trace().unwrap();
+    /// let start = &trace.events()[0];
+    /// assert!(start.state.as_deref().unwrap().starts_with("PingPong {"));
+    /// ```
+    pub fn record_states(&mut self)
+    where
+        N: fmt::Debug,
+    {
+        self.enable_trace();
+        self.show_state = Some(Box::new(|node: &N| format!("{node:#?}")));
     }
 
     /// The trace so far, if tracing is on.

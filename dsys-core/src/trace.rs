@@ -18,7 +18,7 @@
 //! | `time_ns` | integer | virtual time in nanoseconds |
 //! | `node` | integer or null | the node the event belongs to; null for network events (drop, duplicate, partition, heal, link cut/restore) |
 //! | `clock` | object or null | the node's vector timestamp after the event, `{"n0": 3, "n2": 1}` (zero entries left out); null for network events |
-//! | `type` | string | `start`, `send`, `deliver`, `drop`, `duplicate`, `timer`, `request`, `request_dropped`, `emit`, `crash`, `restart`, `pause`, `resume`, `partition`, `heal`, `cut_link`, `restore_link`, `byzantine`, `honest`, `byzantine_send` |
+//! | `type` | string | `start`, `send`, `deliver`, `drop`, `duplicate`, `timer`, `request`, `request_dropped`, `emit`, `crash`, `restart`, `pause`, `resume`, `partition`, `heal`, `cut_link`, `restore_link`, `byzantine`, `honest`, `byzantine_send`, `violation` |
 //!
 //! and, by type: `send` — `to`, `msg_id`, `kind`, `msg`; `deliver` — `from`,
 //! `msg_id`, `kind`, `msg`; `drop` — `from`, `to`, `msg_id`, `kind`,
@@ -28,10 +28,17 @@
 //! `partition` — `sides` (lists of node ids); `cut_link`, `restore_link` —
 //! `from`, `to`; `byzantine` — `strategy` (a description: `equivocate`,
 //! `drop 0.5`, …); `honest` — nothing; `byzantine_send` — `to`, `msg_id`
-//! (null when the strategy withheld the message), `original`, `delay_ns`.
+//! (null when the strategy withheld the message), `original`, `delay_ns`;
+//! `violation` — `property`, `detail`.
 //! `msg`, `timer`, `request` and `event` are the value's
 //! `Debug` rendering. A `msg_id` is shared by a send, its duplicates and
 //! their deliveries or drops.
+//!
+//! A node event may also carry `state`: the node's state after the handler
+//! it ran, in `Debug` form, when the run recorded states
+//! ([`crate::sim::Simulation::record_states`], `dsys sim --trace-states`).
+//! A run that broke a property ends with a `violation` record (no node, no
+//! clock) naming the property and what it said.
 //!
 //! **Byzantine nodes** ([`crate::sim::Strategy`]). `byzantine` marks the
 //! moment its `node` turned Byzantine, `honest` the moment it stopped.
@@ -84,6 +91,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::node::NodeId;
 
+pub mod html;
 mod timeline;
 
 pub use timeline::Timeline;
@@ -190,6 +198,12 @@ pub struct TraceEvent {
     /// What happened.
     #[serde(flatten)]
     pub kind: TraceKind,
+    /// The node's state after the handler this event ran, in `Debug` form:
+    /// on `start`, `deliver`, `timer` and `request` records when the run
+    /// recorded states ([`crate::sim::Simulation::record_states`],
+    /// `dsys sim --trace-states`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 impl TraceEvent {
@@ -262,6 +276,9 @@ pub enum TraceKind {
     Byzantine { strategy: String },
     /// The node is honest again.
     Honest,
+    /// A property failed after the previous event, and the run stopped
+    /// there: the last record of a run that broke a property.
+    Violation { property: String, detail: String },
     /// A Byzantine node's strategy sent a message (`msg_id`, after the
     /// `send` record with that id) or withheld one (`msg_id` null) in place
     /// of `original`, what the node's handler sent.
@@ -297,6 +314,7 @@ impl TraceKind {
             TraceKind::Byzantine { .. } => "byzantine",
             TraceKind::Honest => "honest",
             TraceKind::ByzantineSend { .. } => "byzantine_send",
+            TraceKind::Violation { .. } => "violation",
         }
     }
 
@@ -342,6 +360,9 @@ impl TraceKind {
                 original,
                 ..
             } => format!("Byzantine node withholds {original} to {to}"),
+            TraceKind::Violation { property, detail } => {
+                format!("{property} violated: {detail}")
+            }
         };
         // One event, one line: ShiViz's parser depends on it.
         text.replace(['\n', '\r'], " ")
@@ -381,7 +402,16 @@ impl Trace {
             node,
             clock,
             kind,
+            state: None,
         });
+    }
+
+    /// Sets the node state recorded with event `index` (see
+    /// [`TraceEvent::state`]); nothing when there is no such event.
+    pub fn set_state(&mut self, index: usize, state: String) {
+        if let Some(event) = self.events.get_mut(index) {
+            event.state = Some(state);
+        }
     }
 
     /// The events, in the order they happened.

@@ -1174,8 +1174,18 @@ fn failed_invariant_stops_the_run_with_seed_name_time_and_trace() {
     assert!(sim.pending() >= 15, "the later deliveries are still queued");
 
     let trace = violation.trace.as_ref().expect("tracing was on");
-    assert_eq!(trace, sim.trace().unwrap());
-    let last = trace.events().last().unwrap();
+    // The simulator's trace, then a record of the verdict.
+    let (verdict, events) = trace.events().split_last().unwrap();
+    assert_eq!(events, sim.trace().unwrap().events());
+    assert_eq!(
+        verdict.kind,
+        TraceKind::Violation {
+            property: "n1 hears fewer than five".into(),
+            detail: "n1 heard 5".into()
+        }
+    );
+    assert_eq!((verdict.node, verdict.time_ns), (None, 14_000_000));
+    let last = events.last().unwrap();
     assert_eq!(last.time_ns, 14_000_000);
     assert_eq!(last.node, Some(n(1)));
     assert!(

@@ -154,7 +154,7 @@ pub fn settle_time(options: &dsys_core::scenario::SimOptions) -> Duration {
 ///
 /// Nodes stop asking [`settle_time`] before the end, so that on a run
 /// that keeps ME2's assumptions every request is served in time.
-pub fn run_scenario<N: MutexNode>(
+pub fn run_scenario<N: MutexNode + std::fmt::Debug>(
     algorithm: &str,
     options: &dsys_core::scenario::SimOptions,
     factory: impl FnMut(NodeId) -> N + 'static,

@@ -300,6 +300,12 @@ impl<N: Node> Simulation<N> {
 
     /// Runs one input through node `i`'s driver, then carries out its effects.
     pub(super) fn invoke(&mut self, i: usize, input: InputOf<N>) {
+        // The input's record is the last one: the state after the handler
+        // goes there.
+        let input_record = match (&self.trace, &self.show_state) {
+            (Some(trace), Some(_)) => trace.len().checked_sub(1),
+            _ => None,
+        };
         let slot = &mut self.slots[i];
         let Some(node) = self.nodes[i].as_mut() else {
             return;
@@ -352,6 +358,14 @@ impl<N: Node> Simulation<N> {
             }
         }
         self.slots[i].driver.recycle(effects);
+        if let (Some(index), Some(show), Some(node)) =
+            (input_record, &self.show_state, self.nodes[i].as_ref())
+        {
+            let state = show(node);
+            if let Some(trace) = &mut self.trace {
+                trace.set_state(index, state);
+            }
+        }
     }
 
     /// Carries out a send effect of node `i`: through its strategy if it is
@@ -727,13 +741,29 @@ impl<N: Node> Simulation<N> {
     fn violation(&self, failed: Option<(String, String)>) -> Result<()> {
         match failed {
             None => Ok(()),
-            Some((invariant, detail)) => Err(Error::InvariantViolated(Box::new(Violation {
-                invariant,
-                detail,
-                seed: self.seed,
-                time: Duration::from_nanos(self.now),
-                trace: self.trace.clone(),
-            }))),
+            Some((invariant, detail)) => {
+                // The trace ends with the verdict, so a viewer of the
+                // trace alone can show what broke and where.
+                let trace = self.trace.clone().map(|mut trace| {
+                    trace.push(
+                        self.now,
+                        None,
+                        None,
+                        TraceKind::Violation {
+                            property: invariant.clone(),
+                            detail: detail.clone(),
+                        },
+                    );
+                    trace
+                });
+                Err(Error::InvariantViolated(Box::new(Violation {
+                    invariant,
+                    detail,
+                    seed: self.seed,
+                    time: Duration::from_nanos(self.now),
+                    trace,
+                })))
+            }
         }
     }
 }

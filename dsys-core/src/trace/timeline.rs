@@ -139,6 +139,9 @@ impl<'a> Timeline<'a> {
                 original,
                 ..
             } if self.sends => format!("(Byzantine) withholds {original} to {to}"),
+            TraceKind::Violation { property, detail } => {
+                format!("VIOLATES {property}: {detail}")
+            }
             _ => return None,
         })
     }
