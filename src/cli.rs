@@ -7,6 +7,8 @@
 //! dsys sim ping-pong --nodes 5 --seed 7 --loss 0.1 --trace out.jsonl --shiviz out.log
 //! dsys sim rpc --loss 0.3 --set semantics=at-least-once
 //! dsys sim ricart-agrawala --defect ignores-timestamps
+//! dsys sim ricart-agrawala --seed 3 --html ra.html --trace-states
+//! dsys view out.jsonl -o out.html
 //! dsys check ricart-agrawala --nodes 2 --defect ignores-timestamps
 //! dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate
 //! dsys cluster up --nodes 3 --algorithm raft
@@ -69,6 +71,7 @@ mod node;
 mod raft;
 mod registry;
 mod sim;
+mod view;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -97,6 +100,9 @@ enum Command {
     /// Model-check an algorithm: every interleaving of a small
     /// configuration, with the shortest run that breaks a property.
     Check(check::CheckArgs),
+    /// Turn a trace (`dsys sim --trace`) into a self-contained HTML page: a
+    /// space-time diagram to step through.
+    View(view::ViewArgs),
     /// Run one node of a cluster over TCP, as described by a cluster file,
     /// until Ctrl-C.
     Node(node::NodeArgs),
@@ -207,6 +213,7 @@ fn dispatch(registry: &Registry, cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List => list(registry),
         Command::Sim(args) => sim::sim(registry, *args),
         Command::Check(args) => check::check(registry, args),
+        Command::View(args) => view::view(args),
         Command::Node(args) => node::node(registry, args),
         Command::Cluster(command) => cluster::cluster(registry, command),
         Command::Raft(command) => raft::raft(command),

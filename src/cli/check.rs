@@ -58,6 +58,10 @@ pub(crate) struct CheckArgs {
     /// Write the counterexample, replayed in the simulator, as a ShiViz log.
     #[arg(long, value_name = "FILE.log")]
     shiviz: Option<PathBuf>,
+    /// Write the counterexample, replayed in the simulator, as a
+    /// self-contained HTML page to step through.
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
 }
 
 /// `--strategy`.
@@ -99,6 +103,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         );
     }
     let bar: Arc<OnceLock<ProgressBar>> = Arc::default();
+    let defect = args.defect.clone();
     let options = ModelOptions {
         nodes: args.nodes,
         defect: args.defect,
@@ -121,7 +126,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         watch: Some(progress_line(Arc::clone(&bar))),
     };
     // Output files are opened before the search, so a bad path is said at once.
-    let outputs = TraceOutputs::open(args.trace, args.shiviz)?;
+    let outputs = TraceOutputs::open(args.trace, args.shiviz, args.html)?;
     let verdict = model(&options);
     if let Some(bar) = bar.get() {
         bar.finish_and_clear();
@@ -134,7 +139,15 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         verdict.text.trim_end()
     )?;
     match &verdict.trace {
-        Some(trace) => outputs.write(trace, "the counterexample, replayed, in")?,
+        Some(trace) => {
+            let title = format!(
+                "{}{} on {} nodes: counterexample",
+                args.algorithm,
+                defect.as_ref().map_or(String::new(), |d| format!(" ({d})")),
+                args.nodes
+            );
+            outputs.write(trace, "the counterexample, replayed, in", &title, None)?
+        }
         None if outputs.any() => outln!("no counterexample, so no trace was written")?,
         None => {}
     }

@@ -12,11 +12,12 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::core::scenario::Report;
 use crate::core::scenario::{
     Algorithm, ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, Setting, SimOptions, Watch,
 };
 use crate::core::sim::{Limits, Progress};
-use crate::core::trace::{Trace, SHIVIZ_REGEX};
+use crate::core::trace::{html, Trace, SHIVIZ_REGEX};
 
 use super::Registry;
 
@@ -73,6 +74,14 @@ pub(crate) struct SimArgs {
     /// Write the trace as a ShiViz log to this file.
     #[arg(long, value_name = "FILE.log")]
     shiviz: Option<PathBuf>,
+    /// Write the run as a self-contained HTML page: a space-time diagram to
+    /// step through, with the report (open it in any browser).
+    #[arg(long, value_name = "FILE.html")]
+    html: Option<PathBuf>,
+    /// Record each node's state after each of its handlers in the trace
+    /// (the page shows it per event); needs --trace or --html.
+    #[arg(long)]
+    trace_states: bool,
     /// Stop the run with an error after this many events (a run that never
     /// goes quiet).
     #[arg(long, value_name = "N", default_value_t = Limits::default().events_max)]
@@ -116,7 +125,8 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
         crashes: args.crash,
         restarts: args.restart,
         byzantine: args.byzantine,
-        trace: args.trace.is_some() || args.shiviz.is_some(),
+        trace: args.trace.is_some() || args.shiviz.is_some() || args.html.is_some(),
+        trace_states: args.trace_states,
         limits: Limits {
             events_max: args.max_events,
             pending_max: args.max_pending,
@@ -127,11 +137,17 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
         settings: args.set,
     };
     options.validate()?;
+    if options.trace_states && !options.trace {
+        bail!(
+            "--trace-states records node states in the trace: add --trace FILE.jsonl or \
+             --html FILE.html to keep it"
+        );
+    }
     algorithm.defect(&options)?;
     algorithm.check_settings(&options)?;
     // Output files are opened before the run, so that a bad path is
     // reported at once, not after minutes of simulation.
-    let outputs = TraceOutputs::open(args.trace, args.shiviz)?;
+    let outputs = TraceOutputs::open(args.trace, args.shiviz, args.html)?;
     let progress = ProgressLine::new(options.until, Duration::from_secs(args.max_seconds));
     let options = SimOptions {
         watch: Some(progress.watch()),
@@ -154,7 +170,23 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     }
     out!("{}", outcome.report)?;
     if let Some(trace) = &outcome.trace {
-        outputs.write(trace, &format!("{} records written to", trace.len()))?;
+        let title = format!(
+            "{} on {} node{}, seed {}{}",
+            algorithm.name,
+            options.nodes,
+            if options.nodes == 1 { "" } else { "s" },
+            options.seed,
+            options
+                .defect
+                .as_ref()
+                .map_or(String::new(), |d| format!(", defect {d}"))
+        );
+        outputs.write(
+            trace,
+            &format!("{} records written to", trace.len()),
+            &title,
+            Some(&outcome.report),
+        )?;
     }
     if outcome.report.passed() {
         Ok(ExitCode::SUCCESS)
@@ -167,35 +199,43 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
     }
 }
 
-/// The trace files a command was asked for (`--trace`, `--shiviz`),
-/// created before the run so that a bad path is reported at once, not
-/// after minutes of work.
+/// The trace files a command was asked for (`--trace`, `--shiviz`,
+/// `--html`), created before the run so that a bad path is reported at
+/// once, not after minutes of work.
 pub(crate) struct TraceOutputs {
     jsonl: Option<(PathBuf, File)>,
     shiviz: Option<(PathBuf, File)>,
+    html: Option<(PathBuf, File)>,
 }
 
 impl TraceOutputs {
     /// Creates the files asked for.
-    pub(crate) fn open(jsonl: Option<PathBuf>, shiviz: Option<PathBuf>) -> anyhow::Result<Self> {
-        let create = |path: PathBuf| {
-            File::create(&path)
-                .with_context(|| format!("cannot create {}", path.display()))
-                .map(|file| (path, file))
-        };
+    pub(crate) fn open(
+        jsonl: Option<PathBuf>,
+        shiviz: Option<PathBuf>,
+        html: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         Ok(TraceOutputs {
             jsonl: jsonl.map(create).transpose()?,
             shiviz: shiviz.map(create).transpose()?,
+            html: html.map(create).transpose()?,
         })
     }
 
     /// Whether any file was asked for.
     pub(crate) fn any(&self) -> bool {
-        self.jsonl.is_some() || self.shiviz.is_some()
+        self.jsonl.is_some() || self.shiviz.is_some() || self.html.is_some()
     }
 
-    /// Writes `trace` to each file and says so (`trace: {what} PATH`).
-    pub(crate) fn write(self, trace: &Trace, what: &str) -> anyhow::Result<()> {
+    /// Writes `trace` to each file and says so (`trace: {what} PATH`); the
+    /// page is titled `title` and carries `report` when given.
+    pub(crate) fn write(
+        self,
+        trace: &Trace,
+        what: &str,
+        title: &str,
+        report: Option<&Report>,
+    ) -> anyhow::Result<()> {
         let written =
             |path: &Path,
              file: File,
@@ -214,8 +254,30 @@ impl TraceOutputs {
                 path.display()
             )?;
         }
+        if let Some((path, file)) = self.html {
+            write_page(&path, file, &html::render(trace, title, report))?;
+        }
         Ok(())
     }
+}
+
+/// Creates `path` for writing, with an error that names it.
+pub(crate) fn create(path: PathBuf) -> anyhow::Result<(PathBuf, File)> {
+    File::create(&path)
+        .with_context(|| format!("cannot create {}", path.display()))
+        .map(|file| (path, file))
+}
+
+/// Writes a viewer page and says where, with how to open it.
+pub(crate) fn write_page(path: &Path, mut file: File, page: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    file.write_all(page.as_bytes())
+        .and_then(|()| file.flush())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    outln!(
+        "view: {} written; open it in a browser (it needs no network)",
+        path.display()
+    )
 }
 
 /// The progress line of a long `dsys sim` run, on standard error when it
