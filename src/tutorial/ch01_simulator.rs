@@ -98,3 +98,13 @@
 //!
 //! Write the trace with `dsys sim ping-pong --shiviz run.log` and paste it
 //! into ShiViz to see the run as a space-time diagram.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim ping-pong --nodes 3 --loss 0.2 --html ping-pong.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! every ping and pong as an arrow, each lost one ending in a cross; click
+//! a delivery to light up its causal past.

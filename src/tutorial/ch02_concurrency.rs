@@ -61,3 +61,13 @@
 //! same problems: two nodes can still race for a resource, wait for each
 //! other forever, or starve one another. Mutual exclusion, elections and
 //! consensus — the later chapters — are the algorithms for that.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim ping-pong --nodes 4 --seed 2 --trace-states --html actors.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! each node's state after each handler: nothing is shared, every change
+//! comes from one message.

@@ -251,3 +251,13 @@
 //!
 //! The next chapter, [services and RPC](super::ch04_services), asks what a
 //! remote call can promise when the connection under it can still fail.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim ping-pong --loss 0.3 --dup 0.1 --reorder --html network.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! what the network does to messages: lost ones end in a cross, duplicate
+//! copies are dashed, reordered arrows cross.

@@ -256,3 +256,13 @@
 //! is a separate process with its own `TcpTransport`; kill one with
 //! `kill -9` and propose again, and the others carry on —
 //! [chapter 10](super::ch10_raft) explains why.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim rpc --loss 0.3 --set semantics=at-least-once --html rpc.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! a retried request executed twice: follow the arrows of one deposit, and
+//! the violation the checker names.

@@ -248,3 +248,12 @@
 //! The same checkers run over hundreds of seeds with jittery, asymmetric
 //! links in `dsys-clocks/tests/physical.rs`: the correct algorithms always
 //! stay within their bounds, the broken ones are always caught.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim berkeley --nodes 5 --seed 1 --html berkeley.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! the master's polls and adjustments, round after round.

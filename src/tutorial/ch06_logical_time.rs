@@ -324,3 +324,14 @@
 //!   the bounds and the costs;
 //! - [global state](super::ch06b_global_state): vector time makes *consistent
 //!   cuts* checkable, and Chandy–Lamport snapshots record one.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim lamport --html lamport.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! switch the labels to Lamport, then to vector timestamps, and click an
+//! event: its causal past and future light up and the concurrent events
+//! fade.

@@ -266,3 +266,13 @@
 //! [`cut`](crate::clocks::cut) hold the details; the source is K. M. Chandy
 //! and L. Lamport, "Distributed Snapshots: Determining Global States of
 //! Distributed Systems", ACM TOCS 3(1), 1985.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim snapshot --nodes 4 --seed 1 --trace-states --html snapshot.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! the markers running ahead of and behind the transfers, and each branch's
+//! recorded state.

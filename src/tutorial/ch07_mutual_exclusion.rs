@@ -131,3 +131,14 @@
 //! assert_eq!(properties::e1_safety(&sim, Some(config.answer_timeout)), Ok(()));
 //! assert_eq!(properties::e2_liveness(sim.states()), Ok(()));
 //! ```
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim ricart-agrawala --seed 3 --defect ignores-timestamps --html ra.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! the two processes that enter the critical section together, highlighted,
+//! with ME1's message; `dsys sim bully --nodes 5 --crash 4@300 --html
+//! bully.html` shows the election after the coordinator crashes.

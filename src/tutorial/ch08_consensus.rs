@@ -670,3 +670,14 @@
 //! The CAP theorem, the lecture's last topic, has no code in dsys yet; it
 //! comes with the second half of the [replication](super::ch09_replication)
 //! chapter.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim paxos --nodes 5 --loss 0.1 --html paxos.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! the prepare, promise, accept and accepted rounds of dueling proposers;
+//! `dsys sim byzantine-generals --nodes 4 --byzantine 0:equivocate --html
+//! om.html` shows the relaying rounds of OM(1).

@@ -339,3 +339,13 @@
 //! | active, reads ordered | linearisability | every call takes effect at its place in the one order |
 //! | active, local reads | sequential consistency | every replica applies the same order, but a client may read from a replica that is behind in real time |
 //! | Raft (read-index reads), Multi-Paxos | linearisability | agreement by a majority before execution; Raft confirms leadership before a read |
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim primary-backup --partition '0|1,2@500..1200' --set quorum=unsuspected --html split-brain.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! the partition as a band across the diagram, and two primaries answering
+//! on either side of it.

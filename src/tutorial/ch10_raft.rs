@@ -104,3 +104,14 @@
 //! handle, so a crashed server restarts with exactly what it stored; on a
 //! real machine [`FileStorage`](crate::consensus::raft::FileStorage) keeps
 //! an append-only, checksummed log that survives `kill -9`.
+//!
+//! ## See it
+//!
+//! ```text
+//! dsys sim raft --nodes 5 --seed 7 --loss 0.1 --crash 2@1700 --restart 2@2500 --until-ms 4000 --html raft.html
+//! ```
+//!
+//! writes the run as a page to open in a browser ([`dsys view`](crate::core::trace::html)):
+//! elections, AppendEntries and their responses, n2's crash and restart
+//! shaded on its lane; `--trace-states` adds each node's term, log and
+//! commit index.
