@@ -30,6 +30,7 @@ use crate::sim::{Latency, Limits, LinkConfig, Metrics, Ordering, Progress, Scrip
 use crate::trace::Trace;
 
 mod settings;
+pub mod shrink;
 mod spec;
 pub use settings::{Setting, SettingInfo};
 pub use spec::{ByzantineSpec, LatencyRange, Lies, NodeAt, PartitionSpec, StrategySpec};

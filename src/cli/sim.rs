@@ -12,6 +12,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::core::scenario::shrink::{shrink, ShrinkOptions};
 use crate::core::scenario::Report;
 use crate::core::scenario::{
     Algorithm, ByzantineSpec, LatencyRange, NodeAt, PartitionSpec, Setting, SimOptions, Watch,
@@ -82,6 +83,11 @@ pub(crate) struct SimArgs {
     /// (the page shows it per event); needs --trace or --html.
     #[arg(long)]
     trace_states: bool,
+    /// When a property is violated, look for the smallest run that still
+    /// breaks it (fewer nodes, fewer faults, a tamer network, other seeds,
+    /// a shorter run) and print it; --trace and --html then write that run.
+    #[arg(long)]
+    shrink: bool,
     /// Stop the run with an error after this many events (a run that never
     /// goes quiet).
     #[arg(long, value_name = "N", default_value_t = Limits::default().events_max)]
@@ -169,6 +175,17 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
         );
     }
     out!("{}", outcome.report)?;
+    if args.shrink {
+        if outcome.report.passed() {
+            outln!("--shrink: nothing to shrink, no property was violated")?;
+        } else {
+            let options = SimOptions {
+                watch: None,
+                ..options.clone()
+            };
+            return shrink_run(&algorithm, &options, outputs);
+        }
+    }
     if let Some(trace) = &outcome.trace {
         let title = format!(
             "{} on {} node{}, seed {}{}",
@@ -198,6 +215,68 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
         Ok(ExitCode::FAILURE)
     }
 }
+
+/// `--shrink`: the smallest run that breaks the same property, printed
+/// with the steps that got there; the outputs get its trace.
+fn shrink_run(
+    algorithm: &Algorithm,
+    options: &SimOptions,
+    outputs: TraceOutputs,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let Some(shrunk) = shrink(algorithm, options, &ShrinkOptions::default())? else {
+        bail!("--shrink: the run did not fail again (a run is deterministic: please report this)");
+    };
+    outln!(
+        "\nshrinking: {} broke after {} trace records; smaller runs that break it:",
+        shrunk.property,
+        shrunk.original_records
+    )?;
+    let width = shrunk.steps.iter().map(|s| s.what.len()).max().unwrap_or(0);
+    for step in &shrunk.steps {
+        outln!("  {:<width$}  {} records", step.what, step.records)?;
+    }
+    if shrunk.steps.is_empty() {
+        outln!("  none: no reduction kept the failure")?;
+    }
+    let percent = 100.0 * shrunk.records as f64 / shrunk.original_records.max(1) as f64;
+    outln!(
+        "shrunk in {} runs ({:.1} s): {} breaks after {} trace records, {percent:.1}% of {}: {}",
+        shrunk.runs,
+        started.elapsed().as_secs_f64(),
+        shrunk.property,
+        shrunk.records,
+        shrunk.original_records,
+        shrunk.detail
+    )?;
+    outln!(
+        "replay: cargo run --release -- sim {} {}",
+        algorithm.name,
+        shrunk.options.to_args()
+    )?;
+    if shrunk.records <= TIMELINE_RECORDS_MAX {
+        outln!("the shrunk run:\n{}", shrunk.trace.timeline())?;
+    } else {
+        outln!("(add --html FILE.html to see the shrunk run as a diagram)")?;
+    }
+    let title = format!(
+        "{} on {} node{}, seed {}, shrunk",
+        algorithm.name,
+        shrunk.options.nodes,
+        if shrunk.options.nodes == 1 { "" } else { "s" },
+        shrunk.options.seed
+    );
+    outputs.write(
+        &shrunk.trace,
+        &format!("the shrunk run's {} records written to", shrunk.trace.len()),
+        &title,
+        Some(&shrunk.report),
+    )?;
+    Ok(ExitCode::FAILURE)
+}
+
+/// A shrunk run up to this many trace records is printed as a timeline.
+const TIMELINE_RECORDS_MAX: usize = 120;
 
 /// The trace files a command was asked for (`--trace`, `--shiviz`,
 /// `--html`), created before the run so that a bad path is reported at
