@@ -207,6 +207,8 @@ struct State<N: Node> {
     incarnations: Vec<u64>,
     crashes: u32,
     duplicates: u32,
+    /// Timers fired so far (counted only under [`Model::timers_max`]).
+    fired: u32,
 }
 
 /// Per visited state (by hash): its parent's hash and the action that led
@@ -239,6 +241,7 @@ pub struct Model<N: Node> {
     network: Network,
     script: Vec<Scripted<N>>,
     crashes_max: u32,
+    timers_max: Option<u32>,
     properties: Vec<Property<N>>,
     depth_max: usize,
     states_max: usize,
@@ -258,6 +261,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("network", &self.network)
             .field("requests", &self.script.len())
             .field("crashes_max", &self.crashes_max)
+            .field("timers_max", &self.timers_max)
             .field("properties", &self.properties)
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
@@ -283,6 +287,7 @@ where
             network: Network::default(),
             script: Vec::new(),
             crashes_max: 0,
+            timers_max: None,
             properties: Vec::new(),
             depth_max: 64,
             states_max: 1_000_000,
@@ -295,14 +300,21 @@ where
 
     /// The network, crash and search settings of `options` (its node count
     /// and defect are for the algorithm that builds the model).
+    /// A timer bound in `options` replaces the model's own; without one
+    /// the model keeps what its algorithm chose.
     pub fn options(self, options: &ModelOptions) -> Self {
-        self.network(options.network)
+        let model = self
+            .network(options.network)
             .crashes_max(options.crashes_max)
             .depth_max(options.depth_max)
             .states_max(options.states_max)
             .time_max(options.time_max)
             .strategy(options.strategy)
-            .watch(options.watch.clone())
+            .watch(options.watch.clone());
+        match options.timers_max {
+            Some(firings) => model.timers_max(firings),
+            None => model,
+        }
     }
 
     /// Calls `watch` every few thousand states with how far the search
@@ -349,6 +361,24 @@ where
             when: Some(Arc::new(when)),
         });
         self
+    }
+
+    /// At most `firings` timer firings in a run (default: no bound). Time
+    /// is abstract here, so a timer that re-arms itself (a retry, a
+    /// heartbeat) can fire for ever and a run never ends; with a bound, a
+    /// run stops when the budget is spent, and the report says the search
+    /// was bounded if any run was cut with timers still pending. `0` is the
+    /// run where every timeout is longer than the whole exchange.
+    pub fn timers_max(mut self, firings: u32) -> Self {
+        self.timers_max = Some(firings);
+        self
+    }
+
+    /// Whether `state` has timers pending that the timer budget keeps
+    /// from firing.
+    fn timers_cut(&self, state: &State<N>) -> bool {
+        self.timers_max.is_some_and(|max| state.fired >= max)
+            && state.timers.iter().any(|t| !t.is_empty())
     }
 
     /// Allows up to `crashes` crashes in one run (each crashed node may
@@ -436,6 +466,7 @@ where
             incarnations: vec![0; self.nodes()],
             crashes: 0,
             duplicates: 0,
+            fired: 0,
         };
         for i in 0..self.nodes() as u32 {
             self.step(&mut state, NodeId(i), Input::Start);
@@ -501,11 +532,15 @@ where
                 next.push((Action::Duplicate { from, to, msg }, duplicated));
             }
         }
+        let may_fire = self.timers_max.is_none_or(|max| state.fired < max);
         for i in 0..self.nodes() {
             let id = NodeId(i as u32);
-            for timer in &state.timers[i] {
+            for timer in state.timers[i].iter().filter(|_| may_fire) {
                 let mut fired = state.clone();
                 fired.timers[i].retain(|t| t != timer);
+                if self.timers_max.is_some() {
+                    fired.fired += 1;
+                }
                 self.step(&mut fired, id, Input::Timer(timer.clone()));
                 next.push((
                     Action::Fire {
@@ -754,7 +789,11 @@ where
             } else {
                 None
             };
-            let finished = successors.as_ref().is_some_and(Vec::is_empty);
+            let cut = self.timers_cut(&state);
+            if cut {
+                bound.get_or_insert(Bound::Timers(self.timers_max.unwrap_or(0)));
+            }
+            let finished = successors.as_ref().is_some_and(Vec::is_empty) && !cut;
             self.judge(
                 &state,
                 finished,
@@ -900,7 +939,9 @@ where
                 } else {
                     Vec::new()
                 };
-                let finished = successors.is_empty() && path.len() < self.depth_max;
+                let finished = successors.is_empty()
+                    && path.len() < self.depth_max
+                    && !self.timers_cut(&state);
                 self.judge(&state, finished, || path.clone(), &mut findings, &mut trail);
                 if self.decided(&findings) {
                     bound = None;

@@ -34,6 +34,10 @@ pub(crate) struct CheckArgs {
     /// Nodes may crash (and restart) this many times in a run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     crashes: u32,
+    /// Timers may fire this many times in a run (default: the algorithm's
+    /// own bound; a retry or heartbeat timer could otherwise fire for ever).
+    #[arg(long, value_name = "N")]
+    timers: Option<u32>,
     /// How to explore.
     #[arg(long, value_enum, default_value_t = StrategyArg::Bfs)]
     strategy: StrategyArg,
@@ -112,6 +116,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
             duplicates_max: args.duplicates,
         },
         crashes_max: args.crashes,
+        timers_max: args.timers,
         depth_max: args.max_depth,
         states_max: args.max_states,
         time_max: Duration::from_secs(args.max_seconds),

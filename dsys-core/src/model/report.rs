@@ -23,6 +23,9 @@ pub struct ModelOptions {
     pub network: Network,
     /// Crashes per run.
     pub crashes_max: u32,
+    /// Timer firings per run, or `None` for no bound (see
+    /// [`Model::timers_max`](super::Model::timers_max)).
+    pub timers_max: Option<u32>,
     /// Bounds of the search.
     pub depth_max: usize,
     /// See [`Model::states_max`](super::Model::states_max).
@@ -76,6 +79,7 @@ impl Default for ModelOptions {
             defect: None,
             network: Network::default(),
             crashes_max: 0,
+            timers_max: None,
             depth_max: 64,
             states_max: 1_000_000,
             time_max: Duration::from_secs(60),
@@ -124,6 +128,9 @@ pub enum Bound {
     Time(Duration),
     /// This many random walks were run ([`Strategy::RandomWalks`]).
     Walks(u32),
+    /// Runs were cut when this many timers had fired and more were
+    /// pending ([`Model::timers_max`](super::Model::timers_max)).
+    Timers(u32),
 }
 
 impl fmt::Display for Bound {
@@ -133,6 +140,7 @@ impl fmt::Display for Bound {
             Bound::States(s) => write!(f, "stopped after {s} states (Model::states_max)"),
             Bound::Time(t) => write!(f, "stopped after {t:?} (Model::time_max)"),
             Bound::Walks(w) => write!(f, "{w} random walks (Strategy::RandomWalks)"),
+            Bound::Timers(t) => write!(f, "runs cut after {t} timer firings (Model::timers_max)"),
         }
     }
 }

@@ -678,3 +678,94 @@ fn a_watch_sees_the_search_grow_every_few_thousand_states() {
         .check();
     assert!(seen.lock().unwrap().len() > calls.len(), "{walks}");
 }
+
+/// Re-arms its one timer every time it fires: its runs never end.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Repeater {
+    ticks: u32,
+}
+
+impl Node for Repeater {
+    type Msg = RacyMsg;
+    type Timer = ();
+    type Request = bool;
+    type Event = ();
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.set_timer(Duration::from_millis(1), ());
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: RacyMsg) {}
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, (): ()) {
+        self.ticks += 1;
+        ctx.set_timer(Duration::from_millis(1), ());
+    }
+}
+
+fn fewer_than_three_ticks(nodes: &[Option<Repeater>]) -> Result<(), String> {
+    match &nodes[0] {
+        Some(r) if r.ticks >= 3 => Err(format!("{} ticks", r.ticks)),
+        _ => Ok(()),
+    }
+}
+
+#[test]
+fn a_timer_budget_cuts_runs_that_never_end_and_says_so() {
+    let bounded = Model::new(1, |_| Repeater::default())
+        .timers_max(2)
+        .property(Property::always(
+            "fewer than three ticks",
+            fewer_than_three_ticks,
+        ))
+        // A cut run has not ended: `eventually` is not judged there.
+        .property(Property::eventually("never", |_: &[Option<Repeater>]| {
+            false
+        }))
+        .check();
+    assert!(bounded.passed(), "{bounded}");
+    assert_eq!(bounded.states, 3, "0, 1 and 2 ticks");
+    assert_eq!(bounded.bound, Some(Bound::Timers(2)), "{bounded}");
+    assert!(!bounded.exhaustive);
+    assert!(bounded
+        .to_string()
+        .contains("runs cut after 2 timer firings (Model::timers_max)"));
+
+    let three = Model::new(1, |_| Repeater::default())
+        .timers_max(3)
+        .property(Property::always(
+            "fewer than three ticks",
+            fewer_than_three_ticks,
+        ))
+        .check();
+    let (_, path) = three.counterexample().expect("the third tick");
+    assert_eq!(path.len(), 3, "{three}");
+
+    // Options without a timer bound keep the model's own; with one, it wins.
+    let holds = || Property::always("anything", |_: &[Option<Repeater>]| Ok(()));
+    let kept = Model::new(1, |_| Repeater::default())
+        .timers_max(1)
+        .options(&ModelOptions::default())
+        .property(holds())
+        .check();
+    assert_eq!(kept.bound, Some(Bound::Timers(1)));
+    let replaced = Model::new(1, |_| Repeater::default())
+        .timers_max(1)
+        .options(&ModelOptions {
+            timers_max: Some(4),
+            ..ModelOptions::default()
+        })
+        .property(holds())
+        .check();
+    assert_eq!(
+        (replaced.states, replaced.bound),
+        (5, Some(Bound::Timers(4)))
+    );
+
+    // Without a budget, only the depth bound stops it.
+    let unbounded = Model::new(1, |_| Repeater::default())
+        .depth_max(10)
+        .property(holds())
+        .check();
+    assert_eq!(unbounded.bound, Some(Bound::Depth(10)));
+}
