@@ -356,3 +356,50 @@ fn the_flp_adversary_loses_to_randomised_backoff() {
         }
     });
 }
+
+// ----- the model checker (`dsys check paxos`) -----------------------------
+
+#[test]
+fn the_model_checker_finds_ignored_accepted_values_in_ten_steps() {
+    use dsys_consensus::paxos::simulation::model;
+    use dsys_core::model::Finding;
+
+    // Correct Paxos: every interleaving of two proposers on two and three
+    // nodes (no timer fires: each timeout outlasts the exchange).
+    for nodes in [2, 3] {
+        let report = model(nodes, None).states_max(2_000_000).check();
+        assert!(report.passed(), "{report}");
+        assert!(
+            matches!(report.bound, Some(dsys_core::model::Bound::Timers(0))),
+            "explored to the end but for the timers: {report}"
+        );
+        println!(
+            "paxos, {nodes} nodes: {} states, depth {}",
+            report.states, report.depth
+        );
+    }
+    // The broken proposer (§2.2's P2b): found in 10 steps, and the two
+    // decisions in 16.
+    let report = model(3, Some(Defect::IgnoresAcceptedValues)).check();
+    let length = |name: &str| match &report
+        .findings
+        .iter()
+        .find(|(n, _)| n.starts_with(name))
+        .unwrap()
+        .1
+    {
+        Finding::Violated { path, .. } => path.len(),
+        other => panic!("{name}: {other:?}\n{report}"),
+    };
+    let (p2b, agreement) = (length("P2b"), length("Agreement"));
+    println!("ignores-accepted-values: P2b broken in {p2b} steps, Agreement in {agreement}");
+    assert_eq!((p2b, agreement), (10, 16), "{report}");
+    // The counterexample replays in the simulator to the same violation.
+    let trail = report.trail.clone().expect("a counterexample");
+    let replayed = model(3, Some(Defect::IgnoresAcceptedValues))
+        .replay(&trail)
+        .unwrap();
+    let (property, _, steps) = replayed.violated.expect("replayed to the violation");
+    assert!(property.starts_with("P2b"), "{property}");
+    assert_eq!(steps, 10);
+}

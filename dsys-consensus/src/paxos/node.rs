@@ -275,6 +275,15 @@ impl<V: Value> Paxos<V> {
         self.attempt.as_ref().map(Attempt::ballot)
     }
 
+    /// Proposer: the ballot and value of phase 2, while this node asks
+    /// the acceptors to accept them.
+    pub fn accepting(&self) -> Option<(Ballot, &V)> {
+        match &self.attempt {
+            Some(Attempt::Accepting { ballot, value, .. }) => Some((*ballot, value)),
+            _ => None,
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &PaxosConfig {
         &self.config

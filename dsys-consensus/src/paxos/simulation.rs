@@ -5,12 +5,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
+use dsys_core::model::{Model, ModelOptions, ModelVerdict, Property as ModelProperty};
+use dsys_core::scenario::{
+    run_scenario, Algorithm, Check, DefectInfo, Outcome, Property, SimOptions, Verdict,
+};
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 
 use super::message::PaxosEvent;
-use super::node::{Durable, Paxos, PaxosConfig};
+use super::node::{Defect, Durable, Paxos, PaxosConfig};
 use super::properties::{OnlyChosenLearned, OnlyProposedChosen, OnlySingleChosen};
 use crate::properties::{self as consensus, Decision};
 use crate::stable::Stable;
@@ -155,18 +158,156 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "single-decree Paxos (prepare/promise, accept/accepted) with dueling proposers; one value chosen, checked after every event",
     run: simulate,
     settings: &[],
-    model: None,
-    defects: &[],
+    model: Some(check_model),
+    defects: &[
+        DefectInfo {
+            name: "ignores-accepted-values",
+            breaks: "a proposer sends its own value in phase 2 even when a promise reported an accepted one (only a single value is chosen)",
+        },
+        DefectInfo {
+            name: "forgets-promise-at-restart",
+            breaks: "an acceptor reads back only what it accepted after a restart, not its promise (only a single value is chosen)",
+        },
+    ],
 };
+
+/// The defect `name` asks for.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(match ALGORITHM.defect_named(name)? {
+        Some("ignores-accepted-values") => Some(Defect::IgnoresAcceptedValues),
+        Some(_) => Some(Defect::ForgetsPromiseAtRestart),
+        None => None,
+    })
+}
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let proposers: Vec<NodeId> = (0..options.nodes.min(2) as u32).map(NodeId).collect();
+    let config = PaxosConfig {
+        defect: defect(options.defect.as_deref())?,
+        ..PaxosConfig::default()
+    };
     run_scenario(
         ALGORITHM.name,
         options,
-        cluster(PaxosConfig::default(), proposers),
+        cluster(config, proposers),
         &properties(),
     )
+}
+
+/// How many times timers may fire in a run of [`model`] unless `dsys check
+/// --timers` says otherwise: none, every timeout outlasting the exchange
+/// (the runs where a proposer retries need `--timers 1` and more: the
+/// states grow fast).
+pub const MODEL_TIMERS_MAX: u32 = 0;
+
+/// The model `dsys check paxos` explores: `nodes` nodes, n0 and n1
+/// proposing 100 and 101 from the start, every interleaving of their
+/// messages (reordered freely), timers firing at most [`MODEL_TIMERS_MAX`]
+/// times in a run. Agreement and validity are judged in every state over
+/// what the nodes decided (a decision is never taken back, so a state
+/// shows every value decided so far), and some state must decide.
+///
+/// Crashes are not modelled: a restart in the model rebuilds a node from
+/// the factory, with nothing in stable storage, which Paxos does not
+/// allow (`dsys sim paxos --crash … --restart …` runs them, with disks).
+pub fn model(nodes: usize, defect: Option<Defect>) -> Model<SimPaxos> {
+    let config = PaxosConfig {
+        defect,
+        ..PaxosConfig::default()
+    };
+    let proposers = nodes.min(2) as u32;
+    Model::new(nodes, move |id| {
+        let node = Paxos::new(config.clone(), Stable::default())
+            .expect("the default configuration is valid");
+        if id.0 < proposers {
+            node.proposing(value_of(id))
+        } else {
+            node
+        }
+    })
+    .timers_max(MODEL_TIMERS_MAX)
+    .property(ModelProperty::always(
+        "Agreement (decided values)",
+        |nodes: &[Option<SimPaxos>]| {
+            let mut decided = nodes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| Some((i, *n.as_ref()?.decided()?)));
+            let Some((first, value)) = decided.next() else {
+                return Ok(());
+            };
+            match decided.find(|(_, v)| *v != value) {
+                Some((other, v)) => Err(format!("n{first} decided {value}, n{other} decided {v}")),
+                None => Ok(()),
+            }
+        },
+    ))
+    .property(ModelProperty::always(
+        "Validity (decided values)",
+        move |nodes: &[Option<SimPaxos>]| {
+            let proposed: Vec<u64> = (0..proposers).map(|i| value_of(NodeId(i))).collect();
+            for (i, node) in nodes.iter().enumerate() {
+                if let Some(v) = node.as_ref().and_then(|n| n.decided()) {
+                    if !proposed.contains(v) {
+                        return Err(format!("n{i} decided {v}, which nobody proposed"));
+                    }
+                }
+            }
+            Ok(())
+        },
+    ))
+    .property(ModelProperty::always(
+        "P2b: once a value is chosen, every higher proposal has it (§2.2)",
+        chosen_value_proposed_again,
+    ))
+    .property(ModelProperty::sometimes(
+        "a value is decided",
+        |nodes: &[Option<SimPaxos>]| nodes.iter().flatten().any(|n| n.decided().is_some()),
+    ))
+}
+
+/// Paxos Made Simple, P2b, in one state: when a majority of acceptors
+/// hold the same accepted ballot and value (the value is chosen), no
+/// proposer is in phase 2 of a higher ballot with another value.
+pub fn chosen_value_proposed_again(nodes: &[Option<SimPaxos>]) -> Result<(), String> {
+    let majority = nodes.len() / 2 + 1;
+    let mut counts: HashMap<(super::Ballot, u64), usize> = HashMap::new();
+    for accepted in nodes.iter().flatten().filter_map(|n| n.accepted()) {
+        *counts.entry(*accepted).or_default() += 1;
+    }
+    for (&(chosen_ballot, chosen), _) in counts.iter().filter(|(_, &c)| c >= majority) {
+        for (i, node) in nodes.iter().enumerate() {
+            if let Some((ballot, &value)) = node.as_ref().and_then(|n| n.accepting()) {
+                if ballot > chosen_ballot && value != chosen {
+                    return Err(format!(
+                        "{chosen} is chosen at {chosen_ballot:?}, but n{i} proposes {value} at the \
+                         higher {ballot:?}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    if options.crashes_max > 0 {
+        return Err(dsys_core::Error::InvalidConfig(
+            "the Paxos model keeps no stable storage across a crash, which Paxos needs: \
+             check crashes with `dsys sim paxos --crash ID@MS --restart ID@MS`"
+                .to_string(),
+        ));
+    }
+    let defect = defect(options.defect.as_deref())?;
+    if defect == Some(Defect::ForgetsPromiseAtRestart) {
+        return Err(dsys_core::Error::InvalidConfig(
+            "forgets-promise-at-restart needs a crash and a restart with stable storage, which \
+             the Paxos model does not have: `dsys sim paxos --defect forgets-promise-at-restart` \
+             shows it"
+                .to_string(),
+        ));
+    }
+    Ok(model(options.nodes, defect).options(options).verdict())
 }
 
 /// The properties `dsys sim paxos` judges, and its figures.
