@@ -242,6 +242,7 @@ pub struct Model<N: Node> {
     script: Vec<Scripted<N>>,
     crashes_max: u32,
     timers_max: Option<u32>,
+    timers_when_quiet: bool,
     properties: Vec<Property<N>>,
     depth_max: usize,
     states_max: usize,
@@ -262,6 +263,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("requests", &self.script.len())
             .field("crashes_max", &self.crashes_max)
             .field("timers_max", &self.timers_max)
+            .field("timers_when_quiet", &self.timers_when_quiet)
             .field("properties", &self.properties)
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
@@ -288,6 +290,7 @@ where
             script: Vec::new(),
             crashes_max: 0,
             timers_max: None,
+            timers_when_quiet: false,
             properties: Vec::new(),
             depth_max: 64,
             states_max: 1_000_000,
@@ -371,6 +374,16 @@ where
     /// run where every timeout is longer than the whole exchange.
     pub fn timers_max(mut self, firings: u32) -> Self {
         self.timers_max = Some(firings);
+        self
+    }
+
+    /// Timers fire only when no message is in flight: every timeout
+    /// outlasts every message delay. This is the synchrony that timeout-based
+    /// algorithms such as the bully election assume (an answer always comes
+    /// before the answer timeout); without it the model also explores the
+    /// runs where a timer beats a message, which break them by design.
+    pub fn timers_when_quiet(mut self) -> Self {
+        self.timers_when_quiet = true;
         self
     }
 
@@ -532,7 +545,8 @@ where
                 next.push((Action::Duplicate { from, to, msg }, duplicated));
             }
         }
-        let may_fire = self.timers_max.is_none_or(|max| state.fired < max);
+        let may_fire = self.timers_max.is_none_or(|max| state.fired < max)
+            && (!self.timers_when_quiet || state.network.is_empty());
         for i in 0..self.nodes() {
             let id = NodeId(i as u32);
             for timer in state.timers[i].iter().filter(|_| may_fire) {

@@ -221,9 +221,11 @@ impl<N: Node> fmt::Display for ModelReport<N> {
                 Finding::Held if self.exhaustive => writeln!(f, "  {name}: holds")?,
                 Finding::Held => writeln!(f, "  {name}: holds in every state visited")?,
                 Finding::Unreached => writeln!(f, "  {name}: NOT REACHED")?,
-                Finding::Reached(path) => writeln!(f, "  {name}: reached in {} steps", path.len())?,
+                Finding::Reached(path) => {
+                    writeln!(f, "  {name}: reached in {}", steps(path.len()))?
+                }
                 Finding::Violated { why, path } => {
-                    writeln!(f, "  {name}: VIOLATED in {} steps: {why}", path.len())?;
+                    writeln!(f, "  {name}: VIOLATED in {}: {why}", steps(path.len()))?;
                     for (i, step) in path.iter().enumerate() {
                         writeln!(f, "    {:>3}. {step}", i + 1)?;
                     }
@@ -232,4 +234,9 @@ impl<N: Node> fmt::Display for ModelReport<N> {
         }
         Ok(())
     }
+}
+
+/// `1 step`, `3 steps`.
+fn steps(n: usize) -> String {
+    format!("{n} step{}", if n == 1 { "" } else { "s" })
 }

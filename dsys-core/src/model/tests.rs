@@ -769,3 +769,55 @@ fn a_timer_budget_cuts_runs_that_never_end_and_says_so() {
         .check();
     assert_eq!(unbounded.bound, Some(Bound::Depth(10)));
 }
+
+/// n0 asks n1 and starts a timer; n1 answers. Times out if the timer
+/// fires before the answer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Asker {
+    answered: bool,
+    timed_out: bool,
+}
+
+impl Node for Asker {
+    type Msg = RacyMsg; // Ask, answered by Grant
+    type Timer = ();
+    type Request = bool;
+    type Event = ();
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if ctx.id() == NodeId(0) {
+            ctx.send(NodeId(1), RacyMsg::Ask);
+            ctx.set_timer(Duration::from_millis(1), ());
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: RacyMsg) {
+        match msg {
+            RacyMsg::Ask => ctx.send(from, RacyMsg::Grant),
+            RacyMsg::Grant => self.answered = true,
+        }
+    }
+
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, (): ()) {
+        self.timed_out = !self.answered;
+    }
+}
+
+#[test]
+fn timers_when_quiet_wait_for_every_message_in_flight() {
+    let timed_out = || {
+        Property::sometimes("timed out", |nodes: &[Option<Asker>]| {
+            nodes[0].as_ref().is_some_and(|n| n.timed_out)
+        })
+    };
+    let free = Model::new(2, |_| Asker::default())
+        .property(timed_out())
+        .check();
+    assert!(matches!(free.findings[0].1, Finding::Reached(_)), "{free}");
+    let quiet = Model::new(2, |_| Asker::default())
+        .timers_when_quiet()
+        .property(timed_out())
+        .check();
+    assert_eq!(quiet.findings[0].1, Finding::Unreached, "{quiet}");
+    assert!(quiet.exhaustive);
+}
