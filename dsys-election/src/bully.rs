@@ -155,6 +155,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use dsys_core::failure_detector::{Change, FailureDetector, HeartbeatConfig};
+use dsys_core::model::{Model, ModelOptions, ModelVerdict, Property as ModelProperty};
 use dsys_core::scenario::{
     run_scenario, Algorithm, Check, DefectInfo, Outcome, Property, SettingInfo, SimOptions, Verdict,
 };
@@ -559,7 +560,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary:
         "bully election: the highest live id wins despite crashes; N-2 to O(N^2) messages (E1, E2)",
     run: simulate,
-    model: None,
+    model: Some(check_model),
     settings: &[
         SettingInfo {
             name: "answer-timeout-ms",
@@ -595,6 +596,62 @@ fn configured(options: &SimOptions) -> dsys_core::Result<BullyConfig> {
         dsys_core::Error::InvalidConfig(format!("the settings do not make a valid bully: {e}"))
     })?;
     Ok(config)
+}
+
+/// How many times timers may fire in a run of [`model`]: ticks re-arm for
+/// ever, and every election's timeouts need a few.
+pub const MODEL_TIMERS_MAX: u32 = 6;
+
+/// The model `dsys check bully` explores: `nodes` processes that all start
+/// an election at once, every interleaving of their messages, and timers
+/// that fire only when no message is in flight (the synchrony the bully
+/// algorithm assumes: an `Answer` always beats the answer timeout), at most
+/// [`MODEL_TIMERS_MAX`] times. E1 is judged in every state
+/// ([`properties::e1_states`]: a process holds no leader or the highest
+/// id), and some state must have every process agree on the highest.
+/// Crash-free: with crashes E1 holds only up to the detection window (see
+/// [`properties::e1_safety`]).
+///
+/// ```
+/// use dsys_election::bully::{model, BullyConfig};
+///
+/// let report = model(3, BullyConfig::default()).check();
+/// assert!(report.passed(), "{report}");
+/// let broken = BullyConfig { waits_for_answers: false, ..BullyConfig::default() };
+/// let report = model(3, broken).check();
+/// // n0 declares itself at once, before any answer: E1 fails at the start.
+/// assert_eq!(report.counterexample().map(|(name, path)| (name, path.len())), Some(("E1", 0)));
+/// ```
+pub fn model(nodes: usize, config: BullyConfig) -> Model<Bully> {
+    let highest = NodeId(nodes.saturating_sub(1) as u32);
+    Model::new(nodes, move |_| {
+        Bully::new(config).expect("a valid configuration")
+    })
+    .timers_when_quiet()
+    .timers_max(MODEL_TIMERS_MAX)
+    .property(ModelProperty::always("E1", properties::e1_states::<Bully>))
+    .property(ModelProperty::sometimes(
+        "every process holds the highest id",
+        move |nodes: &[Option<Bully>]| nodes.iter().flatten().all(|n| n.leader == Some(highest)),
+    ))
+}
+
+/// `dsys check bully`: [`model`] with the options' defect.
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    if options.crashes_max > 0 {
+        return Err(dsys_core::Error::InvalidConfig(
+            "the bully model is crash-free: E1 as a state invariant holds only without crashes \
+             (a correct election breaks it until the crash is detected); `dsys sim bully --crash \
+             ID@MS` judges crashed runs with the detection window"
+                .to_string(),
+        ));
+    }
+    let defect = ALGORITHM.defect_named(options.defect.as_deref())?;
+    let config = BullyConfig {
+        waits_for_answers: defect != Some("declares-without-waiting"),
+        ..BullyConfig::default()
+    };
+    Ok(model(options.nodes, config).options(options).verdict())
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

@@ -299,3 +299,48 @@ fn a_crash_mid_election_is_survived_by_the_coordinator_timeout() {
         "n0 had to start again"
     );
 }
+
+// ----- the model checker (`dsys check bully`) -----------------------------
+
+#[test]
+fn the_model_checker_holds_bully_to_e1_and_finds_declaring_without_waiting() {
+    use dsys_election::bully::{model, BullyConfig};
+
+    // Correct: every interleaving on 2 and 3 processes, timers only when
+    // the network is quiet (bounded by the timer budget, since ticks
+    // re-arm for ever).
+    for nodes in [2, 3] {
+        let report = model(nodes, BullyConfig::default()).check();
+        assert!(report.passed(), "{report}");
+        assert!(
+            matches!(report.bound, Some(dsys_core::model::Bound::Timers(_))),
+            "{report}"
+        );
+        println!("bully, {nodes} processes: {} states", report.states);
+    }
+    // Declaring without waiting: n0 holds itself as leader from its start.
+    let broken = BullyConfig {
+        waits_for_answers: false,
+        ..BullyConfig::default()
+    };
+    let report = model(3, broken).check();
+    let (name, path) = report.counterexample().expect("E1 broken");
+    println!(
+        "declares-without-waiting: {name} broken in {} steps",
+        path.len()
+    );
+    assert_eq!((name, path.len()), ("E1", 0), "{report}");
+    // Without the quiet-network rule, a timer may beat an answer: even the
+    // correct algorithm breaks E1, as the bully algorithm's synchrony
+    // assumption says it must.
+    let asynchronous = dsys_core::model::Model::new(3, |_| {
+        dsys_election::bully::Bully::new(BullyConfig::default()).unwrap()
+    })
+    .timers_max(2)
+    .property(dsys_core::model::Property::always(
+        "E1",
+        dsys_election::properties::e1_states::<dsys_election::bully::Bully>,
+    ))
+    .check();
+    assert!(asynchronous.counterexample().is_some(), "{asynchronous}");
+}
