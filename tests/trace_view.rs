@@ -108,6 +108,21 @@ fn ricart_agrawala() -> Outcome {
     )
 }
 
+/// Ricart & Agrawala ignoring timestamps, seed 3: ME1 broken after 35
+/// records, with node states.
+fn broken_ricart_agrawala() -> Outcome {
+    run(
+        "ricart-agrawala",
+        SimOptions {
+            seed: 3,
+            until: Duration::from_millis(200),
+            defect: Some("ignores-timestamps".into()),
+            trace_states: true,
+            ..SimOptions::default()
+        },
+    )
+}
+
 #[test]
 fn a_thousand_event_run_is_drawn_in_full_with_one_arrow_per_delivery() {
     let Some(chromium) = chromium() else { return };
@@ -330,15 +345,7 @@ fn a_selected_event_shows_its_causal_past_and_future_from_the_vector_clocks() {
 fn a_violation_is_listed_and_its_events_highlighted() {
     let Some(chromium) = chromium() else { return };
     let dir = TempDir::new("violation");
-    let outcome = run(
-        "ricart-agrawala",
-        SimOptions {
-            seed: 3,
-            until: Duration::from_millis(200),
-            defect: Some("ignores-timestamps".into()),
-            ..SimOptions::default()
-        },
-    );
+    let outcome = broken_ricart_agrawala();
     assert!(!outcome.report.passed());
     let trace = outcome.trace.as_ref().unwrap();
     let last = trace.events().last().unwrap();
@@ -434,16 +441,7 @@ fn a_five_node_raft_run_with_loss_opens_quickly_and_draws_only_what_is_in_range(
 fn the_readme_screenshot_comes_from_this_test() {
     let Some(chromium) = chromium() else { return };
     let dir = TempDir::new("readme");
-    let outcome = run(
-        "ricart-agrawala",
-        SimOptions {
-            seed: 3,
-            until: Duration::from_millis(200),
-            defect: Some("ignores-timestamps".into()),
-            trace_states: true,
-            ..SimOptions::default()
-        },
-    );
+    let outcome = broken_ricart_agrawala();
     let trace = outcome.trace.as_ref().unwrap();
     let chosen = trace
         .events()

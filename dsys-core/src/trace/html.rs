@@ -691,8 +691,9 @@ fn summary_panel(trace: &Trace, data: &ViewData, report: Option<&Report>) -> Str
     html
 }
 
-/// `text` with `&`, `<`, `>` and `"` escaped for HTML.
-fn escape(text: &str) -> String {
+/// `text`, safe inside HTML text and attribute values: `&`, `<`, `>`,
+/// `"` and `'` escaped. (The history view in dsys-replication uses it too.)
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -700,6 +701,7 @@ fn escape(text: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
     }

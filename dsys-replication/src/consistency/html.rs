@@ -65,6 +65,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{Debug, Write as _};
 
+use dsys_core::trace::html::escape;
+
 use super::history::History;
 use super::model::Model;
 use super::report::{Report, Verdict};
@@ -79,22 +81,6 @@ const RANK_WIDTH_MAX_PX: f64 = 150.0;
 /// The gap between consecutive linearization points in one crowded
 /// stretch, in ranks.
 const POINT_GAP_RANKS: f64 = 0.3;
-
-/// `text`, safe inside HTML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `text` cut to `LABEL_CHARS_MAX` characters, with an ellipsis if cut.
 fn shorten(text: &str) -> String {
