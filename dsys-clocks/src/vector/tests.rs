@@ -135,6 +135,25 @@ fn the_checkers_catch_hand_made_bad_stamps() {
     assert!(err.contains("a ‖ b in the trace"), "{err}");
 }
 
+/// Each clause of the happened-before checker on its own: a pair listed
+/// against trace order (`b → a`), and two distinct events sharing a vector.
+#[test]
+fn the_happened_before_checker_reads_pairs_both_ways_and_refuses_equal_vectors() {
+    let trace = two_node_trace();
+    // Index 3 received index 1's message, so index 0 → index 3.
+    let backwards = [stamp(3, 1, &[(0, 2), (1, 2)]), stamp(0, 0, &[(0, 1)])];
+    assert_eq!(characterises_happened_before(&trace, &backwards), Ok(()));
+    let unmerged = [stamp(3, 1, &[(1, 2)]), stamp(0, 0, &[(0, 1)])];
+    let err = characterises_happened_before(&trace, &unmerged).unwrap_err();
+    assert!(err.contains("b → a in the trace but V(a) ‖ V(b)"), "{err}");
+    // Indexes 1 and 2 are concurrent, and no two events share a vector.
+    let equal = [stamp(1, 0, &[(0, 2)]), stamp(2, 1, &[(0, 2)])];
+    let err = characterises_happened_before(&trace, &equal).unwrap_err();
+    assert!(err.contains("a ‖ b in the trace but V(a) = V(b)"), "{err}");
+    let err = characterises_concurrency(&trace, &equal).unwrap_err();
+    assert!(err.contains("a ‖ b in the trace but V(a) = V(b)"), "{err}");
+}
+
 /// A broken vector clock: merge takes the minimum.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 struct MinMerge(VectorClock);
