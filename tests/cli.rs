@@ -19,6 +19,13 @@ mod cli;
 
 use cli::{dsys, Run, TempDir};
 
+// `dsys view`, `--html`, `--trace-states` and `--shrink`: modules of this
+// binary, so that a fresh clone links one binary, not three.
+#[path = "cli/shrink.rs"]
+mod shrink;
+#[path = "cli/views.rs"]
+mod views;
+
 fn path_arg(path: &Path) -> String {
     path.to_str().expect("temp path is UTF-8").to_string()
 }

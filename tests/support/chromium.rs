@@ -1,5 +1,5 @@
-//! Headless Chromium for the tests of the HTML views (`tests/history_view.rs`,
-//! `tests/trace_view.rs`), included with `#[path = "support/chromium.rs"] mod
+//! Headless Chromium for the tests of the HTML views (`tests/views.rs`:
+//! `views/history.rs`, `views/trace.rs`), included with `#[path = "support/chromium.rs"] mod
 //! chromium;`.
 //!
 //! Needs Debian's `chromium` package (`apt-get install chromium`), or any

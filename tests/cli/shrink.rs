@@ -3,10 +3,7 @@
 //! defect) shrinks to a run at most a tenth of its length, which the
 //! printed command replays to the same violation.
 
-#[path = "support/cli.rs"]
-mod cli;
-
-use cli::{dsys, TempDir};
+use super::cli::{dsys, TempDir};
 use dsys::core::trace::{Trace, TraceKind};
 
 /// The number after `prefix` in `text`.

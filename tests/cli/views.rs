@@ -1,15 +1,12 @@
 //! `dsys view`, `dsys sim --html --trace-states` and `dsys check --html`
 //! from the command line: the files they write and the errors they give.
-//! (The pages themselves are tested in Chromium by `tests/trace_view.rs`.)
+//! (The pages themselves are tested in Chromium by `tests/views/trace.rs`.)
 
 use std::fs;
 
 use dsys::core::trace::{Trace, TraceKind};
 
-#[path = "support/cli.rs"]
-mod cli;
-
-use cli::{dsys, TempDir};
+use super::cli::{dsys, TempDir};
 
 #[test]
 fn sim_html_writes_the_page_with_the_report() {

@@ -14,10 +14,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-#[path = "support/chromium.rs"]
-mod chromium;
-
-use chromium::{chromium, count, dump_dom, screenshot, TempDir};
+use super::chromium::{chromium, count, dump_dom, screenshot, TempDir};
 use dsys::cli::Registry;
 use dsys::core::scenario::{Outcome, SimOptions};
 use dsys::core::trace::html::{self, DRAWN_EVENTS_MAX};

@@ -13,10 +13,7 @@
 use std::fs;
 use std::path::Path;
 
-#[path = "support/chromium.rs"]
-mod chromium;
-
-use chromium::{chromium, count, dump_dom, screenshot, TempDir};
+use super::chromium::{chromium, count, dump_dom, screenshot, TempDir};
 use dsys::replication::consistency::history::History;
 use dsys::replication::consistency::html::render;
 use dsys::replication::consistency::models::{CasRegister, RegisterOp, RegisterRet};
