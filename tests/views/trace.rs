@@ -154,8 +154,6 @@ fn a_thousand_event_run_is_drawn_in_full_with_one_arrow_per_delivery() {
     assert_eq!(count(diagram(&dom), "class=\"lost"), 0, "nothing lost");
     // The summary counts what the trace holds.
     assert!(dom.contains("<li class=\"holds\"><b>ME1 safety (states)</b> holds</li>"));
-    let screenshot_path = dir.0.join("ricart-agrawala.png");
-    screenshot(&chromium, &dir.0, &page, "", &screenshot_path, (1400, 800));
 }
 
 #[test]
@@ -216,14 +214,6 @@ fn losses_duplicates_crashes_and_partitions_are_drawn() {
         "the band names the sides"
     );
     assert!(dom.contains("id=\"ev-") && dom.contains("ev-crash"));
-    screenshot(
-        &chromium,
-        &dir.0,
-        &page,
-        "",
-        &dir.0.join("raft-faults.png"),
-        (1400, 800),
-    );
 }
 
 #[test]
@@ -423,15 +413,6 @@ fn a_five_node_raft_run_with_loss_opens_quickly_and_draws_only_what_is_in_range(
         "counts on every lane"
     );
     assert!(dom.contains("each lane shows how many fall in each stretch"));
-    // And a range of it, one by one.
-    let dom = dump_dom(&chromium, &dir.0, &page, "range=5000..5100");
-    let drawn: usize = body_data(&dom, "drawn").parse().unwrap();
-    let in_range = trace
-        .events()
-        .iter()
-        .filter(|e| e.node.is_some() && (5_000_000_000..=5_100_000_000).contains(&e.time_ns))
-        .count();
-    assert_eq!(drawn, in_range);
 }
 
 #[test]
