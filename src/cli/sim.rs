@@ -187,21 +187,10 @@ pub(crate) fn sim(registry: &Registry, args: SimArgs) -> anyhow::Result<ExitCode
         }
     }
     if let Some(trace) = &outcome.trace {
-        let title = format!(
-            "{} on {} node{}, seed {}{}",
-            algorithm.name,
-            options.nodes,
-            if options.nodes == 1 { "" } else { "s" },
-            options.seed,
-            options
-                .defect
-                .as_ref()
-                .map_or(String::new(), |d| format!(", defect {d}"))
-        );
         outputs.write(
             trace,
             &format!("{} records written to", trace.len()),
-            &title,
+            &page_title(algorithm.name, &options),
             Some(&outcome.report),
         )?;
     }
@@ -259,20 +248,27 @@ fn shrink_run(
     } else {
         outln!("(add --html FILE.html to see the shrunk run as a diagram)")?;
     }
-    let title = format!(
-        "{} on {} node{}, seed {}, shrunk",
-        algorithm.name,
-        shrunk.options.nodes,
-        if shrunk.options.nodes == 1 { "" } else { "s" },
-        shrunk.options.seed
-    );
     outputs.write(
         &shrunk.trace,
         &format!("the shrunk run's {} records written to", shrunk.trace.len()),
-        &title,
+        &format!("{}, shrunk", page_title(algorithm.name, &shrunk.options)),
         Some(&shrunk.report),
     )?;
     Ok(ExitCode::FAILURE)
+}
+
+/// A run's page title: `ricart-agrawala on 3 nodes, seed 3, defect …`.
+fn page_title(algorithm: &str, options: &SimOptions) -> String {
+    format!(
+        "{algorithm} on {} node{}, seed {}{}",
+        options.nodes,
+        if options.nodes == 1 { "" } else { "s" },
+        options.seed,
+        options
+            .defect
+            .as_ref()
+            .map_or(String::new(), |d| format!(", defect {d}"))
+    )
 }
 
 /// A shrunk run up to this many trace records is printed as a timeline.

@@ -71,7 +71,7 @@
 //! assert!(page.contains(r#"<script type="application/json" id="trace-data">"#));
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -90,7 +90,7 @@ const SCRIPT: &str = include_str!("view.js");
 /// and counts in its summary when given (`dsys sim --html` gives it;
 /// `dsys view` has only the trace).
 pub fn render(trace: &Trace, title: &str, report: Option<&Report>) -> String {
-    let data = ViewData::of(trace, title);
+    let data = ViewData::of(trace);
     let json = serde_json::to_string(&data).expect("the view data serialises");
     let mut page = String::with_capacity(json.len() + STYLE.len() + SCRIPT.len() + 8192);
     let _ = write!(
@@ -113,7 +113,7 @@ pub fn render(trace: &Trace, title: &str, report: Option<&Report>) -> String {
     page.push_str("</div>\n<aside>\n");
     page.push_str(&violation_panel(&data));
     page.push_str("<section id=\"details\"><h2>Event</h2><p class=\"hint\">Click an event, or step with → and ←.</p></section>\n");
-    page.push_str(&summary_panel(trace, &data, report));
+    page.push_str(&summary_panel(&data, report));
     page.push_str("</aside>\n</main>\n");
     // `<` never appears raw inside the JSON, so no string in the trace can
     // close the script element.
@@ -156,7 +156,6 @@ faded: concurrent · dashed red line: where a property failed</p>\n";
 /// what the diagram needs precomputed (messages, intervals, Lamport times).
 #[derive(Debug, Serialize)]
 struct ViewData {
-    title: String,
     nodes: usize,
     /// Message kinds, sorted.
     kinds: Vec<String>,
@@ -169,8 +168,6 @@ struct ViewData {
     /// Partitions and one-way cuts, to their heal or restore.
     cuts: Vec<Cut>,
     violation: Option<ViewViolation>,
-    /// The trace's last time, in nanoseconds.
-    end_ns: u64,
     /// [`DRAWN_EVENTS_MAX`].
     drawn_max: usize,
 }
@@ -246,7 +243,7 @@ struct ViewViolation {
 }
 
 impl ViewData {
-    fn of(trace: &Trace, title: &str) -> ViewData {
+    fn of(trace: &Trace) -> ViewData {
         let nodes = nodes_of(trace);
         let mut events = Vec::with_capacity(trace.len());
         let mut messages: Vec<ViewMessage> = Vec::new();
@@ -257,7 +254,7 @@ impl ViewData {
         let mut down: Vec<Interval> = Vec::new();
         let mut paused: Vec<Interval> = Vec::new();
         let mut cuts: Vec<Cut> = Vec::new();
-        let mut kinds: BTreeMap<String, ()> = BTreeMap::new();
+        let mut kinds: BTreeSet<String> = BTreeSet::new();
         let mut violation = None;
         let close = |intervals: &mut Vec<Interval>, node: u32, at: usize| {
             if let Some(open) = intervals
@@ -325,7 +322,7 @@ impl ViewData {
                 } => {
                     view.p = Some(msg.clone());
                     view.k = Some(kind.clone());
-                    kinds.insert(kind.clone(), ());
+                    kinds.insert(kind.clone());
                     if let Some(l) = view.l {
                         send_lamport.insert(*msg_id, l);
                     }
@@ -354,6 +351,9 @@ impl ViewData {
                     if let Some(&m) = message_at.get(msg_id) {
                         messages[m].drop.push(index);
                     }
+                }
+                TraceKind::Duplicate { msg_id, .. } => {
+                    view.k = message_at.get(msg_id).map(|&m| messages[m].kind.clone());
                 }
                 TraceKind::Timer { timer } => view.p = Some(timer.clone()),
                 TraceKind::Request { request } | TraceKind::RequestDropped { request } => {
@@ -433,16 +433,14 @@ impl ViewData {
             events.push(view);
         }
         ViewData {
-            title: title.to_string(),
             nodes,
-            kinds: kinds.into_keys().collect(),
+            kinds: kinds.into_iter().collect(),
             events,
             messages,
             down,
             paused,
             cuts,
             violation,
-            end_ns: trace.events().last().map_or(0, |e| e.time_ns),
             drawn_max: DRAWN_EVENTS_MAX,
         }
     }
@@ -598,7 +596,7 @@ fn violation_panel(data: &ViewData) -> String {
 
 /// Counts from the trace (messages by kind, events by node) and, when
 /// given, the report's properties, figures and metrics.
-fn summary_panel(trace: &Trace, data: &ViewData, report: Option<&Report>) -> String {
+fn summary_panel(data: &ViewData, report: Option<&Report>) -> String {
     let mut html = String::from("<section id=\"summary\"><h2>Summary</h2>\n");
     if let Some(report) = report {
         html.push_str("<h3>Properties</h3><ul class=\"verdicts\">");
@@ -635,33 +633,28 @@ fn summary_panel(trace: &Trace, data: &ViewData, report: Option<&Report>) -> Str
             escape(&report.to_string())
         );
     }
-    // Messages by kind, from the trace.
+    // Messages by kind and events by node, from the view's records.
     let mut by_kind: BTreeMap<&str, [u64; 4]> = BTreeMap::new();
     let mut by_node = vec![[0u64; 3]; data.nodes];
-    for event in trace.events() {
-        let (kind, column) = match &event.kind {
-            TraceKind::Send { kind, .. } => (kind.as_str(), 0),
-            TraceKind::Deliver { kind, .. } => (kind.as_str(), 1),
-            TraceKind::Drop { kind, .. } => (kind.as_str(), 2),
-            TraceKind::Duplicate { msg_id, .. } => {
-                let kind = data
-                    .messages
-                    .iter()
-                    .find(|m| m.id == *msg_id)
-                    .map_or("?", |m| m.kind.as_str());
-                (kind, 3)
-            }
-            _ => ("", usize::MAX),
+    for event in &data.events {
+        let column = match event.y {
+            "send" => Some(0),
+            "deliver" => Some(1),
+            "drop" => Some(2),
+            "duplicate" => Some(3),
+            _ => None,
         };
-        if column != usize::MAX {
-            by_kind.entry(kind).or_default()[column] += 1;
+        if let Some(column) = column {
+            by_kind
+                .entry(event.k.as_deref().unwrap_or("?"))
+                .or_default()[column] += 1;
         }
-        if let (Some(node), Some(_)) = (event.node, &event.clock) {
-            let row = &mut by_node[node.0 as usize];
+        if let (Some(node), Some(_)) = (event.n, &event.c) {
+            let row = &mut by_node[node as usize];
             row[0] += 1;
-            match event.kind {
-                TraceKind::Send { .. } => row[1] += 1,
-                TraceKind::Deliver { .. } => row[2] += 1,
+            match event.y {
+                "send" => row[1] += 1,
+                "deliver" => row[2] += 1,
                 _ => {}
             }
         }

@@ -128,7 +128,7 @@ fn small_trace() -> Trace {
 
 #[test]
 fn messages_pair_sends_with_deliveries_duplicates_and_drops() {
-    let data = ViewData::of(&small_trace(), "t");
+    let data = ViewData::of(&small_trace());
     assert_eq!(data.nodes, 3);
     assert_eq!(data.kinds, vec!["Ping".to_string()]);
     assert_eq!(data.messages.len(), 2);
@@ -142,7 +142,7 @@ fn messages_pair_sends_with_deliveries_duplicates_and_drops() {
 
 #[test]
 fn lamport_times_follow_the_node_and_the_send() {
-    let data = ViewData::of(&small_trace(), "t");
+    let data = ViewData::of(&small_trace());
     let lamport: Vec<Option<u64>> = data.events.iter().map(|e| e.l).collect();
     assert_eq!(
         lamport,
@@ -178,7 +178,7 @@ fn lamport_times_follow_the_node_and_the_send() {
 
 #[test]
 fn effects_point_at_their_handler_input_and_clocks_are_dense() {
-    let data = ViewData::of(&small_trace(), "t");
+    let data = ViewData::of(&small_trace());
     assert_eq!(data.events[1].h, Some(0), "a send inside start");
     assert_eq!(data.events[6].h, Some(5), "an emit inside a delivery");
     assert_eq!(data.events[5].h, Some(5), "an input is its own handler");
@@ -189,7 +189,7 @@ fn effects_point_at_their_handler_input_and_clocks_are_dense() {
 
 #[test]
 fn crashes_partitions_and_the_violation_become_intervals_and_highlights() {
-    let data = ViewData::of(&small_trace(), "t");
+    let data = ViewData::of(&small_trace());
     assert_eq!(data.down.len(), 1);
     assert_eq!(
         (data.down[0].node, data.down[0].start, data.down[0].end),
@@ -251,7 +251,7 @@ fn the_violating_event_is_the_input_of_the_last_handler() {
             detail: "nothing named; 'in0' and 'n0x' are not node names".into(),
         },
     );
-    let v = ViewData::of(&t, "t").violation.unwrap();
+    let v = ViewData::of(&t).violation.unwrap();
     assert_eq!(v.event, Some(1));
     assert!(v.named.is_empty());
 }
