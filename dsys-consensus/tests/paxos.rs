@@ -414,3 +414,44 @@ fn the_model_checker_finds_nothing_wrong_with_paxos_on_three_nodes() {
         Some(dsys_core::model::Bound::Timers(0))
     ));
 }
+
+#[test]
+fn the_model_checker_finds_a_promise_forgotten_at_a_restart_in_twelve_steps() {
+    use dsys_consensus::paxos::simulation::model;
+    use dsys_core::model::Finding;
+
+    // Correct Paxos, two nodes, one crash: a restarted node reads back its
+    // promise and its acceptance, and every interleaving holds.
+    let report = model(2, None).crashes_max(1).check();
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.states, 19_416, "{report}");
+    // The acceptor that reads back only what it accepted: after its
+    // restart it accepts a lower ballot than it promised, and a value is
+    // chosen while a higher proposal carries another (P2b).
+    let broken = || {
+        model(3, Some(Defect::ForgetsPromiseAtRestart))
+            .crashes_max(1)
+            .states_max(300_000)
+    };
+    let report = broken().check();
+    let p2b = report
+        .findings
+        .iter()
+        .find(|(n, _)| n.starts_with("P2b"))
+        .unwrap();
+    let Finding::Violated { path, .. } = &p2b.1 else {
+        panic!("{report}");
+    };
+    println!(
+        "forgets-promise-at-restart: P2b broken in {} steps",
+        path.len()
+    );
+    assert_eq!(path.len(), 12, "{report}");
+    assert!(path.iter().any(|s| s == "n2 crashes") && path.iter().any(|s| s == "n2 restarts"));
+    // The counterexample replays in the simulator, restart included.
+    let trail = report.trail.as_deref().expect("a counterexample");
+    let replayed = broken().replay(trail).unwrap();
+    let (property, _, steps) = replayed.violated.expect("replayed to the violation");
+    assert!(property.starts_with("P2b"), "{property}");
+    assert_eq!(steps, 12);
+}

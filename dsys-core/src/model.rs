@@ -18,8 +18,9 @@
 //! - fire one pending timer;
 //! - issue a node's next scripted [request](Model::request), when its guard
 //!   holds;
-//! - crash a node, or restart a crashed one from the factory (up to
-//!   [`Model::crashes_max`] crashes).
+//! - crash a node, or restart a crashed one (up to [`Model::crashes_max`]
+//!   crashes): from the factory, or from what the node had made durable
+//!   when [`Model::restart_from`] says what survives.
 //!
 //! States are deduplicated by a 64-bit hash (of node states, messages,
 //! timers and the script's progress), so node types must be `Clone + Eq +
@@ -32,7 +33,8 @@
 //! happen, the predicate holds — a deadlock is such a state).
 //!
 //! What is abstracted: the nodes' local clocks read zero ([`Context::now`]
-//! is not meaningful), and timers fire in any order — a run the model finds
+//! is not meaningful) unless [`Model::local_clocks`] gives each node a
+//! clock that its timers move, and timers fire in any order — a run the model finds
 //! may need timings a real network would not produce, which makes the
 //! checker sound for safety (it over-approximates the runs) and blind to
 //! liveness that depends on timing. Each node's RNG is seeded from the
@@ -57,19 +59,19 @@
 //!
 //! [`Context::now`]: crate::Context::now
 
-use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::driver::Driver;
-use crate::error::{Error, Result};
+
 use crate::node::{Effect, Input, Node, NodeId};
-use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
+use crate::sim::Simulation;
 
 mod property;
+mod replay;
 mod report;
 pub use property::{Invariant, Predicate, Property};
 pub use report::{
@@ -106,6 +108,9 @@ pub struct Network {
     /// stays in flight (0: never duplicates).
     pub duplicates_max: u32,
 }
+
+/// How a crashed node restarts: see [`Model::restart_from`].
+pub type Restart<N> = Arc<dyn Fn(NodeId, &N) -> N + Send + Sync>;
 
 /// A guard on a scripted request: it is issued only in a state where the
 /// guard holds of its node.
@@ -200,8 +205,13 @@ struct State<N: Node> {
     /// Messages in flight, in a canonical order (sorted by hash), so that
     /// two states with the same multiset are equal.
     network: Vec<Envelope<N::Msg>>,
-    /// Pending timers per node, in the order they were set.
-    timers: Vec<Vec<N::Timer>>,
+    /// Pending timers per node, in the order they were set, each with its
+    /// deadline on the node's clock (zero without [`Model::local_clocks`]).
+    timers: Vec<Vec<(N::Timer, Duration)>>,
+    /// Each node's clock (all zero without [`Model::local_clocks`]).
+    clocks: Vec<Duration>,
+    /// What each crashed node restarts from (see [`Model::restart_from`]).
+    down: Vec<Option<N>>,
     /// How many of each node's scripted requests were issued.
     issued: Vec<usize>,
     incarnations: Vec<u64>,
@@ -213,12 +223,12 @@ struct State<N: Node> {
 
 /// Per visited state (by hash): its parent's hash and the action that led
 /// there (`None` for the initial state), and its depth.
-type Visited<N> = HashMap<u64, (Option<(u64, Action<N>)>, usize)>;
+type Visited<N> = HashMap<u64, (Option<(u64, Action<N>)>, usize), foldhash::fast::FixedState>;
 
 fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    value.hash(&mut hasher);
-    hasher.finish()
+    // Fixed seeds: fingerprints, and so the search, are the same on every
+    // run and machine.
+    foldhash::quality::FixedState::with_seed(0x6473_7973_6d6f_646c).hash_one(value)
 }
 
 /// A path run in the simulator by [`Model::replay`].
@@ -243,6 +253,8 @@ pub struct Model<N: Node> {
     crashes_max: u32,
     timers_max: Option<u32>,
     timers_when_quiet: bool,
+    local_clocks: bool,
+    restart_from: Option<Restart<N>>,
     properties: Vec<Property<N>>,
     depth_max: usize,
     states_max: usize,
@@ -264,6 +276,8 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("crashes_max", &self.crashes_max)
             .field("timers_max", &self.timers_max)
             .field("timers_when_quiet", &self.timers_when_quiet)
+            .field("local_clocks", &self.local_clocks)
+            .field("restart_from", &self.restart_from.is_some())
             .field("properties", &self.properties)
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
@@ -291,6 +305,8 @@ where
             crashes_max: 0,
             timers_max: None,
             timers_when_quiet: false,
+            local_clocks: false,
+            restart_from: None,
             properties: Vec::new(),
             depth_max: 64,
             states_max: 1_000_000,
@@ -387,6 +403,45 @@ where
         self
     }
 
+    /// Gives each node a clock of its own, which moves only when one of its
+    /// timers fires: to that timer's deadline (the time of setting plus its
+    /// delay). A node's timers then fire in the order of their deadlines,
+    /// and a node that reads [`Context::now`] sees the time its timers
+    /// measured out; messages take no time, and the clocks of different
+    /// nodes are unrelated (any node may be ahead). Without it every clock
+    /// reads zero and a node's timers fire in any order.
+    ///
+    /// For algorithms that compare the time with a deadline of their own —
+    /// Raft re-arms its election timer until the deadline that the last
+    /// heartbeat pushed back has passed, so with clocks at zero no election
+    /// ever starts. The clocks are part of the state, so pair this with a
+    /// timer or depth bound: a run whose timers re-arm never ends.
+    ///
+    /// [`Context::now`]: crate::Context::now
+    pub fn local_clocks(mut self) -> Self {
+        self.local_clocks = true;
+        self
+    }
+
+    /// What survives a crash: at a crash, `survivor` builds, from the node
+    /// as it was, the node its restart will start (before `on_start`),
+    /// typically the algorithm's constructor over what the old node had
+    /// made durable. Without it a restart calls the factory and nothing
+    /// survives, which is right for algorithms that keep nothing on disk.
+    ///
+    /// The survivor is part of the state, so two crashed nodes with
+    /// different durable state are different states. A storage handle
+    /// shared by reference (every clone of a state sees the same disk) must
+    /// not carry what survives: branches of the search would write to one
+    /// disk. Rebuild the storage from a value instead.
+    pub fn restart_from(
+        mut self,
+        survivor: impl Fn(NodeId, &N) -> N + Send + Sync + 'static,
+    ) -> Self {
+        self.restart_from = Some(Arc::new(survivor));
+        self
+    }
+
     /// Whether `state` has timers pending that the timer budget keeps
     /// from firing.
     fn timers_cut(&self, state: &State<N>) -> bool {
@@ -448,16 +503,22 @@ where
             self.seed,
             state.incarnations[i],
         );
-        let effects = driver.handle(node, Duration::ZERO, input);
+        let now = state.clocks[i];
+        let effects = driver.handle(node, now, input);
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => state.network.push(Envelope { from: id, to, msg }),
-                Effect::SetTimer { timer, .. } => {
+                Effect::SetTimer { timer, after } => {
+                    let deadline = if self.local_clocks {
+                        now.saturating_add(after)
+                    } else {
+                        Duration::ZERO
+                    };
                     let timers = &mut state.timers[i];
-                    timers.retain(|t| *t != timer);
-                    timers.push(timer);
+                    timers.retain(|(t, _)| *t != timer);
+                    timers.push((timer, deadline));
                 }
-                Effect::CancelTimer { timer } => state.timers[i].retain(|t| *t != timer),
+                Effect::CancelTimer { timer } => state.timers[i].retain(|(t, _)| *t != timer),
                 Effect::Emit(_) => {}
             }
         }
@@ -475,6 +536,8 @@ where
                 .collect(),
             network: Vec::new(),
             timers: vec![Vec::new(); self.nodes()],
+            clocks: vec![Duration::ZERO; self.nodes()],
+            down: vec![None; self.nodes()],
             issued: vec![0; self.nodes()],
             incarnations: vec![0; self.nodes()],
             crashes: 0,
@@ -549,9 +612,16 @@ where
             && (!self.timers_when_quiet || state.network.is_empty());
         for i in 0..self.nodes() {
             let id = NodeId(i as u32);
-            for timer in state.timers[i].iter().filter(|_| may_fire) {
+            // With local clocks, a node's timers fire in deadline order.
+            let earliest = state.timers[i].iter().map(|(_, d)| *d).min();
+            let firing = state.timers[i]
+                .iter()
+                .filter(|_| may_fire)
+                .filter(|(_, deadline)| !self.local_clocks || Some(*deadline) == earliest);
+            for (timer, deadline) in firing {
                 let mut fired = state.clone();
-                fired.timers[i].retain(|t| t != timer);
+                fired.timers[i].retain(|(t, _)| t != timer);
+                fired.clocks[i] = fired.clocks[i].max(*deadline);
                 if self.timers_max.is_some() {
                     fired.fired += 1;
                 }
@@ -579,9 +649,13 @@ where
                 }
             }
             match &state.nodes[i] {
-                Some(_) if state.crashes < self.crashes_max => {
+                Some(node) if state.crashes < self.crashes_max => {
                     let mut crashed = state.clone();
                     crashed.nodes[i] = None;
+                    crashed.down[i] = self
+                        .restart_from
+                        .as_ref()
+                        .map(|survivor| survivor(id, node));
                     crashed.timers[i].clear();
                     // As in the simulator: what was on its way to it is lost.
                     crashed.network.retain(|e| e.to != id);
@@ -591,7 +665,8 @@ where
                 None => {
                     let mut restarted = state.clone();
                     restarted.incarnations[i] += 1;
-                    restarted.nodes[i] = Some((self.factory)(id));
+                    let survivor = restarted.down[i].take();
+                    restarted.nodes[i] = Some(survivor.unwrap_or_else(|| (self.factory)(id)));
                     self.step(&mut restarted, id, Input::Start);
                     next.push((Action::Restart(id), restarted));
                 }
@@ -603,157 +678,6 @@ where
             .collect()
     }
 
-    /// Runs `path` (a [`ModelReport::trail`]) in the simulator, step by
-    /// step, with the model's nodes and seed on reliable links, and judges
-    /// the model's `always` properties after every step: the counterexample
-    /// as a simulation, to trace, export to ShiViz or the viewer, and step
-    /// through. A scheduler picks each step's message or timer; requests
-    /// and crashes are scheduled at the current time. A dropped message
-    /// simply stays undelivered; a duplicate cannot be replayed (the
-    /// simulator duplicates only by its own draw) and is an error.
-    ///
-    /// The simulator gives nodes their real virtual clock and one running
-    /// RNG, where the model gives a zero clock and a fresh RNG per step: a
-    /// node whose choices depend on either may take another branch, and
-    /// the replay then stops with an error naming the step it cannot find.
-    pub fn replay(&self, path: &[Action<N>]) -> Result<Replayed<N>>
-    where
-        N::Timer: PartialEq,
-    {
-        let factory = Arc::clone(&self.factory);
-        let mut sim = Simulation::new(self.nodes(), self.seed, move |id| factory(id));
-        sim.set_all_links(LinkConfig::reliable(Latency::Fixed(Duration::from_millis(
-            1,
-        ))))?;
-        sim.enable_trace();
-        let target: Arc<std::sync::Mutex<Option<Action<N>>>> = Arc::default();
-        let wanted = Arc::clone(&target);
-        sim.set_scheduler(
-            move |_: Duration, pending: &[Pending<'_, N::Msg, N::Timer>]| {
-                let wanted = wanted.lock().unwrap_or_else(|e| e.into_inner());
-                pending
-                    .iter()
-                    .position(|p| match (&*wanted, p) {
-                        (
-                            Some(Action::Deliver { from, to, msg }),
-                            Pending::Message {
-                                from: f,
-                                to: t,
-                                msg: m,
-                                ..
-                            },
-                        ) => from == f && to == t && msg == *m,
-                        (
-                            Some(Action::Fire { node, timer }),
-                            Pending::Timer {
-                                node: n, timer: t, ..
-                            },
-                        ) => node == n && timer == *t,
-                        // Starts, requests and faults: the simulator's own order.
-                        (
-                            None
-                            | Some(Action::Request { .. } | Action::Crash(_) | Action::Restart(_)),
-                            Pending::Other { .. },
-                        ) => true,
-                        _ => false,
-                    })
-                    .unwrap_or(usize::MAX)
-            },
-        );
-        let set = |action: Option<Action<N>>| {
-            *target.lock().unwrap_or_else(|e| e.into_inner()) = action;
-        };
-        set(None);
-        for _ in 0..self.nodes() {
-            sim.step()?;
-        }
-        let mut replayed = Replayed {
-            violated: self.violated(&sim, 0),
-            sim,
-        };
-        for (k, action) in path.iter().enumerate() {
-            if replayed.violated.is_some() {
-                break;
-            }
-            let sim = &mut replayed.sim;
-            let now = sim.now();
-            match action {
-                Action::Drop { .. } => continue,
-                Action::Duplicate { .. } => {
-                    return Err(Error::InvalidConfig(format!(
-                        "step {}: {action}: the simulator duplicates only by its own draw, so a \
-                         path with a duplicate cannot be replayed",
-                        k + 1
-                    )))
-                }
-                Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
-                Action::Crash(node) => sim.fault_at(now, Fault::Crash(*node))?,
-                Action::Restart(node) => sim.fault_at(now, Fault::Restart(*node))?,
-                Action::Deliver { .. } | Action::Fire { .. } => {}
-            }
-            set(Some(action.clone()));
-            match sim.step() {
-                Ok(true) => {}
-                Ok(false) | Err(Error::BadSchedule { .. }) => {
-                    return Err(Error::InvalidConfig(format!(
-                        "step {}: {action}: no such event is pending in the simulator (a node \
-                         that reads its clock or draws random numbers took another branch)",
-                        k + 1
-                    )))
-                }
-                Err(other) => return Err(other),
-            }
-            replayed.violated = self.violated(sim, k + 1);
-        }
-        Ok(replayed)
-    }
-
-    /// The first `always` property `sim`'s states break, after `steps` steps.
-    fn violated(&self, sim: &Simulation<N>, steps: usize) -> Option<(&'static str, String, usize)> {
-        self.properties.iter().find_map(|p| match p {
-            Property::Always(name, check) => {
-                check(sim.states()).err().map(|why| (*name, why, steps))
-            }
-            _ => None,
-        })
-    }
-
-    /// [`Model::check`], as `dsys check` reports it: the verdict, with the
-    /// first violation replayed in the simulator for its trace.
-    pub fn verdict(&self) -> ModelVerdict
-    where
-        N::Timer: PartialEq,
-    {
-        let report = self.check();
-        let mut verdict = ModelVerdict::from(&report);
-        if let Some(trail) = &report.trail {
-            match self.replay(trail) {
-                Ok(mut replayed) => {
-                    let now = replayed.sim.now();
-                    let mut trace = replayed.sim.take_trace();
-                    // Like a simulation that breaks an invariant, the trace
-                    // ends with the verdict, for the viewer.
-                    if let (Some(trace), Some((property, detail, _))) =
-                        (&mut trace, &replayed.violated)
-                    {
-                        trace.push(
-                            u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
-                            None,
-                            None,
-                            crate::trace::TraceKind::Violation {
-                                property: property.to_string(),
-                                detail: detail.clone(),
-                            },
-                        );
-                    }
-                    verdict.trace = trace;
-                }
-                Err(why) => verdict.text.push_str(&format!("(no trace: {why})\n")),
-            }
-        }
-        verdict
-    }
-
     /// Explores the states as the [`Strategy`] says (breadth-first by
     /// default) and judges every property.
     pub fn check(&self) -> ModelReport<N> {
@@ -762,14 +686,12 @@ where
         }
         let started = Instant::now();
         let initial = self.initial();
-        let mut seen: Visited<N> = HashMap::new();
+        let mut seen: Visited<N> = Visited::default();
         let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
         let mut queue: VecDeque<(State<N>, u64)> = VecDeque::new();
         let initial_hash = hash_of(&initial);
         seen.insert(initial_hash, (None, 0));
-        queue.push_back((initial, initial_hash));
         let mut bound = None;
-        let mut stopped_early = false;
         let (mut depth, mut expanded) = (0, 0usize);
         let mut trail: Option<Vec<Action<N>>> = None;
         let path_to = |seen: &Visited<N>, mut at: u64| {
@@ -781,7 +703,15 @@ where
             steps.reverse();
             steps
         };
-        loop {
+        // A state's invariants are judged when it is found, its end (for
+        // `eventually`) when it is expanded: breadth-first, the first
+        // violation is found a level earlier than by judging at expansion.
+        self.judge(&initial, true, None, Vec::new, &mut findings, &mut trail);
+        let mut stopped_early = self.decided(&findings);
+        if !stopped_early {
+            queue.push_back((initial, initial_hash));
+        }
+        'search: loop {
             let next = match self.strategy {
                 Strategy::DepthFirst => queue.pop_back(),
                 _ => queue.pop_front(),
@@ -810,7 +740,8 @@ where
             let finished = successors.as_ref().is_some_and(Vec::is_empty) && !cut;
             self.judge(
                 &state,
-                finished,
+                false,
+                Some(finished),
                 || path_to(&seen, hash),
                 &mut findings,
                 &mut trail,
@@ -837,6 +768,19 @@ where
                     break;
                 }
                 seen.insert(next_hash, (Some((hash, action)), here + 1));
+                depth = depth.max(here + 1);
+                self.judge(
+                    &next,
+                    true,
+                    None,
+                    || path_to(&seen, next_hash),
+                    &mut findings,
+                    &mut trail,
+                );
+                if self.decided(&findings) {
+                    stopped_early = true;
+                    break 'search;
+                }
                 queue.push_back((next, next_hash));
             }
             if matches!(bound, Some(Bound::States(_))) {
@@ -864,12 +808,15 @@ where
         }
     }
 
-    /// Judges every undecided property in `state`; `path` gives the steps
-    /// that reached it, when a finding needs them.
+    /// Judges the undecided properties in `state`: with `states`, the
+    /// `always` and `sometimes` ones; with `ends`, the `eventually` ones
+    /// (`Some(true)` when the run ends there). `path` gives the steps that
+    /// reached the state, when a finding needs them.
     fn judge(
         &self,
         state: &State<N>,
-        finished: bool,
+        states: bool,
+        ends: Option<bool>,
         path: impl Fn() -> Vec<Action<N>>,
         findings: &mut [Option<Finding>],
         trail: &mut Option<Vec<Action<N>>>,
@@ -880,15 +827,16 @@ where
                 continue;
             }
             let why = match property {
-                Property::Always(_, check) => check(&state.nodes).err(),
-                Property::Sometimes(_, found) => {
+                Property::Always(_, check) if states => check(&state.nodes).err(),
+                Property::Sometimes(_, found) if states => {
                     if found(&state.nodes) {
                         *slot = Some(Finding::Reached(readable(&path())));
                     }
                     None
                 }
-                Property::Eventually(_, done) => (finished && !done(&state.nodes))
+                Property::Eventually(_, done) => (ends == Some(true) && !done(&state.nodes))
                     .then(|| "a run ends (nothing more can happen) without it".to_string()),
+                Property::Always(..) | Property::Sometimes(..) => None,
             };
             if let Some(why) = why {
                 let steps = path();
@@ -956,7 +904,14 @@ where
                 let finished = successors.is_empty()
                     && path.len() < self.depth_max
                     && !self.timers_cut(&state);
-                self.judge(&state, finished, || path.clone(), &mut findings, &mut trail);
+                self.judge(
+                    &state,
+                    true,
+                    Some(finished),
+                    || path.clone(),
+                    &mut findings,
+                    &mut trail,
+                );
                 if self.decided(&findings) {
                     bound = None;
                     break 'walks;

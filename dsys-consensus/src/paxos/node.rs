@@ -284,6 +284,13 @@ impl<V: Value> Paxos<V> {
         }
     }
 
+    /// What this node has written to stable storage: it writes its copy
+    /// after every change, before any message that depends on it, so this
+    /// is what a restart reads back.
+    pub fn durable(&self) -> &Durable<V> {
+        &self.durable
+    }
+
     /// The configuration.
     pub fn config(&self) -> &PaxosConfig {
         &self.config

@@ -207,63 +207,69 @@ pub const MODEL_TIMERS_MAX: u32 = 0;
 /// what the nodes decided (a decision is never taken back, so a state
 /// shows every value decided so far), and some state must decide.
 ///
-/// Crashes are not modelled: a restart in the model rebuilds a node from
-/// the factory, with nothing in stable storage, which Paxos does not
-/// allow (`dsys sim paxos --crash … --restart …` runs them, with disks).
+/// A crashed node restarts over a disk holding what it had written
+/// ([`Paxos::durable`]), and a proposer proposes again, as in `dsys sim
+/// paxos --crash … --restart …`; crashes are allowed by
+/// [`Model::crashes_max`] (`dsys check --crashes K`).
 pub fn model(nodes: usize, defect: Option<Defect>) -> Model<SimPaxos> {
     let config = PaxosConfig {
         defect,
         ..PaxosConfig::default()
     };
     let proposers = nodes.min(2) as u32;
-    Model::new(nodes, move |id| {
-        let node = Paxos::new(config.clone(), Stable::default())
+    let build = move |id: NodeId, disk: Durable<u64>| {
+        let node = Paxos::new(config.clone(), Stable::new(disk))
             .expect("the default configuration is valid");
         if id.0 < proposers {
             node.proposing(value_of(id))
         } else {
             node
         }
-    })
-    .timers_max(MODEL_TIMERS_MAX)
-    .property(ModelProperty::always(
-        "Agreement (decided values)",
-        |nodes: &[Option<SimPaxos>]| {
-            let mut decided = nodes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, n)| Some((i, *n.as_ref()?.decided()?)));
-            let Some((first, value)) = decided.next() else {
-                return Ok(());
-            };
-            match decided.find(|(_, v)| *v != value) {
-                Some((other, v)) => Err(format!("n{first} decided {value}, n{other} decided {v}")),
-                None => Ok(()),
-            }
-        },
-    ))
-    .property(ModelProperty::always(
-        "Validity (decided values)",
-        move |nodes: &[Option<SimPaxos>]| {
-            let proposed: Vec<u64> = (0..proposers).map(|i| value_of(NodeId(i))).collect();
-            for (i, node) in nodes.iter().enumerate() {
-                if let Some(v) = node.as_ref().and_then(|n| n.decided()) {
-                    if !proposed.contains(v) {
-                        return Err(format!("n{i} decided {v}, which nobody proposed"));
+    };
+    let restart = build.clone();
+    Model::new(nodes, move |id| build(id, Durable::default()))
+        .restart_from(move |id, old: &SimPaxos| restart(id, old.durable().clone()))
+        .timers_max(MODEL_TIMERS_MAX)
+        .property(ModelProperty::always(
+            "Agreement (decided values)",
+            |nodes: &[Option<SimPaxos>]| {
+                let mut decided = nodes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, n)| Some((i, *n.as_ref()?.decided()?)));
+                let Some((first, value)) = decided.next() else {
+                    return Ok(());
+                };
+                match decided.find(|(_, v)| *v != value) {
+                    Some((other, v)) => {
+                        Err(format!("n{first} decided {value}, n{other} decided {v}"))
+                    }
+                    None => Ok(()),
+                }
+            },
+        ))
+        .property(ModelProperty::always(
+            "Validity (decided values)",
+            move |nodes: &[Option<SimPaxos>]| {
+                let proposed: Vec<u64> = (0..proposers).map(|i| value_of(NodeId(i))).collect();
+                for (i, node) in nodes.iter().enumerate() {
+                    if let Some(v) = node.as_ref().and_then(|n| n.decided()) {
+                        if !proposed.contains(v) {
+                            return Err(format!("n{i} decided {v}, which nobody proposed"));
+                        }
                     }
                 }
-            }
-            Ok(())
-        },
-    ))
-    .property(ModelProperty::always(
-        "P2b: once a value is chosen, every higher proposal has it (§2.2)",
-        chosen_value_proposed_again,
-    ))
-    .property(ModelProperty::sometimes(
-        "a value is decided",
-        |nodes: &[Option<SimPaxos>]| nodes.iter().flatten().any(|n| n.decided().is_some()),
-    ))
+                Ok(())
+            },
+        ))
+        .property(ModelProperty::always(
+            "P2b: once a value is chosen, every higher proposal has it (§2.2)",
+            chosen_value_proposed_again,
+        ))
+        .property(ModelProperty::sometimes(
+            "a value is decided",
+            |nodes: &[Option<SimPaxos>]| nodes.iter().flatten().any(|n| n.decided().is_some()),
+        ))
 }
 
 /// Paxos Made Simple, P2b, in one state: when a majority of acceptors
@@ -291,23 +297,13 @@ pub fn chosen_value_proposed_again(nodes: &[Option<SimPaxos>]) -> Result<(), Str
 }
 
 fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
-    if options.crashes_max > 0 {
-        return Err(dsys_core::Error::InvalidConfig(
-            "the Paxos model keeps no stable storage across a crash, which Paxos needs: \
-             check crashes with `dsys sim paxos --crash ID@MS --restart ID@MS`"
-                .to_string(),
-        ));
-    }
     let defect = defect(options.defect.as_deref())?;
+    let mut options = options.clone();
     if defect == Some(Defect::ForgetsPromiseAtRestart) {
-        return Err(dsys_core::Error::InvalidConfig(
-            "forgets-promise-at-restart needs a crash and a restart with stable storage, which \
-             the Paxos model does not have: `dsys sim paxos --defect forgets-promise-at-restart` \
-             shows it"
-                .to_string(),
-        ));
+        // The bug is in what a restart reads back: it needs one.
+        options.crashes_max = options.crashes_max.max(1);
     }
-    Ok(model(options.nodes, defect).options(options).verdict())
+    Ok(model(options.nodes, defect).options(&options).verdict())
 }
 
 /// The properties `dsys sim paxos` judges, and its figures.

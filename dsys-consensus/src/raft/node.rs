@@ -378,6 +378,11 @@ impl<SM: StateMachine, S> Raft<SM, S> {
     pub fn config(&self) -> &RaftConfig {
         &self.config
     }
+    /// The storage the server writes to (a model checker rebuilds a
+    /// restarted server from a copy of it).
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
 }
 
 type Ctx<'a, SM, S> = Context<'a, Raft<SM, S>>;

@@ -162,46 +162,78 @@ pub(crate) fn check_append<C>(next: LogIndex, entries: &[Entry<C>]) -> Result<()
     Ok(())
 }
 
-impl<C: Clone + Send + 'static> Storage<C> for MemStorage<C> {
+/// A [`Recovered`] is itself a storage: a value, whose clones are copies.
+/// For a model checker, whose branches must each have a disk of their own
+/// (a [`MemStorage`] handle is shared by its clones), and for tests that
+/// want to look at what a server stored.
+///
+/// ```
+/// use dsys_consensus::raft::{conformance, Entry, Payload, Recovered, Storage};
+///
+/// let mut disk = Recovered::<u64>::default();
+/// disk.append(&[Entry { term: 1, index: 1, payload: Payload::Noop }]).unwrap();
+/// let copy = disk.clone();
+/// disk.truncate(1).unwrap();
+/// assert_eq!((disk.entries.len(), copy.entries.len()), (0, 1));
+///
+/// // It keeps the whole contract: the value is its durable state.
+/// conformance::run(Recovered::default, |disk| disk, |i| i);
+/// ```
+impl<C: Clone + Send + 'static> Storage<C> for Recovered<C> {
     fn load(&mut self) -> Result<Recovered<C>> {
-        Ok(self.lock().clone())
+        Ok(self.clone())
     }
 
     fn save_hard_state(&mut self, state: &HardState) -> Result<()> {
-        self.lock().hard_state = *state;
+        self.hard_state = *state;
         Ok(())
     }
 
     fn append(&mut self, entries: &[Entry<C>]) -> Result<()> {
-        let mut inner = self.lock();
-        check_append(next_index(inner.snapshot.as_ref(), &inner.entries), entries)?;
-        inner.entries.extend_from_slice(entries);
+        check_append(next_index(self.snapshot.as_ref(), &self.entries), entries)?;
+        self.entries.extend_from_slice(entries);
         Ok(())
     }
 
     fn truncate(&mut self, from: LogIndex) -> Result<()> {
-        let mut inner = self.lock();
-        if let Some(first) = inner.entries.first().map(|e| e.index) {
+        if let Some(first) = self.entries.first().map(|e| e.index) {
             let keep = from.saturating_sub(first) as usize;
-            inner.entries.truncate(keep);
+            self.entries.truncate(keep);
         }
         Ok(())
     }
 
     fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
-        let mut inner = self.lock();
         let covered = snapshot.meta.index;
-        inner.entries.retain(|e| e.index > covered);
-        if inner
-            .entries
-            .first()
-            .is_some_and(|e| e.index != covered + 1)
-        {
+        self.entries.retain(|e| e.index > covered);
+        if self.entries.first().is_some_and(|e| e.index != covered + 1) {
             // What is left does not follow the snapshot: it cannot be part
             // of a log that does.
-            inner.entries.clear();
+            self.entries.clear();
         }
-        inner.snapshot = Some(snapshot.clone());
+        self.snapshot = Some(snapshot.clone());
         Ok(())
+    }
+}
+
+impl<C: Clone + Send + 'static> Storage<C> for MemStorage<C> {
+    fn load(&mut self) -> Result<Recovered<C>> {
+        self.lock().load()
+    }
+
+    fn save_hard_state(&mut self, state: &HardState) -> Result<()> {
+        self.lock().save_hard_state(state)
+    }
+
+    fn append(&mut self, entries: &[Entry<C>]) -> Result<()> {
+        self.lock().append(entries)
+    }
+
+    fn truncate(&mut self, from: LogIndex) -> Result<()> {
+        self.lock().truncate(from)
+    }
+
+    fn save_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
+        self.lock().save_snapshot(snapshot)
     }
 }

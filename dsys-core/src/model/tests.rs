@@ -821,3 +821,134 @@ fn timers_when_quiet_wait_for_every_message_in_flight() {
     assert_eq!(quiet.findings[0].1, Finding::Unreached, "{quiet}");
     assert!(quiet.exhaustive);
 }
+
+/// Sets a 10 ms and a 5 ms timer at start, and a 7 ms one from the first
+/// firing; writes down when (on its clock) each fired. Counts requests
+/// twice: once in `kept` (what it makes durable) and once in `seen`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Clocked {
+    fired: Vec<(u8, Duration)>,
+    kept: u32,
+    seen: u32,
+}
+
+impl Node for Clocked {
+    type Msg = RacyMsg;
+    type Timer = u8;
+    type Request = ();
+    type Event = ();
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        ctx.set_timer(Duration::from_millis(10), 10);
+        ctx.set_timer(Duration::from_millis(5), 5);
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: RacyMsg) {}
+
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: u8) {
+        if self.fired.is_empty() {
+            ctx.set_timer(Duration::from_millis(7), 7);
+        }
+        self.fired.push((timer, ctx.now()));
+    }
+
+    fn on_request(&mut self, _: &mut Context<'_, Self>, (): ()) {
+        self.kept += 1;
+        self.seen += 1;
+    }
+}
+
+/// Every order in which node 0's timers fired, in the runs' last states.
+fn firing_orders(model: Model<Clocked>) -> Vec<Vec<(u8, Duration)>> {
+    let orders = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&orders);
+    let report = model
+        .property(Property::eventually(
+            "recorded",
+            move |n: &[Option<Clocked>]| {
+                let fired = n[0].as_ref().map(|c| c.fired.clone()).unwrap_or_default();
+                seen.lock().unwrap().push(fired);
+                true
+            },
+        ))
+        .check();
+    assert!(report.passed() && report.exhaustive, "{report}");
+    let mut orders = orders.lock().unwrap().clone();
+    orders.sort();
+    orders.dedup();
+    orders
+}
+
+#[test]
+fn local_clocks_fire_a_nodes_timers_in_deadline_order_and_move_its_clock() {
+    let ms = Duration::from_millis;
+    // With local clocks one order only: 5 at 5 ms, then 10 at 10 ms (the
+    // 7 ms timer set at 5 ms is due at 12 ms), then 7 at 12 ms.
+    let clocked = firing_orders(Model::new(1, |_| Clocked::default()).local_clocks());
+    assert_eq!(clocked, vec![vec![(5, ms(5)), (10, ms(10)), (7, ms(12))]]);
+    // Without them the clock reads zero and any pending timer may fire
+    // next: 5 or 10 first, and 7 before, between or after.
+    let free = firing_orders(Model::new(1, |_| Clocked::default()));
+    assert_eq!(free.len(), 4, "{free:?}");
+    assert!(free.iter().flatten().all(|(_, at)| *at == Duration::ZERO));
+    assert!(free.contains(&vec![(10, ms(0)), (7, ms(0)), (5, ms(0))]));
+}
+
+/// A model of one `Clocked` node asked twice, crashing once.
+fn asked_twice() -> Model<Clocked> {
+    Model::new(1, |_| Clocked::default())
+        .request(NodeId(0), ())
+        .request(NodeId(0), ())
+        .timers_max(0)
+        .crashes_max(1)
+}
+
+#[test]
+fn restart_from_keeps_what_survives_a_crash_and_nothing_else() {
+    let survivor = |_: NodeId, old: &Clocked| Clocked {
+        kept: old.kept,
+        ..Clocked::default()
+    };
+    // A restart after one request finds `kept` but not `seen`.
+    let remembered = |n: &[Option<Clocked>]| n[0].as_ref().is_some_and(|c| c.kept > c.seen);
+    let report = asked_twice()
+        .restart_from(survivor)
+        .property(Property::sometimes("kept, not seen", remembered))
+        .property(Property::always(
+            "kept never goes back",
+            |n: &[Option<Clocked>]| match &n[0] {
+                Some(c) if c.kept < c.seen => Err(format!("{c:?}")),
+                _ => Ok(()),
+            },
+        ))
+        .check();
+    let Finding::Reached(path) = &report.findings[0].1 else {
+        panic!("{report}");
+    };
+    assert_eq!(path, &["n0 is asked ()", "n0 crashes", "n0 restarts"]);
+    assert!(report.passed(), "{report}");
+    // Without it a restart is the factory's node: nothing is kept.
+    let forgot = asked_twice()
+        .property(Property::sometimes("kept", remembered))
+        .check();
+    assert_eq!(forgot.findings[0].1, Finding::Unreached, "{forgot}");
+}
+
+#[test]
+fn a_replay_restarts_a_node_from_what_survived_its_crash() {
+    let model = asked_twice().restart_from(|_, old: &Clocked| Clocked {
+        kept: old.kept,
+        ..Clocked::default()
+    });
+    let path = [
+        Action::Request {
+            node: NodeId(0),
+            request: (),
+        },
+        Action::Crash(NodeId(0)),
+        Action::Restart(NodeId(0)),
+    ];
+    let replayed = model.replay(&path).unwrap();
+    let node = replayed.sim.states()[0].as_ref().expect("restarted");
+    assert_eq!((node.kept, node.seen), (1, 0));
+}

@@ -1,0 +1,192 @@
+//! Replaying a path of the model in the simulator: the counterexample as
+//! a run, with its trace.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::{Action, Model, Property, Replayed};
+use crate::error::{Error, Result};
+use crate::node::{Node, NodeId};
+use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
+
+use super::report::ModelVerdict;
+
+impl<N> Model<N>
+where
+    N: Node + Clone + Eq + Hash,
+    N::Msg: Eq + Hash,
+    N::Request: Clone,
+{
+    /// Runs `path` (a [`ModelReport::trail`]) in the simulator, step by
+    /// step, with the model's nodes and seed on reliable links, and judges
+    /// the model's `always` properties after every step: the counterexample
+    /// as a simulation, to trace, export to ShiViz or the viewer, and step
+    /// through. A scheduler picks each step's message or timer; requests
+    /// and crashes are scheduled at the current time. A dropped message
+    /// simply stays undelivered; a duplicate cannot be replayed (the
+    /// simulator duplicates only by its own draw) and is an error.
+    ///
+    /// The simulator gives nodes their real virtual clock and one running
+    /// RNG, where the model gives a zero clock and a fresh RNG per step: a
+    /// node whose choices depend on either may take another branch, and
+    /// the replay then stops with an error naming the step it cannot find.
+    pub fn replay(&self, path: &[Action<N>]) -> Result<Replayed<N>>
+    where
+        N::Timer: PartialEq,
+    {
+        let factory = Arc::clone(&self.factory);
+        // What a crashed node restarts from (`Model::restart_from`), put
+        // here at its crash: the simulator's restart calls the factory.
+        let survivors: Arc<Mutex<HashMap<NodeId, N>>> = Arc::default();
+        let waiting = Arc::clone(&survivors);
+        let mut sim = Simulation::new(self.nodes(), self.seed, move |id| {
+            let survivor = waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
+            survivor.unwrap_or_else(|| factory(id))
+        });
+        sim.set_all_links(LinkConfig::reliable(Latency::Fixed(Duration::from_millis(
+            1,
+        ))))?;
+        sim.enable_trace();
+        let target: Arc<std::sync::Mutex<Option<Action<N>>>> = Arc::default();
+        let wanted = Arc::clone(&target);
+        sim.set_scheduler(
+            move |_: Duration, pending: &[Pending<'_, N::Msg, N::Timer>]| {
+                let wanted = wanted.lock().unwrap_or_else(|e| e.into_inner());
+                pending
+                    .iter()
+                    .position(|p| match (&*wanted, p) {
+                        (
+                            Some(Action::Deliver { from, to, msg }),
+                            Pending::Message {
+                                from: f,
+                                to: t,
+                                msg: m,
+                                ..
+                            },
+                        ) => from == f && to == t && msg == *m,
+                        (
+                            Some(Action::Fire { node, timer }),
+                            Pending::Timer {
+                                node: n, timer: t, ..
+                            },
+                        ) => node == n && timer == *t,
+                        // Starts, requests and faults: the simulator's own order.
+                        (
+                            None
+                            | Some(Action::Request { .. } | Action::Crash(_) | Action::Restart(_)),
+                            Pending::Other { .. },
+                        ) => true,
+                        _ => false,
+                    })
+                    .unwrap_or(usize::MAX)
+            },
+        );
+        let set = |action: Option<Action<N>>| {
+            *target.lock().unwrap_or_else(|e| e.into_inner()) = action;
+        };
+        set(None);
+        for _ in 0..self.nodes() {
+            sim.step()?;
+        }
+        let mut replayed = Replayed {
+            violated: self.violated(&sim, 0),
+            sim,
+        };
+        for (k, action) in path.iter().enumerate() {
+            if replayed.violated.is_some() {
+                break;
+            }
+            let sim = &mut replayed.sim;
+            let now = sim.now();
+            match action {
+                Action::Drop { .. } => continue,
+                Action::Duplicate { .. } => {
+                    return Err(Error::InvalidConfig(format!(
+                        "step {}: {action}: the simulator duplicates only by its own draw, so a \
+                         path with a duplicate cannot be replayed",
+                        k + 1
+                    )))
+                }
+                Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
+                Action::Crash(node) => {
+                    let crashed = sim.states().get(node.index()).and_then(Option::as_ref);
+                    if let (Some(survivor), Some(crashed)) = (&self.restart_from, crashed) {
+                        let survivor = survivor(*node, crashed);
+                        survivors
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(*node, survivor);
+                    }
+                    sim.fault_at(now, Fault::Crash(*node))?
+                }
+                Action::Restart(node) => sim.fault_at(now, Fault::Restart(*node))?,
+                Action::Deliver { .. } | Action::Fire { .. } => {}
+            }
+            set(Some(action.clone()));
+            match sim.step() {
+                Ok(true) => {}
+                Ok(false) | Err(Error::BadSchedule { .. }) => {
+                    return Err(Error::InvalidConfig(format!(
+                        "step {}: {action}: no such event is pending in the simulator (a node \
+                         that reads its clock or draws random numbers took another branch)",
+                        k + 1
+                    )))
+                }
+                Err(other) => return Err(other),
+            }
+            replayed.violated = self.violated(sim, k + 1);
+        }
+        Ok(replayed)
+    }
+
+    /// The first `always` property `sim`'s states break, after `steps` steps.
+    fn violated(&self, sim: &Simulation<N>, steps: usize) -> Option<(&'static str, String, usize)> {
+        self.properties.iter().find_map(|p| match p {
+            Property::Always(name, check) => {
+                check(sim.states()).err().map(|why| (*name, why, steps))
+            }
+            _ => None,
+        })
+    }
+
+    /// [`Model::check`], as `dsys check` reports it: the verdict, with the
+    /// first violation replayed in the simulator for its trace.
+    pub fn verdict(&self) -> ModelVerdict
+    where
+        N::Timer: PartialEq,
+    {
+        let report = self.check();
+        let mut verdict = ModelVerdict::from(&report);
+        if let Some(trail) = &report.trail {
+            match self.replay(trail) {
+                Ok(mut replayed) => {
+                    let now = replayed.sim.now();
+                    let mut trace = replayed.sim.take_trace();
+                    // Like a simulation that breaks an invariant, the trace
+                    // ends with the verdict, for the viewer.
+                    if let (Some(trace), Some((property, detail, _))) =
+                        (&mut trace, &replayed.violated)
+                    {
+                        trace.push(
+                            u64::try_from(now.as_nanos()).unwrap_or(u64::MAX),
+                            None,
+                            None,
+                            crate::trace::TraceKind::Violation {
+                                property: property.to_string(),
+                                detail: detail.clone(),
+                            },
+                        );
+                    }
+                    verdict.trace = trace;
+                }
+                Err(why) => verdict.text.push_str(&format!("(no trace: {why})\n")),
+            }
+        }
+        verdict
+    }
+}
