@@ -489,7 +489,7 @@ fn dsys_check_explores_every_interleaving() {
     ]);
     assert!(run.stdout.contains("50 random walks"), "{}", run.describe());
     for (args, needle) in [
-        (vec!["check", "raft"], "raft has no model to check yet"),
+        (vec!["check", "ntp"], "ntp has no model to check yet"),
         (
             vec!["check", "ricart-agrawala", "--nodes", "0"],
             "1 to 8 nodes",

@@ -177,6 +177,7 @@
 
 mod log;
 mod message;
+pub mod model;
 mod node;
 pub mod properties;
 pub mod service;

@@ -376,7 +376,9 @@ fn the_model_checker_finds_ignored_accepted_values_in_ten_steps() {
     assert_eq!(report.states, 709, "{report}");
     // The broken proposer (§2.2's P2b): found in 10 steps, and the two
     // decisions in 16.
-    let report = model(3, Some(Defect::IgnoresAcceptedValues)).check();
+    let report = model(3, Some(Defect::IgnoresAcceptedValues))
+        .all_violations()
+        .check();
     let length = |name: &str| match &report
         .findings
         .iter()

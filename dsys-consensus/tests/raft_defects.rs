@@ -8,6 +8,9 @@
 //! - Defects of Raft itself that an outside review found (no safety
 //!   violation, but wrong behaviour), each pinned by a scripted run and,
 //!   where it depends on timing, by a simulation over many seeds.
+//! - The model checker (`dsys check raft`): every interleaving of three
+//!   servers up to two timer firings, where the election defects are found
+//!   with their shortest counterexamples.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -868,4 +871,53 @@ fn transfer_under_reads(seed: u64) -> Result<(), String> {
 #[test]
 fn a_transfer_that_succeeded_is_reported_so_under_a_read_load() {
     check_seeds(0..200, transfer_under_reads);
+}
+
+// ----- the model checker (`dsys check raft`) ------------------------------
+
+/// The length of the counterexample to the property named `prefix`.
+fn counterexample<N: dsys_core::Node>(
+    report: &dsys_core::model::ModelReport<N>,
+    prefix: &str,
+) -> usize {
+    match report.counterexample() {
+        Some((name, path)) if name.starts_with(prefix) => path.len(),
+        _ => panic!("no counterexample to {prefix}:\n{report}"),
+    }
+}
+
+#[test]
+fn the_model_checker_holds_raft_safe_and_finds_both_vote_defects() {
+    use dsys_consensus::raft::model::model;
+    use dsys_core::model::Bound;
+
+    // Correct Raft, three servers, two timer firings: every interleaving.
+    let report = model(3, None, 0).check();
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.bound, Some(Bound::Timers(2)), "{report}");
+    assert_eq!(report.states, 160_768, "{report}");
+    // Two servers, one crash: the restarted server reads its vote back.
+    let report = model(2, None, 0).crashes_max(1).check();
+    assert!(report.passed(), "{report}");
+    // A voter that grants every candidate of a term: two leaders of term 1
+    // in six steps.
+    let report = model(3, Some(Defect::GrantsTwoVotes), 0).check();
+    assert_eq!(counterexample(&report, "Election Safety"), 6, "{report}");
+    // A vote answered before it is durable: the voter crashes, restarts
+    // without it and votes again in the same term: eight steps.
+    let broken = || model(3, Some(Defect::VoteNotPersisted), 0).crashes_max(1);
+    let report = broken().check();
+    assert_eq!(counterexample(&report, "Election Safety"), 8, "{report}");
+    let (_, path) = report.counterexample().unwrap();
+    assert!(path.contains(&"n1 crashes".to_string()), "{report}");
+    // The counterexample replays in the simulator, restart included, to the
+    // same violation.
+    let trail = report.trail.as_deref().expect("a counterexample");
+    let replayed = broken().replay(trail).expect("replays");
+    let (property, _, steps) = replayed.violated.expect("the violation is reproduced");
+    assert!(property.starts_with("Election Safety"), "{property}");
+    assert_eq!(steps, 8);
+    // Without a crash the same defect is harmless.
+    let report = model(3, Some(Defect::VoteNotPersisted), 0).check();
+    assert!(report.passed(), "{report}");
 }

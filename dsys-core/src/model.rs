@@ -254,6 +254,7 @@ pub struct Model<N: Node> {
     timers_max: Option<u32>,
     timers_when_quiet: bool,
     local_clocks: bool,
+    all_violations: bool,
     restart_from: Option<Restart<N>>,
     properties: Vec<Property<N>>,
     depth_max: usize,
@@ -306,6 +307,7 @@ where
             timers_max: None,
             timers_when_quiet: false,
             local_clocks: false,
+            all_violations: false,
             restart_from: None,
             properties: Vec::new(),
             depth_max: 64,
@@ -453,6 +455,15 @@ where
     /// restart).
     pub fn crashes_max(mut self, crashes: u32) -> Self {
         self.crashes_max = crashes;
+        self
+    }
+
+    /// Searches on after the first violation, until every property is
+    /// violated or reached, or a bound stops it: the shortest
+    /// counterexample of each property, not just of the first one broken.
+    /// By default the search stops at the first violation, as TLC does.
+    pub fn all_violations(mut self) -> Self {
+        self.all_violations = true;
         self
     }
 
@@ -849,10 +860,15 @@ where
         }
     }
 
-    /// Whether the search may stop: every property decided (an `always`
-    /// or `eventually` is decided only by a violation).
+    /// Whether the search may stop: at the first violation, or with
+    /// [`Model::all_violations`] once every property is decided (an
+    /// `always` or `eventually` is decided only by a violation).
     fn decided(&self, findings: &[Option<Finding>]) -> bool {
         findings.iter().all(Option::is_some)
+            || (!self.all_violations
+                && findings
+                    .iter()
+                    .any(|f| matches!(f, Some(Finding::Violated { .. }))))
     }
 
     /// The findings, undecided ones concluded from a search that ended.

@@ -5,15 +5,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::scenario::{
-    run_scenario_with, Algorithm, Check, HistoryCheck, LatencyRange, Outcome, Property,
+    run_scenario_with, Algorithm, Check, DefectInfo, HistoryCheck, LatencyRange, Outcome, Property,
     SettingInfo, SimOptions, Verdict,
 };
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 
 use super::message::{RaftEvent, RaftRequest};
-use super::node::{Raft, RaftConfig};
+use super::node::{Defect, Raft, RaftConfig};
 use super::properties::{
     views, ElectionSafety, LeaderAppendOnly, LeaderCompleteness, LogMatching, StateMachineSafety,
 };
@@ -223,7 +224,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "raft",
     summary: "Raft consensus: elections, replication, snapshots; the five safety properties after every event",
     run: simulate,
-    model: None,
+    model: Some(check_model),
     settings: &[
         SettingInfo {
             name: "election-timeout-ms",
@@ -253,8 +254,30 @@ pub const ALGORITHM: Algorithm = Algorithm {
             help: "true or false: a leader that has not heard from a majority steps down",
         },
     ],
-    defects: &[],
+    defects: &[
+        DefectInfo {
+            name: "grants-two-votes",
+            breaks: "a server votes for every candidate of a term, not just the first (Election Safety; dsys check raft finds it in 6 steps, and split votes are common in dsys sim with --set pre-vote=false --set election-timeout-ms=150..152)",
+        },
+        DefectInfo {
+            name: "vote-not-persisted",
+            breaks: "a server answers RequestVote before its vote is durable, so after a crash it votes again in the same term (Election Safety; the crash must fall between its vote and the next election: dsys check raft finds it in 8 steps)",
+        },
+    ],
 };
+
+/// The defect `name` asks for.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(match ALGORITHM.defect_named(name)? {
+        Some("grants-two-votes") => Some(Defect::GrantsTwoVotes),
+        Some(_) => Some(Defect::VoteNotPersisted),
+        None => None,
+    })
+}
+
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    super::model::check_model(options, defect(options.defect.as_deref())?)
+}
 
 /// The configuration `options`' settings choose, validated.
 fn configured(options: &SimOptions) -> dsys_core::Result<RaftConfig> {
@@ -266,6 +289,7 @@ fn configured(options: &SimOptions) -> dsys_core::Result<RaftConfig> {
         snapshot_threshold: ALGORITHM.setting(options, "snapshot-threshold")?,
         pre_vote: ALGORITHM.setting(options, "pre-vote")?,
         check_quorum: ALGORITHM.setting(options, "check-quorum")?,
+        defect: defect(options.defect.as_deref())?,
         ..sim_config()
     };
     config.validate().map_err(|e| {

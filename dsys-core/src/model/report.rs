@@ -181,7 +181,9 @@ pub struct ModelReport<N: Node> {
     /// Whether every reachable state was visited. A `Held` or `Unreached`
     /// finding of a search that was not exhaustive is not a proof; a
     /// `Violated` or `Reached` one always is. A search stops early, without
-    /// a bound, once every property is decided.
+    /// a bound, at the first violation (or, with
+    /// [`Model::all_violations`](super::Model::all_violations), once every
+    /// property is decided).
     pub exhaustive: bool,
     /// What bounded the search, if a bound did.
     pub bound: Option<Bound>,
@@ -208,6 +210,13 @@ impl<N: Node> fmt::Display for ModelReport<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let extent = match &self.bound {
             None if self.exhaustive => "exhaustive".to_string(),
+            None if self
+                .findings
+                .iter()
+                .any(|(_, f)| matches!(f, Finding::Held | Finding::Unreached)) =>
+            {
+                "stopped at the first violation; Model::all_violations searches on".to_string()
+            }
             None => "stopped once every property was decided".to_string(),
             Some(bound) => format!("bounded: {bound}"),
         };

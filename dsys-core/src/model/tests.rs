@@ -952,3 +952,46 @@ fn a_replay_restarts_a_node_from_what_survived_its_crash() {
     let node = replayed.sim.states()[0].as_ref().expect("restarted");
     assert_eq!((node.kept, node.seen), (1, 0));
 }
+
+#[test]
+fn a_search_stops_at_the_first_violation_unless_asked_for_all() {
+    // Both properties break in 6 steps; the search stops at the first it
+    // finds, and the other is left as it stood.
+    let twice = |nodes: &[Option<Racy>]| match nodes.iter().flatten().find(|n| n.given >= 2) {
+        Some(n) => Err(format!("granted {} times", n.given)),
+        None => Ok(()),
+    };
+    let first = racy()
+        .request(NodeId(0), true)
+        .property(Property::always("nobody granted twice", twice))
+        .check();
+    let violated = |report: &ModelReport<Racy>| {
+        report
+            .findings
+            .iter()
+            .filter(|(_, f)| matches!(f, Finding::Violated { .. }))
+            .count()
+    };
+    assert_eq!(violated(&first), 1, "{first}");
+    assert!(
+        first.findings.iter().any(|(_, f)| *f == Finding::Held),
+        "{first}"
+    );
+    assert!(!first.exhaustive && first.bound.is_none(), "{first}");
+    assert!(
+        first.to_string().contains("stopped at the first violation"),
+        "{first}"
+    );
+    let all = racy()
+        .request(NodeId(0), true)
+        .property(Property::always("nobody granted twice", twice))
+        .all_violations()
+        .check();
+    assert_eq!(violated(&all), 2, "{all}");
+    assert!(
+        all.to_string()
+            .contains("stopped once every property was decided"),
+        "{all}"
+    );
+    assert!(all.states > first.states, "{first}\n{all}");
+}

@@ -1,0 +1,141 @@
+//! `dsys check raft`: Raft's elections and replication on three servers,
+//! every interleaving up to a bound.
+//!
+//! The model is the core algorithm of the paper (§5): pre-vote and
+//! check-quorum are off, since they only add rounds before the ones that
+//! matter here. Each server has a clock of its own that its timers move
+//! ([`Model::local_clocks`]): an election timer fires at its deadline, and
+//! a heartbeat that pushed the deadline back makes it re-arm, as in the
+//! simulator. A crashed server restarts from a copy of its storage
+//! ([`Model::restart_from`]; [`Recovered`] is a storage whose clones are
+//! copies), so what it made durable survives and nothing else.
+//!
+//! Timer firings are bounded ([`MODEL_TIMERS_MAX`]): every leader's
+//! heartbeat re-arms for ever, so without a bound no run ends. The five
+//! safety properties are judged in every state, each over that state
+//! alone (the simulator's checkers remember the whole run; here every
+//! state of every run is visited instead): at most one leader per term
+//! among the servers up, logs that match, committed entries in every
+//! later leader's log, and applied entries that agree.
+//!
+//! Out of the model's reach so far: Figure 8's mistake
+//! ([`Defect::CommitsPreviousTerm`]) needs some twenty steps on three
+//! servers (three elections, a rejected append and its retry), further
+//! than an exhaustive search of Raft's states gets on this machine; the
+//! scripted Figure 8 test in `tests/raft_defects.rs` shows it. And
+//! [`Defect::ReadsWithoutReadIndex`] breaks only the clients' history
+//! (a stale read), which the model's properties over server states do not
+//! see.
+//!
+//! ```
+//! use dsys_consensus::raft::model::model;
+//! use dsys_consensus::raft::Defect;
+//!
+//! // A voter that grants every candidate of a term: two leaders of term 1
+//! // in six steps (two timeouts, two requests for votes, two votes).
+//! let report = model(3, Some(Defect::GrantsTwoVotes), 0).check();
+//! let (property, steps) = report.counterexample().expect("found");
+//! assert!(property.starts_with("Election Safety"), "{report}");
+//! assert_eq!(steps.len(), 6, "{report}");
+//! ```
+
+use dsys_core::model::{Model, ModelOptions, ModelVerdict, Property};
+use dsys_core::NodeId;
+
+use super::message::RaftRequest;
+use super::node::{Defect, Raft, RaftConfig};
+use super::properties::{
+    views, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
+};
+use super::state_machine::Counter;
+use super::storage::Recovered;
+use super::types::Role;
+
+/// The servers of the model: a counter over storage that is a value.
+pub type ModelRaft = Raft<Counter, Recovered<u64>>;
+
+/// How many times timers may fire in a run unless `dsys check --timers`
+/// says otherwise: two, enough for two candidates in one run (a third
+/// firing takes the correct model past a million states).
+pub const MODEL_TIMERS_MAX: u32 = 2;
+
+/// The configuration of the model's servers: the paper's algorithm
+/// (§5), with `defect`.
+pub fn model_config(defect: Option<Defect>) -> RaftConfig {
+    RaftConfig {
+        pre_vote: false,
+        check_quorum: false,
+        // One entry per AppendEntries: an acknowledgement can then cover
+        // an entry of an earlier term without the new term's no-op after
+        // it, the window Figure 8's mistake needs.
+        append_entries_max: 1,
+        defect,
+        ..RaftConfig::default()
+    }
+}
+
+/// The model `dsys check raft` explores: `nodes` servers, each of which
+/// proposes `+1` up to `proposals` times while it leads, timers firing at
+/// most [`MODEL_TIMERS_MAX`] times in a run, and the five safety
+/// properties in every state.
+pub fn model(nodes: usize, defect: Option<Defect>, proposals: u32) -> Model<ModelRaft> {
+    let config = model_config(defect);
+    let restart = config.clone();
+    let mut model = Model::new(nodes, move |_| {
+        Raft::new(config.clone(), Recovered::default(), Counter::default())
+            .expect("the model's configuration is valid")
+    })
+    .restart_from(move |_, old: &ModelRaft| {
+        Raft::new(restart.clone(), old.storage().clone(), Counter::default())
+            .expect("a copy of a server's storage loads")
+    })
+    .local_clocks()
+    .timers_max(MODEL_TIMERS_MAX)
+    .property(Property::always(
+        "Election Safety: at most one leader per term (§5.2)",
+        |nodes: &[Option<ModelRaft>]| ElectionSafety::new().check(&views(nodes)),
+    ))
+    .property(Property::always(
+        "Log Matching (§5.3)",
+        |nodes: &[Option<ModelRaft>]| LogMatching::new().check(&views(nodes)),
+    ))
+    .property(Property::always(
+        "Leader Completeness (§5.4)",
+        |nodes: &[Option<ModelRaft>]| LeaderCompleteness::new().check(&views(nodes)),
+    ))
+    .property(Property::always(
+        "State Machine Safety (§5.4.3)",
+        |nodes: &[Option<ModelRaft>]| StateMachineSafety::new().check(&views(nodes)),
+    ))
+    .property(Property::sometimes(
+        "a leader is elected",
+        |nodes: &[Option<ModelRaft>]| nodes.iter().flatten().any(|n| n.role() == Role::Leader),
+    ));
+    for i in 0..nodes as u32 {
+        for k in 0..u128::from(proposals) {
+            model = model.request_when(
+                NodeId(i),
+                RaftRequest::Propose {
+                    id: k + 1,
+                    command: 1,
+                    session: None,
+                },
+                |n: &ModelRaft| n.role() == Role::Leader,
+            );
+        }
+    }
+    model
+}
+
+/// `dsys check raft`.
+pub(super) fn check_model(
+    options: &ModelOptions,
+    defect: Option<Defect>,
+) -> dsys_core::Result<ModelVerdict> {
+    let mut options = options.clone();
+    if defect == Some(Defect::VoteNotPersisted) {
+        // The bug is in what a restart reads back: it needs one.
+        options.crashes_max = options.crashes_max.max(1);
+    }
+    Ok(model(options.nodes, defect, 0).options(&options).verdict())
+}
