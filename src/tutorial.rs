@@ -16,6 +16,7 @@
 //! | 8. [`ch08_consensus`] | 8, Consensus, BP & CAP | the consensus problem (Termination, Agreement, Integrity) on correct processes; synchronous vs asynchronous systems; Paxos and Multi-Paxos; the FLP result as a run; Byzantine faults; the Byzantine generals, OM(m), N > 3f, and their equivalence with consensus; Dolev–Strong |
 //! | 9. [`ch09_replication`] | 9, Replication | correctness of replication: linearisability and sequential consistency, checked on recorded histories (the course's bank example); the five stages; passive replication, primary failure and split brain; active replication; the store over Raft and Multi-Paxos; CAP as a run |
 //! | 10. [`ch10_raft`] | 10, Raft | Raft: leader election and log replication, the five safety properties, a broken variant caught, persistence |
+//! | 11. [`ch11_testing`] | — | testing distributed algorithms: seeded simulation and shrinking against model checking, on one example; what a model may abstract and what it must keep |
 //!
 //! `examples/README.md` lists the runnable examples by the same lecture
 //! numbers.
@@ -31,3 +32,4 @@ pub mod ch07_mutual_exclusion;
 pub mod ch08_consensus;
 pub mod ch09_replication;
 pub mod ch10_raft;
+pub mod ch11_testing;
