@@ -73,6 +73,7 @@ use crate::sim::Simulation;
 mod property;
 mod replay;
 mod report;
+pub mod two_phase;
 pub use property::{Invariant, Predicate, Property};
 pub use report::{
     Bound, Finding, ModelOptions, ModelReport, ModelVerdict, SearchProgress, SearchWatch,
@@ -205,20 +206,38 @@ struct State<N: Node> {
     /// Messages in flight, in a canonical order (sorted by hash), so that
     /// two states with the same multiset are equal.
     network: Vec<Envelope<N::Msg>>,
-    /// Pending timers per node, in the order they were set, each with its
-    /// deadline on the node's clock (zero without [`Model::local_clocks`]).
-    timers: Vec<Vec<(N::Timer, Duration)>>,
-    /// Each node's clock (all zero without [`Model::local_clocks`]).
-    clocks: Vec<Duration>,
-    /// What each crashed node restarts from (see [`Model::restart_from`]).
-    down: Vec<Option<N>>,
-    /// How many of each node's scripted requests were issued.
-    issued: Vec<usize>,
-    incarnations: Vec<u64>,
+    /// Pending timers, each with its node and its deadline on the node's
+    /// clock (zero without [`Model::local_clocks`]), in a canonical order
+    /// (by node, then by hash): which was set first does not matter.
+    timers: Vec<Timed<N::Timer>>,
+    /// The rest of each node's slot. One vector for all of it, and one for
+    /// the timers: a state is cloned for every successor, and each vector
+    /// is an allocation.
+    locals: Vec<Local<N>>,
     crashes: u32,
     duplicates: u32,
     /// Timers fired so far (counted only under [`Model::timers_max`]).
     fired: u32,
+}
+
+/// A pending timer.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Timed<T> {
+    node: u32,
+    timer: T,
+    deadline: Duration,
+}
+
+/// A node's slot beside its state.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Local<N> {
+    /// What the crashed node restarts from (see [`Model::restart_from`]).
+    down: Option<N>,
+    /// Its clock (zero without [`Model::local_clocks`]).
+    clock: Duration,
+    /// How many of its scripted requests were issued.
+    issued: usize,
+    incarnation: u64,
 }
 
 /// Per visited state (by hash): its parent's hash and the action that led
@@ -254,6 +273,7 @@ pub struct Model<N: Node> {
     timers_max: Option<u32>,
     timers_when_quiet: bool,
     local_clocks: bool,
+    keeps_messages: bool,
     all_violations: bool,
     restart_from: Option<Restart<N>>,
     properties: Vec<Property<N>>,
@@ -278,6 +298,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("timers_max", &self.timers_max)
             .field("timers_when_quiet", &self.timers_when_quiet)
             .field("local_clocks", &self.local_clocks)
+            .field("keeps_messages", &self.keeps_messages)
             .field("restart_from", &self.restart_from.is_some())
             .field("properties", &self.properties)
             .field("depth_max", &self.depth_max)
@@ -307,6 +328,7 @@ where
             timers_max: None,
             timers_when_quiet: false,
             local_clocks: false,
+            keeps_messages: false,
             all_violations: false,
             restart_from: None,
             properties: Vec::new(),
@@ -447,14 +469,25 @@ where
     /// Whether `state` has timers pending that the timer budget keeps
     /// from firing.
     fn timers_cut(&self, state: &State<N>) -> bool {
-        self.timers_max.is_some_and(|max| state.fired >= max)
-            && state.timers.iter().any(|t| !t.is_empty())
+        self.timers_max.is_some_and(|max| state.fired >= max) && !state.timers.is_empty()
     }
 
     /// Allows up to `crashes` crashes in one run (each crashed node may
     /// restart).
     pub fn crashes_max(mut self, crashes: u32) -> Self {
         self.crashes_max = crashes;
+        self
+    }
+
+    /// Makes the network a *set* of messages, as in TLA+ specifications
+    /// such as Lamport's TwoPhase: a message sent stays in flight for ever
+    /// and may be delivered any number of times, and sending one already
+    /// in flight changes nothing. For algorithms written to tolerate
+    /// duplicates, and to compare state counts with TLC's; a message can
+    /// then neither be dropped nor duplicated (the [`Network`] settings
+    /// are moot), and a crash loses nothing in flight.
+    pub fn keeps_messages(mut self) -> Self {
+        self.keeps_messages = true;
         self
     }
 
@@ -512,24 +545,35 @@ where
             id,
             Arc::clone(&self.peers[i]),
             self.seed,
-            state.incarnations[i],
+            state.locals[i].incarnation,
         );
-        let now = state.clocks[i];
+        let now = state.locals[i].clock;
         let effects = driver.handle(node, now, input);
         for effect in effects {
             match effect {
-                Effect::Send { to, msg } => state.network.push(Envelope { from: id, to, msg }),
+                Effect::Send { to, msg } => {
+                    let envelope = Envelope { from: id, to, msg };
+                    if !self.keeps_messages || !state.network.contains(&envelope) {
+                        state.network.push(envelope);
+                    }
+                }
                 Effect::SetTimer { timer, after } => {
                     let deadline = if self.local_clocks {
                         now.saturating_add(after)
                     } else {
                         Duration::ZERO
                     };
-                    let timers = &mut state.timers[i];
-                    timers.retain(|(t, _)| *t != timer);
-                    timers.push((timer, deadline));
+                    let node = id.0;
+                    state.timers.retain(|t| t.node != node || t.timer != timer);
+                    state.timers.push(Timed {
+                        node,
+                        timer,
+                        deadline,
+                    });
                 }
-                Effect::CancelTimer { timer } => state.timers[i].retain(|(t, _)| *t != timer),
+                Effect::CancelTimer { timer } => {
+                    state.timers.retain(|t| t.node != id.0 || t.timer != timer)
+                }
                 Effect::Emit(_) => {}
             }
         }
@@ -537,6 +581,7 @@ where
 
     fn canonical(mut state: State<N>) -> State<N> {
         state.network.sort_by_cached_key(hash_of);
+        state.timers.sort_by_cached_key(|t| (t.node, hash_of(t)));
         state
     }
 
@@ -546,11 +591,15 @@ where
                 .map(|i| Some((self.factory)(NodeId(i))))
                 .collect(),
             network: Vec::new(),
-            timers: vec![Vec::new(); self.nodes()],
-            clocks: vec![Duration::ZERO; self.nodes()],
-            down: vec![None; self.nodes()],
-            issued: vec![0; self.nodes()],
-            incarnations: vec![0; self.nodes()],
+            timers: Vec::new(),
+            locals: (0..self.nodes())
+                .map(|_| Local {
+                    down: None,
+                    clock: Duration::ZERO,
+                    issued: 0,
+                    incarnation: 0,
+                })
+                .collect(),
             crashes: 0,
             duplicates: 0,
             fired: 0,
@@ -566,7 +615,7 @@ where
         self.script
             .iter()
             .filter(|s| s.node == node)
-            .nth(state.issued[node.index()])
+            .nth(state.locals[node.index()].issued)
     }
 
     /// Every action enabled in `state`, with the state it leads to.
@@ -579,7 +628,9 @@ where
             }
             let Envelope { from, to, msg } = envelope.clone();
             let mut delivered = state.clone();
-            delivered.network.remove(k);
+            if !self.keeps_messages {
+                delivered.network.remove(k);
+            }
             self.step(
                 &mut delivered,
                 to,
@@ -588,6 +639,14 @@ where
                     msg: msg.clone(),
                 },
             );
+            if self.keeps_messages {
+                // A delivery that changes nothing is no step at all: without
+                // it, a run whose messages are all delivered ends.
+                if delivered != *state {
+                    next.push((Action::Deliver { from, to, msg }, delivered));
+                }
+                continue;
+            }
             // The same delivery, with a copy left in flight.
             let duplicated = (state.duplicates < self.network.duplicates_max).then(|| {
                 let mut duplicated = delivered.clone();
@@ -624,15 +683,19 @@ where
         for i in 0..self.nodes() {
             let id = NodeId(i as u32);
             // With local clocks, a node's timers fire in deadline order.
-            let earliest = state.timers[i].iter().map(|(_, d)| *d).min();
-            let firing = state.timers[i]
-                .iter()
+            let mine = || state.timers.iter().filter(|t| t.node == id.0);
+            let earliest = mine().map(|t| t.deadline).min();
+            let firing = mine()
                 .filter(|_| may_fire)
-                .filter(|(_, deadline)| !self.local_clocks || Some(*deadline) == earliest);
-            for (timer, deadline) in firing {
+                .filter(|t| !self.local_clocks || Some(t.deadline) == earliest);
+            for Timed {
+                timer, deadline, ..
+            } in firing
+            {
                 let mut fired = state.clone();
-                fired.timers[i].retain(|(t, _)| t != timer);
-                fired.clocks[i] = fired.clocks[i].max(*deadline);
+                fired.timers.retain(|t| t.node != id.0 || t.timer != *timer);
+                let clock = &mut fired.locals[i].clock;
+                *clock = (*clock).max(*deadline);
                 if self.timers_max.is_some() {
                     fired.fired += 1;
                 }
@@ -648,7 +711,7 @@ where
             if let (Some(node), Some(scripted)) = (&state.nodes[i], self.next_request(state, id)) {
                 if scripted.when.as_ref().is_none_or(|when| when(node)) {
                     let mut asked = state.clone();
-                    asked.issued[i] += 1;
+                    asked.locals[i].issued += 1;
                     self.step(&mut asked, id, Input::Request(scripted.request.clone()));
                     next.push((
                         Action::Request {
@@ -663,20 +726,23 @@ where
                 Some(node) if state.crashes < self.crashes_max => {
                     let mut crashed = state.clone();
                     crashed.nodes[i] = None;
-                    crashed.down[i] = self
+                    crashed.locals[i].down = self
                         .restart_from
                         .as_ref()
                         .map(|survivor| survivor(id, node));
-                    crashed.timers[i].clear();
-                    // As in the simulator: what was on its way to it is lost.
-                    crashed.network.retain(|e| e.to != id);
+                    crashed.timers.retain(|t| t.node != id.0);
+                    // As in the simulator: what was on its way to it is lost
+                    // (unless messages are a set that nothing consumes).
+                    if !self.keeps_messages {
+                        crashed.network.retain(|e| e.to != id);
+                    }
                     crashed.crashes += 1;
                     next.push((Action::Crash(id), crashed));
                 }
                 None => {
                     let mut restarted = state.clone();
-                    restarted.incarnations[i] += 1;
-                    let survivor = restarted.down[i].take();
+                    restarted.locals[i].incarnation += 1;
+                    let survivor = restarted.locals[i].down.take();
                     restarted.nodes[i] = Some(survivor.unwrap_or_else(|| (self.factory)(id)));
                     self.step(&mut restarted, id, Input::Start);
                     next.push((Action::Restart(id), restarted));

@@ -22,6 +22,8 @@
 use std::fmt;
 use std::time::Duration;
 
+pub mod heap;
+
 use crate::driver::Driver;
 use crate::node::{EffectOf, Input, InputOf, Node, NodeId};
 use crate::scenario::{Algorithm, SimOptions, Verdict};

@@ -995,3 +995,66 @@ fn a_search_stops_at_the_first_violation_unless_asked_for_all() {
     );
     assert!(all.states > first.states, "{first}\n{all}");
 }
+
+#[test]
+fn two_phase_commit_has_tlcs_state_counts() {
+    // TLC's distinct states for Lamport's TwoPhase with 3, 5 and 6
+    // resource managers (7 and 8 are in the bench).
+    for (resources, states) in [(3, 288), (5, 8_832), (6, 50_816)] {
+        let report = two_phase::model(resources).check();
+        assert!(report.passed() && report.exhaustive, "{report}");
+        assert_eq!(
+            report.states, states,
+            "{resources} resource managers: {report}"
+        );
+    }
+}
+
+#[test]
+fn tc_consistent_rejects_a_commit_beside_an_abort() {
+    use two_phase::{consistent, RmState, TmState, TwoPhase};
+    let manager = Some(TwoPhase::Manager {
+        state: TmState::Committed,
+        prepared: 0b110,
+    });
+    let rm = |s| Some(TwoPhase::Resource(s));
+    assert!(consistent(&[
+        manager.clone(),
+        rm(RmState::Committed),
+        rm(RmState::Aborted)
+    ])
+    .is_err());
+    assert!(consistent(&[
+        manager.clone(),
+        rm(RmState::Aborted),
+        rm(RmState::Committed)
+    ])
+    .is_err());
+    assert!(consistent(&[
+        manager.clone(),
+        rm(RmState::Committed),
+        rm(RmState::Prepared)
+    ])
+    .is_ok());
+    assert!(consistent(&[manager, rm(RmState::Aborted), None]).is_ok());
+}
+
+#[test]
+fn a_network_that_keeps_messages_delivers_them_again_and_loses_none() {
+    // Racy's Ask, kept: n1 may grant it any number of times, but each
+    // grant changes n1's count, so the search is bounded by depth only.
+    let report = Model::new(2, |_| Racy::default())
+        .request(NodeId(0), true)
+        .keeps_messages()
+        .crashes_max(1)
+        .depth_max(8)
+        .property(Property::sometimes(
+            "granted three times",
+            |n: &[Option<Racy>]| n[1].as_ref().is_some_and(|r| r.given >= 3),
+        ))
+        .check();
+    assert!(
+        matches!(report.findings[0].1, Finding::Reached(_)),
+        "{report}"
+    );
+}
