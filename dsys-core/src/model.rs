@@ -65,15 +65,17 @@ use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::driver::Driver;
+use state::State;
 
-use crate::node::{Effect, Input, Node, NodeId};
+use crate::node::{Node, NodeId};
 use crate::sim::Simulation;
 
 mod property;
 mod replay;
 mod report;
+mod state;
 pub mod two_phase;
+mod walks;
 pub use property::{Invariant, Predicate, Property};
 pub use report::{
     Bound, Finding, ModelOptions, ModelReport, ModelVerdict, SearchProgress, SearchWatch,
@@ -189,55 +191,6 @@ impl<N: Node> fmt::Display for Action<N> {
             Action::Restart(node) => write!(f, "{node} restarts"),
         }
     }
-}
-
-/// A message in flight.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Envelope<M> {
-    from: NodeId,
-    to: NodeId,
-    msg: M,
-}
-
-/// One state of the model.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct State<N: Node> {
-    nodes: Vec<Option<N>>,
-    /// Messages in flight, in a canonical order (sorted by hash), so that
-    /// two states with the same multiset are equal.
-    network: Vec<Envelope<N::Msg>>,
-    /// Pending timers, each with its node and its deadline on the node's
-    /// clock (zero without [`Model::local_clocks`]), in a canonical order
-    /// (by node, then by hash): which was set first does not matter.
-    timers: Vec<Timed<N::Timer>>,
-    /// The rest of each node's slot. One vector for all of it, and one for
-    /// the timers: a state is cloned for every successor, and each vector
-    /// is an allocation.
-    locals: Vec<Local<N>>,
-    crashes: u32,
-    duplicates: u32,
-    /// Timers fired so far (counted only under [`Model::timers_max`]).
-    fired: u32,
-}
-
-/// A pending timer.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Timed<T> {
-    node: u32,
-    timer: T,
-    deadline: Duration,
-}
-
-/// A node's slot beside its state.
-#[derive(Clone, PartialEq, Eq, Hash)]
-struct Local<N> {
-    /// What the crashed node restarts from (see [`Model::restart_from`]).
-    down: Option<N>,
-    /// Its clock (zero without [`Model::local_clocks`]).
-    clock: Duration,
-    /// How many of its scripted requests were issued.
-    issued: usize,
-    incarnation: u64,
 }
 
 /// Per visited state (by hash): its parent's hash and the action that led
@@ -535,226 +488,6 @@ where
         self.peers.len()
     }
 
-    /// Runs `input` on node `id` of `state`, applying its effects.
-    fn step(&self, state: &mut State<N>, id: NodeId, input: crate::node::InputOf<N>) {
-        let i = id.index();
-        let Some(node) = state.nodes[i].as_mut() else {
-            return;
-        };
-        let mut driver: Driver<N> = Driver::seeded(
-            id,
-            Arc::clone(&self.peers[i]),
-            self.seed,
-            state.locals[i].incarnation,
-        );
-        let now = state.locals[i].clock;
-        let effects = driver.handle(node, now, input);
-        for effect in effects {
-            match effect {
-                Effect::Send { to, msg } => {
-                    let envelope = Envelope { from: id, to, msg };
-                    if !self.keeps_messages || !state.network.contains(&envelope) {
-                        state.network.push(envelope);
-                    }
-                }
-                Effect::SetTimer { timer, after } => {
-                    let deadline = if self.local_clocks {
-                        now.saturating_add(after)
-                    } else {
-                        Duration::ZERO
-                    };
-                    let node = id.0;
-                    state.timers.retain(|t| t.node != node || t.timer != timer);
-                    state.timers.push(Timed {
-                        node,
-                        timer,
-                        deadline,
-                    });
-                }
-                Effect::CancelTimer { timer } => {
-                    state.timers.retain(|t| t.node != id.0 || t.timer != timer)
-                }
-                Effect::Emit(_) => {}
-            }
-        }
-    }
-
-    fn canonical(mut state: State<N>) -> State<N> {
-        state.network.sort_by_cached_key(hash_of);
-        state.timers.sort_by_cached_key(|t| (t.node, hash_of(t)));
-        state
-    }
-
-    fn initial(&self) -> State<N> {
-        let mut state = State {
-            nodes: (0..self.nodes() as u32)
-                .map(|i| Some((self.factory)(NodeId(i))))
-                .collect(),
-            network: Vec::new(),
-            timers: Vec::new(),
-            locals: (0..self.nodes())
-                .map(|_| Local {
-                    down: None,
-                    clock: Duration::ZERO,
-                    issued: 0,
-                    incarnation: 0,
-                })
-                .collect(),
-            crashes: 0,
-            duplicates: 0,
-            fired: 0,
-        };
-        for i in 0..self.nodes() as u32 {
-            self.step(&mut state, NodeId(i), Input::Start);
-        }
-        Self::canonical(state)
-    }
-
-    /// The next scripted request of `node` in `state`, if any.
-    fn next_request(&self, state: &State<N>, node: NodeId) -> Option<&Scripted<N>> {
-        self.script
-            .iter()
-            .filter(|s| s.node == node)
-            .nth(state.locals[node.index()].issued)
-    }
-
-    /// Every action enabled in `state`, with the state it leads to.
-    fn successors(&self, state: &State<N>) -> Vec<(Action<N>, State<N>)> {
-        let mut next = Vec::new();
-        for (k, envelope) in state.network.iter().enumerate() {
-            // Equal envelopes give equal successors: take the first only.
-            if state.network[..k].contains(envelope) {
-                continue;
-            }
-            let Envelope { from, to, msg } = envelope.clone();
-            let mut delivered = state.clone();
-            if !self.keeps_messages {
-                delivered.network.remove(k);
-            }
-            self.step(
-                &mut delivered,
-                to,
-                Input::Message {
-                    from,
-                    msg: msg.clone(),
-                },
-            );
-            if self.keeps_messages {
-                // A delivery that changes nothing is no step at all: without
-                // it, a run whose messages are all delivered ends.
-                if delivered != *state {
-                    next.push((Action::Deliver { from, to, msg }, delivered));
-                }
-                continue;
-            }
-            // The same delivery, with a copy left in flight.
-            let duplicated = (state.duplicates < self.network.duplicates_max).then(|| {
-                let mut duplicated = delivered.clone();
-                duplicated.network.push(envelope.clone());
-                duplicated.duplicates += 1;
-                duplicated
-            });
-            next.push((
-                Action::Deliver {
-                    from,
-                    to,
-                    msg: msg.clone(),
-                },
-                delivered,
-            ));
-            if self.network.lossy {
-                let mut dropped = state.clone();
-                dropped.network.remove(k);
-                next.push((
-                    Action::Drop {
-                        from,
-                        to,
-                        msg: msg.clone(),
-                    },
-                    dropped,
-                ));
-            }
-            if let Some(duplicated) = duplicated {
-                next.push((Action::Duplicate { from, to, msg }, duplicated));
-            }
-        }
-        let may_fire = self.timers_max.is_none_or(|max| state.fired < max)
-            && (!self.timers_when_quiet || state.network.is_empty());
-        for i in 0..self.nodes() {
-            let id = NodeId(i as u32);
-            // With local clocks, a node's timers fire in deadline order.
-            let mine = || state.timers.iter().filter(|t| t.node == id.0);
-            let earliest = mine().map(|t| t.deadline).min();
-            let firing = mine()
-                .filter(|_| may_fire)
-                .filter(|t| !self.local_clocks || Some(t.deadline) == earliest);
-            for Timed {
-                timer, deadline, ..
-            } in firing
-            {
-                let mut fired = state.clone();
-                fired.timers.retain(|t| t.node != id.0 || t.timer != *timer);
-                let clock = &mut fired.locals[i].clock;
-                *clock = (*clock).max(*deadline);
-                if self.timers_max.is_some() {
-                    fired.fired += 1;
-                }
-                self.step(&mut fired, id, Input::Timer(timer.clone()));
-                next.push((
-                    Action::Fire {
-                        node: id,
-                        timer: timer.clone(),
-                    },
-                    fired,
-                ));
-            }
-            if let (Some(node), Some(scripted)) = (&state.nodes[i], self.next_request(state, id)) {
-                if scripted.when.as_ref().is_none_or(|when| when(node)) {
-                    let mut asked = state.clone();
-                    asked.locals[i].issued += 1;
-                    self.step(&mut asked, id, Input::Request(scripted.request.clone()));
-                    next.push((
-                        Action::Request {
-                            node: id,
-                            request: scripted.request.clone(),
-                        },
-                        asked,
-                    ));
-                }
-            }
-            match &state.nodes[i] {
-                Some(node) if state.crashes < self.crashes_max => {
-                    let mut crashed = state.clone();
-                    crashed.nodes[i] = None;
-                    crashed.locals[i].down = self
-                        .restart_from
-                        .as_ref()
-                        .map(|survivor| survivor(id, node));
-                    crashed.timers.retain(|t| t.node != id.0);
-                    // As in the simulator: what was on its way to it is lost
-                    // (unless messages are a set that nothing consumes).
-                    if !self.keeps_messages {
-                        crashed.network.retain(|e| e.to != id);
-                    }
-                    crashed.crashes += 1;
-                    next.push((Action::Crash(id), crashed));
-                }
-                None => {
-                    let mut restarted = state.clone();
-                    restarted.locals[i].incarnation += 1;
-                    let survivor = restarted.locals[i].down.take();
-                    restarted.nodes[i] = Some(survivor.unwrap_or_else(|| (self.factory)(id)));
-                    self.step(&mut restarted, id, Input::Start);
-                    next.push((Action::Restart(id), restarted));
-                }
-                Some(_) => {}
-            }
-        }
-        next.into_iter()
-            .map(|(action, state)| (action, Self::canonical(state)))
-            .collect()
-    }
-
     /// Explores the states as the [`Strategy`] says (breadth-first by
     /// default) and judges every property.
     pub fn check(&self) -> ModelReport<N> {
@@ -950,74 +683,6 @@ where
                 (p.name(), finding)
             })
             .collect()
-    }
-
-    /// `walks` random walks from the initial state, each to a finished
-    /// state or the depth bound, choosing among the enabled actions with a
-    /// RNG seeded by `seed`: for configurations too big to explore. Never
-    /// exhaustive.
-    fn random_walks(&self, walks: u32, seed: u64) -> ModelReport<N> {
-        use rand::{RngExt, SeedableRng};
-        let started = Instant::now();
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
-        let mut trail = None;
-        let mut visited: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        let (mut depth, mut bound) = (0, Some(Bound::Walks(walks)));
-        let mut steps = 0usize;
-        'walks: for _ in 0..walks {
-            let mut state = self.initial();
-            let mut path: Vec<Action<N>> = Vec::new();
-            loop {
-                visited.insert(hash_of(&state));
-                depth = depth.max(path.len());
-                steps += 1;
-                self.tell(steps, || SearchProgress {
-                    states: visited.len(),
-                    queued: 0,
-                    depth,
-                    elapsed: started.elapsed(),
-                });
-                let mut successors = if path.len() < self.depth_max {
-                    self.successors(&state)
-                } else {
-                    Vec::new()
-                };
-                let finished = successors.is_empty()
-                    && path.len() < self.depth_max
-                    && !self.timers_cut(&state);
-                self.judge(
-                    &state,
-                    true,
-                    Some(finished),
-                    || path.clone(),
-                    &mut findings,
-                    &mut trail,
-                );
-                if self.decided(&findings) {
-                    bound = None;
-                    break 'walks;
-                }
-                if successors.is_empty() {
-                    break;
-                }
-                if started.elapsed() > self.time_max {
-                    bound = Some(Bound::Time(self.time_max));
-                    break 'walks;
-                }
-                let (action, next) = successors.swap_remove(rng.random_range(0..successors.len()));
-                path.push(action);
-                state = next;
-            }
-        }
-        ModelReport {
-            findings: self.conclude(findings),
-            trail,
-            states: visited.len(),
-            depth,
-            exhaustive: false,
-            bound,
-        }
     }
 }
 
