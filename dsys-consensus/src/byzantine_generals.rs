@@ -124,6 +124,7 @@ use std::time::Duration;
 use dsys_core::{Context, Message, Node, NodeId};
 use serde::{Deserialize, Serialize};
 
+pub mod model;
 pub mod properties;
 pub mod simulation;
 

@@ -263,3 +263,38 @@ fn three_generals_with_a_tampering_lieutenant_break_ic2() {
         "{report}"
     );
 }
+
+// ----- the model checker (`dsys check byzantine-generals`) ----------------
+
+#[test]
+fn the_model_checker_explores_every_lie_and_finds_both_defects() {
+    use dsys_consensus::byzantine_generals::model::model;
+
+    let shortest =
+        |report: &dsys_core::model::ModelReport<_>, prefix: &str| match report.counterexample() {
+            Some((name, path)) if name.starts_with(prefix) => path.len(),
+            _ => panic!("no counterexample to {prefix}:\n{report}"),
+        };
+    // Four generals, one traitor, every lie and every order: OM(1) holds
+    // whoever the traitor is.
+    for (traitor, states) in [(NodeId(0), 1_133), (NodeId(3), 432)] {
+        let report = model(4, traitor, None).check();
+        assert!(report.passed() && report.exhaustive, "{report}");
+        assert_eq!(report.states, states, "{report}");
+    }
+    // Three generals: N > 3f fails, and a traitorous lieutenant's one lie
+    // makes a loyal lieutenant disobey the loyal commander.
+    let report = model(3, NodeId(2), None).check();
+    assert_eq!(shortest(&report, "IC2"), 3, "{report}");
+    // No relaying: the traitorous commander tells two lieutenants apart.
+    let report = model(4, NodeId(0), Some(Defect::NoRelay)).check();
+    assert_eq!(shortest(&report, "IC1"), 2, "{report}");
+    // Ignoring one's own order: a traitorous lieutenant outvotes the loyal
+    // commander, and a traitorous commander splits the lieutenants.
+    let report = model(4, NodeId(3), Some(Defect::IgnoresDirectOrder)).check();
+    let ic2 = shortest(&report, "IC2");
+    let report = model(4, NodeId(0), Some(Defect::IgnoresDirectOrder)).check();
+    let ic1 = shortest(&report, "IC1");
+    println!("ignores-direct-order: IC2 broken in {ic2} steps, IC1 in {ic1}");
+    assert_eq!((ic2, ic1), (5, 7));
+}

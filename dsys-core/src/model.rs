@@ -115,6 +115,9 @@ pub struct Network {
 /// How a crashed node restarts: see [`Model::restart_from`].
 pub type Restart<N> = Arc<dyn Fn(NodeId, &N) -> N + Send + Sync>;
 
+/// What a Byzantine node's message may arrive as: see [`Model::byzantine`].
+pub type Lies<N> = Arc<dyn Fn(&<N as Node>::Msg) -> Vec<Option<<N as Node>::Msg>> + Send + Sync>;
+
 /// A guard on a scripted request: it is issued only in a state where the
 /// guard holds of its node.
 pub type Guard<N> = Arc<dyn Fn(&N) -> bool + Send + Sync>;
@@ -146,7 +149,17 @@ pub enum Action<N: Node> {
         /// The message.
         msg: N::Msg,
     },
-    /// The network loses `msg`.
+    /// `to` receives `msg`, which `from`, a Byzantine node, made up: not
+    /// what its code sent (see [`Model::byzantine`]).
+    Forged {
+        /// The Byzantine sender.
+        from: NodeId,
+        /// The receiver.
+        to: NodeId,
+        /// The message as it arrived.
+        msg: N::Msg,
+    },
+    /// The network loses `msg` (or its Byzantine sender keeps it back).
     Drop {
         /// The sender.
         from: NodeId,
@@ -181,6 +194,9 @@ impl<N: Node> fmt::Display for Action<N> {
             Action::Deliver { from, to, msg } => write!(f, "{to} delivers {msg:?} from {from}"),
             Action::Duplicate { from, to, msg } => {
                 write!(f, "{to} delivers a duplicate of {msg:?} from {from}")
+            }
+            Action::Forged { from, to, msg } => {
+                write!(f, "{to} delivers {msg:?} from {from}, a lie")
             }
             Action::Drop { from, to, msg } => {
                 write!(f, "the network drops {msg:?} from {from} to {to}")
@@ -227,6 +243,7 @@ pub struct Model<N: Node> {
     timers_when_quiet: bool,
     local_clocks: bool,
     keeps_messages: bool,
+    byzantine: Vec<(NodeId, Lies<N>)>,
     all_violations: bool,
     restart_from: Option<Restart<N>>,
     properties: Vec<Property<N>>,
@@ -252,6 +269,10 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("timers_when_quiet", &self.timers_when_quiet)
             .field("local_clocks", &self.local_clocks)
             .field("keeps_messages", &self.keeps_messages)
+            .field(
+                "byzantine",
+                &self.byzantine.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            )
             .field("restart_from", &self.restart_from.is_some())
             .field("properties", &self.properties)
             .field("depth_max", &self.depth_max)
@@ -282,6 +303,7 @@ where
             timers_when_quiet: false,
             local_clocks: false,
             keeps_messages: false,
+            byzantine: Vec::new(),
             all_violations: false,
             restart_from: None,
             properties: Vec::new(),
@@ -441,6 +463,25 @@ where
     /// are moot), and a crash loses nothing in flight.
     pub fn keeps_messages(mut self) -> Self {
         self.keeps_messages = true;
+        self
+    }
+
+    /// Makes `node` Byzantine: it runs its code, but each message it sends
+    /// arrives as any of the variants `lies` gives for it (`None`: it never
+    /// arrives), the model exploring every choice, message by message. The
+    /// Byzantine node's own state then means nothing; properties should
+    /// judge the others only. Include the message itself among the lies
+    /// for a traitor that may also tell the truth.
+    ///
+    /// A made-up message (an [`Action::Forged`] step) cannot be replayed
+    /// in the simulator, whose Byzantine strategies are its own.
+    pub fn byzantine(
+        mut self,
+        node: NodeId,
+        lies: impl Fn(&N::Msg) -> Vec<Option<N::Msg>> + Send + Sync + 'static,
+    ) -> Self {
+        self.byzantine.retain(|(b, _)| *b != node);
+        self.byzantine.push((node, Arc::new(lies)));
         self
     }
 

@@ -5,15 +5,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::rand::RngExt;
 use dsys_core::scenario::{
-    run_scenario_lying, Algorithm, Check, Lies, Outcome, Property, SimOptions, Verdict,
+    run_scenario_lying, Algorithm, Check, DefectInfo, Lies, Outcome, Property, SimOptions, Verdict,
 };
 use dsys_core::sim::{Simulation, Strategy};
 use dsys_core::NodeId;
 
 use super::properties::{commander_of, decisions, ic1, ic2, termination};
-use super::{message_count, General, GeneralsConfig, Msg, Order};
+use super::{message_count, Defect, General, GeneralsConfig, Msg, Order};
 
 /// What a traitor does with one of its messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -291,12 +292,35 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "Byzantine generals, oral messages OM(m): m + 1 rounds of relaying, majority, IC1/IC2",
     run: simulate,
     settings: &[],
-    model: None,
-    defects: &[],
+    model: Some(check_model),
+    defects: &[
+        DefectInfo {
+            name: "no-relay",
+            breaks: "lieutenants neither relay nor vote, each obeys what the commander told it, as in OM(0): a traitorous commander splits them (IC1; dsys check byzantine-generals --nodes 4)",
+        },
+        DefectInfo {
+            name: "ignores-direct-order",
+            breaks: "a lieutenant votes only with what the others relayed, leaving out the order it received itself: a traitorous lieutenant outvotes a loyal commander (IC2), and a traitorous commander splits them (IC1; dsys check byzantine-generals --nodes 4)",
+        },
+    ],
 };
 
+/// The defect `name` asks for.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(match ALGORITHM.defect_named(name)? {
+        Some("no-relay") => Some(Defect::NoRelay),
+        Some(_) => Some(Defect::IgnoresDirectOrder),
+        None => None,
+    })
+}
+
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    super::model::check_model(options, defect(options.defect.as_deref())?)
+}
+
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    let config = config_for(options);
+    let mut config = config_for(options);
+    config.defect = defect(options.defect.as_deref())?;
     run_scenario_lying(
         ALGORITHM.name,
         options,

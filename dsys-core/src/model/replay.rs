@@ -112,6 +112,13 @@ where
                         k + 1
                     )))
                 }
+                Action::Forged { .. } => {
+                    return Err(Error::InvalidConfig(format!(
+                        "step {}: {action}: a Byzantine node's made-up message is the model's, \
+                         not the simulator's, so a path with one cannot be replayed",
+                        k + 1
+                    )))
+                }
                 Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
                 Action::Crash(node) => {
                     let crashed = sim.states().get(node.index()).and_then(Option::as_ref);

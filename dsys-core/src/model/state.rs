@@ -155,6 +155,45 @@ where
                 continue;
             }
             let Envelope { from, to, msg } = envelope.clone();
+            if let Some((_, lies)) = self.byzantine.iter().find(|(b, _)| *b == from) {
+                // A Byzantine sender's message arrives as any of its lies.
+                for lie in lies(&msg) {
+                    let mut told = state.clone();
+                    told.network.remove(k);
+                    let action = match lie {
+                        None => Action::Drop {
+                            from,
+                            to,
+                            msg: msg.clone(),
+                        },
+                        Some(said) => {
+                            self.step(
+                                &mut told,
+                                to,
+                                Input::Message {
+                                    from,
+                                    msg: said.clone(),
+                                },
+                            );
+                            if said == msg {
+                                Action::Deliver {
+                                    from,
+                                    to,
+                                    msg: said,
+                                }
+                            } else {
+                                Action::Forged {
+                                    from,
+                                    to,
+                                    msg: said,
+                                }
+                            }
+                        }
+                    };
+                    next.push((action, told));
+                }
+                continue;
+            }
             let mut delivered = state.clone();
             if !self.keeps_messages {
                 delivered.network.remove(k);

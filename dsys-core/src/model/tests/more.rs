@@ -239,3 +239,52 @@ fn a_network_that_keeps_messages_delivers_them_again_and_loses_none() {
         "{report}"
     );
 }
+
+#[test]
+fn a_byzantine_nodes_messages_arrive_as_any_of_its_lies() {
+    // n1 never asks, but as a Byzantine node its Grant may arrive as an
+    // Ask (which n0 then grants), as itself, or not at all.
+    let lies = |msg: &RacyMsg| vec![None, Some(msg.clone()), Some(RacyMsg::Ask)];
+    let model = || {
+        Model::new(2, |_| Racy::default())
+            .request(NodeId(0), true)
+            .byzantine(NodeId(1), lies)
+            .property(Property::always(
+                "n0 never grants",
+                |n: &[Option<Racy>]| match n[0].as_ref().is_some_and(|r| r.given > 0) {
+                    true => Err("n0 granted".to_string()),
+                    false => Ok(()),
+                },
+            ))
+    };
+    let report = model().check();
+    let (_, path) = report.counterexample().expect("the forged Ask is granted");
+    assert_eq!(
+        path,
+        [
+            "n0 is asked true",
+            "n1 delivers Ask from n0",
+            "n0 delivers Ask from n1, a lie",
+        ],
+        "{report}"
+    );
+    // A forged message cannot be replayed in the simulator.
+    let err = model()
+        .replay(report.trail.as_deref().unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Byzantine"), "{err}");
+    // A traitor that only keeps messages back never makes n0 grant.
+    let honest = Model::new(2, |_| Racy::default())
+        .request(NodeId(0), true)
+        .byzantine(NodeId(1), |msg: &RacyMsg| vec![None, Some(msg.clone())])
+        .property(Property::always(
+            "n0 never grants",
+            |n: &[Option<Racy>]| match n[0].as_ref().is_some_and(|r| r.given > 0) {
+                true => Err("n0 granted".to_string()),
+                false => Ok(()),
+            },
+        ))
+        .check();
+    assert!(honest.passed(), "{honest}");
+}
