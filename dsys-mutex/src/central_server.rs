@@ -392,6 +392,67 @@ mod tests {
     }
 
     #[test]
+    fn the_process_shows_its_phase_and_the_server_its_holder() {
+        let mut client = Harness::new(CentralServer::new(SERVER), NodeId(1), 3);
+        assert_eq!(client.node().phase(), Phase::Released);
+        client.request(Request::Enter);
+        assert_eq!(client.node().phase(), Phase::Wanted);
+        assert!(!client.node().in_section(), "wanting is not holding");
+        client.message(SERVER, Msg::Grant);
+        assert_eq!(client.node().phase(), Phase::Held);
+        assert!(client.node().in_section());
+        client.request(Request::Exit);
+        assert!(!client.node().in_section());
+
+        let mut server = Harness::new(CentralServer::new(SERVER), SERVER, 3);
+        server.message(NodeId(2), Msg::Request);
+        assert_eq!(server.node().holder(), Some(NodeId(2)));
+    }
+
+    #[test]
+    fn a_client_ignores_a_stray_request() {
+        // Only the server grants: a client that answered a stray `Request`
+        // would hand out a second token (ME1).
+        let mut h = Harness::new(CentralServer::new(SERVER), NodeId(2), 3);
+        assert_eq!(h.message(NodeId(1), Msg::Request), vec![]);
+        assert_eq!(h.node().holder(), None);
+        assert_eq!(h.node().queue().count(), 0);
+    }
+
+    #[test]
+    fn defects_are_found_by_their_names() {
+        assert_eq!(defect(None).unwrap(), None);
+        assert_eq!(
+            defect(Some("grants-twice")).unwrap(),
+            Some(Defect::GrantsTwice)
+        );
+        assert_eq!(defect(Some("lifo-queue")).unwrap(), Some(Defect::LifoQueue));
+        let err = defect(Some("no-such")).unwrap_err().to_string();
+        assert!(err.contains("has no defect \"no-such\""), "{err}");
+    }
+
+    #[test]
+    fn the_model_passes_the_correct_server_and_catches_grants_twice() {
+        let correct = model(&ModelOptions::default()).unwrap();
+        assert!(correct.passed && correct.exhaustive, "{}", correct.text);
+        let broken = model(&ModelOptions {
+            nodes: 2,
+            defect: Some("grants-twice".to_string()),
+            ..ModelOptions::default()
+        })
+        .unwrap();
+        assert!(!broken.passed, "{}", broken.text);
+        assert!(broken.text.contains("ME1"), "{}", broken.text);
+        // The state properties cannot see the order of entries.
+        let lifo = model(&ModelOptions {
+            nodes: 2,
+            defect: Some("lifo-queue".to_string()),
+            ..ModelOptions::default()
+        });
+        assert!(lifo.is_err());
+    }
+
+    #[test]
     fn the_broken_server_grants_twice() {
         let mut h = Harness::new(
             CentralServer::broken(SERVER, Defect::GrantsTwice),
