@@ -494,4 +494,110 @@ mod tests {
         assert!(h.node().in_section());
         assert_eq!(h.message(NodeId(1), msg(Kind::Inquire, 5)), vec![]);
     }
+
+    #[test]
+    fn a_process_inside_after_failing_keeps_every_vote() {
+        // It failed at n2 first, then won n2's vote after all: an inquiry
+        // now must wait for the release, or another process would enter
+        // with the returned vote (ME1).
+        let mut h = Harness::new(Maekawa::new(), NodeId(0), 4);
+        h.request(Request::Enter);
+        h.message(NodeId(1), msg(Kind::Grant, 2));
+        h.message(NodeId(2), msg(Kind::Failed, 3));
+        assert_eq!(h.node().phase(), Phase::Wanted);
+        assert!(!h.node().in_section(), "wanting is not holding");
+        h.message(NodeId(2), msg(Kind::Grant, 5));
+        assert_eq!(h.node().phase(), Phase::Held);
+        assert_eq!(h.message(NodeId(1), msg(Kind::Inquire, 7)), vec![]);
+    }
+
+    #[test]
+    fn a_copy_of_the_request_holding_the_vote_does_not_inquire() {
+        // A request does not precede itself: a duplicated `Request` of the
+        // vote's holder must not ask the holder to give the vote back.
+        let mut h = Harness::new(Maekawa::new(), NodeId(3), 4);
+        h.message(NodeId(1), msg(Kind::Request, 5)); // clock 7
+        assert_eq!(
+            h.message(NodeId(1), msg(Kind::Request, 5)),
+            vec![send(1, Kind::Failed, 9)]
+        );
+    }
+
+    #[test]
+    fn the_voter_shows_whom_it_voted_for() {
+        let mut h = Harness::new(Maekawa::new(), NodeId(3), 4);
+        assert_eq!(h.node().voted_for(), None);
+        h.message(NodeId(1), msg(Kind::Request, 5));
+        assert_eq!(
+            h.node().voted_for(),
+            Some(LamportTimestamp {
+                time: 5,
+                node: NodeId(1)
+            })
+        );
+    }
+
+    #[test]
+    fn without_inquire_a_busy_voter_only_queues() {
+        // Maekawa's original rules (the `NoInquire` defect): an earlier
+        // request neither inquires nor is told anything.
+        let mut h = Harness::new(Maekawa::broken(Defect::NoInquire), NodeId(3), 4);
+        h.message(NodeId(1), msg(Kind::Request, 5));
+        assert_eq!(h.message(NodeId(2), msg(Kind::Request, 3)), vec![]);
+        assert_eq!(h.message(NodeId(0), msg(Kind::Request, 9)), vec![]);
+        assert_eq!(
+            h.message(NodeId(1), msg(Kind::Release, 12)),
+            vec![send(2, Kind::Grant, 14)],
+            "the queue still serves the earliest first"
+        );
+    }
+
+    #[test]
+    fn messages_are_named_by_their_kind() {
+        let names = [
+            (Kind::Request, "Request"),
+            (Kind::Grant, "Grant"),
+            (Kind::Inquire, "Inquire"),
+            (Kind::Relinquish, "Relinquish"),
+            (Kind::Failed, "Failed"),
+            (Kind::Release, "Release"),
+        ];
+        for (kind, name) in names {
+            assert_eq!(Message::kind(&msg(kind, 1)), name);
+        }
+    }
+
+    /// Rows and columns of a grid `width` wide, the definition itself.
+    fn row_and_column(node: usize, nodes: usize, width: usize) -> Vec<NodeId> {
+        (0..nodes)
+            .filter(|&j| j / width == node / width || j % width == node % width)
+            .map(|j| NodeId(j as u32))
+            .collect()
+    }
+
+    #[test]
+    fn voting_sets_are_rows_and_columns_of_the_smallest_square_grid() {
+        let ids = |v: Vec<NodeId>| v.into_iter().map(|n| n.0).collect::<Vec<_>>();
+        // 0 1 2 / 3 4 5 / 6 7 8
+        assert_eq!(ids(voting_set(NodeId(4), 9)), vec![1, 3, 4, 5, 7]);
+        assert_eq!(ids(voting_set(NodeId(0), 9)), vec![0, 1, 2, 3, 6]);
+        assert_eq!(ids(voting_set(NodeId(8), 9)), vec![2, 5, 6, 7, 8]);
+        // 10 needs a 4-wide grid: 0 1 2 3 / 4 5 6 7 / 8 9
+        assert_eq!(ids(voting_set(NodeId(5), 10)), vec![1, 4, 5, 6, 7, 9]);
+        assert_eq!(ids(voting_set(NodeId(0), 1)), vec![0]);
+        for nodes in 1..=30usize {
+            let width = (1..=nodes).find(|w| w * w >= nodes).unwrap();
+            assert!((width - 1) * (width - 1) < nodes && nodes <= width * width);
+            let sets: Vec<_> = (0..nodes)
+                .map(|i| voting_set(NodeId(i as u32), nodes))
+                .collect();
+            for (i, set) in sets.iter().enumerate() {
+                assert_eq!(*set, row_and_column(i, nodes, width), "N = {nodes}, {i}");
+                assert!(set.len() < 2 * width, "N = {nodes}: at most 2⌈√N⌉ − 1");
+                for other in &sets {
+                    assert!(set.iter().any(|p| other.contains(p)), "N = {nodes}");
+                }
+            }
+        }
+    }
 }
