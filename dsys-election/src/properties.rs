@@ -212,3 +212,6 @@ pub fn story<N: Node<Event = ElectionEvent>>(sim: &Simulation<N>) -> String {
         false => parts.join("; "),
     }
 }
+
+#[cfg(test)]
+mod tests;
