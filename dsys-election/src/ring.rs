@@ -363,6 +363,7 @@ mod tests {
     use super::*;
     use dsys_core::testing::Harness;
     use dsys_core::Effect;
+    use std::time::Duration;
 
     fn node(id: u32, n: usize, config: RingConfig) -> Harness<Ring> {
         Harness::new(Ring::new(config), NodeId(id), n)
@@ -475,5 +476,106 @@ mod tests {
                 }
             }]
         );
+    }
+
+    #[test]
+    fn a_start_request_starts_an_election_on_any_process() {
+        let mut h = node(1, 4, RingConfig::started_by(&[]));
+        assert_eq!(h.start(), vec![]);
+        assert_eq!(
+            h.request(ElectionRequest::Start),
+            vec![
+                Effect::Emit(ElectionEvent::Started),
+                Effect::Send {
+                    to: NodeId(2),
+                    msg: Msg::Election {
+                        candidate: NodeId(1)
+                    }
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_costliest_starter_is_the_successor_of_the_highest() {
+        for n in 1..=8 {
+            let starter = worst_case_starter(n);
+            assert_eq!(starter, NodeId(0), "N = {n}");
+            assert_eq!(Ring::successor(NodeId(n as u32 - 1), n), starter);
+        }
+        assert_eq!(Ring::successor(NodeId(2), 5), NodeId(3));
+    }
+
+    #[test]
+    fn scenario_starters_are_the_seeds_bits_or_n0() {
+        let starters = |nodes, seed| {
+            scenario_starters(&SimOptions {
+                nodes,
+                seed,
+                ..SimOptions::default()
+            })
+        };
+        assert_eq!(starters(6, 0b101101), [0, 2, 3, 5].map(NodeId));
+        assert_eq!(starters(6, 0b000010), vec![NodeId(1)]);
+        assert_eq!(starters(6, 0), vec![NodeId(0)], "no bit: n0 alone");
+        assert_eq!(starters(3, 0b11000), vec![NodeId(0)], "bits past the ring");
+        assert_eq!(starters(3, 0b11100), vec![NodeId(2)]);
+        assert_eq!(starters(70, 1 << 63), vec![NodeId(63)], "64 bits at most");
+    }
+
+    #[test]
+    fn the_model_checks_the_variant_it_is_given() {
+        let report = model(3, Keep::Larger).check();
+        assert!(report.passed() && report.exhaustive, "{report}");
+        let broken = model(3, Keep::Smaller).check();
+        assert_eq!(
+            broken.counterexample().map(|(name, _)| name),
+            Some("E1"),
+            "{broken}"
+        );
+    }
+
+    /// The E2 verdict of `dsys sim ring-election` with these options.
+    fn e2_verdict(options: SimOptions) -> Verdict {
+        let outcome = simulate(&options).unwrap();
+        let (_, verdict) = outcome
+            .report
+            .verdicts
+            .iter()
+            .find(|(name, _)| name == "E2 liveness")
+            .expect("an E2 verdict");
+        verdict.clone()
+    }
+
+    #[test]
+    fn e2_is_judged_only_on_runs_that_keep_the_rings_assumptions() {
+        let clean = SimOptions {
+            nodes: 4,
+            seed: 0b0110,
+            ..SimOptions::default()
+        };
+        assert_eq!(e2_verdict(clean.clone()), Verdict::Holds);
+        let skipped = |options: SimOptions| matches!(e2_verdict(options), Verdict::Skipped(_));
+        assert!(skipped(SimOptions {
+            loss: 0.1,
+            ..clean.clone()
+        }));
+        assert!(skipped(SimOptions {
+            duplicate: 0.1,
+            ..clean.clone()
+        }));
+        assert!(skipped(SimOptions {
+            partitions: vec![dsys_core::scenario::PartitionSpec {
+                a: vec![NodeId(0)],
+                b: vec![NodeId(1), NodeId(2), NodeId(3)],
+                from: Duration::from_millis(500),
+                to: None,
+            }],
+            ..clean.clone()
+        }));
+        assert!(skipped(SimOptions {
+            crashes: vec!["3@500".parse().unwrap()],
+            ..clean
+        }));
     }
 }
