@@ -383,4 +383,65 @@ mod tests {
     fn display_shows_both_parts() {
         assert_eq!(ts(105_000_000, 1).to_string(), "105ms+1");
     }
+
+    #[test]
+    fn max_offset_must_be_above_zero_and_below_2_to_the_63_ns() {
+        let with_offset = |max_offset| HlcConfig {
+            max_offset,
+            ..HlcConfig::default()
+        };
+        let limit = NS(u64::MAX / 2);
+        assert_eq!(with_offset(limit).validate(), Ok(()));
+        assert!(with_offset(limit + NS(1)).validate().is_err());
+        assert_eq!(with_offset(NS(1)).validate(), Ok(()));
+        // One bad field is enough.
+        let err = HlcConfig {
+            max_offset: Duration::ZERO,
+            logical_max: 7,
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("max_offset"), "{err}");
+        let ok = HlcConfig {
+            logical_max: 1,
+            ..HlcConfig::default()
+        };
+        assert_eq!(ok.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_clock_shows_its_limits_and_last_timestamp() {
+        let mut c = clock();
+        assert_eq!(c.config().logical_max, 5);
+        assert_eq!(c.config().max_offset, NS(100));
+        assert_eq!(c.last(), ts(0, 0));
+        c.now(NS(42)).unwrap();
+        assert_eq!(c.last(), ts(42, 0));
+        assert_eq!(c.last().wall(), NS(42));
+        let restored = HybridLogicalClock::restored(*c.config(), ts(7, 3)).unwrap();
+        assert_eq!(restored.last(), ts(7, 3));
+    }
+
+    #[test]
+    fn the_offset_check_uses_the_largest_physical_reading_so_far() {
+        // The physical clock read 1000 ns, then was stepped back to 500 ns:
+        // a timestamp accepted before (1100 ns) is still accepted.
+        let mut c = clock();
+        c.now(NS(1_000)).unwrap();
+        assert_eq!(c.update(NS(500), ts(1_100, 0)).unwrap(), ts(1_100, 1));
+        let err = c.update(NS(500), ts(1_150, 0)).unwrap_err().to_string();
+        assert!(err.contains("is 150ns ahead"), "{err}");
+        // The largest reading is also kept through receives.
+        let mut c = clock();
+        c.update(NS(2_000), ts(0, 0)).unwrap();
+        assert!(c.update(NS(0), ts(2_100, 0)).is_ok());
+    }
+
+    #[test]
+    fn a_physical_time_beyond_u64_nanoseconds_saturates() {
+        let mut c = clock();
+        let far = Duration::from_secs(u64::MAX);
+        assert_eq!(c.now(far).unwrap(), ts(u64::MAX, 0));
+        assert_eq!(c.now(far).unwrap(), ts(u64::MAX, 1));
+    }
 }

@@ -365,6 +365,33 @@ mod tests {
         assert_eq!(full.tick(), u64::MAX);
     }
 
+    #[test]
+    fn the_largest_accepted_time_is_2_to_the_63_minus_1() {
+        assert_eq!(TIME_MAX, (1 << 63) - 1);
+        let mut clock = LamportClock::new();
+        assert!(clock.merge(1 << 63).is_err(), "2⁶³ is refused");
+        assert_eq!(clock.time(), 0);
+        assert_eq!(clock.merge(TIME_MAX).unwrap(), 1 << 63);
+        assert_eq!(clock.time(), 1 << 63);
+    }
+
+    #[test]
+    fn the_clock_reads_the_time_of_its_last_event() {
+        let mut clock = LamportClock::new();
+        assert_eq!(clock.time(), 0);
+        clock.tick();
+        clock.tick();
+        assert_eq!(clock.time(), 2);
+        assert_eq!(LamportClock::at(41).time(), 41);
+        assert_eq!(
+            LamportClock::at(41).timestamp(NodeId(3)),
+            LamportTimestamp {
+                time: 41,
+                node: NodeId(3)
+            }
+        );
+    }
+
     /// A hand-made trace of two nodes: n0 sends (index 1), n1 receives
     /// (index 3); index 0 and 2 are concurrent starts.
     fn two_node_trace() -> Trace {
