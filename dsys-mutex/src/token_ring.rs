@@ -85,8 +85,14 @@
 //! seen the newer generation (which discards it) or is absorbed by a
 //! process holding the newer one, **two processes can be in the section at
 //! once: ME1 fails**, as it must — no algorithm can tell a lost token from
-//! a slow one without timing assumptions. The generations bound the damage:
-//! the old token dies within one circulation. The test
+//! a slow one without timing assumptions. The generations bound the damage
+//! of one regeneration: the old token dies within one circulation. They do
+//! not when two processes each regenerate the same generation (each
+//! wrongly suspecting the other of being down): the twins are equal, a
+//! process never discards either, and both circulate for ever (the test
+//! `a_holder_passes_on_a_second_token_of_its_own_generation` pins how a
+//! holder treats its twin); ordering tokens by (generation, creator) would
+//! let the lower twin die. The test
 //! `a_false_suspicion_creates_a_second_token_until_the_old_one_is_discarded`
 //! shows exactly this.
 //!
