@@ -246,7 +246,7 @@
 //! ```
 //!
 //! The same checkers run over hundreds of seeds with jittery, asymmetric
-//! links in `dsys-clocks/tests/physical.rs`: the correct algorithms always
+//! links in `dsys-clocks/tests/time/physical.rs`: the correct algorithms always
 //! stay within their bounds, the broken ones are always caught.
 //!
 //! ## See it

@@ -747,7 +747,7 @@ fn short_runs_skip_what_they_cannot_judge() {
     }
 }
 
-/// Thousands of seeds: `cargo test -p dsys-clocks --test physical -- --ignored`.
+/// Thousands of seeds: `cargo test -p dsys-clocks --test time physical -- --ignored`.
 #[test]
 #[ignore = "soak: thousands of seeds"]
 fn soak_every_algorithm_over_thousands_of_seeds() {

@@ -129,7 +129,7 @@ fn crashes_and_recovery_under_reordering_over_1000_seeds() {
     check_seeds(0..1000, crashes_and_recovery);
 }
 
-/// The soak: `cargo test -p dsys-election --test bully -- --ignored`.
+/// The soak: `cargo test -p dsys-election --test elections bully -- --ignored`.
 #[test]
 #[ignore]
 fn crashes_and_recovery_soak_over_50000_seeds() {

@@ -58,7 +58,7 @@ fn concurrent_elections_under_delay_and_reordering_over_1000_seeds() {
     check_seeds(0..1000, concurrent_elections);
 }
 
-/// The soak: `cargo test -p dsys-election --test ring -- --ignored`.
+/// The soak: `cargo test -p dsys-election --test elections ring -- --ignored`.
 #[test]
 #[ignore]
 fn concurrent_elections_soak_over_100000_seeds() {
