@@ -14,8 +14,7 @@ use serde_json::Value;
 // Helpers
 // ---------------------------------------------------------------------------
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support_cli as cli;
 
 use cli::{dsys, Run, TempDir};
 

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 use dsys::cli::{Hooks, NodeSetup, Registry};
 use dsys::core::scenario::{Algorithm, Outcome, SimOptions};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support_cli as cli;
 
 use cli::dsys;
 

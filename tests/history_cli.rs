@@ -5,8 +5,7 @@
 
 use std::fs;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support_cli as cli;
 
 use cli::{dsys, Run, TempDir};
 

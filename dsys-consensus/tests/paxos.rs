@@ -403,7 +403,7 @@ fn the_model_checker_finds_ignored_accepted_values_in_ten_steps() {
 }
 
 /// Correct Paxos on three nodes, every interleaving: 771,556 states, some
-/// seconds and 300 MB (`cargo test --release -p dsys-consensus --test paxos
+/// seconds and 300 MB (`cargo test --release -p dsys-consensus --test consensus paxos::
 /// -- --ignored`).
 #[test]
 #[ignore = "a 771,556-state search: run with --ignored"]

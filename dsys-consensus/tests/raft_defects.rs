@@ -926,7 +926,7 @@ fn the_model_checker_holds_raft_safe_and_finds_both_vote_defects() {
 
 /// `dsys check raft`'s default: correct Raft on three servers, two timer
 /// firings, every interleaving: 160,768 states in a few seconds (`cargo
-/// test --release -p dsys-consensus --test raft_defects -- --ignored`).
+/// test --release -p dsys-consensus --test consensus raft_defects:: -- --ignored`).
 #[test]
 #[ignore = "a 160,768-state search: run with --ignored"]
 fn the_model_checker_holds_raft_safe_over_two_timer_firings() {

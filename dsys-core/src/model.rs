@@ -704,7 +704,8 @@ where
     /// [`Model::all_violations`] once every property is decided (an
     /// `always` or `eventually` is decided only by a violation).
     fn decided(&self, findings: &[Option<Finding>]) -> bool {
-        findings.iter().all(Option::is_some)
+        // Without properties, nothing is decided: the search counts states.
+        (!findings.is_empty() && findings.iter().all(Option::is_some))
             || (!self.all_violations
                 && findings
                     .iter()

@@ -5,8 +5,7 @@
 //! sequentially consistent but not linearizable: both verdicts come from
 //! the checkers.
 
-#[path = "support/faults.rs"]
-mod faults;
+use crate::faults;
 
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! purpose, and at their limits. The brute-force comparison is in
 //! `differential.rs`.
 
-#[path = "support/oracle.rs"]
-mod oracle;
+use crate::oracle;
 
 use dsys_replication::consistency::generate::{self, etcd_corpus, Breakage, RunConfig};
 use dsys_replication::consistency::history::{History, Operation};

@@ -5,8 +5,7 @@
 //! history must be linearizable. A majority of three tolerates one replica
 //! down or cut off at a time.
 
-#[path = "support/faults.rs"]
-mod faults;
+use crate::faults;
 
 use dsys_consensus::multi_paxos::MultiPaxosConfig;
 use dsys_consensus::raft::RaftConfig;

@@ -6,10 +6,10 @@
 //! (witness, longest prefix, failing set) is checked too.
 //!
 //! Seeded: a failure prints the model, the seed and the history, and
-//! `cargo test -p dsys-replication --test differential` reproduces it.
+//! `cargo test -p dsys-replication --test replication differential::`
+//! reproduces it.
 
-#[path = "support/oracle.rs"]
-mod oracle;
+use crate::oracle;
 
 use dsys_replication::consistency::history::{History, Operation};
 use dsys_replication::consistency::model::Model;

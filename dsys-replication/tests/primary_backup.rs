@@ -6,8 +6,7 @@
 //! `f + 1` replicas that trust their failure detector split their brain
 //! under a partition — the same checker catches both.
 
-#[path = "support/faults.rs"]
-mod faults;
+use crate::faults;
 
 use std::time::Duration;
 

@@ -288,3 +288,15 @@ fn a_byzantine_nodes_messages_arrive_as_any_of_its_lies() {
         .check();
     assert!(honest.passed(), "{honest}");
 }
+
+#[test]
+fn a_model_without_properties_is_explored_whole() {
+    // Nothing to decide, nothing to stop for: the search counts every state
+    // (it used to stop at the first, every property of none being decided).
+    let report = Model::new(2, |_| Racy::default())
+        .request(NodeId(0), true)
+        .request(NodeId(1), true)
+        .check();
+    assert!(report.exhaustive && report.passed(), "{report}");
+    assert_eq!(report.states, 25, "{report}");
+}

@@ -1,0 +1,23 @@
+//! dsys-consensus's integration tests: each file is a module of this one
+//! test binary (`autotests = false` in Cargo.toml), because each binary
+//! links the whole crate and its dependencies. Run one file's tests with
+//! `cargo test -p dsys-consensus --test consensus FILE::`.
+
+#[path = "byzantine_generals.rs"]
+mod byzantine_generals;
+#[path = "dolev_strong.rs"]
+mod dolev_strong;
+#[path = "multi_paxos.rs"]
+mod multi_paxos;
+#[path = "paxos.rs"]
+mod paxos;
+#[path = "raft.rs"]
+mod raft;
+#[path = "raft_actix.rs"]
+mod raft_actix;
+#[path = "raft_defects.rs"]
+mod raft_defects;
+#[path = "raft_features.rs"]
+mod raft_features;
+#[path = "storage.rs"]
+mod storage;
