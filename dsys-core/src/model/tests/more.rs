@@ -300,3 +300,50 @@ fn a_model_without_properties_is_explored_whole() {
     assert!(report.exhaustive && report.passed(), "{report}");
     assert_eq!(report.states, 25, "{report}");
 }
+
+/// Sends the same Ask twice to n1 at start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Twice;
+
+impl Node for Twice {
+    type Msg = RacyMsg;
+    type Timer = ();
+    type Request = ();
+    type Event = ();
+
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        if ctx.id() == NodeId(0) {
+            ctx.send(NodeId(1), RacyMsg::Ask);
+            ctx.send(NodeId(1), RacyMsg::Ask);
+        }
+    }
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: RacyMsg) {}
+}
+
+#[test]
+fn a_message_sent_twice_is_in_flight_twice_unless_messages_are_a_set() {
+    assert_eq!(Model::new(2, |_| Twice).initial().network.len(), 2);
+    assert_eq!(
+        Model::new(2, |_| Twice)
+            .keeps_messages()
+            .initial()
+            .network
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_crash_clears_the_crashed_nodes_timers_and_only_those() {
+    let model = Model::new(2, |_| Clocked::default()).crashes_max(1);
+    let initial = model.initial();
+    assert_eq!(initial.timers.len(), 4, "two timers each");
+    let (_, crashed) = model
+        .successors(&initial)
+        .into_iter()
+        .find(|(action, _)| matches!(action, Action::Crash(NodeId(0))))
+        .expect("n0 may crash");
+    let owners: Vec<u32> = crashed.timers.iter().map(|t| t.node).collect();
+    assert_eq!(owners, [1, 1]);
+}
