@@ -332,7 +332,6 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 mod tests {
     use super::*;
     use dsys_core::sim::Simulation;
-    use dsys_core::trace::{TraceKind, VectorTimestamp};
     use std::time::Duration;
 
     /// Long enough for every chatter action (40 actions, at most 60 ms apart).
@@ -392,24 +391,9 @@ mod tests {
         );
     }
 
-    /// A hand-made trace of two nodes: n0 sends (index 1), n1 receives
-    /// (index 3); index 0 and 2 are concurrent starts.
-    fn two_node_trace() -> Trace {
-        let mut trace = Trace::new();
-        let vt = |v: &[u64]| Some(VectorTimestamp(v.to_vec()));
-        let emit = || TraceKind::Emit {
-            event: String::new(),
-        };
-        trace.push(0, Some(NodeId(0)), vt(&[1, 0]), emit());
-        trace.push(1, Some(NodeId(0)), vt(&[2, 0]), emit());
-        trace.push(1, Some(NodeId(1)), vt(&[0, 1]), emit());
-        trace.push(5, Some(NodeId(1)), vt(&[2, 2]), emit());
-        trace
-    }
-
     #[test]
     fn clock_condition_catches_a_receive_not_above_its_send() {
-        let trace = two_node_trace();
+        let trace = crate::vector::tests::two_node_trace();
         let good = [
             stamp(0, 0, 1),
             stamp(1, 0, 2),

@@ -651,4 +651,4 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

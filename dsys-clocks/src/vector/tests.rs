@@ -95,8 +95,9 @@ fn stamp(index: usize, node: u32, entries: &[(u32, u64)]) -> TracedStamp<VectorC
 }
 
 /// n0 sends (index 1) to n1 (receive, index 3); index 2 is a local event
-/// of n1, concurrent with n0's events.
-fn two_node_trace() -> Trace {
+/// of n1, concurrent with n0's events. Shared with the Lamport checker's
+/// tests.
+pub(crate) fn two_node_trace() -> Trace {
     let mut trace = Trace::new();
     let vt = |v: &[u64]| Some(VectorTimestamp(v.to_vec()));
     let emit = || TraceKind::Emit {
