@@ -270,11 +270,7 @@ fn three_generals_with_a_tampering_lieutenant_break_ic2() {
 fn the_model_checker_explores_every_lie_and_finds_both_defects() {
     use dsys_consensus::byzantine_generals::model::model;
 
-    let shortest =
-        |report: &dsys_core::model::ModelReport<_>, prefix: &str| match report.counterexample() {
-            Some((name, path)) if name.starts_with(prefix) => path.len(),
-            _ => panic!("no counterexample to {prefix}:\n{report}"),
-        };
+    let shortest = crate::counterexample;
     // Four generals, one traitor, every lie and every order: OM(1) holds
     // whoever the traitor is.
     for (traitor, states) in [(NodeId(0), 1_133), (NodeId(3), 432)] {

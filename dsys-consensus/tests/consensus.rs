@@ -21,3 +21,14 @@ mod raft_defects;
 mod raft_features;
 #[path = "storage.rs"]
 mod storage;
+
+/// The length of the counterexample to the property named `prefix`.
+pub(crate) fn counterexample<N: dsys_core::Node>(
+    report: &dsys_core::model::ModelReport<N>,
+    prefix: &str,
+) -> usize {
+    match report.counterexample() {
+        Some((name, path)) if name.starts_with(prefix) => path.len(),
+        _ => panic!("no counterexample to {prefix}:\n{report}"),
+    }
+}

@@ -875,19 +875,9 @@ fn a_transfer_that_succeeded_is_reported_so_under_a_read_load() {
 
 // ----- the model checker (`dsys check raft`) ------------------------------
 
-/// The length of the counterexample to the property named `prefix`.
-fn counterexample<N: dsys_core::Node>(
-    report: &dsys_core::model::ModelReport<N>,
-    prefix: &str,
-) -> usize {
-    match report.counterexample() {
-        Some((name, path)) if name.starts_with(prefix) => path.len(),
-        _ => panic!("no counterexample to {prefix}:\n{report}"),
-    }
-}
-
 #[test]
 fn the_model_checker_holds_raft_safe_and_finds_both_vote_defects() {
+    use crate::counterexample;
     use dsys_consensus::raft::model::model;
     use dsys_core::model::Bound;
 

@@ -138,12 +138,13 @@ impl Node for TwoPhase {
     type Event = ();
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        let now = std::time::Duration::ZERO;
+        // Delays mean nothing here: the model fires timers in any order.
+        let any_time = std::time::Duration::ZERO;
         match self {
-            TwoPhase::Manager { .. } => ctx.set_timer(now, Choice::Abort),
+            TwoPhase::Manager { .. } => ctx.set_timer(any_time, Choice::Abort),
             TwoPhase::Resource(_) => {
-                ctx.set_timer(now, Choice::Prepare);
-                ctx.set_timer(now, Choice::ChooseToAbort);
+                ctx.set_timer(any_time, Choice::Prepare);
+                ctx.set_timer(any_time, Choice::ChooseToAbort);
             }
         }
     }
