@@ -914,6 +914,53 @@ fn the_model_checker_holds_raft_safe_and_finds_both_vote_defects() {
     assert!(report.passed(), "{report}");
 }
 
+#[test]
+fn the_model_checker_finds_a_stale_read_in_the_clients_history() {
+    use crate::counterexample;
+    use dsys_consensus::raft::model::{reads_model, ModelRaft, READ_ID};
+    use dsys_core::model::{History, Observed, Property};
+
+    // Reads by read-index: every interleaving with one timer firing (an
+    // election), a write at n0 and a read at n1 and n2, holds.
+    let report = reads_model(3, None).timers_max(1).check();
+    assert!(report.passed(), "{report}");
+    assert_eq!(report.states, 31_437, "{report}");
+    // And the check is not vacuous: some of those reads are answered.
+    let answered = |h: &History<ModelRaft>| {
+        match h.iter().find(|o| {
+        matches!(o, Observed::Event { event: RaftEvent::ReadDone { id, .. }, .. } if *id == READ_ID)
+    }) {
+        Some(read) => Err(format!("{read:?}")),
+        None => Ok(()),
+    }
+    };
+    let report = reads_model(3, None)
+        .timers_max(1)
+        .property(Property::history("no read is answered", answered))
+        .check();
+    assert!(
+        counterexample(&report, "no read is answered") > 0,
+        "{report}"
+    );
+    // A follower answering from its own state machine: a stale read in
+    // nine steps, which replays in the simulator to the same violation.
+    let broken = || reads_model(3, Some(Defect::ReadsWithoutReadIndex));
+    let report = broken().check();
+    assert_eq!(counterexample(&report, "Linearizable reads"), 9, "{report}");
+    let (_, path) = report.counterexample().unwrap();
+    assert_eq!(
+        path[8], "n1 is asked Read { id: 1000, query: () }",
+        "{report}"
+    );
+    let replayed = broken()
+        .replay(report.trail.as_deref().unwrap())
+        .expect("replays");
+    let (property, why, steps) = replayed.violated.expect("the stale read is reproduced");
+    assert!(property.starts_with("Linearizable reads"), "{property}");
+    assert_eq!(steps, 9);
+    assert!(why.contains("n1's read returned 0"), "{why}");
+}
+
 /// `dsys check raft`'s default: correct Raft on three servers, two timer
 /// firings, every interleaving: 160,768 states in a few seconds (`cargo
 /// test --release -p dsys-consensus --test consensus raft_defects:: -- --ignored`).

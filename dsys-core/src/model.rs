@@ -30,7 +30,11 @@
 //! state is reachable: the sanity check that a test can reach a grant, a
 //! decision, a leader at all) and [`eventually`](Property::eventually)
 //! (liveness on the runs that end: in every state where nothing more can
-//! happen, the predicate holds — a deadlock is such a state).
+//! happen, the predicate holds — a deadlock is such a state), and
+//! [`history`](Property::history) properties, over what the clients saw:
+//! the requests issued and the events emitted on the path to a state, in
+//! order ([`History`]). Linearizability is such a property; with one, the
+//! history is part of the state.
 //!
 //! What is abstracted: the nodes' local clocks read zero ([`Context::now`]
 //! is not meaningful) unless [`Model::local_clocks`] gives each node a
@@ -76,7 +80,7 @@ mod report;
 mod state;
 pub mod two_phase;
 mod walks;
-pub use property::{Invariant, Predicate, Property};
+pub use property::{History, HistoryCheck, Invariant, Observed, Predicate, Property};
 pub use report::{
     Bound, Finding, ModelOptions, ModelReport, ModelVerdict, SearchProgress, SearchWatch,
 };
@@ -117,6 +121,9 @@ pub type Restart<N> = Arc<dyn Fn(NodeId, &N) -> N + Send + Sync>;
 
 /// What a Byzantine node's message may arrive as: see [`Model::byzantine`].
 pub type Lies<N> = Arc<dyn Fn(&<N as Node>::Msg) -> Vec<Option<<N as Node>::Msg>> + Send + Sync>;
+
+/// Which observations a model's history keeps: see [`Model::observes`].
+pub type Keep<N> = Arc<dyn Fn(&Observed<N>) -> bool + Send + Sync>;
 
 /// A guard on a scripted request: it is issued only in a state where the
 /// guard holds of its node.
@@ -224,9 +231,11 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
 pub struct Replayed<N: Node> {
     /// The simulation after the last step run, with its trace.
     pub sim: Simulation<N>,
-    /// The first `always` property broken: its name, why, and after how
-    /// many steps of the path (0: right after the nodes started).
+    /// The first `always` or history property broken: its name, why, and
+    /// after how many steps of the path (0: right after the nodes started).
     pub violated: Option<(&'static str, String, usize)>,
+    /// What the clients saw, as the model's history records it.
+    pub history: History<N>,
 }
 
 /// A configuration to explore: nodes from a factory, a network, a script
@@ -247,6 +256,10 @@ pub struct Model<N: Node> {
     all_violations: bool,
     restart_from: Option<Restart<N>>,
     properties: Vec<Property<N>>,
+    /// Whether states carry the clients' history: a history property is
+    /// judged.
+    records: bool,
+    keep: Option<Keep<N>>,
     depth_max: usize,
     states_max: usize,
     time_max: Duration,
@@ -275,6 +288,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             )
             .field("restart_from", &self.restart_from.is_some())
             .field("properties", &self.properties)
+            .field("observes", &self.keep.is_some())
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
             .finish_non_exhaustive()
@@ -307,6 +321,8 @@ where
             all_violations: false,
             restart_from: None,
             properties: Vec::new(),
+            records: false,
+            keep: None,
             depth_max: 64,
             states_max: 1_000_000,
             time_max: Duration::from_secs(60),
@@ -496,8 +512,26 @@ where
 
     /// Adds a property to judge.
     pub fn property(mut self, property: Property<N>) -> Self {
+        self.records |= matches!(property, Property::History(..));
         self.properties.push(property);
         self
+    }
+
+    /// Keeps in the clients' [`History`] only what `keep` accepts (by
+    /// default, every request and every event). Each entry kept makes
+    /// states that differ in it distinct, so a history property's model
+    /// is smaller when the history holds only what the property reads:
+    /// the calls and their answers, not a node's role changes.
+    pub fn observes(mut self, keep: impl Fn(&Observed<N>) -> bool + Send + Sync + 'static) -> Self {
+        self.keep = Some(Arc::new(keep));
+        self
+    }
+
+    /// Appends `observed` to `history` if the model records it.
+    fn record(&self, history: &mut History<N>, observed: Observed<N>) {
+        if self.records && self.keep.as_ref().is_none_or(|keep| keep(&observed)) {
+            history.push(observed);
+        }
     }
 
     /// Cuts paths at `steps` steps.
@@ -679,6 +713,7 @@ where
             }
             let why = match property {
                 Property::Always(_, check) if states => check(&state.nodes).err(),
+                Property::History(_, check) if states => check(&state.history).err(),
                 Property::Sometimes(_, found) if states => {
                     if found(&state.nodes) {
                         *slot = Some(Finding::Reached(readable(&path())));
@@ -687,7 +722,7 @@ where
                 }
                 Property::Eventually(_, done) => (ends == Some(true) && !done(&state.nodes))
                     .then(|| "a run ends (nothing more can happen) without it".to_string()),
-                Property::Always(..) | Property::Sometimes(..) => None,
+                Property::Always(..) | Property::Sometimes(..) | Property::History(..) => None,
             };
             if let Some(why) = why {
                 let steps = path();
@@ -719,7 +754,9 @@ where
             .zip(findings)
             .map(|(p, f)| {
                 let finding = f.unwrap_or(match p {
-                    Property::Always(..) | Property::Eventually(..) => Finding::Held,
+                    Property::Always(..) | Property::Eventually(..) | Property::History(..) => {
+                        Finding::Held
+                    }
                     Property::Sometimes(..) => Finding::Unreached,
                 });
                 (p.name(), finding)

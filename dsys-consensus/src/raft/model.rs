@@ -22,10 +22,14 @@
 //! ([`Defect::CommitsPreviousTerm`]) needs some twenty steps on three
 //! servers (three elections, a rejected append and its retry), further
 //! than an exhaustive search of Raft's states gets on this machine; the
-//! scripted Figure 8 test in `tests/raft_defects.rs` shows it. And
-//! [`Defect::ReadsWithoutReadIndex`] breaks only the clients' history
-//! (a stale read), which the model's properties over server states do not
-//! see.
+//! scripted Figure 8 test in `tests/raft_defects.rs` shows it.
+//!
+//! [`reads_model`] adds clients: a write at whichever server leads, and a
+//! read at every server, judged over what the clients saw (a
+//! [`Property::history`]): a read must return at least every write
+//! answered before it was asked. That is linearizability for a counter
+//! that only grows, and what [`Defect::ReadsWithoutReadIndex`] breaks:
+//! a follower answers from its own state machine, behind the leader's.
 //!
 //! ```
 //! use dsys_consensus::raft::model::model;
@@ -39,10 +43,12 @@
 //! assert_eq!(steps.len(), 6, "{report}");
 //! ```
 
-use dsys_core::model::{Model, ModelOptions, ModelVerdict, Property};
+use std::collections::HashMap;
+
+use dsys_core::model::{History, Model, ModelOptions, ModelVerdict, Observed, Property};
 use dsys_core::NodeId;
 
-use super::message::RaftRequest;
+use super::message::{RaftEvent, RaftRequest};
 use super::node::{Defect, Raft, RaftConfig};
 use super::properties::{
     views, ElectionSafety, LeaderCompleteness, LogMatching, StateMachineSafety,
@@ -127,6 +133,100 @@ pub fn model(nodes: usize, defect: Option<Defect>, proposals: u32) -> Model<Mode
     model
 }
 
+/// The id of a server's read in [`reads_model`]: apart from the writes'.
+pub const READ_ID: u128 = 1_000;
+
+/// [`model`] with clients: a `+1` write at server 0 once it leads, and a
+/// read at every other server, asked at any moment; the history of calls
+/// and answers is judged by [`reads_are_linearizable`]. (A server's
+/// requests are a script, asked in order: a write and a read at one
+/// server would wait for each other.)
+///
+/// ```
+/// use dsys_consensus::raft::model::reads_model;
+/// use dsys_consensus::raft::Defect;
+///
+/// // A follower that answers a read from its own state machine returns 0
+/// // after the leader answered the write: nine steps (an election, the
+/// // leader's no-op appended, the write, its append and acknowledgement,
+/// // and the read).
+/// let report = reads_model(3, Some(Defect::ReadsWithoutReadIndex)).check();
+/// let (property, steps) = report.counterexample().expect("found");
+/// assert!(property.starts_with("Linearizable reads"), "{report}");
+/// assert_eq!(steps.len(), 9, "{report}");
+/// ```
+pub fn reads_model(nodes: usize, defect: Option<Defect>) -> Model<ModelRaft> {
+    let mut model = model(nodes, defect, 0)
+        .request_when(
+            NodeId(0),
+            RaftRequest::Propose {
+                id: 1,
+                command: 1,
+                session: None,
+            },
+            |n: &ModelRaft| n.role() == Role::Leader,
+        )
+        .observes(|seen: &Observed<ModelRaft>| match seen {
+            Observed::Request { request, .. } => matches!(request, RaftRequest::Read { .. }),
+            Observed::Event { event, .. } => {
+                matches!(
+                    event,
+                    RaftEvent::Applied { .. } | RaftEvent::ReadDone { .. }
+                )
+            }
+        })
+        .property(Property::history(
+            "Linearizable reads: a read returns every write answered before it was asked",
+            reads_are_linearizable,
+        ));
+    for i in 1..nodes as u32 {
+        model = model.request(
+            NodeId(i),
+            RaftRequest::Read {
+                id: READ_ID,
+                query: (),
+            },
+        );
+    }
+    model
+}
+
+/// Linearizability of a counter's reads: writes only add, so a read
+/// returns at least the largest value a write answered before the read
+/// was asked (its real-time predecessor), or it is stale.
+pub fn reads_are_linearizable(history: &History<ModelRaft>) -> Result<(), String> {
+    let mut answered = 0;
+    let mut floors: HashMap<(NodeId, u128), u64> = HashMap::new();
+    for seen in history.iter() {
+        match seen {
+            Observed::Event {
+                event: RaftEvent::Applied { output, .. },
+                ..
+            } => answered = answered.max(*output),
+            Observed::Request {
+                node,
+                request: RaftRequest::Read { id, .. },
+            } => {
+                floors.insert((*node, *id), answered);
+            }
+            Observed::Event {
+                node,
+                event: RaftEvent::ReadDone { id, output },
+            } => {
+                let floor = floors.get(&(*node, *id)).copied().unwrap_or(0);
+                if *output < floor {
+                    return Err(format!(
+                        "{node}'s read returned {output}, but a write had answered {floor} \
+                         before the read was asked: a stale read"
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// `dsys check raft`.
 pub(super) fn check_model(
     options: &ModelOptions,
@@ -137,5 +237,11 @@ pub(super) fn check_model(
         // The bug is in what a restart reads back: it needs one.
         options.crashes_max = options.crashes_max.max(1);
     }
-    Ok(model(options.nodes, defect, 0).options(&options).verdict())
+    let model = if defect == Some(Defect::ReadsWithoutReadIndex) {
+        // The bug is in what clients see: the model needs clients.
+        reads_model(options.nodes, defect)
+    } else {
+        model(options.nodes, defect, 0)
+    };
+    Ok(model.options(&options).verdict())
 }

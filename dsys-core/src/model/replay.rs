@@ -6,7 +6,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Action, Model, Property, Replayed};
+use super::{Action, History, Model, Observed, Property, Replayed};
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeId};
 use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
@@ -94,9 +94,14 @@ where
             sim.step()?;
         }
         let mut replayed = Replayed {
-            violated: self.violated(&sim, 0),
+            violated: None,
             sim,
+            history: History::new(),
         };
+        // How many of each node's events the history has seen.
+        let mut heard = vec![0; self.nodes()];
+        self.hear(&mut replayed, &mut heard);
+        replayed.violated = self.violated(&replayed, 0);
         for (k, action) in path.iter().enumerate() {
             if replayed.violated.is_some() {
                 break;
@@ -119,7 +124,11 @@ where
                         k + 1
                     )))
                 }
-                Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
+                Action::Request { node, request } => {
+                    let (node, request) = (*node, request.clone());
+                    sim.request_at(now, node, request.clone())?;
+                    self.record(&mut replayed.history, Observed::Request { node, request });
+                }
                 Action::Crash(node) => {
                     let crashed = sim.states().get(node.index()).and_then(Option::as_ref);
                     if let (Some(survivor), Some(crashed)) = (&self.restart_from, crashed) {
@@ -146,17 +155,41 @@ where
                 }
                 Err(other) => return Err(other),
             }
-            replayed.violated = self.violated(sim, k + 1);
+            self.hear(&mut replayed, &mut heard);
+            replayed.violated = self.violated(&replayed, k + 1);
         }
         Ok(replayed)
     }
 
-    /// The first `always` property `sim`'s states break, after `steps` steps.
-    fn violated(&self, sim: &Simulation<N>, steps: usize) -> Option<(&'static str, String, usize)> {
-        self.properties.iter().find_map(|p| match p {
-            Property::Always(name, check) => {
-                check(sim.states()).err().map(|why| (*name, why, steps))
+    /// Adds to the replay's history the events its nodes emitted since
+    /// `heard` (each node's count so far), in node order: one step runs
+    /// one node, so this is the order they were emitted in.
+    fn hear(&self, replayed: &mut Replayed<N>, heard: &mut [usize]) {
+        for (i, count) in heard.iter_mut().enumerate() {
+            let node = NodeId(i as u32);
+            let events = replayed.sim.events(node);
+            for emitted in &events[(*count).min(events.len())..] {
+                let event = emitted.event.clone();
+                self.record(&mut replayed.history, Observed::Event { node, event });
             }
+            *count = events.len();
+        }
+    }
+
+    /// The first `always` or history property the replay breaks, after
+    /// `steps` steps.
+    fn violated(
+        &self,
+        replayed: &Replayed<N>,
+        steps: usize,
+    ) -> Option<(&'static str, String, usize)> {
+        self.properties.iter().find_map(|p| match p {
+            Property::Always(name, check) => check(replayed.sim.states())
+                .err()
+                .map(|why| (*name, why, steps)),
+            Property::History(name, check) => check(&replayed.history)
+                .err()
+                .map(|why| (*name, why, steps)),
             _ => None,
         })
     }

@@ -4,7 +4,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{hash_of, Action, Model, Scripted};
+use super::{hash_of, Action, History, Model, Observed, Scripted};
 use crate::driver::Driver;
 use crate::node::{Effect, Input, Node, NodeId};
 
@@ -35,6 +35,8 @@ pub(super) struct State<N: Node> {
     pub(super) duplicates: u32,
     /// Timers fired so far (counted only under [`Model::timers_max`]).
     pub(super) fired: u32,
+    /// What the clients saw (empty unless a history property is judged).
+    pub(super) history: History<N>,
 }
 
 /// A pending timer.
@@ -102,7 +104,9 @@ where
                 Effect::CancelTimer { timer } => {
                     state.timers.retain(|t| t.node != id.0 || t.timer != timer)
                 }
-                Effect::Emit(_) => {}
+                Effect::Emit(event) => {
+                    self.record(&mut state.history, Observed::Event { node: id, event })
+                }
             }
         }
     }
@@ -131,6 +135,7 @@ where
             crashes: 0,
             duplicates: 0,
             fired: 0,
+            history: History::new(),
         };
         for i in 0..self.nodes() as u32 {
             self.step(&mut state, NodeId(i), Input::Start);
@@ -279,6 +284,8 @@ where
                 if scripted.when.as_ref().is_none_or(|when| when(node)) {
                     let mut asked = state.clone();
                     asked.locals[i].issued += 1;
+                    let request = scripted.request.clone();
+                    self.record(&mut asked.history, Observed::Request { node: id, request });
                     self.step(&mut asked, id, Input::Request(scripted.request.clone()));
                     next.push((
                         Action::Request {

@@ -822,4 +822,5 @@ fn timers_when_quiet_wait_for_every_message_in_flight() {
     assert!(quiet.exhaustive);
 }
 
+mod history;
 mod more;

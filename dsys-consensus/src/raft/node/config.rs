@@ -123,6 +123,7 @@ pub enum Defect {
     /// no read-index round (dissertation §6.4 skipped): a follower that is
     /// behind, or a deposed leader cut off by a partition, returns a stale
     /// value. The five properties judge logs and cannot see it; the
-    /// linearizability checker on the clients' history does.
+    /// linearizability checker on the clients' history does, and so does
+    /// the model checker with clients ([`crate::raft::model::reads_model`]).
     ReadsWithoutReadIndex,
 }
