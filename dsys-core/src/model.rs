@@ -226,6 +226,26 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     foldhash::quality::FixedState::with_seed(0x6473_7973_6d6f_646c).hash_one(value)
 }
 
+/// What a search has decided so far.
+struct Judged<N: Node> {
+    /// Per property, its finding once decided.
+    findings: Vec<Option<Finding>>,
+    /// The path to the first violation.
+    trail: Option<Vec<Action<N>>>,
+    /// The hashes of the histories every history property held of.
+    histories: std::collections::HashSet<u64, foldhash::fast::FixedState>,
+}
+
+impl<N: Node> Judged<N> {
+    fn new(properties: usize) -> Self {
+        Judged {
+            findings: vec![None; properties],
+            trail: None,
+            histories: Default::default(),
+        }
+    }
+}
+
 /// A path run in the simulator by [`Model::replay`].
 #[derive(Debug)]
 pub struct Replayed<N: Node> {
@@ -248,6 +268,7 @@ pub struct Model<N: Node> {
     network: Network,
     script: Vec<Scripted<N>>,
     crashes_max: u32,
+    crash_stop: bool,
     timers_max: Option<u32>,
     timers_when_quiet: bool,
     local_clocks: bool,
@@ -278,6 +299,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("network", &self.network)
             .field("requests", &self.script.len())
             .field("crashes_max", &self.crashes_max)
+            .field("crash_stop", &self.crash_stop)
             .field("timers_max", &self.timers_max)
             .field("timers_when_quiet", &self.timers_when_quiet)
             .field("local_clocks", &self.local_clocks)
@@ -313,6 +335,7 @@ where
             network: Network::default(),
             script: Vec::new(),
             crashes_max: 0,
+            crash_stop: false,
             timers_max: None,
             timers_when_quiet: false,
             local_clocks: false,
@@ -464,9 +487,17 @@ where
     }
 
     /// Allows up to `crashes` crashes in one run (each crashed node may
-    /// restart).
+    /// restart, unless the model is [crash-stop](Model::crash_stop)).
     pub fn crashes_max(mut self, crashes: u32) -> Self {
         self.crashes_max = crashes;
+        self
+    }
+
+    /// Crash-stop: a crashed node stays down. For algorithms that assume
+    /// it (a primary-backup replica that restarted would have forgotten
+    /// its votes): a restart would make runs their assumptions exclude.
+    pub fn crash_stop(mut self) -> Self {
+        self.crash_stop = true;
         self
     }
 
@@ -572,13 +603,12 @@ where
         let started = Instant::now();
         let initial = self.initial();
         let mut seen: Visited<N> = Visited::default();
-        let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
+        let mut judged = Judged::new(self.properties.len());
         let mut queue: VecDeque<(State<N>, u64)> = VecDeque::new();
         let initial_hash = hash_of(&initial);
         seen.insert(initial_hash, (None, 0));
         let mut bound = None;
         let (mut depth, mut expanded) = (0, 0usize);
-        let mut trail: Option<Vec<Action<N>>> = None;
         let path_to = |seen: &Visited<N>, mut at: u64| {
             let mut steps = Vec::new();
             while let Some((Some((parent, action)), _)) = seen.get(&at) {
@@ -591,8 +621,8 @@ where
         // A state's invariants are judged when it is found, its end (for
         // `eventually`) when it is expanded: breadth-first, the first
         // violation is found a level earlier than by judging at expansion.
-        self.judge(&initial, true, None, Vec::new, &mut findings, &mut trail);
-        let mut stopped_early = self.decided(&findings);
+        self.judge(&initial, true, None, Vec::new, &mut judged);
+        let mut stopped_early = self.decided(&judged.findings);
         if !stopped_early {
             queue.push_back((initial, initial_hash));
         }
@@ -628,10 +658,9 @@ where
                 false,
                 Some(finished),
                 || path_to(&seen, hash),
-                &mut findings,
-                &mut trail,
+                &mut judged,
             );
-            if self.decided(&findings) {
+            if self.decided(&judged.findings) {
                 stopped_early = true;
                 break;
             }
@@ -654,15 +683,8 @@ where
                 }
                 seen.insert(next_hash, (Some((hash, action)), here + 1));
                 depth = depth.max(here + 1);
-                self.judge(
-                    &next,
-                    true,
-                    None,
-                    || path_to(&seen, next_hash),
-                    &mut findings,
-                    &mut trail,
-                );
-                if self.decided(&findings) {
+                self.judge(&next, true, None, || path_to(&seen, next_hash), &mut judged);
+                if self.decided(&judged.findings) {
                     stopped_early = true;
                     break 'search;
                 }
@@ -673,8 +695,8 @@ where
             }
         }
         ModelReport {
-            findings: self.conclude(findings),
-            trail,
+            findings: self.conclude(judged.findings),
+            trail: judged.trail,
             states: seen.len(),
             depth,
             exhaustive: bound.is_none() && !stopped_early,
@@ -703,17 +725,23 @@ where
         states: bool,
         ends: Option<bool>,
         path: impl Fn() -> Vec<Action<N>>,
-        findings: &mut [Option<Finding>],
-        trail: &mut Option<Vec<Action<N>>>,
+        judged: &mut Judged<N>,
     ) {
         let readable = |steps: &[Action<N>]| steps.iter().map(ToString::to_string).collect();
-        for (slot, property) in findings.iter_mut().zip(&self.properties) {
+        // A history's verdicts depend on the history alone: one that every
+        // history property held of (many states share one) is not judged
+        // again.
+        let history = (self.records && states).then(|| hash_of(&state.history));
+        let known = history.is_some_and(|h| judged.histories.contains(&h));
+        let mut held = true;
+        for (slot, property) in judged.findings.iter_mut().zip(&self.properties) {
             if slot.is_some() {
+                held &= !matches!(property, Property::History(..));
                 continue;
             }
             let why = match property {
                 Property::Always(_, check) if states => check(&state.nodes).err(),
-                Property::History(_, check) if states => check(&state.history).err(),
+                Property::History(_, check) if states && !known => check(&state.history).err(),
                 Property::Sometimes(_, found) if states => {
                     if found(&state.nodes) {
                         *slot = Some(Finding::Reached(readable(&path())));
@@ -725,13 +753,17 @@ where
                 Property::Always(..) | Property::Sometimes(..) | Property::History(..) => None,
             };
             if let Some(why) = why {
+                held &= !matches!(property, Property::History(..));
                 let steps = path();
                 *slot = Some(Finding::Violated {
                     why,
                     path: readable(&steps),
                 });
-                trail.get_or_insert(steps);
+                judged.trail.get_or_insert(steps);
             }
+        }
+        if let (Some(history), true) = (history, held) {
+            judged.histories.insert(history);
         }
     }
 

@@ -105,6 +105,7 @@
 //! ```
 
 mod message;
+pub mod model;
 #[cfg(test)]
 mod tests;
 

@@ -313,7 +313,7 @@ where
                     crashed.crashes += 1;
                     next.push((Action::Crash(id), crashed));
                 }
-                None => {
+                None if !self.crash_stop => {
                     let mut restarted = state.clone();
                     restarted.locals[i].incarnation += 1;
                     let survivor = restarted.locals[i].down.take();
@@ -321,7 +321,7 @@ where
                     self.step(&mut restarted, id, Input::Start);
                     next.push((Action::Restart(id), restarted));
                 }
-                Some(_) => {}
+                Some(_) | None => {}
             }
         }
         next.into_iter()

@@ -3,7 +3,7 @@
 use std::hash::Hash;
 use std::time::Instant;
 
-use super::{hash_of, Action, Bound, Finding, Model, ModelReport, SearchProgress};
+use super::{hash_of, Action, Bound, Judged, Model, ModelReport, SearchProgress};
 use crate::node::Node;
 
 impl<N> Model<N>
@@ -20,8 +20,7 @@ where
         use rand::{RngExt, SeedableRng};
         let started = Instant::now();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        let mut findings: Vec<Option<Finding>> = vec![None; self.properties.len()];
-        let mut trail = None;
+        let mut judged = Judged::new(self.properties.len());
         let mut visited: std::collections::HashSet<u64> = std::collections::HashSet::new();
         let (mut depth, mut bound) = (0, Some(Bound::Walks(walks)));
         let mut steps = 0usize;
@@ -46,15 +45,8 @@ where
                 let finished = successors.is_empty()
                     && path.len() < self.depth_max
                     && !self.timers_cut(&state);
-                self.judge(
-                    &state,
-                    true,
-                    Some(finished),
-                    || path.clone(),
-                    &mut findings,
-                    &mut trail,
-                );
-                if self.decided(&findings) {
+                self.judge(&state, true, Some(finished), || path.clone(), &mut judged);
+                if self.decided(&judged.findings) {
                     bound = None;
                     break 'walks;
                 }
@@ -71,8 +63,8 @@ where
             }
         }
         ModelReport {
-            findings: self.conclude(findings),
-            trail,
+            findings: self.conclude(judged.findings),
+            trail: judged.trail,
             states: visited.len(),
             depth,
             exhaustive: false,

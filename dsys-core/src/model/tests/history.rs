@@ -180,3 +180,25 @@ fn the_history_keeps_only_what_observes_accepts() {
         "{plain} {with_history}"
     );
 }
+
+#[test]
+fn a_crash_stop_model_never_restarts_a_node() {
+    let all_up = |nodes: &[Option<Lazy>]| nodes.iter().all(Option::is_some);
+    // A node down can always restart: no run ends with it down.
+    let restarts = Model::new(2, |_| Lazy::default())
+        .crashes_max(1)
+        .property(Property::eventually("all up at the end", all_up))
+        .check();
+    assert!(restarts.passed() && restarts.exhaustive, "{restarts}");
+    // Crash-stop: the crash ends the run, with the node down.
+    let stops = Model::new(2, |_| Lazy::default())
+        .crashes_max(1)
+        .crash_stop()
+        .property(Property::eventually("all up at the end", all_up))
+        .check();
+    assert_eq!(
+        stops.counterexample(),
+        Some(("all up at the end", &["n0 crashes".to_string()][..])),
+        "{stops}"
+    );
+}
