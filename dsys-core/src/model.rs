@@ -216,9 +216,11 @@ impl<N: Node> fmt::Display for Action<N> {
     }
 }
 
-/// Per visited state (by hash): its parent's hash and the action that led
-/// there (`None` for the initial state), and its depth.
-type Visited<N> = HashMap<u64, (Option<(u64, Action<N>)>, usize), foldhash::fast::FixedState>;
+/// Per visited state (by hash): its parent's hash (its own for the initial
+/// state) and its depth. The actions are not kept: a path is found again,
+/// when one is needed, by expanding the states along it (a state's
+/// messages can be large, and most states are never on a reported path).
+type Visited = HashMap<u64, (u64, u32), foldhash::fast::FixedState>;
 
 fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     // Fixed seeds: fingerprints, and so the search, are the same on every
@@ -602,22 +604,15 @@ where
         }
         let started = Instant::now();
         let initial = self.initial();
-        let mut seen: Visited<N> = Visited::default();
+        let mut seen: Visited = Visited::default();
         let mut judged = Judged::new(self.properties.len());
         let mut queue: VecDeque<(State<N>, u64)> = VecDeque::new();
         let initial_hash = hash_of(&initial);
-        seen.insert(initial_hash, (None, 0));
+        seen.insert(initial_hash, (initial_hash, 0));
         let mut bound = None;
         let (mut depth, mut expanded) = (0, 0usize);
-        let path_to = |seen: &Visited<N>, mut at: u64| {
-            let mut steps = Vec::new();
-            while let Some((Some((parent, action)), _)) = seen.get(&at) {
-                steps.push(action.clone());
-                at = *parent;
-            }
-            steps.reverse();
-            steps
-        };
+        let root = initial.clone();
+        let path_to = |seen: &Visited, at: u64| self.path(&root, seen, at);
         // A state's invariants are judged when it is found, its end (for
         // `eventually`) when it is expanded: breadth-first, the first
         // violation is found a level earlier than by judging at expansion.
@@ -632,7 +627,7 @@ where
                 _ => queue.pop_front(),
             };
             let Some((state, hash)) = next else { break };
-            let here = seen[&hash].1;
+            let here = seen[&hash].1 as usize;
             depth = depth.max(here);
             expanded += 1;
             self.tell(expanded, || SearchProgress {
@@ -672,7 +667,7 @@ where
                 bound = Some(Bound::Time(self.time_max));
                 break;
             }
-            for (action, next) in successors {
+            for (_, next) in successors {
                 let next_hash = hash_of(&next);
                 if seen.contains_key(&next_hash) {
                     continue;
@@ -681,7 +676,7 @@ where
                     bound = Some(Bound::States(self.states_max));
                     break;
                 }
-                seen.insert(next_hash, (Some((hash, action)), here + 1));
+                seen.insert(next_hash, (hash, here as u32 + 1));
                 depth = depth.max(here + 1);
                 self.judge(&next, true, None, || path_to(&seen, next_hash), &mut judged);
                 if self.decided(&judged.findings) {
@@ -702,6 +697,29 @@ where
             exhaustive: bound.is_none() && !stopped_early,
             bound,
         }
+    }
+
+    /// The actions from `root` to the state whose hash is `at`, found again
+    /// from the fingerprints along the way: each step is the successor of
+    /// the state before whose hash is the next fingerprint.
+    fn path(&self, root: &State<N>, seen: &Visited, mut at: u64) -> Vec<Action<N>> {
+        let mut hashes = Vec::new();
+        while let Some(&(parent, _)) = seen.get(&at).filter(|(parent, _)| *parent != at) {
+            hashes.push(at);
+            at = parent;
+        }
+        let mut state = root.clone();
+        let mut steps = Vec::with_capacity(hashes.len());
+        for wanted in hashes.into_iter().rev() {
+            let (action, next) = self
+                .successors(&state)
+                .into_iter()
+                .find(|(_, next)| hash_of(next) == wanted)
+                .expect("a visited state is a successor of its parent");
+            steps.push(action);
+            state = next;
+        }
+        steps
     }
 
     /// Calls the watch, if there is one, on every [`WATCH_EVERY`]th `count`.
