@@ -274,6 +274,7 @@ pub struct Model<N: Node> {
     timers_max: Option<u32>,
     timers_when_quiet: bool,
     local_clocks: bool,
+    synchronous: bool,
     keeps_messages: bool,
     byzantine: Vec<(NodeId, Lies<N>)>,
     all_violations: bool,
@@ -305,6 +306,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("timers_max", &self.timers_max)
             .field("timers_when_quiet", &self.timers_when_quiet)
             .field("local_clocks", &self.local_clocks)
+            .field("synchronous", &self.synchronous)
             .field("keeps_messages", &self.keeps_messages)
             .field(
                 "byzantine",
@@ -341,6 +343,7 @@ where
             timers_max: None,
             timers_when_quiet: false,
             local_clocks: false,
+            synchronous: false,
             keeps_messages: false,
             byzantine: Vec::new(),
             all_violations: false,
@@ -460,6 +463,20 @@ where
     /// [`Context::now`]: crate::Context::now
     pub fn local_clocks(mut self) -> Self {
         self.local_clocks = true;
+        self
+    }
+
+    /// Synchronous rounds, as lock-step algorithms assume (Dolev–Strong,
+    /// the bully algorithm's timeouts): one clock for all nodes, moved by
+    /// the timers, which fire in deadline order across nodes; every
+    /// message is delivered before the next instant at which a timer is
+    /// due, and a message sent at an instant only after every timer due
+    /// then has fired. A round's messages are thus delivered within the
+    /// round, whatever its length: delay below the round length is the
+    /// synchrony the algorithms assume.
+    pub fn synchronous(mut self) -> Self {
+        self.local_clocks = true;
+        self.synchronous = true;
         self
     }
 

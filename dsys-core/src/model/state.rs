@@ -14,6 +14,8 @@ pub(super) struct Envelope<M> {
     pub(super) from: NodeId,
     pub(super) to: NodeId,
     pub(super) msg: M,
+    /// The instant it was sent (zero unless [`Model::synchronous`]).
+    pub(super) sent: Duration,
 }
 
 /// One state of the model.
@@ -82,7 +84,17 @@ where
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => {
-                    let envelope = Envelope { from: id, to, msg };
+                    let sent = if self.synchronous {
+                        now
+                    } else {
+                        Duration::ZERO
+                    };
+                    let envelope = Envelope {
+                        from: id,
+                        to,
+                        msg,
+                        sent,
+                    };
                     if !self.keeps_messages || !state.network.contains(&envelope) {
                         state.network.push(envelope);
                     }
@@ -159,7 +171,11 @@ where
             if state.network[..k].contains(envelope) {
                 continue;
             }
-            let Envelope { from, to, msg } = envelope.clone();
+            // Synchronous: not before every timer due by its sending fired.
+            if self.synchronous && state.timers.iter().any(|t| t.deadline <= envelope.sent) {
+                continue;
+            }
+            let Envelope { from, to, msg, .. } = envelope.clone();
             if let Some((_, lies)) = self.byzantine.iter().find(|(b, _)| *b == from) {
                 // A Byzantine sender's message arrives as any of its lies.
                 for lie in lies(&msg) {
@@ -252,11 +268,21 @@ where
         }
         let may_fire = self.timers_max.is_none_or(|max| state.fired < max)
             && (!self.timers_when_quiet || state.network.is_empty());
+        // Synchronous: timers fire in deadline order across all nodes, once
+        // every message sent before their instant is delivered.
+        let due = state.timers.iter().map(|t| t.deadline).min();
+        let may_fire = may_fire
+            && (!self.synchronous
+                || due.is_some_and(|due| state.network.iter().all(|e| e.sent >= due)));
         for i in 0..self.nodes() {
             let id = NodeId(i as u32);
             // With local clocks, a node's timers fire in deadline order.
             let mine = || state.timers.iter().filter(|t| t.node == id.0);
-            let earliest = mine().map(|t| t.deadline).min();
+            let earliest = if self.synchronous {
+                due
+            } else {
+                mine().map(|t| t.deadline).min()
+            };
             let firing = mine()
                 .filter(|_| may_fire)
                 .filter(|t| !self.local_clocks || Some(t.deadline) == earliest);
@@ -266,8 +292,15 @@ where
             {
                 let mut fired = state.clone();
                 fired.timers.retain(|t| t.node != id.0 || t.timer != *timer);
-                let clock = &mut fired.locals[i].clock;
-                *clock = (*clock).max(*deadline);
+                if self.synchronous {
+                    // One clock: every node is at the instant.
+                    for local in &mut fired.locals {
+                        local.clock = local.clock.max(*deadline);
+                    }
+                } else {
+                    let clock = &mut fired.locals[i].clock;
+                    *clock = (*clock).max(*deadline);
+                }
                 if self.timers_max.is_some() {
                     fired.fired += 1;
                 }

@@ -824,3 +824,4 @@ fn timers_when_quiet_wait_for_every_message_in_flight() {
 
 mod history;
 mod more;
+mod synchronous;
