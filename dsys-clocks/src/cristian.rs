@@ -609,4 +609,192 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn each_invalid_field_is_rejected_alone_and_the_limits_are_accepted() {
+        let base = CristianConfig::default();
+        let rejected = |c: CristianConfig| c.validate().is_err();
+        // No samples at all (attempts_max is still above it).
+        assert!(rejected(CristianConfig {
+            samples_per_sync: 0,
+            ..base
+        }));
+        // A zero period or a zero timeout, each on its own.
+        assert!(rejected(CristianConfig {
+            period: Duration::ZERO,
+            ..base
+        }));
+        assert!(rejected(CristianConfig {
+            timeout: Duration::ZERO,
+            ..base
+        }));
+        assert!(rejected(CristianConfig {
+            sample_interval: Some(Duration::ZERO),
+            ..base
+        }));
+        // As many attempts as samples (no retry to spare), and a round trip
+        // limit of exactly two minimum delays, are the tightest valid ones.
+        assert_eq!(
+            CristianConfig {
+                samples_per_sync: 3,
+                attempts_max: 3,
+                ..base
+            }
+            .validate(),
+            Ok(())
+        );
+        assert_eq!(
+            CristianConfig {
+                round_trip_max: MS(4),
+                min_one_way_delay: MS(2),
+                ..base
+            }
+            .validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_node_keeps_its_configuration_and_counts_its_synchronisations() {
+        let server = Cristian::new(NodeId(0), config()).unwrap();
+        assert!(server.is_server());
+        assert_eq!(server.config(), &config());
+        let mut h = Harness::new(Cristian::new(NodeId(1), config()).unwrap(), NodeId(1), 2);
+        assert!(!h.node().is_server());
+        assert_eq!(h.node().syncs(), 0);
+        h.start();
+        let reply = |request| Msg::Reply {
+            request,
+            server_receive: MS(5),
+            server_send: MS(5),
+        };
+        h.message(NodeId(0), reply(0));
+        h.message(NodeId(0), reply(1));
+        assert_eq!(h.node().syncs(), 1);
+        // A synchronisation whose requests all time out does not count.
+        h.timer(Timer::Sync);
+        for request in 2..5 {
+            h.timer(Timer::Timeout { request });
+        }
+        assert_eq!(h.node().syncs(), 1);
+        h.timer(Timer::Sync);
+        h.message(NodeId(0), reply(5));
+        h.message(NodeId(0), reply(6));
+        assert_eq!(h.node().syncs(), 2);
+    }
+
+    #[test]
+    fn of_two_samples_with_the_same_round_trip_the_first_is_kept() {
+        let mut h = Harness::new(Cristian::new(NodeId(1), config()).unwrap(), NodeId(1), 2);
+        h.start();
+        // Both round trips are 4 ms; the servers' times differ.
+        h.set_now(MS(4));
+        h.message(
+            NodeId(0),
+            Msg::Reply {
+                request: 0,
+                server_receive: MS(100),
+                server_send: MS(100),
+            },
+        );
+        h.set_now(MS(8));
+        h.message(
+            NodeId(0),
+            Msg::Reply {
+                request: 1,
+                server_receive: MS(900),
+                server_send: MS(900),
+            },
+        );
+        // The first: T3 + RTT/2 = 102 ms at client time 4 ms, i.e. 98 ms ahead.
+        assert_eq!(h.node().clock().read(MS(8)), MS(106));
+    }
+
+    #[test]
+    fn readings_are_emitted_every_sample_interval() {
+        let config = CristianConfig {
+            sample_interval: Some(MS(20)),
+            ..config()
+        };
+        let mut h = Harness::new(Cristian::new(NodeId(1), config).unwrap(), NodeId(1), 2);
+        h.set_now(MS(3));
+        assert_eq!(
+            h.start()[0],
+            Effect::SetTimer {
+                after: MS(20),
+                timer: Timer::Sample
+            }
+        );
+        h.set_now(MS(23));
+        assert_eq!(
+            h.timer(Timer::Sample),
+            vec![
+                Effect::Emit(SyncEvent::Reading { clock: MS(23) }),
+                Effect::SetTimer {
+                    after: MS(20),
+                    timer: Timer::Sample
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_scenario_derives_its_configuration_from_the_latencies() {
+        let options = SimOptions {
+            latency: dsys_core::scenario::LatencyRange {
+                min: MS(2),
+                max: MS(10),
+            },
+            ..SimOptions::default()
+        };
+        let config = scenario_config(&options);
+        assert_eq!(
+            (
+                config.min_one_way_delay,
+                config.timeout,
+                config.round_trip_max
+            ),
+            (MS(2), MS(30), MS(21))
+        );
+        assert_eq!(config.validate(), Ok(()));
+    }
+
+    #[test]
+    fn the_scenario_server_keeps_true_time_and_the_clients_drift() {
+        let options = SimOptions {
+            nodes: 4,
+            seed: 9,
+            ..SimOptions::default()
+        };
+        let clocks = scenario_clocks(&options);
+        let drifting = DriftingClocks::default().clocks(9, 4);
+        assert_eq!(clocks.len(), 4);
+        assert_eq!(clocks[0], ClockConfig::default());
+        assert_eq!(clocks[1..], drifting[1..]);
+        assert_ne!(drifting[0], ClockConfig::default());
+    }
+
+    #[test]
+    fn the_scenario_judges_synchronisation_only_after_two_periods() {
+        let verdict = |until| {
+            let options = SimOptions {
+                until,
+                ..SimOptions::default()
+            };
+            let outcome = simulate(&options).unwrap();
+            let names: Vec<&str> = outcome
+                .report
+                .verdicts
+                .iter()
+                .map(|(name, _)| name.as_str())
+                .collect();
+            assert_eq!(
+                names,
+                ["accuracy (RTT/2 - min)", "every client synchronises"]
+            );
+            outcome.report.verdicts[1].1.clone()
+        };
+        assert!(matches!(verdict(MS(200)), Verdict::Skipped(_)));
+        assert_eq!(verdict(MS(500)), Verdict::Holds);
+    }
 }

@@ -163,6 +163,8 @@ fn a_wrong_time_server_makes_every_client_wrong() {
     sim.run_until(RUN).unwrap();
     let why = sync::check_external(&sim, &all(3), config.drift_max_ppm).unwrap_err();
     assert!(why.starts_with("n0 reads"), "{why}");
+    // The scenario's accuracy property is that same check.
+    assert_eq!(cristian::accuracy(&sim), Err(why));
     // The clients agree with the server, not with true time.
     let measures = sync::measure(&sim, &all(3), sync::converged_at(&sim, &all(3)).unwrap());
     assert!(measures.skew_max < MS(10), "{measures}");
