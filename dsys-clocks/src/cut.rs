@@ -515,4 +515,110 @@ mod tests {
         let err = Cut::new(&trace, vec![Some(99), None]).unwrap_err();
         assert!(err.to_string().contains("only 5 events"), "{err}");
     }
+
+    /// Three nodes: n2 sends m0 to n0, n0 sends m1 to n1, and both are
+    /// delivered (m0 first); between the two deliveries the network drops a
+    /// message to n1 (an event at n1 with no vector timestamp, as the
+    /// simulator records network events).
+    fn three_nodes() -> Trace {
+        let mut trace = Trace::new();
+        let stamp = |v: &[u64]| Some(VectorTimestamp(v.to_vec()));
+        let start = TraceKind::Start { incarnation: 0 };
+        let send = |to: u32, msg_id| TraceKind::Send {
+            to: NodeId(to),
+            msg_id,
+            kind: "M".into(),
+            msg: format!("M{msg_id}"),
+        };
+        let deliver = |from: u32, msg_id| TraceKind::Deliver {
+            from: NodeId(from),
+            msg_id,
+            kind: "M".into(),
+            msg: format!("M{msg_id}"),
+        };
+        trace.push(0, Some(NodeId(0)), stamp(&[1, 0, 0]), start.clone()); // 0
+        trace.push(0, Some(NodeId(1)), stamp(&[0, 1, 0]), start.clone()); // 1
+        trace.push(0, Some(NodeId(2)), stamp(&[0, 0, 1]), start); // 2
+        trace.push(1, Some(NodeId(2)), stamp(&[0, 0, 2]), send(0, 0)); // 3
+        trace.push(1, Some(NodeId(0)), stamp(&[2, 0, 0]), send(1, 1)); // 4
+        trace.push(2, Some(NodeId(0)), stamp(&[3, 0, 2]), deliver(2, 0)); // 5
+        let drop = TraceKind::Drop {
+            from: NodeId(2),
+            to: NodeId(1),
+            msg_id: 2,
+            kind: "M".into(),
+            reason: dsys_core::trace::DropReason::Loss,
+        };
+        trace.push(2, Some(NodeId(1)), None, drop); // 6: a network event at n1
+        trace.push(3, Some(NodeId(1)), stamp(&[2, 2, 0]), deliver(0, 1)); // 7
+        trace
+    }
+
+    #[test]
+    fn the_orphan_named_is_received_inside_the_cut() {
+        // n0 and n2 only started; n1 received m1. m0 was also sent and
+        // received outside the cut (n2 → n0), earlier in the trace: it is
+        // not an orphan, since its delivery is outside too.
+        let trace = three_nodes();
+        let cut = Cut::new(&trace, vec![Some(0), Some(7), Some(2)]).unwrap();
+        let why = cut.check().unwrap_err();
+        assert_eq!(
+            (why.node, why.depends_on, why.seen, why.included),
+            (NodeId(1), NodeId(0), 2, 1)
+        );
+        let orphan = why.orphan.unwrap();
+        assert_eq!(
+            (orphan.from, orphan.to, orphan.msg_id),
+            (NodeId(0), NodeId(1), 1)
+        );
+        assert_eq!((orphan.send_index, orphan.deliver_index), (4, 7));
+    }
+
+    #[test]
+    fn network_events_are_never_inside_a_cut() {
+        let trace = three_nodes();
+        let cut = Cut::new(&trace, vec![Some(5), Some(7), Some(3)]).unwrap();
+        assert!(cut.is_consistent());
+        // Index 6 is n1's, before n1's frontier, but it is the network's
+        // drop of a message to n1, not an event of n1.
+        assert!(!cut.contains(6));
+        assert!(cut.contains(7) && cut.contains(1));
+        // Past a node's frontier, and past the trace's end, nothing is inside.
+        let early = Cut::new(&trace, vec![Some(0), Some(1), Some(2)]).unwrap();
+        assert!(early.contains(0) && !early.contains(4) && !early.contains(7));
+        assert!(!cut.contains(99));
+    }
+
+    #[test]
+    fn a_cut_knows_its_trace_and_its_width() {
+        let trace = three_nodes();
+        let cut = Cut::new(&trace, vec![Some(0), None, None]).unwrap();
+        assert!(std::ptr::eq(cut.trace(), &trace));
+        assert_eq!(cut.nodes(), 3);
+        assert_eq!(Cut::new(&trace, vec![]).unwrap().nodes(), 0);
+    }
+
+    #[test]
+    fn an_inconsistency_says_who_saw_what_and_names_the_orphan() {
+        let trace = two_messages();
+        let why = Cut::new(&trace, vec![Some(0), Some(3)])
+            .unwrap()
+            .check()
+            .unwrap_err();
+        assert_eq!(
+            why.to_string(),
+            "the cut is not consistent: n1's last event inside it has seen 2 events of n0, \
+             but only 1 of them are inside; message 0 `M0` from n0 to n1 was received inside \
+             the cut (trace index 3) but sent outside it (trace index 2)"
+        );
+        let without_orphan = Inconsistency {
+            orphan: None,
+            ..why
+        };
+        assert_eq!(
+            without_orphan.to_string(),
+            "the cut is not consistent: n1's last event inside it has seen 2 events of n0, \
+             but only 1 of them are inside"
+        );
+    }
 }
