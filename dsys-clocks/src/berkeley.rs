@@ -760,6 +760,287 @@ fn skip(options: &SimOptions) -> Option<Verdict> {
 mod tests {
     use super::*;
 
+    use dsys_core::testing::Harness;
+    use dsys_core::Effect;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    #[test]
+    fn each_invalid_field_is_rejected_alone_and_the_limits_are_accepted() {
+        let base = BerkeleyConfig::default();
+        let rejected = |c: BerkeleyConfig| c.validate().is_err();
+        assert!(rejected(BerkeleyConfig {
+            polls_per_round: 0,
+            ..base
+        }));
+        // A zero poll timeout on its own (the period is still longer).
+        assert!(rejected(BerkeleyConfig {
+            poll_timeout: Duration::ZERO,
+            ..base
+        }));
+        // A round must end before the next begins: equal is too long.
+        assert!(rejected(BerkeleyConfig {
+            poll_timeout: base.period,
+            ..base
+        }));
+        assert!(rejected(BerkeleyConfig {
+            sample_interval: Some(Duration::ZERO),
+            ..base
+        }));
+        // Below two minimum delays every reply would be discarded; exactly
+        // two is the tightest valid limit.
+        assert!(rejected(BerkeleyConfig {
+            round_trip_max: MS(3),
+            min_one_way_delay: MS(2),
+            ..base
+        }));
+        assert_eq!(
+            BerkeleyConfig {
+                round_trip_max: MS(4),
+                min_one_way_delay: MS(2),
+                ..base
+            }
+            .validate(),
+            Ok(())
+        );
+        assert_eq!(
+            BerkeleyConfig {
+                polls_per_round: 1,
+                ..base
+            }
+            .validate(),
+            Ok(())
+        );
+    }
+
+    fn quiet() -> BerkeleyConfig {
+        BerkeleyConfig {
+            polls_per_round: 2,
+            sample_interval: None,
+            ..BerkeleyConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_node_keeps_its_configuration_and_counts_its_rounds() {
+        let (n0, n1) = (NodeId(0), NodeId(1));
+        let mut master = Harness::new(Berkeley::new(n0, quiet()).unwrap(), n0, 2);
+        assert!(master.node().is_master());
+        assert_eq!(master.node().config(), &quiet());
+        assert_eq!(master.node().rounds(), 0);
+        master.start();
+        master.timer(Timer::Round);
+        assert_eq!(master.node().rounds(), 2);
+        let mut slave = Harness::new(Berkeley::new(n1, quiet()).unwrap(), n1, 2);
+        assert!(!slave.node().is_master());
+        slave.start();
+        for round in 1..=3 {
+            slave.message(n0, Msg::Poll { round, poll: 0 });
+            slave.message(
+                n0,
+                Msg::Adjust {
+                    round,
+                    adjustment_ns: 1,
+                    accuracy: Duration::ZERO,
+                },
+            );
+        }
+        assert_eq!(slave.node().rounds(), 3);
+    }
+
+    #[test]
+    fn readings_are_emitted_every_sample_interval() {
+        let config = BerkeleyConfig {
+            sample_interval: Some(MS(20)),
+            ..quiet()
+        };
+        let n1 = NodeId(1);
+        let mut h = Harness::new(Berkeley::new(n1, config).unwrap(), n1, 2);
+        h.set_now(MS(3));
+        assert_eq!(
+            h.start(),
+            vec![Effect::SetTimer {
+                after: MS(20),
+                timer: Timer::Sample
+            }]
+        );
+        h.set_now(MS(23));
+        assert_eq!(
+            h.timer(Timer::Sample),
+            vec![
+                Effect::Emit(SyncEvent::Reading { clock: MS(23) }),
+                Effect::SetTimer {
+                    after: MS(20),
+                    timer: Timer::Sample
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reply_after_the_average_is_ignored() {
+        let (n0, n1) = (NodeId(0), NodeId(1));
+        let mut h = Harness::new(Berkeley::new(n0, quiet()).unwrap(), n0, 2);
+        h.start();
+        h.set_now(MS(50));
+        h.timer(Timer::Average { round: 1 });
+        // n1's answer to the first poll of round 1 comes too late: no
+        // second poll, no estimate.
+        let late = Msg::Time {
+            round: 1,
+            poll: 0,
+            clock: MS(60),
+        };
+        assert_eq!(h.message(n1, late), vec![]);
+    }
+
+    #[test]
+    fn of_two_estimates_with_the_same_round_trip_the_first_is_kept() {
+        let (n0, n1) = (NodeId(0), NodeId(1));
+        let config = BerkeleyConfig {
+            threshold: None,
+            ..quiet()
+        };
+        let mut h = Harness::new(Berkeley::new(n0, config).unwrap(), n0, 2);
+        h.start();
+        // Both round trips are 4 ms: n1 is +98 ms, then +498 ms.
+        h.set_now(MS(4));
+        h.message(
+            n1,
+            Msg::Time {
+                round: 1,
+                poll: 0,
+                clock: MS(100),
+            },
+        );
+        h.set_now(MS(8));
+        h.message(
+            n1,
+            Msg::Time {
+                round: 1,
+                poll: 1,
+                clock: MS(504),
+            },
+        );
+        h.set_now(MS(50));
+        // The average of 0 and +98 ms: n1 is told −49 ms.
+        let effects = h.timer(Timer::Average { round: 1 });
+        assert!(
+            matches!(
+                effects[0],
+                Effect::Send {
+                    msg: Msg::Adjust {
+                        adjustment_ns: -49_000_000,
+                        ..
+                    },
+                    ..
+                }
+            ),
+            "{effects:?}"
+        );
+    }
+
+    #[test]
+    fn clocks_exactly_the_threshold_apart_are_one_group() {
+        let ms = |x: i64| x * 1_000_000;
+        let estimates = [(NodeId(0), 0), (NodeId(1), ms(10)), (NodeId(2), ms(21))];
+        let (average, used) =
+            fault_tolerant_average(&estimates, Some(Duration::from_millis(10)), NodeId(0));
+        assert_eq!((average, used), (ms(5), vec![NodeId(0), NodeId(1)]));
+    }
+
+    #[test]
+    fn among_equal_groups_without_the_master_the_lowest_is_averaged() {
+        let ms = |x: i64| x * 1_000_000;
+        let estimates = [
+            (NodeId(1), ms(500)),
+            (NodeId(2), ms(505)),
+            (NodeId(3), 0),
+            (NodeId(4), ms(5)),
+        ];
+        // The master (n0) is not among the estimates.
+        let (average, used) =
+            fault_tolerant_average(&estimates, Some(Duration::from_millis(10)), NodeId(0));
+        assert_eq!(
+            (average, used),
+            (ms(2) + 500_000, vec![NodeId(3), NodeId(4)])
+        );
+    }
+
+    #[test]
+    fn the_scenario_derives_its_configuration_from_the_latencies() {
+        let options = SimOptions {
+            latency: dsys_core::scenario::LatencyRange {
+                min: MS(1),
+                max: MS(30),
+            },
+            ..SimOptions::default()
+        };
+        let config = scenario_config(&options);
+        // Round trips up to 2 × 30 + 1 ms; three of them, plus 10 ms, per
+        // round; a round twice that.
+        assert_eq!(
+            (
+                config.min_one_way_delay,
+                config.round_trip_max,
+                config.poll_timeout,
+                config.period
+            ),
+            (MS(1), MS(61), MS(190), MS(380))
+        );
+        // a = 30.5 − 1 ms + 500 ppm of 61 ms; D = 4a + 8 × 500 ppm of
+        // (380 + 190 + 30) ms + 1 µs; the threshold is D + 2a.
+        assert_eq!(
+            config.threshold,
+            Some(Duration::from_nanos(120_523_000 + 59_061_000))
+        );
+        assert_eq!(config.validate(), Ok(()));
+        // At low latencies, the period is at least 250 ms.
+        assert_eq!(scenario_config(&SimOptions::default()).period, MS(250));
+    }
+
+    #[test]
+    fn the_scenario_makes_the_last_of_four_or_more_clocks_faulty() {
+        assert_eq!(scenario_faulty(3), None);
+        assert_eq!(scenario_faulty(4), Some(NodeId(3)));
+        assert_eq!(scenario_correct(3), vec![NodeId(0), NodeId(1), NodeId(2)]);
+        assert_eq!(scenario_correct(4), vec![NodeId(0), NodeId(1), NodeId(2)]);
+        let options = SimOptions {
+            nodes: 5,
+            seed: 4,
+            ..SimOptions::default()
+        };
+        let clocks = scenario_clocks(&options);
+        assert_eq!(clocks[..4], DriftingClocks::default().clocks(4, 5)[..4]);
+        assert_eq!(clocks[4], FAULTY_CLOCK);
+        assert_eq!(clocks.len(), 5);
+    }
+
+    #[test]
+    fn the_scenario_judges_agreement_only_after_two_rounds() {
+        let verdicts = |until| {
+            let options = SimOptions {
+                until,
+                ..SimOptions::default()
+            };
+            let outcome = simulate(&options).unwrap();
+            outcome.report.verdicts
+        };
+        let short = verdicts(MS(400));
+        let names: Vec<&str> = short.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "agreement (skew <= D)",
+                "validity (no dragging)",
+                "every node synchronises"
+            ]
+        );
+        assert!(matches!(short[0].1, Verdict::Skipped(_)));
+        assert!(matches!(short[2].1, Verdict::Skipped(_)));
+        assert!(verdicts(MS(500)).iter().all(|(_, v)| *v == Verdict::Holds));
+    }
+
     #[test]
     fn ties_prefer_the_group_with_the_master() {
         let ms = |x: i64| x * 1_000_000;
