@@ -119,6 +119,7 @@
 //! ```
 
 mod chain;
+pub mod model;
 mod node;
 pub mod properties;
 pub mod simulation;

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
+use dsys_core::model::{ModelOptions, ModelVerdict};
+use dsys_core::scenario::{
+    run_scenario, Algorithm, Check, DefectInfo, Outcome, Property, SimOptions, Verdict,
+};
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 
@@ -293,9 +296,32 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "authenticated Byzantine broadcast: ed25519 signature chains over f + 1 synchronous rounds, any f < N",
     run: simulate,
     settings: &[],
-    model: None,
-    defects: &[],
+    model: Some(check_model),
+    defects: &[
+        DefectInfo {
+            name: "no-relay",
+            breaks: "correct nodes never relay what they accept: what a traitorous sender told one node stays with it (Agreement; dsys check dolev-strong finds it in 8 steps)",
+        },
+        DefectInfo {
+            name: "accepts-short-chains",
+            breaks: "a chain with one signature is accepted in any round: a traitor's late chain reaches one correct node in the last round, too late to relay (Agreement; dsys check dolev-strong finds it in 8 steps)",
+        },
+    ],
 };
+
+/// The defect `name` asks for.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(match ALGORITHM.defect_named(name)? {
+        Some("no-relay") => Some(Defect::NoRelay),
+        Some(_) => Some(Defect::AcceptsShortChains),
+        None => None,
+    })
+}
+
+/// `dsys check dolev-strong`.
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    super::model::check_model(options, defect(options.defect.as_deref())?)
+}
 
 /// The cluster `dsys sim dolev-strong` runs for `options`.
 pub fn scenario_cluster(options: &SimOptions) -> (Cluster, Plan) {
@@ -391,7 +417,8 @@ fn message_count(sim: &Simulation<DolevStrong>, options: &SimOptions) -> String 
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
-    let (cluster, _) = scenario_cluster(options);
+    let (mut cluster, _) = scenario_cluster(options);
+    cluster.defect = defect(options.defect.as_deref())?;
     let factory = cluster
         .factory()
         .map_err(|e| dsys_core::Error::InvalidConfig(e.to_string()))?;
