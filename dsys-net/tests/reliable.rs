@@ -615,3 +615,264 @@ fn a_zero_window_is_refused() {
     let refused = Reliable::new(Numbers::new(1), ReliableConfig::default().with_window(0));
     assert!(matches!(refused, Err(dsys_net::Error::InvalidConfig(_))));
 }
+
+// ----- mutation-testing gaps (issue #19): each test pins one outcome --------
+
+// RFC 6298 §2.3: RTTVAR ← 3/4·RTTVAR + 1/4·|SRTT − R| on a sample that
+// differs from SRTT (a steady RTT leaves the deviation term at 0).
+#[test]
+fn a_changing_rtt_moves_the_variance_by_a_quarter_of_the_deviation() {
+    let mut rtt = RttEstimator::new(MS(1000), MS(10), MS(60_000));
+    rtt.sample(MS(100)); // SRTT 100, RTTVAR 50
+    rtt.sample(MS(200)); // RTTVAR 37.5 + 25 = 62.5, SRTT 87.5 + 25 = 112.5
+    assert_eq!(rtt.srtt(), Some(Duration::from_micros(112_500)));
+    // RTO = 112.5 + 4 × 62.5 = 362.5 ms.
+    assert_eq!(rtt.rto(), Duration::from_micros(362_500));
+}
+
+#[test]
+fn the_config_is_the_one_given() {
+    let config = ReliableConfig {
+        send_queue_max: 7,
+        ..ReliableConfig::default().with_window(3)
+    };
+    let node = Reliable::new(Numbers::new(0), config).expect("valid configuration");
+    assert_eq!(node.config(), &config);
+}
+
+#[test]
+fn first_transmissions_are_counted_in_data_sent() {
+    let (h, _) = established_sender();
+    assert_eq!(
+        h.node().stats().data_sent,
+        2,
+        "two segments fill the window"
+    );
+}
+
+// A Syn retransmitted while the handshake is pending (RFC 793 §3.4): the
+// same isn again, counted as a retransmission and a timeout, the RTO doubled.
+#[test]
+fn an_unanswered_syn_is_sent_again_and_counted() {
+    let mut h = Harness::new(
+        Reliable::new(Numbers::new(1), ReliableConfig::default()).expect("valid configuration"),
+        NodeId(0),
+        2,
+    );
+    let effects = h.start();
+    let Effect::Send {
+        msg: Segment::Syn { isn },
+        ..
+    } = effects[0]
+    else {
+        panic!("expected a Syn first, got {effects:?}");
+    };
+    assert_eq!(
+        h.timer(retransmit()),
+        vec![
+            Effect::Send {
+                to: NodeId(1),
+                msg: Segment::Syn { isn }
+            },
+            Effect::SetTimer {
+                after: MS(400),
+                timer: retransmit()
+            },
+        ]
+    );
+    let stats = h.node().stats();
+    assert_eq!((stats.retransmissions, stats.timeouts), (1, 1), "{stats:?}");
+    h.timer(retransmit());
+    let stats = h.node().stats();
+    assert_eq!((stats.retransmissions, stats.timeouts), (2, 2), "{stats:?}");
+}
+
+#[test]
+fn timeouts_count_each_expiry_of_the_data_timer() {
+    let (mut h, _) = established_sender();
+    h.timer(retransmit());
+    h.timer(retransmit());
+    let stats = h.node().stats();
+    assert_eq!((stats.timeouts, stats.retransmissions), (2, 4), "{stats:?}");
+}
+
+// A SynAck whose isn is not the one of the pending Syn (an old handshake's)
+// does not establish a connection: data keeps waiting.
+#[test]
+fn a_syn_ack_for_another_isn_does_not_open_the_connection() {
+    let mut h = Harness::new(
+        Reliable::new(Numbers::new(2), ReliableConfig::default()).expect("valid configuration"),
+        NodeId(0),
+        2,
+    );
+    let effects = h.start();
+    let Effect::Send {
+        msg: Segment::Syn { isn },
+        ..
+    } = effects[0]
+    else {
+        panic!("expected a Syn first, got {effects:?}");
+    };
+    assert_eq!(
+        h.message(
+            NodeId(1),
+            Segment::SynAck {
+                isn: isn ^ 1,
+                nonce: 4
+            }
+        ),
+        vec![]
+    );
+    assert_eq!(
+        h.node().queued(NodeId(1)),
+        2,
+        "still waiting for the handshake"
+    );
+    assert_eq!(h.node().unacknowledged(NodeId(1)), 0);
+}
+
+// The sender's HandshakeAck was lost, so the receiver answers the
+// retransmitted Syn again: the sender confirms again, and nothing else.
+#[test]
+fn a_repeated_syn_ack_of_the_live_connection_is_confirmed_again() {
+    let (mut h, conn) = established_sender();
+    assert_eq!(
+        h.message(
+            NodeId(1),
+            Segment::SynAck {
+                isn: conn.isn,
+                nonce: conn.nonce
+            }
+        ),
+        vec![Effect::Send {
+            to: NodeId(1),
+            msg: Segment::HandshakeAck { conn }
+        }]
+    );
+    assert_eq!(h.node().unacknowledged(NodeId(1)), 2);
+}
+
+// A duplicate Syn is answered with the nonce already given, whether the
+// connection is still pending or already live: a fresh nonce would make
+// the sender's handshake ack and data unrecognisable.
+#[test]
+fn a_duplicate_syn_gets_the_same_nonce_pending_or_live() {
+    let mut h = Harness::new(
+        Reliable::new(Numbers::new(0), ReliableConfig::default()).expect("valid configuration"),
+        NodeId(1),
+        2,
+    );
+    h.start();
+    let first = h.message(NodeId(0), Segment::Syn { isn: 1000 });
+    let [Effect::Send {
+        msg: Segment::SynAck { nonce, .. },
+        ..
+    }] = first[..]
+    else {
+        panic!("{first:?}");
+    };
+    // Pending: the duplicate gets the same answer.
+    assert_eq!(h.message(NodeId(0), Segment::Syn { isn: 1000 }), first);
+    let conn = ConnId { isn: 1000, nonce };
+    h.message(NodeId(0), Segment::HandshakeAck { conn });
+    // Live: the same answer again, and the connection still works.
+    assert_eq!(h.message(NodeId(0), Segment::Syn { isn: 1000 }), first);
+    assert_eq!(
+        h.message(NodeId(0), data_from_n0(conn, 1001, 0)),
+        vec![to_n0(Segment::Ack { conn, ack: 1002 }), received(0)]
+    );
+}
+
+// The receive window is [next, next + window): a segment `window` ahead of
+// the hole is outside it, discarded and counted, not buffered.
+#[test]
+fn a_segment_just_beyond_the_receive_window_is_discarded() {
+    let (mut h, conn) = established_receiver();
+    let window = ReliableConfig::default().window as u64;
+    assert_eq!(
+        h.message(NodeId(0), data_from_n0(conn, 1001 + window, 9)),
+        vec![to_n0(Segment::Ack { conn, ack: 1001 })]
+    );
+    assert_eq!(h.node().stats().duplicates_discarded, 1);
+    // The last seq inside the window is buffered, not discarded.
+    h.message(NodeId(0), data_from_n0(conn, 1000 + window, 8));
+    assert_eq!(h.node().stats().duplicates_discarded, 1);
+}
+
+#[test]
+fn an_early_duplicate_is_counted_and_deliveries_are_totalled() {
+    let (mut h, conn) = established_receiver();
+    h.message(NodeId(0), data_from_n0(conn, 1002, 1));
+    h.message(NodeId(0), data_from_n0(conn, 1002, 1));
+    assert_eq!(h.node().stats().duplicates_discarded, 1);
+    h.message(NodeId(0), data_from_n0(conn, 1001, 0));
+    assert_eq!(h.node().stats().delivered, 2);
+    assert_eq!(h.node().inner().received_total(), 2);
+}
+
+#[test]
+fn a_reset_is_counted() {
+    let (mut h, conn) = established_sender();
+    h.message(NodeId(1), Segment::Reset { conn });
+    assert_eq!(h.node().stats().resets, 1);
+    // A reset of a connection that is no longer the live one is ignored.
+    h.message(NodeId(1), Segment::Reset { conn });
+    assert_eq!(h.node().stats().resets, 1);
+}
+
+/// An inner node that sends each request's number to n1.
+#[derive(Debug)]
+struct Forward;
+
+impl dsys_core::Node for Forward {
+    type Msg = Number;
+    type Timer = ();
+    type Request = u32;
+    type Event = ();
+
+    fn on_message(&mut self, _: &mut dsys_core::Context<'_, Self>, _: NodeId, _: Number) {}
+
+    fn on_request(&mut self, ctx: &mut dsys_core::Context<'_, Self>, n: u32) {
+        ctx.send(NodeId(1), Number(n));
+    }
+}
+
+// Requests reach the inner node, and what it sends goes through the channel.
+#[test]
+fn a_request_reaches_the_inner_node() {
+    let mut h = Harness::new(
+        Reliable::new(Forward, ReliableConfig::default()).expect("valid configuration"),
+        NodeId(0),
+        2,
+    );
+    assert_eq!(h.start(), vec![]);
+    let effects = h.request(7);
+    assert!(
+        matches!(
+            effects[..],
+            [
+                Effect::Send {
+                    to: NodeId(1),
+                    msg: Segment::Syn { .. }
+                },
+                Effect::SetTimer { .. }
+            ]
+        ),
+        "{effects:?}"
+    );
+    assert_eq!(h.node().queued(NodeId(1)), 1);
+}
+
+// The workload's checker: an incomplete run is refused, naming what is
+// missing; a complete one passes.
+#[test]
+fn check_complete_refuses_missing_numbers() {
+    let mut h = Harness::new(Numbers::new(2), NodeId(0), 2);
+    h.message(NodeId(1), Number(0));
+    let both = [NodeId(0), NodeId(1)];
+    let err = h.node().check_complete(NodeId(0), &both).unwrap_err();
+    assert!(err.contains("received 1 of 2"), "{err}");
+    h.message(NodeId(1), Number(1));
+    assert_eq!(h.node().check_complete(NodeId(0), &both), Ok(()));
+    assert_eq!(h.node().received_total(), 2);
+}
