@@ -462,3 +462,116 @@ fn the_registered_scenario_passes_on_a_lossy_duplicating_network() {
         );
     }
 }
+
+// ----- mutation-testing gaps (issue #19): each test pins one outcome --------
+
+// A client is idle only with no call in flight and none queued: the
+// termination checker relies on it.
+#[test]
+fn a_client_with_a_call_in_flight_is_not_idle() {
+    let (mut h, s) = started_client(ClientConfig::default());
+    assert!(h.node().as_client().unwrap().is_idle());
+    h.request(deposit(10));
+    assert!(
+        !h.node().as_client().unwrap().is_idle(),
+        "one call in flight, none queued"
+    );
+    h.request(deposit(20));
+    assert!(!h.node().as_client().unwrap().is_idle());
+    h.message(
+        NodeId(0),
+        RpcMsg::Reply {
+            id: id(s, 1),
+            reply: 10,
+        },
+    );
+    assert!(!h.node().as_client().unwrap().is_idle(), "the second call");
+    h.message(
+        NodeId(0),
+        RpcMsg::Reply {
+            id: id(s, 2),
+            reply: 30,
+        },
+    );
+    assert!(h.node().as_client().unwrap().is_idle());
+}
+
+// The session is drawn at start, so that request ids differ across a
+// client's restarts: two incarnations (different RNG seeds in the
+// simulator) get different sessions, neither the unstarted 0.
+#[test]
+fn a_started_client_draws_a_session() {
+    let (_, session) = started_client(ClientConfig::default());
+    assert_ne!(session, 0, "the session is drawn at start");
+    let sessions: std::collections::BTreeSet<u32> = (0..4)
+        .map(|seed| {
+            let mut sim = Simulation::new(
+                2,
+                seed,
+                bank::cluster(Semantics::AtLeastOnce, ClientConfig::default()),
+            );
+            sim.run_until(MS(1)).unwrap();
+            let client = sim.node(NodeId(1)).unwrap().as_client().unwrap();
+            client.session()
+        })
+        .collect();
+    assert_eq!(sessions.len(), 4, "{sessions:?}");
+}
+
+#[test]
+fn refused_calls_and_received_requests_are_counted() {
+    let config = ClientConfig {
+        queue_max: 0,
+        ..ClientConfig::default()
+    };
+    let (mut h, _) = started_client(config);
+    h.request(deposit(1));
+    h.request(deposit(2));
+    assert_eq!(h.node().as_client().unwrap().stats().refused, 2);
+
+    let mut h = server(Semantics::AtMostOnce { table_max: 4 });
+    h.message(NodeId(1), request(1, 10));
+    h.message(NodeId(1), request(1, 10));
+    h.message(NodeId(1), request(2, 10));
+    let stats = h.node().as_server().unwrap().stats();
+    assert_eq!(
+        (stats.requests, stats.executions, stats.answered_from_cache),
+        (3, 2, 1)
+    );
+}
+
+// A table of 0 keeps nothing: at-most-once degrades to at-least-once, and
+// the server neither caches nor evicts (nor loops looking for an entry to
+// evict).
+#[test]
+fn an_at_most_once_table_of_zero_caches_nothing() {
+    let mut h = server(Semantics::AtMostOnce { table_max: 0 });
+    h.message(NodeId(1), request(1, 10));
+    assert_eq!(
+        h.message(NodeId(1), request(1, 10)),
+        executed_and_replied(1, 10, 20)
+    );
+    let server = h.node().as_server().unwrap();
+    assert_eq!(server.table_len(NodeId(1)), 0);
+    assert_eq!(server.stats().evictions, 0);
+}
+
+// The termination checker fails a run that ends with a call in flight.
+#[test]
+fn calls_finish_refuses_a_client_with_a_call_in_flight() {
+    let mut sim = Simulation::new(
+        2,
+        1,
+        bank::cluster(Semantics::AtLeastOnce, ClientConfig::default()),
+    );
+    sim.set_all_links(LinkConfig::default().with_loss(1.0))
+        .unwrap();
+    sim.request(NodeId(1), deposit(10)).unwrap();
+    // The first timeout is 30 ms: the call is still in flight at 10 ms.
+    sim.run_until(MS(10)).unwrap();
+    let err = calls_finish(&sim).unwrap_err();
+    assert!(err.contains("n1 still has calls in flight"), "{err}");
+    // After five tries (30 + 60 + 120 + 240 + 240 ms) the client gives up.
+    sim.run_until(MS(1000)).unwrap();
+    assert_eq!(calls_finish(&sim), Ok(()));
+}
