@@ -311,3 +311,40 @@ fn a_node_may_name_its_http_address_and_a_bad_or_shared_one_is_refused() {
         problem(&twice)
     );
 }
+
+// ----- mutation-testing gaps (issue #19): each test pins one outcome --------
+
+// Client ids follow the nodes' one after the other: with nodes 0..3, two
+// clients are 3 and 4 (the second is nodes + 1, not nodes - 1), and a gap
+// is refused naming the range expected.
+#[test]
+fn two_clients_take_the_ids_after_the_nodes() {
+    let two = format!(
+        "{}\n[[client]]\nid = 4\naddr = \"127.0.0.1:7101\"\npublic_key = \"{}\"\n",
+        client(3, "127.0.0.1:7100"),
+        key(4).public()
+    );
+    let cluster = ClusterFile::parse(&two).unwrap();
+    assert_eq!(
+        cluster.clients.iter().map(|c| c.id).collect::<Vec<_>>(),
+        [NodeId(3), NodeId(4)]
+    );
+    let p = problem(&client(5, "127.0.0.1:7100"));
+    assert!(p.contains("(3..4), but found 5"), "{p}");
+}
+
+// The Debug form shows what is loaded, with the secret's length in place
+// of the secret.
+#[test]
+fn the_debug_form_shows_the_file_with_the_secret_redacted() {
+    let cluster = ClusterFile::parse(&GOOD).unwrap();
+    let debug = format!("{cluster:?}");
+    assert!(
+        debug.starts_with("ClusterFile")
+            && debug.contains("\"demo\"")
+            && debug.contains("<29 bytes, redacted>")
+            && debug.contains("127.0.0.1:7001"),
+        "{debug}"
+    );
+    assert!(!debug.contains("s3cret"), "{debug}");
+}
