@@ -1016,4 +1016,88 @@ mod tests {
         assert!(!debug.contains("sixteen"), "the secret is redacted");
         assert!(!debug.contains("0101"), "the private key is not shown");
     }
+
+    fn valid() -> TcpConfig {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        TcpConfig::new(
+            "c",
+            b"sixteen byte sec".to_vec(),
+            NodeId(0),
+            NodeKey::from_private([1; 32]),
+            addr,
+        )
+    }
+
+    fn refused(config: &TcpConfig) -> String {
+        config.validate().unwrap_err().to_string()
+    }
+
+    // A cluster name of up to 896 bytes (the 1 KiB handshake frame less 128
+    // for the rest of the hello) is accepted; one more byte is refused.
+    #[test]
+    fn the_cluster_name_may_fill_the_handshake_frame_and_no_more() {
+        let longest = handshake::HANDSHAKE_FRAME_BYTES_MAX - 128;
+        assert_eq!(longest, 896);
+        let mut config = valid();
+        config.cluster = "x".repeat(longest);
+        config.validate().unwrap();
+        config.cluster.push('x');
+        let p = refused(&config);
+        assert!(p.contains("897 bytes; at most 896"), "{p}");
+    }
+
+    // frame_bytes_max must be in 1..=u32::MAX (the frame header is 4 bytes).
+    #[test]
+    fn frame_bytes_max_must_fit_the_frame_header() {
+        let mut config = valid();
+        config.frame_bytes_max = u32::MAX as usize;
+        config.validate().unwrap();
+        config.frame_bytes_max = 1;
+        config.validate().unwrap();
+        config.frame_bytes_max = 0;
+        assert!(refused(&config).contains("frame_bytes_max = 0"));
+        config.frame_bytes_max = u32::MAX as usize + 1;
+        assert!(refused(&config).contains("frame_bytes_max = 4294967296"));
+    }
+
+    // Each duration must be positive on its own; equal backoff bounds are
+    // fine.
+    #[test]
+    fn each_duration_is_checked_on_its_own() {
+        let mut config = valid();
+        config.reconnect_backoff_max = config.reconnect_backoff_min;
+        config.validate().unwrap();
+        let mut zero = valid();
+        zero.reconnect_backoff_min = Duration::ZERO;
+        assert!(refused(&zero).contains("backoff"));
+        let mut zero = valid();
+        zero.handshake_timeout = Duration::ZERO;
+        assert!(refused(&zero).contains("handshake_timeout"));
+        let mut zero = valid();
+        zero.link_give_up_after = Duration::ZERO;
+        assert!(refused(&zero).contains("link_give_up_after"));
+    }
+
+    // The Debug forms name what they show (and never the secret).
+    #[test]
+    fn debug_forms_show_the_configuration_and_the_transport() {
+        let config = valid();
+        let debug = format!("{config:?}");
+        assert!(
+            debug.starts_with("TcpConfig")
+                && debug.contains("cluster: \"c\"")
+                && debug.contains("<16 bytes, redacted>")
+                && debug.contains("queue_capacity: 65536"),
+            "{debug}"
+        );
+        let transport = TcpTransport::<dsys_core::ping_pong::Msg>::start(config).unwrap();
+        let debug = format!("{transport:?}");
+        assert!(
+            debug.starts_with("TcpTransport")
+                && debug.contains("cluster: \"c\"")
+                && debug.contains(&transport.local_addr().to_string()),
+            "{debug}"
+        );
+        transport.shutdown();
+    }
 }

@@ -974,3 +974,105 @@ fn sessions() -> (Session, Session) {
     };
     (connected, accepted)
 }
+
+// ----- mutation-testing gaps (issue #19): each test pins one outcome --------
+
+// A message whose encoding is exactly frame_bytes_max bytes fits; one byte
+// more is refused.
+#[actix_rt::test]
+async fn a_message_of_exactly_frame_bytes_max_is_accepted() {
+    let msg = TestMsg::Blob(vec![7; 100]);
+    let exact = Postcard.encoded_len(&(NodeId(1), &msg)).unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(0);
+    c.frame_bytes_max = exact;
+    c.peers.insert(NodeId(1), peer(1, dead));
+    let t = start::<TestMsg>(c);
+    t.try_send(NodeId(0), NodeId(1), msg).unwrap();
+    // One of the 65,536 places in the link's queue is taken.
+    assert_eq!(t.tcp_stats().peers[0].queue_len, 1);
+    assert!(matches!(
+        t.try_send(NodeId(0), NodeId(1), TestMsg::Blob(vec![7; 101])),
+        Err(Error::MessageTooLarge { bytes, max, .. }) if bytes == exact + 1 && max == exact
+    ));
+    assert_eq!(t.tcp_stats().queued, 1);
+}
+
+// Batching: what is queued while a link waits for its peer leaves in one
+// write once it connects (1000 small frames, about 10 KB, well under the
+// 256 KiB batch bound).
+#[actix_rt::test]
+async fn messages_queued_before_the_connection_leave_in_one_write() {
+    // Node 1 is down when node 0 sends: node 0's link fails its first
+    // attempt and backs off for 40 s, so every message is queued before it
+    // connects; node 1 then speaks first, and node 0 dials at once.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut c = config(0);
+    c.reconnect_backoff_min = Duration::from_secs(40);
+    c.reconnect_backoff_max = Duration::from_secs(40);
+    c.peers.insert(NodeId(1), peer(1, addr));
+    let t0 = start::<TestMsg>(c);
+    let _inbox0 = collect(&t0, NodeId(0));
+    for i in 0..1000 {
+        t0.send(NodeId(0), NodeId(1), TestMsg::Seq(i));
+    }
+    wait_until("a failed attempt", || t0.tcp_stats().connect_failures == 1).await;
+    let mut c = config(1);
+    c.listen = addr;
+    c.peers.insert(NodeId(0), peer(0, t0.local_addr()));
+    let t1 = start::<TestMsg>(c);
+    let inbox1 = collect(&t1, NodeId(1));
+    t1.send(NodeId(1), NodeId(0), TestMsg::Seq(0));
+    wait_until("node 0's queued messages", || count(&inbox1) == 1000).await;
+    assert_eq!(seqs_from(&inbox1, NodeId(0)), (0..1000).collect::<Vec<_>>());
+    let stats = t0.tcp_stats();
+    assert_eq!((stats.frames_sent, stats.writes), (1000, 1), "{stats:?}");
+}
+
+// A node unregistered from the transport gets nothing more: a message to it
+// (here from a local node, delivered in place) is dropped and counted.
+#[actix_rt::test]
+async fn an_unregistered_node_gets_nothing() {
+    let t = start::<TestMsg>(config(0));
+    let inbox = collect(&t, NodeId(0));
+    t.send(NodeId(0), NodeId(0), TestMsg::Seq(1));
+    assert_eq!(t.stats().delivered, 1);
+    t.unregister(NodeId(0));
+    t.send(NodeId(0), NodeId(0), TestMsg::Seq(2));
+    let stats = t.stats();
+    assert_eq!(
+        (stats.delivered, stats.dropped_no_inbox),
+        (1, 1),
+        "{stats:?}"
+    );
+    wait_until("the first message", || count(&inbox) == 1).await;
+    assert_eq!(seqs_from(&inbox, NodeId(0)), [1]);
+}
+
+// Shutdown waits for every link to flush, not only the newest: node 0's
+// link to node 1 has about 10 MB queued (more than a socket buffer, so
+// writing takes many polls) when a second link, to an unreachable node 2,
+// is opened; shutdown must still deliver all of it.
+#[actix_rt::test]
+async fn shutdown_flushes_an_older_link_too() {
+    let t = mesh::<TestMsg>(2, |c| c.shutdown_flush_timeout = Duration::from_secs(60));
+    let inbox = collect(&t[1], NodeId(1));
+    real_peer_still_served(&t, &inbox, 0).await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    t[0].set_peer(NodeId(2), peer(2, dead));
+    for _ in 0..1000 {
+        t[0].send(NodeId(0), NodeId(1), TestMsg::Blob(vec![1; 10_000]));
+    }
+    t[0].send(NodeId(0), NodeId(2), TestMsg::Seq(0));
+    t[0].shutdown();
+    wait_until("the flushed messages", || count(&inbox) == 1001).await;
+}
