@@ -121,11 +121,9 @@ fn data(conn: ConnId, seq: u64, n: u32) -> EffectOf<Node> {
     }
 }
 
-/// n0 sends 3 numbers to n1 with a window of 2; the handshake is done at
-/// 10 ms (one RTT sample of 10 ms: RTO = 10 + 4 × 5 = 30 ms).
-fn established_sender() -> (Harness<Node>, ConnId) {
-    let node = Reliable::new(Numbers::new(3), ReliableConfig::default().with_window(2))
-        .expect("valid reliable-channel configuration");
+/// Starts `node` as n0 of two: its first effect is the handshake's Syn,
+/// whose isn comes back with every effect of the start.
+fn started(node: Node) -> (Harness<Node>, Vec<EffectOf<Node>>, u64) {
     let mut h = Harness::new(node, NodeId(0), 2);
     let effects = h.start();
     let Effect::Send {
@@ -135,6 +133,15 @@ fn established_sender() -> (Harness<Node>, ConnId) {
     else {
         panic!("expected a Syn first, got {effects:?}");
     };
+    (h, effects, isn)
+}
+
+/// n0 sends 3 numbers to n1 with a window of 2; the handshake is done at
+/// 10 ms (one RTT sample of 10 ms: RTO = 10 + 4 × 5 = 30 ms).
+fn established_sender() -> (Harness<Node>, ConnId) {
+    let node = Reliable::new(Numbers::new(3), ReliableConfig::default().with_window(2))
+        .expect("valid reliable-channel configuration");
+    let (mut h, effects, isn) = started(node);
     // Handshake, step 1 (RFC 793 §3.4): Syn, and its retransmission timer.
     assert_eq!(
         effects,
@@ -654,19 +661,9 @@ fn first_transmissions_are_counted_in_data_sent() {
 // same isn again, counted as a retransmission and a timeout, the RTO doubled.
 #[test]
 fn an_unanswered_syn_is_sent_again_and_counted() {
-    let mut h = Harness::new(
+    let (mut h, _, isn) = started(
         Reliable::new(Numbers::new(1), ReliableConfig::default()).expect("valid configuration"),
-        NodeId(0),
-        2,
     );
-    let effects = h.start();
-    let Effect::Send {
-        msg: Segment::Syn { isn },
-        ..
-    } = effects[0]
-    else {
-        panic!("expected a Syn first, got {effects:?}");
-    };
     assert_eq!(
         h.timer(retransmit()),
         vec![
@@ -700,19 +697,9 @@ fn timeouts_count_each_expiry_of_the_data_timer() {
 // does not establish a connection: data keeps waiting.
 #[test]
 fn a_syn_ack_for_another_isn_does_not_open_the_connection() {
-    let mut h = Harness::new(
+    let (mut h, _, isn) = started(
         Reliable::new(Numbers::new(2), ReliableConfig::default()).expect("valid configuration"),
-        NodeId(0),
-        2,
     );
-    let effects = h.start();
-    let Effect::Send {
-        msg: Segment::Syn { isn },
-        ..
-    } = effects[0]
-    else {
-        panic!("expected a Syn first, got {effects:?}");
-    };
     assert_eq!(
         h.message(
             NodeId(1),
