@@ -702,7 +702,7 @@ impl<S: Service> Node for RpcNode<S> {
 /// executed any request id more than once. An invariant over node states.
 pub fn at_most_once<S: Service>(nodes: &[Option<RpcNode<S>>]) -> Result<(), String> {
     for server in nodes.iter().flatten().filter_map(RpcNode::as_server) {
-        if let Some(((client, id), times)) = server.executions.iter().find(|(_, &n)| n > 1) {
+        if let Some(((client, id), times)) = server.executions.iter().find(|&(_, &n)| n > 1) {
             return Err(format!(
                 "request {id:?} from {client} was executed {times} times"
             ));

@@ -143,11 +143,12 @@ fn public_keys_are_required_distinct_and_well_formed() {
 
 #[test]
 fn the_secret_can_come_from_the_environment() {
-    std::env::set_var("DSYS_TEST_CLUSTER_SECRET", "from the environment");
-    let text = GOOD.replace(SECRET_LINE, "secret_env = \"DSYS_TEST_CLUSTER_SECRET\"");
+    // Cargo sets CARGO_MANIFEST_DIR for the tests it runs: setting a
+    // variable here would race the other tests' reads of the environment.
+    let text = GOOD.replace(SECRET_LINE, "secret_env = \"CARGO_MANIFEST_DIR\"");
     assert_eq!(
         ClusterFile::parse(&text).unwrap().secret,
-        b"from the environment"
+        env!("CARGO_MANIFEST_DIR").as_bytes()
     );
 
     let text = GOOD.replace(SECRET_LINE, "secret_env = \"DSYS_TEST_UNSET_VARIABLE\"");

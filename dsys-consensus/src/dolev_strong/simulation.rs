@@ -95,7 +95,7 @@ impl Cluster {
     }
 
     /// A node factory for the simulator, every configuration checked first.
-    pub fn factory(&self) -> Result<impl FnMut(NodeId) -> DolevStrong + 'static> {
+    pub fn factory(&self) -> Result<impl FnMut(NodeId) -> DolevStrong + 'static + use<>> {
         let keyring = Keyring::derived(self.key_seed, self.nodes);
         let nodes: Vec<DolevStrong> = (0..self.nodes as u32)
             .map(|i| DolevStrong::new(self.config_with(NodeId(i), keyring.clone())))

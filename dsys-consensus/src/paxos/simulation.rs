@@ -281,7 +281,7 @@ pub fn chosen_value_proposed_again(nodes: &[Option<SimPaxos>]) -> Result<(), Str
     for accepted in nodes.iter().flatten().filter_map(|n| n.accepted()) {
         *counts.entry(*accepted).or_default() += 1;
     }
-    for (&(chosen_ballot, chosen), _) in counts.iter().filter(|(_, &c)| c >= majority) {
+    for (&(chosen_ballot, chosen), _) in counts.iter().filter(|&(_, &c)| c >= majority) {
         for (i, node) in nodes.iter().enumerate() {
             if let Some((ballot, &value)) = node.as_ref().and_then(|n| n.accepting()) {
                 if ballot > chosen_ballot && value != chosen {
