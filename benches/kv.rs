@@ -312,12 +312,11 @@ fn leader(urls: &[String]) -> String {
         let client = awc::Client::new();
         loop {
             for url in urls {
-                if let Ok(mut r) = client.get(format!("{url}/status")).send().await {
-                    if let Ok(status) = r.json::<Value>().await {
-                        if let Some(l) = status["leader"].as_u64() {
-                            return urls[l as usize].clone();
-                        }
-                    }
+                if let Ok(mut r) = client.get(format!("{url}/status")).send().await
+                    && let Ok(status) = r.json::<Value>().await
+                    && let Some(l) = status["leader"].as_u64()
+                {
+                    return urls[l as usize].clone();
                 }
             }
             actix_rt::time::sleep(Duration::from_millis(100)).await;

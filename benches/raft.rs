@@ -192,10 +192,10 @@ fn run<N: Replicated>(clients: u64, commands: u64, placement: Placement) -> Run 
             .collect();
         let leader = 'found: loop {
             for (i, w) in watchers.iter_mut().enumerate() {
-                if let Some(Ok(event)) = w.next_within(Duration::from_millis(1)).await {
-                    if N::leads(&event) {
-                        break 'found NodeId(i as u32);
-                    }
+                if let Some(Ok(event)) = w.next_within(Duration::from_millis(1)).await
+                    && N::leads(&event)
+                {
+                    break 'found NodeId(i as u32);
                 }
             }
         };

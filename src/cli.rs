@@ -165,15 +165,14 @@ where
 /// after the common options.
 fn parse(registry: &Registry, args: &[OsString]) -> Result<Cli, clap::Error> {
     let mut command = Cli::command();
-    if args.get(1).is_some_and(|a| a == "sim") {
-        if let Some(entry) = args
+    if args.get(1).is_some_and(|a| a == "sim")
+        && let Some(entry) = args
             .get(2)
             .and_then(|a| a.to_str())
             .and_then(|name| registry.find(name))
-        {
-            let help = sim::algorithm_help(&entry.algorithm);
-            command = command.mut_subcommand("sim", |c| c.after_help(help));
-        }
+    {
+        let help = sim::algorithm_help(&entry.algorithm);
+        command = command.mut_subcommand("sim", |c| c.after_help(help));
     }
     let matches = command.try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)

@@ -205,10 +205,10 @@ async fn leader(urls: &[String]) -> Option<usize> {
         let Ok(mut response) = http.get(format!("{url}/status")).send().await else {
             continue;
         };
-        if let Ok(status) = response.json::<Value>().await {
-            if let Some(leader) = status["leader"].as_u64() {
-                return Some(leader as usize);
-            }
+        if let Ok(status) = response.json::<Value>().await
+            && let Some(leader) = status["leader"].as_u64()
+        {
+            return Some(leader as usize);
         }
     }
     None

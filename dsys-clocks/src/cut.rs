@@ -166,10 +166,10 @@ impl<'t> Cut<'t> {
             if event.time_ns > time_ns {
                 break;
             }
-            if let (Some(node), Some(_)) = (event.node, &event.clock) {
-                if let Some(last) = frontier.get_mut(node.index()) {
-                    *last = Some(event.index);
-                }
+            if let (Some(node), Some(_)) = (event.node, &event.clock)
+                && let Some(last) = frontier.get_mut(node.index())
+            {
+                *last = Some(event.index);
             }
         }
         Cut::new(trace, frontier).expect("every frontier entry is an event of its own node")
@@ -267,18 +267,18 @@ impl<'t> Cut<'t> {
                     // A delivery without a node (a hand-edited trace) is no
                     // node's event: it cannot be inside a cut.
                     let Some(to) = event.node else { continue };
-                    if let Some(&send) = sends.get(msg_id) {
-                        if !self.contains(send) {
-                            return Some(Orphan {
-                                from: *from,
-                                to,
-                                msg_id: *msg_id,
-                                kind: kind.clone(),
-                                msg: msg.clone(),
-                                send_index: send,
-                                deliver_index: event.index,
-                            });
-                        }
+                    if let Some(&send) = sends.get(msg_id)
+                        && !self.contains(send)
+                    {
+                        return Some(Orphan {
+                            from: *from,
+                            to,
+                            msg_id: *msg_id,
+                            kind: kind.clone(),
+                            msg: msg.clone(),
+                            send_index: send,
+                            deliver_index: event.index,
+                        });
                     }
                 }
                 _ => {}

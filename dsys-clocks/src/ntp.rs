@@ -284,12 +284,12 @@ impl Ntp {
     /// A node with the given role.
     pub fn new(role: Role, config: NtpConfig) -> Result<Self> {
         config.validate()?;
-        if let Role::Client { servers } = &role {
-            if servers.is_empty() {
-                return Err(Error::InvalidConfig(
-                    "an NTP client needs at least one server".to_string(),
-                ));
-            }
+        if let Role::Client { servers } = &role
+            && servers.is_empty()
+        {
+            return Err(Error::InvalidConfig(
+                "an NTP client needs at least one server".to_string(),
+            ));
         }
         Ok(Ntp {
             config,

@@ -531,14 +531,13 @@ pub fn recording_cut(trace: &Trace, id: SnapshotId, nodes: usize) -> Option<Cut<
         let Some(own) = own_events.get_mut(node.index()) else {
             continue;
         };
-        if frontier[node.index()].is_none() {
-            if let TraceKind::Emit { event: text } = &event.kind {
-                if *text == recorded {
-                    // own = [.., frontier, trigger]; the emit comes right after its trigger.
-                    let before_trigger = own.len().checked_sub(2).map(|i| own[i]);
-                    frontier[node.index()] = Some(before_trigger);
-                }
-            }
+        if frontier[node.index()].is_none()
+            && let TraceKind::Emit { event: text } = &event.kind
+            && *text == recorded
+        {
+            // own = [.., frontier, trigger]; the emit comes right after its trigger.
+            let before_trigger = own.len().checked_sub(2).map(|i| own[i]);
+            frontier[node.index()] = Some(before_trigger);
         }
         own.push(event.index);
     }
@@ -910,10 +909,10 @@ where
             SnapshotMsg::App(msg) => {
                 // Rule 3: in transit on every channel still being recorded.
                 for recording in self.recordings.values_mut() {
-                    if recording.open.contains(&from) {
-                        if let Some(log) = recording.incoming.get_mut(&from) {
-                            log.push(msg.clone());
-                        }
+                    if recording.open.contains(&from)
+                        && let Some(log) = recording.incoming.get_mut(&from)
+                    {
+                        log.push(msg.clone());
                     }
                 }
                 self.run_inner(ctx, Input::Message { from, msg });

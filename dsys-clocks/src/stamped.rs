@@ -518,15 +518,15 @@ impl Chatter {
     }
 
     fn schedule(&self, ctx: &mut Context<'_, Self>) {
-        if let Some((min, max)) = self.config.interval {
-            if self.actions < self.config.actions_max {
-                let after = if min >= max {
-                    min
-                } else {
-                    ctx.rng().random_range(min..=max)
-                };
-                ctx.set_timer(after, Speak);
-            }
+        if let Some((min, max)) = self.config.interval
+            && self.actions < self.config.actions_max
+        {
+            let after = if min >= max {
+                min
+            } else {
+                ctx.rng().random_range(min..=max)
+            };
+            ctx.set_timer(after, Speak);
         }
     }
 
@@ -555,10 +555,10 @@ impl Node for Chatter {
     }
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, _from: NodeId, msg: Chat) {
-        if Self::percent(ctx, self.config.forward_percent) {
-            if let Some(to) = Self::random_peer(ctx) {
-                ctx.send(to, msg);
-            }
+        if Self::percent(ctx, self.config.forward_percent)
+            && let Some(to) = Self::random_peer(ctx)
+        {
+            ctx.send(to, msg);
         }
     }
 

@@ -458,10 +458,10 @@ fn for_each_skew(
                     }
                 }
             }
-            if let (Some((h, hi)), Some((l, lo))) = (high, low) {
-                if hi != lo {
-                    f(t, Duration::from_nanos(h.abs_diff(l)), hi, lo);
-                }
+            if let (Some((h, hi)), Some((l, lo))) = (high, low)
+                && hi != lo
+            {
+                f(t, Duration::from_nanos(h.abs_diff(l)), hi, lo);
             }
         }
     }

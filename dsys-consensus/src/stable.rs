@@ -151,15 +151,15 @@ impl<T> Stable<T> {
     pub fn update<R>(&self, change: impl FnOnce(&mut T) -> R) -> R {
         let mut value = self.lock();
         let answer = change(&mut value);
-        if let Some(disk) = &self.disk {
-            if let Err(error) = (disk.write)(&disk.dir, &value) {
-                panic!(
-                    "stable storage in {} could not be written ({error}); stopping rather than \
+        if let Some(disk) = &self.disk
+            && let Err(error) = (disk.write)(&disk.dir, &value)
+        {
+            panic!(
+                "stable storage in {} could not be written ({error}); stopping rather than \
                      acting on a value that is not stored. Fix the cause (e.g. free disk space), \
                      then start the node again",
-                    disk.dir.display()
-                );
-            }
+                disk.dir.display()
+            );
         }
         answer
     }

@@ -900,8 +900,8 @@ proptest! {
             file.extend(frame(&postcard::to_stdvec(&snapshot(index, 1)).unwrap()));
             fs::write(dir.path().join("snapshot"), file).unwrap();
         }
-        if let Ok(mut storage) = FileStorage::<String>::open(dir.path()) {
-            if let Ok(state) = storage.load() {
+        if let Ok(mut storage) = FileStorage::<String>::open(dir.path())
+            && let Ok(state) = storage.load() {
                 let next = state
                     .entries
                     .last()
@@ -912,6 +912,5 @@ proptest! {
                 let _ = storage.save_snapshot(&snapshot(next, 2));
                 let _ = storage.append(&[entry(2, next.saturating_add(1))]);
             }
-        }
     }
 }

@@ -126,11 +126,11 @@ impl Node for Probe {
         self.readings.push(ctx.now());
         self.ticks.push((self.tick_set_at, ctx.now()));
         ctx.emit(self.ticks.len());
-        if let Some((to, count)) = self.stream {
-            if self.streamed < count {
-                ctx.send(to, Seq(self.streamed));
-                self.streamed += 1;
-            }
+        if let Some((to, count)) = self.stream
+            && self.streamed < count
+        {
+            ctx.send(to, Seq(self.streamed));
+            self.streamed += 1;
         }
         if let Some(period) = self.tick {
             self.tick_set_at = ctx.now();

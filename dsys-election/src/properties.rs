@@ -124,14 +124,14 @@ where
     };
     let highest = NodeId(highest as u32);
     for (i, node) in states.iter().enumerate() {
-        if let Some(node) = node {
-            if node.leader() != Some(highest) {
-                return Err(format!(
-                    "E2: n{i} holds {} as leader, but the highest live id is {highest}",
-                    node.leader()
-                        .map_or("no one".to_string(), |l| l.to_string())
-                ));
-            }
+        if let Some(node) = node
+            && node.leader() != Some(highest)
+        {
+            return Err(format!(
+                "E2: n{i} holds {} as leader, but the highest live id is {highest}",
+                node.leader()
+                    .map_or("no one".to_string(), |l| l.to_string())
+            ));
         }
     }
     Ok(())
@@ -144,12 +144,12 @@ where
 pub fn e1_states<N: Elector>(states: &[Option<N>]) -> Result<(), String> {
     let highest = NodeId(states.len().saturating_sub(1) as u32);
     for (i, node) in states.iter().enumerate() {
-        if let Some(leader) = node.as_ref().and_then(Elector::leader) {
-            if leader != highest {
-                return Err(format!(
-                    "E1: n{i} elected {leader}, but the highest id is {highest}"
-                ));
-            }
+        if let Some(leader) = node.as_ref().and_then(Elector::leader)
+            && leader != highest
+        {
+            return Err(format!(
+                "E1: n{i} elected {leader}, but the highest id is {highest}"
+            ));
         }
     }
     Ok(())

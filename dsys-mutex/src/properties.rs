@@ -324,10 +324,10 @@ pub fn section_story<N: Node<Event = Event>>(sim: &Simulation<N>) -> String {
                 open = Some((id, e.time));
             }
             Event::Exited => {
-                if let Some((holder, from)) = open.take() {
-                    if parts.len() < STORY_ENTRIES {
-                        parts.push(format!("{holder} {}–{} ms", ms(from), ms(e.time)));
-                    }
+                if let Some((holder, from)) = open.take()
+                    && parts.len() < STORY_ENTRIES
+                {
+                    parts.push(format!("{holder} {}–{} ms", ms(from), ms(e.time)));
                 }
             }
         }
@@ -336,10 +336,10 @@ pub fn section_story<N: Node<Event = Event>>(sim: &Simulation<N>) -> String {
     if total == 0 {
         return "nobody entered".into();
     }
-    if let Some((holder, from)) = open {
-        if parts.len() < STORY_ENTRIES {
-            parts.push(format!("{holder} from {} ms (still inside)", ms(from)));
-        }
+    if let Some((holder, from)) = open
+        && parts.len() < STORY_ENTRIES
+    {
+        parts.push(format!("{holder} from {} ms (still inside)", ms(from)));
     }
     let by: Vec<String> = per_node
         .iter()

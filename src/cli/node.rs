@@ -255,14 +255,12 @@ fn serve<N: Node>(
                 },
                 _ = tick.tick() => {
                     let mut lines = driver(None, &handle);
-                    if let Some(status) = status {
-                        if let Ok(line) = handle.inspect(status).await {
-                            if line != last_status {
+                    if let Some(status) = status
+                        && let Ok(line) = handle.inspect(status).await
+                            && line != last_status {
                                 lines.push(line.clone());
                                 last_status = line;
                             }
-                        }
-                    }
                     lines
                 }
                 _ = &mut interrupted => break,

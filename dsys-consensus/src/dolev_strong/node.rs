@@ -252,13 +252,12 @@ impl DolevStrong {
         if config.round_length.is_zero() {
             return invalid("round_length is zero: make it exceed the longest delay".into());
         }
-        if let Some(Traitor::LateReveal { coalition, .. }) = &config.traitor {
-            if coalition
+        if let Some(Traitor::LateReveal { coalition, .. }) = &config.traitor
+            && coalition
                 .iter()
                 .any(|k| config.keyring.position(&k.public()).is_none())
-            {
-                return invalid("a coalition key is not in the keyring".into());
-            }
+        {
+            return invalid("a coalition key is not in the keyring".into());
         }
         Ok(DolevStrong {
             config,
@@ -393,17 +392,17 @@ impl DolevStrong {
             to,
             round: reveal,
         }) = self.config.traitor.clone()
+            && reveal == round
+            && self.is_sender()
         {
-            if reveal == round && self.is_sender() {
-                let c = &self.config;
-                let mut chain = SignedChain::start(c.instance, c.sender, other, &c.key);
-                for key in &coalition {
-                    let signer = c.keyring.position(&key.public()).expect("validated");
-                    chain.append(c.instance, c.sender, signer, key);
-                }
-                self.signatures_made += 1 + coalition.len() as u64;
-                self.send_to(ctx, &chain, vec![to]);
+            let c = &self.config;
+            let mut chain = SignedChain::start(c.instance, c.sender, other, &c.key);
+            for key in &coalition {
+                let signer = c.keyring.position(&key.public()).expect("validated");
+                chain.append(c.instance, c.sender, signer, key);
             }
+            self.signatures_made += 1 + coalition.len() as u64;
+            self.send_to(ctx, &chain, vec![to]);
         }
     }
 

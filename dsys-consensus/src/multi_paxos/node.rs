@@ -737,11 +737,10 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             promises,
             ..
         } = &mut self.role
+            && *mine == ballot
         {
-            if *mine == ballot {
-                promises.insert(from, accepted);
-                self.maybe_lead(ctx);
-            }
+            promises.insert(from, accepted);
+            self.maybe_lead(ctx);
         }
     }
 

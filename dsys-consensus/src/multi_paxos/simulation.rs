@@ -122,13 +122,13 @@ pub fn decisions_per_slot(
 pub fn check_validity(sim: &Simulation<SimMultiPaxos>) -> Result<(), String> {
     for (slot, decisions) in decisions_per_slot(sim) {
         for d in &decisions {
-            if let Entry::Batch(commands) = &d.value {
-                if let Some(c) = commands.iter().find(|c| u128::from(c.command) != c.id) {
-                    return Err(format!(
+            if let Entry::Batch(commands) = &d.value
+                && let Some(c) = commands.iter().find(|c| u128::from(c.command) != c.id)
+            {
+                return Err(format!(
                         "Validity: slot {slot} at {} holds command {} under id {}, which the client never proposed",
                         d.node, c.command, c.id
                     ));
-                }
             }
         }
     }

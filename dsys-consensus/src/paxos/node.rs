@@ -87,12 +87,12 @@ impl PaxosConfig {
                 self.attempt_timeout_max, self.attempt_timeout
             )));
         }
-        if let Backoff::Randomised { min, max } = self.backoff {
-            if min > max {
-                return Err(Error::InvalidConfig(format!(
-                    "Paxos: back-off range {min:?}..={max:?} is empty; write min <= max"
-                )));
-            }
+        if let Backoff::Randomised { min, max } = self.backoff
+            && min > max
+        {
+            return Err(Error::InvalidConfig(format!(
+                "Paxos: back-off range {min:?}..={max:?} is empty; write min <= max"
+            )));
         }
         Ok(())
     }

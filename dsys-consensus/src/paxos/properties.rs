@@ -102,10 +102,10 @@ impl<V: Value> Observer<V> {
         let majority = nodes.len() / 2 + 1;
         for (i, node) in nodes.iter().enumerate() {
             let Some(node) = node else { continue };
-            if let Some(v) = node.proposal() {
-                if !self.proposed.contains(v) {
-                    self.proposed.push(v.clone());
-                }
+            if let Some(v) = node.proposal()
+                && !self.proposed.contains(v)
+            {
+                self.proposed.push(v.clone());
             }
             let Some((ballot, value)) = node.accepted() else {
                 continue;

@@ -253,10 +253,10 @@ pub fn model(nodes: usize, defect: Option<Defect>) -> Model<SimPaxos> {
             move |nodes: &[Option<SimPaxos>]| {
                 let proposed: Vec<u64> = (0..proposers).map(|i| value_of(NodeId(i))).collect();
                 for (i, node) in nodes.iter().enumerate() {
-                    if let Some(v) = node.as_ref().and_then(|n| n.decided()) {
-                        if !proposed.contains(v) {
-                            return Err(format!("n{i} decided {v}, which nobody proposed"));
-                        }
+                    if let Some(v) = node.as_ref().and_then(|n| n.decided())
+                        && !proposed.contains(v)
+                    {
+                        return Err(format!("n{i} decided {v}, which nobody proposed"));
                     }
                 }
                 Ok(())
@@ -283,13 +283,14 @@ pub fn chosen_value_proposed_again(nodes: &[Option<SimPaxos>]) -> Result<(), Str
     }
     for (&(chosen_ballot, chosen), _) in counts.iter().filter(|&(_, &c)| c >= majority) {
         for (i, node) in nodes.iter().enumerate() {
-            if let Some((ballot, &value)) = node.as_ref().and_then(|n| n.accepting()) {
-                if ballot > chosen_ballot && value != chosen {
-                    return Err(format!(
-                        "{chosen} is chosen at {chosen_ballot:?}, but n{i} proposes {value} at the \
+            if let Some((ballot, &value)) = node.as_ref().and_then(|n| n.accepting())
+                && ballot > chosen_ballot
+                && value != chosen
+            {
+                return Err(format!(
+                    "{chosen} is chosen at {chosen_ballot:?}, but n{i} proposes {value} at the \
                          higher {ballot:?}"
-                    ));
-                }
+                ));
             }
         }
     }

@@ -298,10 +298,10 @@ where
             RaftEvent::Rejected { id, reason } => Some((*id, outcome_of(reason))),
             _ => None,
         };
-        if let Some((id, outcome)) = answer {
-            if let Some((client, request)) = self.clients.remove(&id) {
-                ctx.send(client, ServiceMsg::Reply { request, outcome });
-            }
+        if let Some((id, outcome)) = answer
+            && let Some((client, request)) = self.clients.remove(&id)
+        {
+            ctx.send(client, ServiceMsg::Reply { request, outcome });
         }
         ctx.emit(event);
     }

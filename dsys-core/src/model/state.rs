@@ -313,21 +313,21 @@ where
                     fired,
                 ));
             }
-            if let (Some(node), Some(scripted)) = (&state.nodes[i], self.next_request(state, id)) {
-                if scripted.when.as_ref().is_none_or(|when| when(node)) {
-                    let mut asked = state.clone();
-                    asked.locals[i].issued += 1;
-                    let request = scripted.request.clone();
-                    self.record(&mut asked.history, Observed::Request { node: id, request });
-                    self.step(&mut asked, id, Input::Request(scripted.request.clone()));
-                    next.push((
-                        Action::Request {
-                            node: id,
-                            request: scripted.request.clone(),
-                        },
-                        asked,
-                    ));
-                }
+            if let (Some(node), Some(scripted)) = (&state.nodes[i], self.next_request(state, id))
+                && scripted.when.as_ref().is_none_or(|when| when(node))
+            {
+                let mut asked = state.clone();
+                asked.locals[i].issued += 1;
+                let request = scripted.request.clone();
+                self.record(&mut asked.history, Observed::Request { node: id, request });
+                self.step(&mut asked, id, Input::Request(scripted.request.clone()));
+                next.push((
+                    Action::Request {
+                        node: id,
+                        request: scripted.request.clone(),
+                    },
+                    asked,
+                ));
             }
             match &state.nodes[i] {
                 Some(node) if state.crashes < self.crashes_max => {

@@ -632,12 +632,12 @@ impl<N: Node> Simulation<N> {
                 });
             }
         }
-        if let Some((every, _)) = &self.watch {
-            if events.is_multiple_of(*every) {
-                let progress = self.progress();
-                let (_, watch) = self.watch.as_mut().expect("checked just above");
-                watch(&progress).map_err(Error::Stopped)?;
-            }
+        if let Some((every, _)) = &self.watch
+            && events.is_multiple_of(*every)
+        {
+            let progress = self.progress();
+            let (_, watch) = self.watch.as_mut().expect("checked just above");
+            watch(&progress).map_err(Error::Stopped)?;
         }
         Ok(())
     }

@@ -59,12 +59,12 @@ impl Latency {
     }
 
     fn validate(&self) -> Result<()> {
-        if let Latency::Uniform { min, max } = self {
-            if min > max {
-                return Err(Error::InvalidConfig(format!(
-                    "latency range {min:?}..{max:?} is empty: min must not exceed max"
-                )));
-            }
+        if let Latency::Uniform { min, max } = self
+            && min > max
+        {
+            return Err(Error::InvalidConfig(format!(
+                "latency range {min:?}..{max:?} is empty: min must not exceed max"
+            )));
         }
         Ok(())
     }

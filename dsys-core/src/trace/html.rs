@@ -467,10 +467,10 @@ fn nodes_of(trace: &Trace) -> usize {
             TraceKind::Partition { sides } => sides.iter().flatten().for_each(|n| see(n.0)),
             _ => {}
         }
-        if let Some(clock) = &event.clock {
-            if let Some(last) = clock.0.iter().rposition(|&c| c > 0) {
-                see(last as u32);
-            }
+        if let Some(clock) = &event.clock
+            && let Some(last) = clock.0.iter().rposition(|&c| c > 0)
+        {
+            see(last as u32);
         }
     }
     highest.map_or(0, |h| h as usize + 1)
@@ -551,12 +551,12 @@ fn named_nodes(detail: &str) -> Vec<u32> {
             let end = i + 1 + digits;
             let ends_word =
                 end >= bytes.len() || !(bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_');
-            if digits > 0 && ends_word {
-                if let Ok(n) = detail[i + 1..end].parse::<u32>() {
-                    if !found.contains(&n) {
-                        found.push(n);
-                    }
-                }
+            if digits > 0
+                && ends_word
+                && let Ok(n) = detail[i + 1..end].parse::<u32>()
+                && !found.contains(&n)
+            {
+                found.push(n);
             }
             i = end.max(i + 1);
         } else {

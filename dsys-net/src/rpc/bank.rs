@@ -114,10 +114,10 @@ pub fn balances_once(sim: &Simulation<RpcNode<Bank>>, server: NodeId) -> Bank {
     let mut seen = BTreeSet::new();
     let mut bank = Bank::default();
     for emitted in sim.events(server) {
-        if let RpcEvent::Executed { client, id, op } = &emitted.event {
-            if seen.insert((*client, *id)) {
-                bank.apply(op);
-            }
+        if let RpcEvent::Executed { client, id, op } = &emitted.event
+            && seen.insert((*client, *id))
+        {
+            bank.apply(op);
         }
     }
     bank

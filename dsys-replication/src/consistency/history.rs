@@ -177,13 +177,13 @@ impl<I, O> History<I, O> {
         order.sort_by_key(|&i| (self.ops[i].invoke, i));
         for i in order {
             let op = &self.ops[i];
-            if let Some(complete) = op.complete {
-                if complete < op.invoke {
-                    return Err(Error::InvalidHistory(format!(
+            if let Some(complete) = op.complete
+                && complete < op.invoke
+            {
+                return Err(Error::InvalidHistory(format!(
                         "operation {i} of client {} completes at {complete}, before its invocation at {}",
                         op.client, op.invoke
                     )));
-                }
             }
             if let Some(&(previous, _, complete)) = last.get(&op.client) {
                 match complete {

@@ -332,11 +332,11 @@ pub(crate) fn reachable<M: Model>(
         let mut found = Vec::new();
         for call in calls {
             work_left = work_left.checked_sub(1)?;
-            if let Some(next) = model.step(state, call.input, None) {
-                if !seen.contains(&next) {
-                    seen.insert(next.clone());
-                    found.push(next);
-                }
+            if let Some(next) = model.step(state, call.input, None)
+                && !seen.contains(&next)
+            {
+                seen.insert(next.clone());
+                found.push(next);
             }
         }
         states.extend(found);

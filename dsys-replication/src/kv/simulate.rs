@@ -320,11 +320,11 @@ pub fn drive<R: Replica>(
         .filter(|c| c.front.call().is_some_and(|call| !call.op.is_read()))
         .count() as u64;
     for client in &clients {
-        if let (Some(op), Some(call)) = (client.op, client.front.call()) {
-            if call.op.is_read() {
-                recorder.fail(op, nanos(end)).map_err(record_error)?;
-                counts.failed += 1;
-            }
+        if let (Some(op), Some(call)) = (client.op, client.front.call())
+            && call.op.is_read()
+        {
+            recorder.fail(op, nanos(end)).map_err(record_error)?;
+            counts.failed += 1;
         }
     }
     Ok(Outcome {

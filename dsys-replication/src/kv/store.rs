@@ -141,10 +141,10 @@ impl Store {
             self.by_index.remove(&old.index);
         }
         self.by_index.insert(self.applied, id.client);
-        if self.sessions.len() > self.sessions_max {
-            if let Some((_, oldest)) = self.by_index.pop_first() {
-                self.sessions.remove(&oldest);
-            }
+        if self.sessions.len() > self.sessions_max
+            && let Some((_, oldest)) = self.by_index.pop_first()
+        {
+            self.sessions.remove(&oldest);
         }
         Executed::Fresh(ret)
     }

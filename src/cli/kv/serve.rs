@@ -346,11 +346,10 @@ fn run<N: Served>(setup: Setup, node: N) -> anyhow::Result<ExitCode> {
             loop {
                 match events.next().await {
                     Ok(event) => {
-                        if let Some(reason) = N::halted(&event) {
-                            if let Some(tx) = halt_tx.take() {
+                        if let Some(reason) = N::halted(&event)
+                            && let Some(tx) = halt_tx.take() {
                                 let _ = tx.send(reason);
                             }
-                        }
                         if let Some(answer) = N::answer(&event) {
                             dispatcher.deliver(answer);
                         }

@@ -141,10 +141,11 @@ where
             p.acknowledged(index);
             let caught_up = p.matched == last;
             self.advance_commit(ctx);
-            if let Some(transfer) = self.transfer {
-                if transfer.to == from && caught_up {
-                    ctx.send(from, Msg::TimeoutNow(TimeoutNow { term: self.term }));
-                }
+            if let Some(transfer) = self.transfer
+                && transfer.to == from
+                && caught_up
+            {
+                ctx.send(from, Msg::TimeoutNow(TimeoutNow { term: self.term }));
             }
         } else {
             p.refused(index, hint);

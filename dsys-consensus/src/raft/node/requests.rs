@@ -107,17 +107,16 @@ where
     /// not yet committed, the request waits on that entry. Returns whether
     /// `session` was such a retry.
     fn answer_retry(&mut self, ctx: &mut Ctx<'_, SM, S>, id: RequestId, session: Session) -> bool {
-        if let Some(known) = self.sessions.get(&session.client) {
-            if known.seq == session.seq {
-                if let Some(output) = &known.output {
-                    ctx.emit(RaftEvent::Applied {
-                        id,
-                        index: known.last_index,
-                        output: output.clone(),
-                    });
-                    return true;
-                }
-            }
+        if let Some(known) = self.sessions.get(&session.client)
+            && known.seq == session.seq
+            && let Some(output) = &known.output
+        {
+            ctx.emit(RaftEvent::Applied {
+                id,
+                index: known.last_index,
+                output: output.clone(),
+            });
+            return true;
         }
         let in_flight = self
             .log

@@ -61,14 +61,14 @@ impl Manifest {
                 }
                 Err(source) => return Err(Error::Io { path, source }),
             };
-            if let Some(&sealed) = self.sealed.get((number - first) as usize) {
-                if bytes != sealed {
-                    return Err(Error::Corrupt(format!(
+            if let Some(&sealed) = self.sealed.get((number - first) as usize)
+                && bytes != sealed
+            {
+                return Err(Error::Corrupt(format!(
                         "{} has {bytes} bytes, but {sealed} were sealed in it: acknowledged entries were {}",
                         path.display(),
                         if bytes < sealed { "lost" } else { "changed" }
                     )));
-                }
             }
         }
         Ok(())
