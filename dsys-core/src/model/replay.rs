@@ -13,6 +13,10 @@ use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
 
 use super::report::ModelVerdict;
 
+/// How many times a replay fires a timer again when the node only re-armed
+/// it (see [`Model::replay`]).
+const REFIRES_MAX: usize = 8;
+
 impl<N> Model<N>
 where
     N: Node + Clone + Eq + Hash,
@@ -32,6 +36,12 @@ where
     /// RNG, where the model gives a zero clock and a fresh RNG per step: a
     /// node whose choices depend on either may take another branch, and
     /// the replay then stops with an error naming the step it cannot find.
+    /// One such case is followed: with [`Model::local_clocks`], a timer
+    /// that fired at its node's own deadline may find the simulator's
+    /// clock earlier than that (the node heard a message since, later in
+    /// the simulator's time than on its own clock) and re-arm instead of
+    /// acting; when the next step then cannot be found, the replay fires
+    /// that timer again, a few times at most, as a node that waited longer.
     pub fn replay(&self, path: &[Action<N>]) -> Result<Replayed<N>>
     where
         N::Timer: PartialEq,
@@ -144,7 +154,32 @@ where
                 Action::Deliver { .. } | Action::Fire { .. } => {}
             }
             set(Some(action.clone()));
-            match sim.step() {
+            let mut stepped = sim.step();
+            // With clocks of their own, a node whose timer fired read its
+            // own clock at the deadline; the simulator's one clock may show
+            // it earlier than the node's deadline (a message it heard since
+            // came later in the simulator's time), and the node re-armed the
+            // timer instead. Waiting longer is a run too: fire it again.
+            if let (true, Some(Action::Fire { node, timer })) =
+                (self.local_clocks, k.checked_sub(1).map(|j| &path[j]))
+            {
+                let again = Action::Fire {
+                    node: *node,
+                    timer: timer.clone(),
+                };
+                for _ in 0..REFIRES_MAX {
+                    if !matches!(stepped, Ok(false) | Err(Error::BadSchedule { .. })) {
+                        break;
+                    }
+                    set(Some(again.clone()));
+                    if !matches!(sim.step(), Ok(true)) {
+                        break;
+                    }
+                    set(Some(action.clone()));
+                    stepped = sim.step();
+                }
+            }
+            match stepped {
                 Ok(true) => {}
                 Ok(false) | Err(Error::BadSchedule { .. }) => {
                     return Err(Error::InvalidConfig(format!(
