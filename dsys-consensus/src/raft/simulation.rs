@@ -264,6 +264,10 @@ pub const ALGORITHM: Algorithm = Algorithm {
             breaks: "a server answers RequestVote before its vote is durable, so after a crash it votes again in the same term (Election Safety; the crash must fall between its vote and the next election: dsys check raft finds it in 8 steps)",
         },
         DefectInfo {
+            name: "commits-previous-term",
+            breaks: "a leader commits an entry of an earlier term by counting replicas: Figure 8's mistake (Leader Completeness; dsys check raft starts from Figure 8's second state and finds it in 11 steps)",
+        },
+        DefectInfo {
             name: "reads-without-read-index",
             breaks: "any server answers a read at once from its own state machine, with no read-index round (linearizability of the clients' reads: dsys check raft adds clients and finds a stale read at a follower in 9 steps; dsys sim raft judges logs, not reads, and does not see it)",
         },
@@ -273,6 +277,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
 /// The defect `name` asks for.
 fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
     Ok(match ALGORITHM.defect_named(name)? {
+        Some("commits-previous-term") => Some(Defect::CommitsPreviousTerm),
         Some("grants-two-votes") => Some(Defect::GrantsTwoVotes),
         Some("reads-without-read-index") => Some(Defect::ReadsWithoutReadIndex),
         Some(_) => Some(Defect::VoteNotPersisted),
