@@ -120,6 +120,7 @@
 //! ```
 
 mod message;
+pub mod model;
 mod node;
 pub mod properties;
 pub mod simulation;

@@ -327,8 +327,21 @@ impl<SM: StateMachine> MultiPaxos<SM> {
         sm: SM,
     ) -> Result<Self> {
         config.validate()?;
+        Ok(Self::with_any_timing(config, stable, sm))
+    }
+
+    /// [`new`](Self::new) without checking that the suspicion timeout
+    /// exceeds the heartbeat period: for [`super::model`], whose detector
+    /// suspects a peer silent since its last tick, so that one tick stands
+    /// for any longer silence. A deployment must not do that: it would
+    /// suspect every peer whose heartbeat is still in flight.
+    pub(super) fn with_any_timing(
+        config: MultiPaxosConfig,
+        stable: Stable<Durable<SM::Command>>,
+        sm: SM,
+    ) -> Self {
         let durable = stable.load();
-        Ok(MultiPaxos {
+        MultiPaxos {
             config,
             stable,
             seen_round: durable.round,
@@ -340,7 +353,7 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             leader: None,
             pending: VecDeque::new(),
             waiting: BTreeSet::new(),
-        })
+        }
     }
 
     /// Whether this replica leads (phase 1 done).
@@ -362,6 +375,12 @@ impl<SM: StateMachine> MultiPaxos<SM> {
             Role::Preparing { .. } => "preparing",
             Role::Leading { .. } => "leader",
         }
+    }
+
+    /// What this replica keeps in stable storage: what a restart reads
+    /// back.
+    pub fn durable(&self) -> &Durable<SM::Command> {
+        &self.durable
     }
 
     /// The highest ballot promised.

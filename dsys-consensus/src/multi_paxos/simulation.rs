@@ -5,14 +5,16 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
+use dsys_core::model::{ModelOptions, ModelVerdict};
 use dsys_core::scenario::{
-    run_scenario_with, Algorithm, Check, Outcome, Property, SettingInfo, SimOptions, Verdict,
+    run_scenario_with, Algorithm, Check, DefectInfo, Outcome, Property, SettingInfo, SimOptions,
+    Verdict,
 };
 use dsys_core::sim::Simulation;
 use dsys_core::NodeId;
 
 use super::message::{Command, Entry, MultiPaxosEvent, MultiPaxosRequest, Slot};
-use super::node::{Durable, MultiPaxos, MultiPaxosConfig};
+use super::node::{Defect, Durable, MultiPaxos, MultiPaxosConfig};
 use super::properties::{LogAgreement, StateMachineSafety};
 use crate::paxos::simulation::versus;
 use crate::properties::{self as consensus, by_instance};
@@ -280,7 +282,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     name: "multi-paxos",
     summary: "Multi-Paxos replicated log: a stable leader (phase 1 once), no-op gap filling, catch-up, batching; log agreement after every event",
     run: simulate,
-    model: None,
+    model: Some(check_model),
     settings: &[
         SettingInfo {
             name: "pipeline-max",
@@ -293,8 +295,22 @@ pub const ALGORITHM: Algorithm = Algorithm {
             help: "commands the leader puts in one slot (1 or more)",
         },
     ],
-    defects: &[],
+    defects: &[DefectInfo {
+        name: "ignores-accepted-values",
+        breaks: "a new leader fills its slots with its own proposals, ignoring what the promises reported (log agreement once a slot was chosen without it; dsys check multi-paxos finds it in 11 steps)",
+    }],
 };
+
+/// The defect `name` asks for.
+fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
+    Ok(ALGORITHM
+        .defect_named(name)?
+        .map(|_| Defect::IgnoresAcceptedValues))
+}
+
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    super::model::check_model(options, defect(options.defect.as_deref())?)
+}
 
 /// The properties `dsys sim multi-paxos` judges, and its figures.
 pub fn properties() -> Vec<Property<SimMultiPaxos>> {
@@ -411,6 +427,7 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
         pipeline_max: ALGORITHM.setting(options, "pipeline-max")?,
         batch_max: ALGORITHM.setting(options, "batch-max")?,
         report_proposals: true, // for the message counts
+        defect: defect(options.defect.as_deref())?,
         ..MultiPaxosConfig::default()
     };
     config.validate().map_err(|e| {
