@@ -82,48 +82,25 @@ fn the_same_seed_gives_the_same_report() {
 /// ALGORITHM --defect NAME` runs it (its options' defaults), with the
 /// property it breaks and the counterexample's length (the bully's defect
 /// breaks E1 in the initial state: a node declares itself at start).
+#[rustfmt::skip]
 const DEFECTS_FOUND: &[(&str, &str, usize, &str, usize)] = &[
     ("central-server", "grants-twice", 3, "ME1", 4),
     ("ricart-agrawala", "replies-in-section", 3, "ME1", 10),
     ("ricart-agrawala", "ignores-timestamps", 3, "ME1", 10),
     ("maekawa", "no-inquire", 3, "nobody left waiting", 7),
     ("bully", "declares-without-waiting", 3, "E1", 0),
-    (
-        "raft",
-        "commits-previous-term",
-        3,
-        "Leader Completeness",
-        11,
-    ),
+    ("raft", "commits-previous-term", 3, "Leader Completeness", 11),
     ("raft", "grants-two-votes", 3, "Election Safety", 6),
     ("raft", "vote-not-persisted", 3, "Election Safety", 8),
-    (
-        "raft",
-        "reads-without-read-index",
-        3,
-        "Linearizable reads",
-        9,
-    ),
+    ("raft", "reads-without-read-index", 3, "Linearizable reads", 9),
     ("paxos", "ignores-accepted-values", 3, "P2b", 10),
     ("paxos", "forgets-promise-at-restart", 3, "P2b", 12),
-    (
-        "multi-paxos",
-        "ignores-accepted-values",
-        3,
-        "Log agreement",
-        11,
-    ),
+    ("multi-paxos", "ignores-accepted-values", 3, "Log agreement", 11),
     ("byzantine-generals", "no-relay", 4, "IC1", 2),
     ("byzantine-generals", "ignores-direct-order", 4, "IC1", 7),
     ("dolev-strong", "no-relay", 3, "Agreement", 8),
     ("dolev-strong", "accepts-short-chains", 3, "Agreement", 8),
-    (
-        "primary-backup",
-        "answers-before-acks",
-        3,
-        "Linearizable",
-        5,
-    ),
+    ("primary-backup", "answers-before-acks", 3, "Linearizable", 5),
 ];
 
 /// Defects whose property is not a property of states or of the clients'

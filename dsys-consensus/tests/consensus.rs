@@ -32,3 +32,27 @@ pub(crate) fn counterexample<N: dsys_core::Node>(
         _ => panic!("no counterexample to {prefix}:\n{report}"),
     }
 }
+
+/// Replays `report`'s first counterexample in the simulator with `model`
+/// and returns why it breaks there the same property, after as many
+/// steps as the model checker found.
+pub(crate) fn replayed_violation<N>(
+    model: &dsys_core::model::Model<N>,
+    report: &dsys_core::model::ModelReport<N>,
+) -> String
+where
+    N: dsys_core::Node + Clone + Eq + std::hash::Hash,
+    N::Msg: Eq + std::hash::Hash,
+    N::Request: Clone,
+    N::Timer: PartialEq,
+{
+    let (name, path) = report.counterexample().expect("a counterexample");
+    let trail = report.trail.as_deref().expect("a counterexample's trail");
+    let replayed = model.replay(trail).expect("replays");
+    let (property, why, steps) = replayed
+        .violated
+        .unwrap_or_else(|| panic!("{name} is not broken in the replay:\n{report}"));
+    assert_eq!(property, name, "{report}");
+    assert_eq!(steps, path.len(), "{report}");
+    why
+}

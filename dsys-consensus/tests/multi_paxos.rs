@@ -279,7 +279,7 @@ fn message_counts_equal_their_formulas_under_faults() {
 
 #[test]
 fn the_model_checker_finds_a_leader_that_ignores_accepted_values() {
-    use crate::counterexample;
+    use crate::{counterexample, replayed_violation};
     use dsys_consensus::multi_paxos::model::model;
 
     // n0 has `+1` (request 1) chosen with n1's acceptance; n1 suspects n0
@@ -291,12 +291,7 @@ fn the_model_checker_finds_a_leader_that_ignores_accepted_values() {
     let (_, path) = report.counterexample().unwrap();
     assert_eq!(path[5], "n1's timer Tick fires", "{report}");
     // The counterexample replays in the simulator to the same violation.
-    let replayed = broken()
-        .replay(report.trail.as_deref().unwrap())
-        .expect("replays");
-    let (property, why, steps) = replayed.violated.expect("the violation is reproduced");
-    assert!(property.starts_with("Log agreement"), "{property}");
-    assert_eq!(steps, 11);
+    let why = replayed_violation(&broken(), &report);
     assert!(why.starts_with("slot 1: "), "{why}");
 }
 

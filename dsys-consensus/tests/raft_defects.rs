@@ -916,7 +916,7 @@ fn the_model_checker_holds_raft_safe_and_finds_both_vote_defects() {
 
 #[test]
 fn the_model_checker_finds_a_stale_read_in_the_clients_history() {
-    use crate::counterexample;
+    use crate::{counterexample, replayed_violation};
     use dsys_consensus::raft::model::{reads_model, ModelRaft, READ_ID};
     use dsys_core::model::{History, Observed, Property};
 
@@ -952,18 +952,13 @@ fn the_model_checker_finds_a_stale_read_in_the_clients_history() {
         path[8], "n1 is asked Read { id: 1000, query: () }",
         "{report}"
     );
-    let replayed = broken()
-        .replay(report.trail.as_deref().unwrap())
-        .expect("replays");
-    let (property, why, steps) = replayed.violated.expect("the stale read is reproduced");
-    assert!(property.starts_with("Linearizable reads"), "{property}");
-    assert_eq!(steps, 9);
+    let why = replayed_violation(&broken(), &report);
     assert!(why.contains("n1's read returned 0"), "{why}");
 }
 
 #[test]
 fn the_model_checker_finds_figure_8_from_its_start() {
-    use crate::counterexample;
+    use crate::{counterexample, replayed_violation};
     use dsys_consensus::raft::model::figure_8_model;
 
     // From the disks Figure 8's first two elections leave: n0 wins term 3
@@ -980,12 +975,7 @@ fn the_model_checker_finds_figure_8_from_its_start() {
     let (_, path) = report.counterexample().unwrap();
     assert_eq!(path[0], "n0's timer Election fires", "{report}");
     assert_eq!(path[8], "n1's timer Election fires", "{report}");
-    let replayed = broken()
-        .replay(report.trail.as_deref().unwrap())
-        .expect("replays");
-    let (property, why, steps) = replayed.violated.expect("the violation is reproduced");
-    assert!(property.starts_with("Leader Completeness"), "{property}");
-    assert_eq!(steps, 11);
+    let why = replayed_violation(&broken(), &report);
     assert!(why.contains("leader n1 of term 4 lacks entry 1"), "{why}");
     // Correct Raft from the same start, over every run as long as that.
     let report = figure_8_model(None).depth_max(11).check();
