@@ -218,4 +218,13 @@ mod tests {
         // Memory-only storage never touches a disk.
         assert!(Stable::new(0u8).disk.is_none());
     }
+
+    #[test]
+    fn the_debug_form_shows_the_stored_value() {
+        // A trace of a node shows what its disk holds, after an update too.
+        let stable = Stable::new(vec![1u8, 2]);
+        assert_eq!(format!("{stable:?}"), "Stable([1, 2])");
+        stable.update(|v| v.push(3));
+        assert_eq!(format!("{stable:?}"), "Stable([1, 2, 3])");
+    }
 }
