@@ -314,6 +314,45 @@ fn invalid_configurations_are_refused_with_a_reason() {
     assert!(err.to_string().contains("heartbeat_interval"), "{err}");
 }
 
+#[test]
+fn each_invalid_setting_is_refused_on_its_own_and_the_limits_are_allowed() {
+    // RaftConfig::validate: one bad value is enough, whatever the others,
+    // and the reason names the setting at fault.
+    let refused = |change: fn(&mut RaftConfig), reason: &str| {
+        let mut bad = RaftConfig::default();
+        change(&mut bad);
+        let err = bad.validate().unwrap_err();
+        assert!(err.to_string().contains(reason), "{reason}: {err}");
+    };
+    refused(
+        |c| c.election_timeout_min = Duration::ZERO,
+        "election timeouts",
+    );
+    refused(
+        |c| c.election_timeout_min = Duration::from_millis(400),
+        "election timeouts",
+    );
+    refused(
+        |c| c.heartbeat_interval = Duration::ZERO,
+        "heartbeat_interval",
+    );
+    refused(|c| c.append_entries_max = 0, "append_entries_max");
+    refused(|c| c.inflight_appends_max = 0, "inflight_appends_max");
+    refused(|c| c.uncommitted_entries_max = 0, "uncommitted_entries_max");
+    refused(|c| c.sessions_max = 0, "sessions_max");
+    refused(
+        |c| c.initial_voters = Some(BTreeSet::new()),
+        "initial_voters",
+    );
+    // Equal election timeouts (a fixed timeout) and a heartbeat just below
+    // the shortest timeout are allowed.
+    let limits = RaftConfig {
+        heartbeat_interval: Duration::from_millis(149),
+        ..config()
+    };
+    assert!(limits.validate().is_ok(), "{limits:?}");
+}
+
 // ----- the leader's side ---------------------------------------------------
 
 const N2: NodeId = NodeId(2);
