@@ -592,6 +592,32 @@ fn a_read_is_answered_only_once_a_heartbeat_round_confirms_leadership() {
 }
 
 #[test]
+fn a_new_leaders_read_waits_for_its_first_entry_to_commit() {
+    // Dissertation §6.4: until the no-op of its term commits, a new leader
+    // does not know the commit index, so a read is served at that no-op's
+    // index at the earliest, even once a quorum has confirmed its round.
+    let log = vec![entry(1, 1), entry(1, 2)];
+    let mut h = leader(config(), log, 2); // term 2, its no-op at 3
+    assert_eq!(h.node().commit_index(), 2);
+    h.request(RaftRequest::Read { id: 7, query: () });
+    let read_done = |effects: &[EffectOf<R>]| {
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Emit(RaftEvent::ReadDone { id: 7, .. })))
+    };
+    // n1 answers the read's heartbeat: the round is confirmed, but the
+    // no-op is not committed, so the read waits.
+    let effects = h.message(N1, ack(2, 0, true, 0, 1));
+    assert!(!read_done(&effects), "{effects:?}");
+    // n1 stores the no-op: it commits, and the read is answered.
+    assert_eq!(
+        h.message(N1, ack(2, 3, true, 0, 1)),
+        vec![Effect::Emit(RaftEvent::ReadDone { id: 7, output: 3 })]
+    );
+    assert_eq!(h.node().commit_index(), 3);
+}
+
+#[test]
 fn a_follower_behind_the_snapshot_gets_install_snapshot() {
     // Raft §7: the entries the follower needs were compacted away, so the
     // leader sends the snapshot that replaced them, and streams the rest
