@@ -1,7 +1,9 @@
 //! Handler tests: one event in, the whole list of effects out, each
 //! citing the rule it checks.
 use super::*;
-use crate::raft::message::{AppendEntries, AppendResponse, InstallSnapshot, RequestVote, Vote};
+use crate::raft::message::{
+    AppendEntries, AppendResponse, InstallSnapshot, MembershipChange, RequestVote, Vote,
+};
 use crate::raft::types::{Entry, Payload, Session};
 use crate::raft::{Counter, MemStorage};
 use dsys_core::testing::Harness;
@@ -731,4 +733,81 @@ fn a_retried_session_command_adds_no_entry_and_is_answered_with_its_index() {
         })]
     );
     assert_eq!(h.node().log().last_index(), 3);
+}
+
+fn change(id: RequestId, change: MembershipChange) -> RaftRequest<u64, ()> {
+    RaftRequest::ChangeMembership { id, change }
+}
+
+/// What the server answered request `id` with, among `effects`: accepted
+/// (`Ok`, the change's index) or refused (`Err`).
+fn change_answer(effects: &[EffectOf<R>], id: RequestId) -> Option<Result<LogIndex, Rejection>> {
+    effects.iter().find_map(|e| match e {
+        Effect::Emit(RaftEvent::MembershipChanged { id: i, index, .. }) if *i == id => {
+            Some(Ok(*index))
+        }
+        Effect::Emit(RaftEvent::Rejected { id: i, reason }) if *i == id => {
+            Some(Err(reason.clone()))
+        }
+        _ => None,
+    })
+}
+
+#[test]
+fn membership_changes_go_one_at_a_time_after_the_leader_commits_in_its_term() {
+    // Dissertation §4.1: only a leader changes the membership, one change
+    // at a time, and (the fix of §4.1's bug) only once it has committed an
+    // entry of its own term.
+    let n3 = NodeId(3);
+    let mut f = follower(config(), &MemStorage::new());
+    let effects = f.request(change(1, MembershipChange::AddLearner(n3)));
+    assert_eq!(
+        change_answer(&effects, 1),
+        Some(Err(Rejection::NotLeader { leader: None }))
+    );
+
+    let mut h = leader(config(), vec![], 0);
+    let effects = h.request(change(2, MembershipChange::AddLearner(n3)));
+    assert_eq!(
+        change_answer(&effects, 2),
+        Some(Err(Rejection::MembershipChangePending)),
+        "the no-op of term 1 is not committed yet"
+    );
+    h.message(N1, ack(1, 1, true, 0, 0)); // the no-op commits
+    let effects = h.request(change(3, MembershipChange::Remove(NodeId(9))));
+    assert!(
+        matches!(
+            change_answer(&effects, 3),
+            Some(Err(Rejection::InvalidMembershipChange(_)))
+        ),
+        "{effects:?}"
+    );
+    let effects = h.request(change(4, MembershipChange::AddLearner(n3)));
+    assert_eq!(change_answer(&effects, 4), Some(Ok(2)));
+    // The new learner gets the log at once (and the leader never sends to
+    // itself).
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { to, .. } if *to == n3)),
+        "{effects:?}"
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send { to, .. } if *to == N0)),
+        "{effects:?}"
+    );
+    // A second change waits while the first is uncommitted ...
+    let effects = h.request(change(5, MembershipChange::Remove(n3)));
+    assert_eq!(
+        change_answer(&effects, 5),
+        Some(Err(Rejection::MembershipChangePending))
+    );
+    // ... and goes ahead once it commits, the committed change last in the
+    // committed log.
+    h.message(N1, ack(1, 2, true, 0, 0));
+    assert_eq!(h.node().commit_index(), 2);
+    let effects = h.request(change(6, MembershipChange::Remove(n3)));
+    assert_eq!(change_answer(&effects, 6), Some(Ok(3)));
 }
