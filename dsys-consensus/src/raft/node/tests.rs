@@ -811,3 +811,134 @@ fn membership_changes_go_one_at_a_time_after_the_leader_commits_in_its_term() {
     let effects = h.request(change(6, MembershipChange::Remove(n3)));
     assert_eq!(change_answer(&effects, 6), Some(Ok(3)));
 }
+
+#[test]
+fn a_full_sessions_table_expires_only_the_least_recently_used_session() {
+    // Dissertation §6.3: the table holds `sessions_max` sessions; opening
+    // one more expires the least recently used, whose commands are then
+    // refused, while the others still apply.
+    let mut h = leader(
+        RaftConfig {
+            sessions_max: 2,
+            ..config()
+        },
+        vec![],
+        0,
+    );
+    for id in 1..=3 {
+        h.request(RaftRequest::OpenSession { id }); // sessions 2, 3 and 4
+    }
+    h.message(N1, ack(1, 4, true, 0, 0));
+    let command = |client| RaftRequest::Propose {
+        id: 10 + u128::from(client),
+        command: 5,
+        session: Some(Session { client, seq: 1 }),
+    };
+    h.request(command(2));
+    h.request(command(3));
+    assert_eq!(
+        h.message(N1, ack(1, 6, true, 0, 0)),
+        vec![
+            Effect::Emit(RaftEvent::Rejected {
+                id: 12,
+                reason: Rejection::SessionExpired { client: 2 }
+            }),
+            Effect::Emit(RaftEvent::Applied {
+                id: 13,
+                index: 6,
+                output: 5
+            }),
+        ]
+    );
+}
+
+#[test]
+fn a_session_command_applies_once_and_an_older_one_is_refused_stale() {
+    // Dissertation §6.3: a second copy of a session command in the log
+    // (the client retried across a leader change) is answered with the
+    // first copy's output and index, and a command older than the
+    // session's latest is refused, never applied.
+    let session = |seq| Some(Session { client: 1, seq });
+    let copy = |index| Entry {
+        term: 1,
+        index,
+        payload: Payload::Command {
+            session: session(1),
+            command: 5,
+        },
+    };
+    let open = Entry {
+        term: 1,
+        index: 1,
+        payload: Payload::OpenSession,
+    };
+    let mut h = leader(config(), vec![open, copy(2), copy(3)], 0); // no-op at 4
+    let retry = |id, seq, command| RaftRequest::Propose {
+        id,
+        command,
+        session: session(seq),
+    };
+    h.request(retry(1, 1, 5)); // waits on the copy at 3
+    assert_eq!(
+        h.message(N1, ack(2, 4, true, 0, 0)),
+        vec![Effect::Emit(RaftEvent::Applied {
+            id: 1,
+            index: 2,
+            output: 5
+        })]
+    );
+    h.request(retry(2, 2, 7));
+    h.message(N1, ack(2, 5, true, 0, 0));
+    assert_eq!(h.node().state_machine().value, 5 + 7);
+    h.request(retry(3, 1, 100));
+    assert_eq!(
+        h.message(N1, ack(2, 6, true, 0, 0)),
+        vec![Effect::Emit(RaftEvent::Rejected {
+            id: 3,
+            reason: Rejection::StaleSession
+        })]
+    );
+    assert_eq!(h.node().state_machine().value, 5 + 7);
+}
+
+#[test]
+fn a_leader_that_removes_itself_steps_down_once_the_removal_commits() {
+    // Dissertation §4.2.2: it leads until the configuration without it
+    // commits, then steps down.
+    let mut h = leader(config(), vec![], 0);
+    h.message(N1, ack(1, 1, true, 0, 0)); // the no-op commits
+    let effects = h.request(change(1, MembershipChange::Remove(N0)));
+    assert_eq!(change_answer(&effects, 1), Some(Ok(2)));
+    // The new configuration's quorum is n1 and n2, without the leader.
+    h.message(N1, ack(1, 2, true, 0, 0));
+    assert!(h.node().is_leader(), "the removal is not committed yet");
+    let effects = h.message(N2, ack(1, 2, true, 0, 0));
+    assert!(
+        effects.contains(&role(1, Role::Follower, None)),
+        "{effects:?}"
+    );
+    assert!(!h.node().is_leader());
+}
+
+#[test]
+fn snapshots_are_taken_every_threshold_applied_entries_and_never_with_zero() {
+    // Raft §7: a server compacts its log once `snapshot_threshold` applied
+    // entries follow its last snapshot; 0 turns automatic snapshots off.
+    let with = |snapshot_threshold| {
+        let mut h = leader(
+            RaftConfig {
+                snapshot_threshold,
+                ..config()
+            },
+            vec![],
+            0,
+        );
+        h.message(N1, ack(1, 1, true, 0, 0)); // the no-op applies
+        h.request(propose(1, 5));
+        h.message(N1, ack(1, 2, true, 0, 0));
+        h
+    };
+    assert_eq!(with(3).node().snapshot_meta().index, 0, "2 of 3 applied");
+    assert_eq!(with(2).node().snapshot_meta().index, 2);
+    assert_eq!(with(0).node().snapshot_meta().index, 0, "never");
+}
