@@ -760,6 +760,7 @@ fn skip(options: &SimOptions) -> Option<Verdict> {
 mod tests {
     use super::*;
 
+    use dsys_core::sim::{Latency, LinkConfig};
     use dsys_core::testing::Harness;
     use dsys_core::Effect;
 
@@ -822,7 +823,7 @@ mod tests {
     }
 
     #[test]
-    fn a_node_keeps_its_configuration_and_counts_its_rounds() {
+    fn a_node_keeps_its_configuration_counts_its_rounds_and_shows_its_clock() {
         let (n0, n1) = (NodeId(0), NodeId(1));
         let mut master = Harness::new(Berkeley::new(n0, quiet()).unwrap(), n0, 2);
         assert!(master.node().is_master());
@@ -846,6 +847,8 @@ mod tests {
             );
         }
         assert_eq!(slave.node().rounds(), 3);
+        // Its clock took the three adjustments of 1 ns.
+        assert_eq!(slave.node().clock().offset_ns(Duration::ZERO), 3);
     }
 
     #[test]
@@ -1042,6 +1045,27 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_group_wins_even_after_a_smaller_one_later_in_the_order() {
+        let ms = |x: i64| x * 1_000_000;
+        // Sorted: a lone clock, a pair, then a group of three; the master
+        // (n0) is not among them.
+        let estimates = [
+            (NodeId(1), 0),
+            (NodeId(2), ms(100)),
+            (NodeId(3), ms(105)),
+            (NodeId(4), ms(200)),
+            (NodeId(5), ms(203)),
+            (NodeId(6), ms(206)),
+        ];
+        let (average, used) =
+            fault_tolerant_average(&estimates, Some(Duration::from_millis(10)), NodeId(0));
+        assert_eq!(
+            (average, used),
+            (ms(203), vec![NodeId(4), NodeId(5), NodeId(6)])
+        );
+    }
+
+    #[test]
     fn ties_prefer_the_group_with_the_master() {
         let ms = |x: i64| x * 1_000_000;
         let estimates = [
@@ -1062,6 +1086,44 @@ mod tests {
             fault_tolerant_average(&[], threshold, NodeId(0)),
             (0, vec![])
         );
+    }
+
+    /// Master n0 and slave n1 on clocks that keep true time's rate, n1's
+    /// 10 ms ahead, over links of exactly 1 ms each way: every estimate is
+    /// exact, and the round of 0 ms moves both to true time + 5 ms.
+    fn two_clocks_10_ms_apart(until: Duration) -> Simulation<Berkeley> {
+        let mut sim = Simulation::new(2, 0, |id| {
+            Berkeley::new(id, BerkeleyConfig::default()).unwrap()
+        });
+        sim.set_all_links(LinkConfig::reliable(Latency::uniform_ms(1, 1)))
+            .unwrap();
+        sim.set_clock(NodeId(1), ClockConfig::default().offset_ms(10))
+            .unwrap();
+        sim.run_until(until).unwrap();
+        sim
+    }
+
+    #[test]
+    fn validity_admits_clocks_exactly_on_the_edges_of_the_hardware_range() {
+        // Until the average at 50 ms, n0 reads the lowest hardware clock and
+        // n1 the highest; then both read the middle. Not one nanosecond
+        // outside: a margin of zero holds.
+        let sim = two_clocks_10_ms_apart(MS(1000));
+        let both = [NodeId(0), NodeId(1)];
+        assert_eq!(
+            validity(&sim, &both, Duration::ZERO, Duration::ZERO),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn agreement_needs_every_correct_node_adjusted_and_then_skew_within_the_bound() {
+        let both = [NodeId(0), NodeId(1)];
+        let why = agreement(&two_clocks_10_ms_apart(MS(40)), &both, MS(1)).unwrap_err();
+        assert!(why.starts_with("not every correct node"), "{why}");
+        // From n1's adjustment on, both read exactly true time + 5 ms.
+        let sim = two_clocks_10_ms_apart(MS(1000));
+        assert_eq!(agreement(&sim, &both, Duration::ZERO), Ok(()));
     }
 
     #[test]
