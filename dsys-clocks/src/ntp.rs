@@ -644,6 +644,362 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 mod tests {
     use super::*;
 
+    use dsys_core::scenario::LatencyRange;
+    use dsys_core::testing::Harness;
+    use dsys_core::Effect;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+    const US: fn(u64) -> Duration = Duration::from_micros;
+
+    type Effects = Vec<Effect<Packet, Timer, SyncEvent>>;
+
+    /// A started client of `servers`, as n1 of four: 1 ms minimum delay, ρ =
+    /// 500 ppm, no readings.
+    fn client(servers: &[u32]) -> Harness<Ntp> {
+        let config = NtpConfig {
+            min_one_way_delay: MS(1),
+            sample_interval: None,
+            ..NtpConfig::default()
+        };
+        let servers = servers.iter().map(|&s| NodeId(s)).collect();
+        let mut h = Harness::new(
+            Ntp::new(Role::Client { servers }, config).unwrap(),
+            NodeId(1),
+            4,
+        );
+        h.start();
+        h
+    }
+
+    /// The `transmit` of the packet to `to` among `effects`.
+    fn transmit_to(effects: &Effects, to: NodeId) -> Duration {
+        effects
+            .iter()
+            .find_map(|e| match e {
+                Effect::Send { to: t, msg } if *t == to => Some(msg.transmit),
+                _ => None,
+            })
+            .expect("a packet to the server")
+    }
+
+    /// A server's answer to our packet `origin`, received at `receive` on its
+    /// clock and sent straight back.
+    fn answer(stratum: u8, root_bound: Duration, origin: Duration, receive: Duration) -> Packet {
+        Packet {
+            stratum,
+            root_bound,
+            origin: Some(origin),
+            receive: Some(receive),
+            transmit: receive,
+        }
+    }
+
+    /// One exchange with stratum-1 server n0, whose clock is 1 s ahead of
+    /// the client's hardware: polled at `at` ms, `out` ms there and `back` ms
+    /// back. The effects of the answer.
+    fn exchange(h: &mut Harness<Ntp>, at: u64, out: u64, back: u64) -> Effects {
+        let n0 = NodeId(0);
+        h.set_now(MS(at));
+        let origin = transmit_to(&h.timer(Timer::Poll), n0);
+        h.set_now(MS(at + out + back));
+        h.message(n0, answer(1, Duration::ZERO, origin, MS(1000 + at + out)))
+    }
+
+    #[test]
+    fn zero_intervals_and_bad_slew_rates_are_rejected_each_alone() {
+        let base = NtpConfig::default();
+        let rejected = |c: NtpConfig| c.validate().is_err();
+        assert!(rejected(NtpConfig {
+            poll_interval: Duration::ZERO,
+            ..base
+        }));
+        assert!(rejected(NtpConfig {
+            sample_interval: Some(Duration::ZERO),
+            ..base
+        }));
+        assert!(rejected(NtpConfig {
+            discipline: Discipline::slew(0),
+            ..base
+        }));
+        assert_eq!(
+            NtpConfig {
+                sample_interval: None,
+                ..base
+            }
+            .validate(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_sample_bound_adds_half_the_delay_less_the_minimum_drift_and_the_servers_bound() {
+        let config = NtpConfig {
+            min_one_way_delay: MS(1),
+            ..NtpConfig::default()
+        };
+        // 14/2 − 1 ms + 500 ppm of 110 ms + 3 ms.
+        assert_eq!(config.sample_bound(MS(14), MS(110), MS(3)), US(9055));
+        // Half a delay below the minimum counts as zero.
+        assert_eq!(config.sample_bound(MS(1), MS(2), MS(3)), US(3001));
+    }
+
+    #[test]
+    fn the_filter_keeps_eight_samples_and_trusts_the_shortest_delay() {
+        let n0 = NodeId(0);
+        let mut h = client(&[0]);
+        // A 10 ms round trip: the clock steps 1 s ahead, with 5 − 1 ms + ρ·10 ms.
+        assert_eq!(
+            exchange(&mut h, 100, 5, 5),
+            vec![Effect::Emit(SyncEvent::Adjusted {
+                before: MS(110),
+                after: MS(1110),
+                bound: ErrorBound::External(US(4005)),
+            })]
+        );
+        assert_eq!(h.node().stratum(), 2);
+        // A 2 ms round trip is better: used at once (the offset is unchanged).
+        let best = SyncEvent::Adjusted {
+            before: MS(1202),
+            after: MS(1202),
+            bound: ErrorBound::External(US(1)),
+        };
+        assert_eq!(exchange(&mut h, 200, 1, 1), vec![Effect::Emit(best)]);
+        // Seven more of 10 ms: worse, so nothing changes.
+        for at in (300..=900).step_by(100) {
+            assert_eq!(exchange(&mut h, at, 5, 5), vec![], "at {at} ms");
+        }
+        let filter = h.node().filter(n0);
+        assert_eq!(filter.len(), FILTER_SAMPLES);
+        assert_eq!(filter[0].taken_at, MS(202));
+        assert_eq!(filter[0].delay, MS(2));
+        // The ninth pushes the 2 ms sample out: the oldest of the 10 ms ones
+        // (taken at 310 ms) is now the best, and new, with 700 ms of drift.
+        assert_eq!(
+            exchange(&mut h, 1000, 5, 5),
+            vec![Effect::Emit(SyncEvent::Adjusted {
+                before: MS(2010),
+                after: MS(2010),
+                bound: ErrorBound::External(US(4005 + 350)),
+            })]
+        );
+        assert_eq!(h.node().filter(n0)[0].taken_at, MS(310));
+    }
+
+    #[test]
+    fn only_the_last_four_packets_may_be_answered_and_each_once() {
+        let n0 = NodeId(0);
+        let mut h = client(&[0]);
+        // Packets at 0 (on start), 100, 200, 300 and 400 ms, all unanswered.
+        for at in [100, 200, 300, 400] {
+            h.set_now(MS(at));
+            h.timer(Timer::Poll);
+        }
+        h.set_now(MS(410));
+        let samples = |h: &Harness<Ntp>| h.node().filter(n0).len();
+        // The packet of 0 ms is forgotten: an answer to it is bogus.
+        assert_eq!(
+            h.message(n0, answer(1, Duration::ZERO, MS(0), MS(405))),
+            vec![]
+        );
+        assert_eq!(samples(&h), 0);
+        // The one of 100 ms is remembered, and answered once only.
+        let adjusted = h.message(n0, answer(1, Duration::ZERO, MS(100), MS(406)));
+        assert!(
+            matches!(adjusted[..], [Effect::Emit(SyncEvent::Adjusted { .. })]),
+            "{adjusted:?}"
+        );
+        assert_eq!(samples(&h), 1);
+        assert_eq!(
+            h.message(n0, answer(1, Duration::ZERO, MS(100), MS(407))),
+            vec![]
+        );
+        assert_eq!(samples(&h), 1);
+        h.message(n0, answer(1, Duration::ZERO, MS(400), MS(408)));
+        assert_eq!(samples(&h), 2);
+    }
+
+    #[test]
+    fn neither_an_unsynchronised_server_nor_a_passive_peer_gives_a_sample() {
+        let (n0, n2) = (NodeId(0), NodeId(2));
+        let mut h = client(&[0]);
+        // n2, not a server, says hello: we answer it on our polls.
+        h.set_now(MS(10));
+        let hello = Packet {
+            stratum: 1,
+            root_bound: Duration::ZERO,
+            origin: None,
+            receive: None,
+            transmit: MS(5),
+        };
+        assert_eq!(h.message(n2, hello), vec![]);
+        h.set_now(MS(100));
+        let polled = h.timer(Timer::Poll);
+        assert_eq!(transmit_to(&polled, n2), MS(100));
+        h.set_now(MS(104));
+        // n2's answer is right, but n2 is not a server.
+        assert_eq!(
+            h.message(n2, answer(1, Duration::ZERO, MS(100), MS(102))),
+            vec![]
+        );
+        // n0 answers, but is not synchronised itself.
+        let unsynchronised = answer(STRATUM_UNSYNCHRONISED, Duration::MAX, MS(100), MS(102));
+        assert_eq!(h.message(n0, unsynchronised), vec![]);
+        assert_eq!(
+            (h.node().filter(n0).len(), h.node().filter(n2).len()),
+            (0, 0)
+        );
+        assert_eq!(h.node().stratum(), STRATUM_UNSYNCHRONISED);
+        assert_eq!(h.node().root_bound(MS(104)), Duration::MAX);
+    }
+
+    #[test]
+    fn the_server_with_the_smallest_bound_now_wins_counting_drift_since_its_sample() {
+        let (n0, n2) = (NodeId(0), NodeId(2));
+        let mut h = client(&[0, 2]);
+        // n0 (stratum 1, exact) answers our first packet with a 10 ms round
+        // trip: bound 5 − 1 ms + ρ·10 ms.
+        h.set_now(MS(10));
+        assert_eq!(
+            h.message(n0, answer(1, Duration::ZERO, MS(0), MS(5))),
+            vec![Effect::Emit(SyncEvent::Adjusted {
+                before: MS(10),
+                after: MS(10),
+                bound: ErrorBound::External(US(4005)),
+            })]
+        );
+        // Almost a second later n2 (stratum 2, 50 ms ahead, claiming 4 ms)
+        // answers with a 2 ms round trip: 4 ms + ρ·2 ms beats n0's 4.005 ms
+        // grown by ρ·992 ms.
+        h.set_now(MS(1000));
+        h.timer(Timer::Poll);
+        h.set_now(MS(1002));
+        assert_eq!(
+            h.message(n2, answer(2, MS(4), MS(1000), MS(1051))),
+            vec![Effect::Emit(SyncEvent::Adjusted {
+                before: MS(1002),
+                after: MS(1052),
+                bound: ErrorBound::External(US(4001)),
+            })]
+        );
+        assert_eq!(h.node().stratum(), 3);
+        assert_eq!(h.node().clock().offset_ns(MS(1002)), 50_000_000);
+        assert_eq!(h.node().root_bound(MS(1102)), US(4001 + 50));
+        assert_eq!(h.node().filter(n0).len(), 1);
+    }
+
+    #[test]
+    fn a_reference_keeps_its_settings_and_emits_readings_every_sample_interval() {
+        let config = NtpConfig {
+            min_one_way_delay: MS(1),
+            ..NtpConfig::default()
+        };
+        let mut h = Harness::new(Ntp::new(Role::Reference, config).unwrap(), NodeId(0), 1);
+        assert_eq!(h.node().config(), &config);
+        assert_eq!(h.node().role(), &Role::Reference);
+        h.set_now(MS(3));
+        let sample = Effect::SetTimer {
+            after: MS(20),
+            timer: Timer::Sample,
+        };
+        assert_eq!(
+            h.start(),
+            vec![
+                Effect::Emit(SyncEvent::Adjusted {
+                    before: MS(3),
+                    after: MS(3),
+                    bound: ErrorBound::External(Duration::ZERO),
+                }),
+                sample.clone(),
+                Effect::SetTimer {
+                    after: MS(100),
+                    timer: Timer::Poll
+                },
+            ]
+        );
+        h.set_now(MS(23));
+        assert_eq!(
+            h.timer(Timer::Sample),
+            vec![Effect::Emit(SyncEvent::Reading { clock: MS(23) }), sample]
+        );
+    }
+
+    /// `hierarchy(nodes)` with `config`, on the simulator's default links
+    /// (1–10 ms) and perfect clocks, run for 1 s.
+    fn run_hierarchy(nodes: usize, config: NtpConfig) -> Simulation<Ntp> {
+        let roles = hierarchy(nodes);
+        let mut sim = Simulation::new(nodes, 1, move |id| {
+            Ntp::new(roles[id.index()].clone(), config).unwrap()
+        });
+        sim.run_until(MS(1000)).unwrap();
+        sim
+    }
+
+    #[test]
+    fn the_strata_checker_names_a_node_at_another_stratum_than_expected() {
+        let sim = run_hierarchy(3, NtpConfig::default());
+        assert_eq!(strata(&sim, &[1, 2, 3]), Ok(()));
+        assert_eq!(
+            strata(&sim, &[1, 2, 2]),
+            Err("n2 is at stratum 3 at the end, expected 2".to_string())
+        );
+        assert_eq!(
+            strata(&sim, &[1, 2]),
+            Err("n2 is at stratum 3 at the end, expected none".to_string())
+        );
+        assert_eq!(accuracy(&sim), Ok(()));
+    }
+
+    #[test]
+    fn the_accuracy_checker_catches_an_overestimated_minimum_delay() {
+        // Links take 1 to 10 ms each way: assuming 5 ms, a client claims too
+        // small a bound for an asymmetric exchange.
+        let config = NtpConfig {
+            min_one_way_delay: MS(5),
+            ..NtpConfig::default()
+        };
+        let why = accuracy(&run_hierarchy(2, config)).unwrap_err();
+        assert!(why.contains("n1 reads"), "{why}");
+    }
+
+    #[test]
+    fn the_scenario_takes_the_minimum_delay_from_the_options_and_keeps_n0_exact() {
+        let options = SimOptions {
+            nodes: 4,
+            seed: 7,
+            latency: LatencyRange {
+                min: MS(3),
+                max: MS(9),
+            },
+            ..SimOptions::default()
+        };
+        assert_eq!(
+            scenario_config(&options),
+            NtpConfig {
+                min_one_way_delay: MS(3),
+                ..NtpConfig::default()
+            }
+        );
+        let clocks = scenario_clocks(&options);
+        assert_eq!(clocks.len(), 4);
+        assert_eq!(clocks[0], ClockConfig::default());
+        assert_eq!(clocks[1..], DriftingClocks::default().clocks(7, 4)[1..]);
+    }
+
+    #[test]
+    fn the_scenario_judges_the_strata_only_after_six_polls() {
+        let verdicts = |until| {
+            let options = SimOptions {
+                until,
+                ..SimOptions::default()
+            };
+            simulate(&options).unwrap().report.verdicts
+        };
+        let short = verdicts(MS(599));
+        assert_eq!(short[1].0, "strata reached");
+        assert!(matches!(short[1].1, Verdict::Skipped(_)), "{short:?}");
+        assert!(verdicts(MS(600)).iter().all(|(_, v)| *v == Verdict::Holds));
+    }
+
     #[test]
     fn hierarchies_of_every_size_have_one_reference() {
         assert_eq!(hierarchy_strata(1), vec![1]);
