@@ -398,4 +398,30 @@ mod tests {
         );
         assert_eq!(drift_over(Duration::ZERO, 500), Duration::ZERO);
     }
+
+    #[test]
+    fn a_correction_of_exactly_the_threshold_is_slewed_and_one_above_it_stepped() {
+        let discipline = Discipline::step_above(MS(10), 1000);
+        let mut clock = SoftwareClock::new(discipline).unwrap();
+        assert_eq!(clock.discipline(), discipline);
+        assert_eq!(
+            clock.adjust(MS(0), 10_000_000),
+            Adjustment::Slewing {
+                by_ns: 10_000_000,
+                duration: Duration::from_secs(10)
+            }
+        );
+        assert_eq!(
+            clock.adjust(MS(0), 10_000_001),
+            Adjustment::Stepped { by_ns: 10_000_001 }
+        );
+    }
+
+    #[test]
+    fn only_a_discipline_that_slews_everything_never_steps() {
+        assert_eq!(Discipline::default(), Discipline::STEP);
+        assert!(Discipline::STEP.may_step());
+        assert!(Discipline::step_above(MS(128), 500).may_step());
+        assert!(!Discipline::slew(500).may_step());
+    }
 }
