@@ -325,12 +325,6 @@ impl Berkeley {
         }
     }
 
-    fn sample_later(&self, ctx: &mut Context<'_, Self>) {
-        if let Some(interval) = self.config.sample_interval {
-            ctx.set_timer(interval, Timer::Sample);
-        }
-    }
-
     fn start_round(&mut self, ctx: &mut Context<'_, Self>) {
         let config = self.config;
         let Some(master) = self.master.as_mut() else {
@@ -520,7 +514,7 @@ impl Node for Berkeley {
     type Event = SyncEvent;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        self.sample_later(ctx);
+        sync::sample_later(ctx, self.config.sample_interval, Timer::Sample);
         self.start_round(ctx);
     }
 
@@ -562,10 +556,7 @@ impl Node for Berkeley {
             Timer::Round => self.start_round(ctx),
             Timer::Average { round } => self.average(ctx, round),
             Timer::Sample => {
-                ctx.emit(SyncEvent::Reading {
-                    clock: self.clock.read(ctx.now()),
-                });
-                self.sample_later(ctx);
+                sync::sample(ctx, &self.clock, self.config.sample_interval, Timer::Sample)
             }
         }
     }

@@ -304,12 +304,6 @@ impl Cristian {
         self.client.as_ref().map_or(0, |c| c.syncs)
     }
 
-    fn sample_later(&self, ctx: &mut Context<'_, Self>) {
-        if let Some(interval) = self.config.sample_interval {
-            ctx.set_timer(interval, Timer::Sample);
-        }
-    }
-
     /// Sends the next request of this synchronisation, or ends it.
     fn next_request_or_finish(&mut self, ctx: &mut Context<'_, Self>) {
         let config = self.config;
@@ -373,7 +367,7 @@ impl Node for Cristian {
                 bound: ErrorBound::External(Duration::ZERO),
             });
         }
-        self.sample_later(ctx);
+        sync::sample_later(ctx, self.config.sample_interval, Timer::Sample);
         self.next_request_or_finish(ctx);
     }
 
@@ -445,10 +439,7 @@ impl Node for Cristian {
                 }
             }
             Timer::Sample => {
-                ctx.emit(SyncEvent::Reading {
-                    clock: self.clock.read(ctx.now()),
-                });
-                self.sample_later(ctx);
+                sync::sample(ctx, &self.clock, self.config.sample_interval, Timer::Sample)
             }
         }
     }

@@ -346,12 +346,6 @@ impl Ntp {
         }
     }
 
-    fn sample_later(&self, ctx: &mut Context<'_, Self>) {
-        if let Some(interval) = self.config.sample_interval {
-            ctx.set_timer(interval, Timer::Sample);
-        }
-    }
-
     fn poll(&mut self, ctx: &mut Context<'_, Self>) {
         let now = ctx.now();
         let offset_ns = self.clock.offset_ns(now);
@@ -442,7 +436,7 @@ impl Node for Ntp {
                 }
             }
         }
-        self.sample_later(ctx);
+        sync::sample_later(ctx, self.config.sample_interval, Timer::Sample);
         self.poll(ctx);
     }
 
@@ -491,10 +485,7 @@ impl Node for Ntp {
         match timer {
             Timer::Poll => self.poll(ctx),
             Timer::Sample => {
-                ctx.emit(SyncEvent::Reading {
-                    clock: self.clock.read(ctx.now()),
-                });
-                self.sample_later(ctx);
+                sync::sample(ctx, &self.clock, self.config.sample_interval, Timer::Sample)
             }
         }
     }

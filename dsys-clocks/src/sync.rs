@@ -75,7 +75,7 @@ use std::time::Duration;
 
 use dsys_core::scenario::{run_scenario_with, Outcome, Property, SimOptions, Verdict};
 use dsys_core::sim::{ClockConfig, Emitted, Simulation};
-use dsys_core::{Node, NodeId};
+use dsys_core::{Context, Node, NodeId};
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -614,6 +614,33 @@ pub fn check_skew<N: Node<Event = SyncEvent>>(
         }
     });
     first_violation.map_or(Ok(()), Err)
+}
+
+/// Arms `timer` for the node's next clock reading, `interval` from now,
+/// when readings are asked for (`interval` is `Some`): what Cristian,
+/// Berkeley and NTP do at start and after each reading.
+pub(crate) fn sample_later<N: Node>(
+    ctx: &mut Context<'_, N>,
+    interval: Option<Duration>,
+    timer: N::Timer,
+) {
+    if let Some(interval) = interval {
+        ctx.set_timer(interval, timer);
+    }
+}
+
+/// A sampling timer fired: emits a [`SyncEvent::Reading`] of `clock` now,
+/// for the tracks, and arms the next reading.
+pub(crate) fn sample<N: Node<Event = SyncEvent>>(
+    ctx: &mut Context<'_, N>,
+    clock: &SoftwareClock,
+    interval: Option<Duration>,
+    timer: N::Timer,
+) {
+    ctx.emit(SyncEvent::Reading {
+        clock: clock.read(ctx.now()),
+    });
+    sample_later(ctx, interval, timer);
 }
 
 /// Applies a correction of `delta_ns` to `clock` at hardware time `now` and
