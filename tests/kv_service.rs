@@ -52,18 +52,34 @@ async fn call_leader(
     body: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> (u16, Value) {
-    let deadline = Instant::now() + Duration::from_secs(20);
     let mut url = url.to_string();
     loop {
         let (status, answer, location) =
-            call(client, method.clone(), &url, body, idempotency_key).await;
+            call_through_elections(client, method.clone(), &url, body, idempotency_key).await;
         match status {
             307 => url = location.expect("a redirect names the leader"),
-            503 if Instant::now() < deadline => {
-                actix_rt::time::sleep(Duration::from_millis(100)).await
-            }
             _ => return (status, answer),
         }
+    }
+}
+
+/// [`call`], again every 100 ms for up to 20 s while the replica answers
+/// 503: no leader known, an election under way (a suspicion on a loaded
+/// machine can start one at any moment).
+async fn call_through_elections(
+    client: &awc::Client,
+    method: Method,
+    url: &str,
+    body: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> (u16, Value, Option<String>) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answered = call(client, method.clone(), url, body, idempotency_key).await;
+        if answered.0 != 503 || Instant::now() >= deadline {
+            return answered;
+        }
+        actix_rt::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -123,21 +139,14 @@ fn check_backend(backend: &str) {
         // it knows one: on a loaded machine a suspicion can start an
         // election between the two calls, and the follower answers 503
         // until it ends).
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let (status, answer, location) = loop {
-            let answered = call(
-                &client,
-                Method::PUT,
-                &at(follower, "/kv/greeting"),
-                Some(r#"{"value":"hello"}"#),
-                None,
-            )
-            .await;
-            if answered.0 != 503 || Instant::now() >= deadline {
-                break answered;
-            }
-            actix_rt::time::sleep(Duration::from_millis(100)).await;
-        };
+        let (status, answer, location) = call_through_elections(
+            &client,
+            Method::PUT,
+            &at(follower, "/kv/greeting"),
+            Some(r#"{"value":"hello"}"#),
+            None,
+        )
+        .await;
         if status == 307 {
             // The redirect names a leader and points at its URL: the one
             // found above, unless the leader moved meanwhile.
