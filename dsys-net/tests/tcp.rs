@@ -74,6 +74,16 @@ fn collect(transport: &TcpTransport<TestMsg>, node: NodeId) -> Inbox {
     got
 }
 
+/// A loopback address nobody listens on now: a port the system handed
+/// out, whose listener is already dropped (a test may start a node there
+/// later).
+fn closed_addr() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
 fn config(id: u32) -> TcpConfig {
     let mut config = TcpConfig::new(
         CLUSTER,
@@ -801,10 +811,7 @@ async fn a_flood_of_silent_connections_is_bounded() {
 #[actix_rt::test]
 async fn a_full_queue_drops_and_counts() {
     // Node 1's address has no listener: the link never connects.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = closed_addr();
     let mut c = config(0);
     c.queue_capacity = 4;
     c.peers.insert(NodeId(1), peer(1, dead));
@@ -835,10 +842,7 @@ async fn a_full_queue_drops_and_counts() {
 
 #[actix_rt::test]
 async fn a_link_to_an_unreachable_peer_gives_up_and_starts_again() {
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = closed_addr();
     let mut c = config(0);
     c.link_give_up_after = Duration::from_millis(100);
     c.peers.insert(NodeId(1), peer(1, dead));
@@ -866,10 +870,7 @@ async fn a_link_to_an_unreachable_peer_gives_up_and_starts_again() {
 async fn a_peer_that_connects_to_us_is_dialled_at_once() {
     // Node 1 is down when node 0 first sends, so node 0's link backs off
     // for at least 20 s — longer than any wait below.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = closed_addr();
     let mut c = config(0);
     c.reconnect_backoff_min = Duration::from_secs(40);
     c.reconnect_backoff_max = Duration::from_secs(40);
@@ -983,10 +984,7 @@ fn sessions() -> (Session, Session) {
 async fn a_message_of_exactly_frame_bytes_max_is_accepted() {
     let msg = TestMsg::Blob(vec![7; 100]);
     let exact = Postcard.encoded_len(&(NodeId(1), &msg)).unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = closed_addr();
     let mut c = config(0);
     c.frame_bytes_max = exact;
     c.peers.insert(NodeId(1), peer(1, dead));
@@ -1009,10 +1007,7 @@ async fn messages_queued_before_the_connection_leave_in_one_write() {
     // Node 1 is down when node 0 sends: node 0's link fails its first
     // attempt and backs off for 40 s, so every message is queued before it
     // connects; node 1 then speaks first, and node 0 dials at once.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let addr = closed_addr();
     let mut c = config(0);
     c.reconnect_backoff_min = Duration::from_secs(40);
     c.reconnect_backoff_max = Duration::from_secs(40);
@@ -1064,10 +1059,7 @@ async fn shutdown_flushes_an_older_link_too() {
     let t = mesh::<TestMsg>(2, |c| c.shutdown_flush_timeout = Duration::from_secs(60));
     let inbox = collect(&t[1], NodeId(1));
     real_peer_still_served(&t, &inbox, 0).await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = closed_addr();
     t[0].set_peer(NodeId(2), peer(2, dead));
     for _ in 0..1000 {
         t[0].send(NodeId(0), NodeId(1), TestMsg::Blob(vec![1; 10_000]));
