@@ -424,23 +424,35 @@ pub struct InTransit {
 mod tests {
     use super::*;
 
-    /// A hand-made trace: n0 sends m0 to n1 (delivered), n1 sends m1 to n0
-    /// (still in flight).
-    fn two_messages() -> Trace {
-        let mut trace = Trace::new();
-        let send = |to: u32, msg_id| TraceKind::Send {
+    /// A hand-made trace's send of message `msg_id` to `to`.
+    fn send(to: u32, msg_id: u64) -> TraceKind {
+        TraceKind::Send {
             to: NodeId(to),
             msg_id,
             kind: "M".into(),
             msg: format!("M{msg_id}"),
-        };
-        let deliver = |from: u32, msg_id| TraceKind::Deliver {
+        }
+    }
+
+    /// A hand-made trace's delivery of message `msg_id` from `from`.
+    fn deliver(from: u32, msg_id: u64) -> TraceKind {
+        TraceKind::Deliver {
             from: NodeId(from),
             msg_id,
             kind: "M".into(),
             msg: format!("M{msg_id}"),
-        };
-        let stamp = |v: &[u64]| Some(VectorTimestamp(v.to_vec()));
+        }
+    }
+
+    /// A vector timestamp, as a trace event holds it.
+    fn stamp(v: &[u64]) -> Option<VectorTimestamp> {
+        Some(VectorTimestamp(v.to_vec()))
+    }
+
+    /// A hand-made trace: n0 sends m0 to n1 (delivered), n1 sends m1 to n0
+    /// (still in flight).
+    fn two_messages() -> Trace {
+        let mut trace = Trace::new();
         let start = TraceKind::Start { incarnation: 0 };
         trace.push(0, Some(NodeId(0)), stamp(&[1, 0]), start.clone()); // 0
         trace.push(0, Some(NodeId(1)), stamp(&[0, 1]), start); // 1
@@ -522,20 +534,7 @@ mod tests {
     /// simulator records network events).
     fn three_nodes() -> Trace {
         let mut trace = Trace::new();
-        let stamp = |v: &[u64]| Some(VectorTimestamp(v.to_vec()));
         let start = TraceKind::Start { incarnation: 0 };
-        let send = |to: u32, msg_id| TraceKind::Send {
-            to: NodeId(to),
-            msg_id,
-            kind: "M".into(),
-            msg: format!("M{msg_id}"),
-        };
-        let deliver = |from: u32, msg_id| TraceKind::Deliver {
-            from: NodeId(from),
-            msg_id,
-            kind: "M".into(),
-            msg: format!("M{msg_id}"),
-        };
         trace.push(0, Some(NodeId(0)), stamp(&[1, 0, 0]), start.clone()); // 0
         trace.push(0, Some(NodeId(1)), stamp(&[0, 1, 0]), start.clone()); // 1
         trace.push(0, Some(NodeId(2)), stamp(&[0, 0, 1]), start); // 2
