@@ -283,6 +283,8 @@ pub struct Model<N: Node> {
     /// Whether states carry the clients' history: a history property is
     /// judged.
     records: bool,
+    /// Whether history entries carry vector timestamps.
+    causal: bool,
     keep: Option<Keep<N>>,
     depth_max: usize,
     states_max: usize,
@@ -291,6 +293,9 @@ pub struct Model<N: Node> {
     strategy: Strategy,
     watch: Option<SearchWatch>,
 }
+
+/// Why an `eventually` property is violated.
+const ENDS_WITHOUT: &str = "a run ends (nothing more can happen) without it";
 
 /// How many states a search expands between two calls of its watch.
 const WATCH_EVERY: usize = 1 << 13;
@@ -315,6 +320,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("restart_from", &self.restart_from.is_some())
             .field("properties", &self.properties)
             .field("observes", &self.keep.is_some())
+            .field("causal_history", &self.causal)
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
             .finish_non_exhaustive()
@@ -350,6 +356,7 @@ where
             restart_from: None,
             properties: Vec::new(),
             records: false,
+            causal: false,
             keep: None,
             depth_max: 64,
             states_max: 1_000_000,
@@ -577,11 +584,26 @@ where
         self
     }
 
-    /// Appends `observed` to `history` if the model records it.
-    fn record(&self, history: &mut History<N>, observed: Observed<N>) {
-        if self.records && self.keep.as_ref().is_none_or(|keep| keep(&observed)) {
-            history.push(observed);
-        }
+    /// Stamps each entry of the clients' [`History`] with a vector
+    /// timestamp, so that a history property can ask which entries
+    /// [happened before](History::happened_before) which: ME3, the order
+    /// of entries to a critical section, is judged so. The model keeps a
+    /// vector clock per node, ticked at each entry the node makes, and
+    /// every message carries its sender's clock, merged into the
+    /// receiver's on delivery (clocks survive a crash: they belong to the
+    /// process, as in the simulator's trace).
+    ///
+    /// The clocks are part of the state, so states that differ only in
+    /// what happened before what are distinct, and the space grows.
+    pub fn causal_history(mut self) -> Self {
+        self.causal = true;
+        self
+    }
+
+    /// Whether `observed` goes into the history: the model records one and
+    /// [`Model::observes`] keeps it.
+    fn keeps(&self, observed: &Observed<N>) -> bool {
+        self.records && self.keep.as_ref().is_none_or(|keep| keep(observed))
     }
 
     /// Cuts paths at `steps` steps.
@@ -783,8 +805,9 @@ where
                     }
                     None
                 }
-                Property::Eventually(_, done) => (ends == Some(true) && !done(&state.nodes))
-                    .then(|| "a run ends (nothing more can happen) without it".to_string()),
+                Property::Eventually(_, done) => {
+                    (ends == Some(true) && !done(&state.nodes)).then(|| ENDS_WITHOUT.to_string())
+                }
                 Property::Always(..) | Property::Sometimes(..) | Property::History(..) => None,
             };
             if let Some(why) = why {

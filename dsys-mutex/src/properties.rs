@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | ME1 safety | at most one process may execute in the critical section at a time | [`me1_states`] (after every event, over node states), [`me1_trace`] (over `Entered`/`Exited`) |
 //! | ME2 liveness | requests to enter and exit eventually succeed | [`me2_trace`] |
-//! | ME3 ordering | if one request to enter happened-before another, entry is granted in that order | [`me3_trace`] (with the simulator's vector timestamps) |
+//! | ME3 ordering | if one request to enter happened-before another, entry is granted in that order | [`me3_trace`] (with the simulator's vector timestamps), [`me3_history`] (a model's, with the model's) |
 //!
 //! ME2 holds only under the algorithm's assumptions (a reliable network, no
 //! crashes): [`properties`] judges it on every run, and calls a violation
@@ -18,12 +18,13 @@
 
 use std::time::Duration;
 
+use dsys_core::model::{History, Observed};
 use dsys_core::scenario::{Check, Property, SimOptions, Verdict};
 use dsys_core::sim::Simulation;
 use dsys_core::trace::{Trace, TraceKind};
 use dsys_core::{Node, NodeId};
 
-use crate::{Event, MutexNode, Phase};
+use crate::{Event, MutexNode, Phase, Request};
 
 #[cfg(test)]
 mod tests;
@@ -121,45 +122,66 @@ pub struct Attempt {
     pub entered: Option<usize>,
 }
 
+/// What one record of a run says about the section, for [`attempts`].
+#[derive(Clone, Copy)]
+enum Step {
+    Enter,
+    Entered,
+    Exited,
+    Crash,
+}
+
 /// Every `Enter` request that a node accepted (it was neither waiting nor
 /// inside), with the entry that answered it.
 pub fn attempts(trace: &Trace) -> Vec<Attempt> {
+    attempts_of(trace.events().iter().filter_map(|e| {
+        let step = match &e.kind {
+            TraceKind::Request { request } if request == "Enter" => Step::Enter,
+            TraceKind::Crash => Step::Crash,
+            kind => match event_of(kind)? {
+                Event::Entered => Step::Entered,
+                Event::Exited => Step::Exited,
+            },
+        };
+        Some((e.index, e.node?, step))
+    }))
+}
+
+/// The attempts of a run given as its section steps, each with its index
+/// in the run (what an [`Attempt`] points to).
+fn attempts_of(steps: impl IntoIterator<Item = (usize, NodeId, Step)>) -> Vec<Attempt> {
     let mut open: Vec<Option<usize>> = Vec::new(); // per node: index into `all`
     let mut phase: Vec<Phase> = Vec::new();
     let mut all: Vec<Attempt> = Vec::new();
-    for e in trace.events() {
-        let Some(node) = e.node else { continue };
+    for (index, node, step) in steps {
         let i = node.index();
         if i >= phase.len() {
             phase.resize(i + 1, Phase::Released);
             open.resize(i + 1, None);
         }
-        match &e.kind {
-            TraceKind::Request { request } if request == "Enter" => {
+        match step {
+            Step::Enter => {
                 if phase[i] == Phase::Released {
                     phase[i] = Phase::Wanted;
                     open[i] = Some(all.len());
                     all.push(Attempt {
                         node,
-                        requested: e.index,
+                        requested: index,
                         entered: None,
                     });
                 }
             }
-            TraceKind::Crash => {
+            Step::Crash => {
                 phase[i] = Phase::Released;
                 open[i] = None;
             }
-            kind => match event_of(kind) {
-                Some(Event::Entered) => {
-                    phase[i] = Phase::Held;
-                    if let Some(a) = open[i].take() {
-                        all[a].entered = Some(e.index);
-                    }
+            Step::Entered => {
+                phase[i] = Phase::Held;
+                if let Some(a) = open[i].take() {
+                    all[a].entered = Some(index);
                 }
-                Some(Event::Exited) => phase[i] = Phase::Released,
-                None => {}
-            },
+            }
+            Step::Exited => phase[i] = Phase::Released,
         }
     }
     all
@@ -201,27 +223,94 @@ pub fn me2_trace(trace: &Trace) -> Result<(), String> {
 /// (by the simulator's vector timestamps), the first was granted first.
 pub fn me3_trace(trace: &Trace) -> Result<(), String> {
     let all = attempts(trace);
-    for a in &all {
-        for b in &all {
+    let Some((a, b, b_entered)) = me3_broken(&all, |x, y| trace.happens_before(x, y)) else {
+        return Ok(());
+    };
+    let events = trace.events();
+    Err(format!(
+        "ME3: {}'s request at {:?} happened-before {}'s at {:?}, but {} entered first (at {:?})",
+        a.node,
+        events[a.requested].time(),
+        b.node,
+        events[b.requested].time(),
+        b.node,
+        events[b_entered].time()
+    ))
+}
+
+/// ME3 over a model's history: whenever one `Enter` request
+/// [happened before](History::happened_before) another, the first was
+/// granted first. For models with [`Model::causal_history`]; without
+/// stamps no request is known to precede another, and it holds. A model's
+/// history records no crashes, so judge it on models without them.
+///
+/// ```
+/// use dsys_core::model::{History, Observed};
+/// use dsys_core::trace::VectorTimestamp;
+/// use dsys_core::NodeId;
+/// use dsys_mutex::central_server::CentralServer;
+/// use dsys_mutex::properties::me3_history;
+/// use dsys_mutex::{Event, Request};
+///
+/// let mut history = History::<CentralServer>::new();
+/// let enter = |node| Observed::Request { node: NodeId(node), request: Request::Enter };
+/// let entered = |node| Observed::Event { node: NodeId(node), event: Event::Entered };
+/// history.push_stamped(enter(1), VectorTimestamp(vec![0, 1]));
+/// history.push_stamped(enter(0), VectorTimestamp(vec![1, 1])); // n0 heard n1's request
+/// history.push_stamped(entered(0), VectorTimestamp(vec![2, 1]));
+/// assert!(me3_history(&history).unwrap_err().starts_with("ME3: n1's request"));
+/// ```
+///
+/// [`Model::causal_history`]: dsys_core::model::Model::causal_history
+pub fn me3_history<N: MutexNode>(history: &History<N>) -> Result<(), String> {
+    let steps = history.iter().enumerate().filter_map(|(index, observed)| {
+        let (node, step) = match observed {
+            Observed::Request {
+                node,
+                request: Request::Enter,
+            } => (*node, Step::Enter),
+            Observed::Event {
+                node,
+                event: Event::Entered,
+            } => (*node, Step::Entered),
+            Observed::Event {
+                node,
+                event: Event::Exited,
+            } => (*node, Step::Exited),
+            Observed::Request { .. } => return None,
+        };
+        Some((index, node, step))
+    });
+    let all = attempts_of(steps);
+    match me3_broken(&all, |x, y| history.happened_before(x, y)) {
+        Some((a, b, _)) => Err(format!(
+            "ME3: {}'s request to enter (history entry {}) happened-before {}'s (entry {}), \
+             but {} entered first",
+            a.node, a.requested, b.node, b.requested, b.node
+        )),
+        None => Ok(()),
+    }
+}
+
+/// ME3's rule over the attempts of a run: the first pair where `a`'s
+/// request happened before `b`'s and `b` entered (at the index returned)
+/// while `a` had not.
+fn me3_broken(
+    all: &[Attempt],
+    happened_before: impl Fn(usize, usize) -> bool,
+) -> Option<(Attempt, Attempt, usize)> {
+    for a in all {
+        for b in all {
             let Some(b_entered) = b.entered else { continue };
-            if a.node == b.node || !trace.happens_before(a.requested, b.requested) {
+            if a.node == b.node || !happened_before(a.requested, b.requested) {
                 continue;
             }
             if a.entered.is_none_or(|a_entered| a_entered > b_entered) {
-                let events = trace.events();
-                return Err(format!(
-                    "ME3: {}'s request at {:?} happened-before {}'s at {:?}, but {} entered first (at {:?})",
-                    a.node,
-                    events[a.requested].time(),
-                    b.node,
-                    events[b.requested].time(),
-                    b.node,
-                    events[b_entered].time()
-                ));
+                return Some((*a, *b, b_entered));
             }
         }
     }
-    Ok(())
+    None
 }
 
 /// Whether the run keeps ME2's assumptions: no loss, duplication,

@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::node::{Node, NodeId};
+use crate::trace::VectorTimestamp;
 
 /// An invariant over node states: `Err(why)` when violated.
 pub type Invariant<N> = Arc<dyn Fn(&[Option<N>]) -> Result<(), String> + Send + Sync>;
@@ -53,9 +54,39 @@ impl<N: Node> fmt::Debug for Observed<N> {
 /// `Debug` of a request or event must tell apart the values a property
 /// tells apart (a derived `Debug` does).
 ///
+/// With [`Model::causal_history`] each entry also carries a vector
+/// timestamp, so that a property can ask which entries
+/// [happened before](History::happened_before) which (ME3 is such a
+/// property: the order of entries to a critical section must respect the
+/// order of the requests to enter, where one happened before another).
+///
+/// ```
+/// use dsys_core::model::{History, Observed};
+/// use dsys_core::ping_pong::{PingPong, Request};
+/// use dsys_core::trace::VectorTimestamp;
+/// use dsys_core::NodeId;
+///
+/// let mut history = History::<PingPong>::new();
+/// let ask = |node| Observed::Request { node: NodeId(node), request: Request::PingNow };
+/// history.push_stamped(ask(0), VectorTimestamp(vec![1, 0]));
+/// history.push_stamped(ask(1), VectorTimestamp(vec![1, 1])); // n1 had heard from n0
+/// history.push_stamped(ask(0), VectorTimestamp(vec![2, 0]));
+/// assert!(history.happened_before(0, 1));
+/// assert!(!history.happened_before(1, 2) && !history.happened_before(2, 1)); // concurrent
+/// ```
+///
 /// [`Model::observes`]: super::Model::observes
+/// [`Model::causal_history`]: super::Model::causal_history
 pub struct History<N: Node> {
-    seen: Vec<Arc<(Observed<N>, Box<str>)>>,
+    seen: Vec<Arc<Entry<N>>>,
+}
+
+/// One entry of a [`History`], with the key it is compared by.
+struct Entry<N: Node> {
+    observed: Observed<N>,
+    /// The entry's `Debug` text.
+    key: Box<str>,
+    stamp: Option<VectorTimestamp>,
 }
 
 impl<N: Node> History<N> {
@@ -64,15 +95,29 @@ impl<N: Node> History<N> {
         History { seen: Vec::new() }
     }
 
-    /// Appends `observed`.
+    /// Appends `observed`, with no timestamp.
     pub fn push(&mut self, observed: Observed<N>) {
+        self.push_entry(observed, None);
+    }
+
+    /// Appends `observed`, stamped with the vector timestamp of the event
+    /// that it was at its node (see [`History::happened_before`]).
+    pub fn push_stamped(&mut self, observed: Observed<N>, stamp: VectorTimestamp) {
+        self.push_entry(observed, Some(stamp));
+    }
+
+    fn push_entry(&mut self, observed: Observed<N>, stamp: Option<VectorTimestamp>) {
         let key = format!("{observed:?}").into_boxed_str();
-        self.seen.push(Arc::new((observed, key)));
+        self.seen.push(Arc::new(Entry {
+            observed,
+            key,
+            stamp,
+        }));
     }
 
     /// The entries, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Observed<N>> {
-        self.seen.iter().map(|entry| &entry.0)
+        self.seen.iter().map(|entry| &entry.observed)
     }
 
     /// How many entries there are.
@@ -83,6 +128,22 @@ impl<N: Node> History<N> {
     /// Whether nothing was seen.
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+    }
+
+    /// The vector timestamp of entry `index`, if it has one.
+    pub fn stamp(&self, index: usize) -> Option<&VectorTimestamp> {
+        self.seen.get(index)?.stamp.as_ref()
+    }
+
+    /// Whether entry `a` happened before entry `b`: both are stamped and
+    /// `a`'s stamp is below `b`'s. `false` when either has no stamp (or
+    /// there is no such entry): without stamps, nothing is known to be
+    /// ordered.
+    pub fn happened_before(&self, a: usize, b: usize) -> bool {
+        match (self.stamp(a), self.stamp(b)) {
+            (Some(a), Some(b)) => a.le(b) && a != b,
+            _ => false,
+        }
     }
 }
 
@@ -103,7 +164,11 @@ impl<N: Node> Clone for History<N> {
 impl<N: Node> PartialEq for History<N> {
     fn eq(&self, other: &Self) -> bool {
         self.seen.len() == other.seen.len()
-            && self.seen.iter().zip(&other.seen).all(|(a, b)| a.1 == b.1)
+            && self
+                .seen
+                .iter()
+                .zip(&other.seen)
+                .all(|(a, b)| a.key == b.key && a.stamp == b.stamp)
     }
 }
 
@@ -113,7 +178,8 @@ impl<N: Node> Hash for History<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_usize(self.seen.len());
         for entry in &self.seen {
-            entry.1.hash(state);
+            entry.key.hash(state);
+            entry.stamp.hash(state);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Replaying a path of the model in the simulator: the counterexample as
 //! a run, with its trace.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,8 +10,17 @@ use super::{Action, History, Model, Observed, Property, Replayed};
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeId};
 use crate::sim::{Fault, Latency, LinkConfig, Pending, Simulation};
+use crate::trace::{TraceKind, VectorTimestamp};
 
 use super::report::ModelVerdict;
+
+/// How far a replay's history has read the run.
+struct Heard {
+    /// Per node, how many of its emitted events.
+    events: Vec<usize>,
+    /// How many of the trace's records.
+    traced: usize,
+}
 
 /// How many times a replay fires a timer again when the node only re-armed
 /// it (see [`Model::replay`]).
@@ -108,9 +117,13 @@ where
             sim,
             history: History::new(),
         };
-        // How many of each node's events the history has seen.
-        let mut heard = vec![0; self.nodes()];
-        self.hear(&mut replayed, &mut heard);
+        // How many of each node's events the history has seen, and how
+        // many of the trace's records.
+        let mut heard = Heard {
+            events: vec![0; self.nodes()],
+            traced: 0,
+        };
+        self.hear(&mut replayed, &mut heard, None);
         replayed.violated = self.violated(&replayed, 0);
         for (k, action) in path.iter().enumerate() {
             if replayed.violated.is_some() {
@@ -134,11 +147,7 @@ where
                         k + 1
                     )))
                 }
-                Action::Request { node, request } => {
-                    let (node, request) = (*node, request.clone());
-                    sim.request_at(now, node, request.clone())?;
-                    self.record(&mut replayed.history, Observed::Request { node, request });
-                }
+                Action::Request { node, request } => sim.request_at(now, *node, request.clone())?,
                 Action::Crash(node) => {
                     let crashed = sim.states().get(node.index()).and_then(Option::as_ref);
                     if let (Some(survivor), Some(crashed)) = (&self.restart_from, crashed) {
@@ -190,22 +199,80 @@ where
                 }
                 Err(other) => return Err(other),
             }
-            self.hear(&mut replayed, &mut heard);
+            let asked = match action {
+                Action::Request { node, request } => Some((*node, request.clone())),
+                _ => None,
+            };
+            self.hear(&mut replayed, &mut heard, asked);
             replayed.violated = self.violated(&replayed, k + 1);
+        }
+        // A run that ends: the `eventually` properties are judged, as the
+        // model judged them, once the simulator has nothing left to do
+        // either (a message the model dropped is still pending here).
+        if replayed.violated.is_none() && replayed.sim.pending() == 0 {
+            replayed.violated = self.properties.iter().find_map(|p| match p {
+                Property::Eventually(name, done) if !done(replayed.sim.states()) => {
+                    Some((*name, super::ENDS_WITHOUT.to_string(), path.len()))
+                }
+                _ => None,
+            });
         }
         Ok(replayed)
     }
 
-    /// Adds to the replay's history the events its nodes emitted since
-    /// `heard` (each node's count so far), in node order: one step runs
-    /// one node, so this is the order they were emitted in.
-    fn hear(&self, replayed: &mut Replayed<N>, heard: &mut [usize]) {
-        for (i, count) in heard.iter_mut().enumerate() {
+    /// Adds to the replay's history the request `asked` (the step just
+    /// run, if it was one) and the events its nodes emitted since `heard`,
+    /// in node order: one step runs one node, so this is the order they
+    /// were emitted in. With [`Model::causal_history`], each entry is
+    /// stamped with the vector timestamp the simulator's trace gave its
+    /// `request` or `emit` record.
+    fn hear(
+        &self,
+        replayed: &mut Replayed<N>,
+        heard: &mut Heard,
+        asked: Option<(NodeId, N::Request)>,
+    ) {
+        let mut requests: Vec<(NodeId, VectorTimestamp)> = Vec::new();
+        let mut emits: Vec<VecDeque<VectorTimestamp>> = vec![VecDeque::new(); self.nodes()];
+        if let (true, Some(trace)) = (self.causal, replayed.sim.trace()) {
+            for record in &trace.events()[heard.traced.min(trace.len())..] {
+                let (Some(node), Some(clock)) = (record.node, &record.clock) else {
+                    continue;
+                };
+                match &record.kind {
+                    TraceKind::Request { .. } => requests.push((node, clock.clone())),
+                    TraceKind::Emit { .. } => {
+                        if let Some(queue) = emits.get_mut(node.index()) {
+                            queue.push_back(clock.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            heard.traced = trace.len();
+        }
+        let history = &mut replayed.history;
+        let mut push = |observed: Observed<N>, stamp: Option<VectorTimestamp>| {
+            if self.keeps(&observed) {
+                match stamp {
+                    Some(stamp) => history.push_stamped(observed, stamp),
+                    None => history.push(observed),
+                }
+            }
+        };
+        if let Some((node, request)) = asked {
+            let stamp = requests
+                .iter()
+                .find(|(n, _)| *n == node)
+                .map(|(_, c)| c.clone());
+            push(Observed::Request { node, request }, stamp);
+        }
+        for (i, count) in heard.events.iter_mut().enumerate() {
             let node = NodeId(i as u32);
             let events = replayed.sim.events(node);
             for emitted in &events[(*count).min(events.len())..] {
                 let event = emitted.event.clone();
-                self.record(&mut replayed.history, Observed::Event { node, event });
+                push(Observed::Event { node, event }, emits[i].pop_front());
             }
             *count = events.len();
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::{hash_of, Action, History, Model, Observed, Scripted};
 use crate::driver::Driver;
 use crate::node::{Effect, Input, Node, NodeId};
+use crate::trace::VectorTimestamp;
 
 /// A message in flight.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -16,6 +17,9 @@ pub(super) struct Envelope<M> {
     pub(super) msg: M,
     /// The instant it was sent (zero unless [`Model::synchronous`]).
     pub(super) sent: Duration,
+    /// Its sender's vector clock at the sending (with
+    /// [`Model::causal_history`]).
+    pub(super) stamp: Option<Arc<VectorTimestamp>>,
 }
 
 /// One state of the model.
@@ -59,6 +63,9 @@ pub(super) struct Local<N> {
     /// How many of its scripted requests were issued.
     pub(super) issued: usize,
     pub(super) incarnation: u64,
+    /// Its vector clock: entry `j` counts the history entries of node `j`
+    /// that happened before (empty without [`Model::causal_history`]).
+    pub(super) stamp: VectorTimestamp,
 }
 
 impl<N> Model<N>
@@ -89,11 +96,13 @@ where
                     } else {
                         Duration::ZERO
                     };
+                    let stamp = self.causal.then(|| Arc::new(state.locals[i].stamp.clone()));
                     let envelope = Envelope {
                         from: id,
                         to,
                         msg,
                         sent,
+                        stamp,
                     };
                     if !self.keeps_messages || !state.network.contains(&envelope) {
                         state.network.push(envelope);
@@ -116,10 +125,45 @@ where
                 Effect::CancelTimer { timer } => {
                     state.timers.retain(|t| t.node != id.0 || t.timer != timer)
                 }
-                Effect::Emit(event) => {
-                    self.record(&mut state.history, Observed::Event { node: id, event })
-                }
+                Effect::Emit(event) => self.observe(state, Observed::Event { node: id, event }),
             }
+        }
+    }
+
+    /// Appends `observed` to `state`'s history if the model records it;
+    /// with [`Model::causal_history`], stamped by its node's clock, ticked
+    /// for it.
+    pub(super) fn observe(&self, state: &mut State<N>, observed: Observed<N>) {
+        if !self.keeps(&observed) {
+            return;
+        }
+        if !self.causal {
+            state.history.push(observed);
+            return;
+        }
+        let (Observed::Request { node, .. } | Observed::Event { node, .. }) = &observed;
+        let i = node.index();
+        let clock = &mut state.locals[i].stamp.0;
+        if clock.len() <= i {
+            clock.resize(i + 1, 0);
+        }
+        clock[i] += 1;
+        let stamp = state.locals[i].stamp.clone();
+        state.history.push_stamped(observed, stamp);
+    }
+
+    /// Merges the clock `envelope` carries into its receiver's, before
+    /// the receiver handles it.
+    fn receive(state: &mut State<N>, envelope: &Envelope<N::Msg>) {
+        let Some(stamp) = &envelope.stamp else {
+            return;
+        };
+        let clock = &mut state.locals[envelope.to.index()].stamp.0;
+        if clock.len() < stamp.0.len() {
+            clock.resize(stamp.0.len(), 0);
+        }
+        for (mine, theirs) in clock.iter_mut().zip(&stamp.0) {
+            *mine = (*mine).max(*theirs);
         }
     }
 
@@ -142,6 +186,7 @@ where
                     clock: Duration::ZERO,
                     issued: 0,
                     incarnation: 0,
+                    stamp: VectorTimestamp::default(),
                 })
                 .collect(),
             crashes: 0,
@@ -188,6 +233,7 @@ where
                             msg: msg.clone(),
                         },
                         Some(said) => {
+                            Self::receive(&mut told, envelope);
                             self.step(
                                 &mut told,
                                 to,
@@ -219,6 +265,7 @@ where
             if !self.keeps_messages {
                 delivered.network.remove(k);
             }
+            Self::receive(&mut delivered, envelope);
             self.step(
                 &mut delivered,
                 to,
@@ -319,7 +366,7 @@ where
                 let mut asked = state.clone();
                 asked.locals[i].issued += 1;
                 let request = scripted.request.clone();
-                self.record(&mut asked.history, Observed::Request { node: id, request });
+                self.observe(&mut asked, Observed::Request { node: id, request });
                 self.step(&mut asked, id, Input::Request(scripted.request.clone()));
                 next.push((
                     Action::Request {

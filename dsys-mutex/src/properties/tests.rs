@@ -302,3 +302,96 @@ fn the_section_story_lists_the_first_entries_then_counts_them_all() {
     assert!(!full.contains("still inside"), "{full}");
     assert!(full.ends_with("; … 9 entries: n0 9"), "{full}");
 }
+
+// ----- ME3 over a model's causal history -----------------------------------
+
+/// A model's history written by hand: each entry with its node's clock.
+#[derive(Default)]
+struct Seen(History<RicartAgrawala>);
+
+impl Seen {
+    fn enter(mut self, node: NodeId, clock: &[u64]) -> Self {
+        let observed = Observed::Request {
+            node,
+            request: Request::Enter,
+        };
+        self.0
+            .push_stamped(observed, VectorTimestamp(clock.to_vec()));
+        self
+    }
+    fn event(mut self, node: NodeId, event: Event, clock: &[u64]) -> Self {
+        let observed = Observed::Event { node, event };
+        self.0
+            .push_stamped(observed, VectorTimestamp(clock.to_vec()));
+        self
+    }
+}
+
+#[test]
+fn me3_history_catches_a_later_request_served_first() {
+    // n0 asked after hearing n1's request, and entered first.
+    let bad =
+        Seen::default()
+            .enter(N1, &[0, 1])
+            .enter(N0, &[1, 1])
+            .event(N0, Event::Entered, &[2, 1]);
+    assert_eq!(
+        me3_history(&bad.0).unwrap_err(),
+        "ME3: n1's request to enter (history entry 0) happened-before n0's (entry 1), but n0 \
+         entered first"
+    );
+    // n1 entering first (and leaving) keeps the order.
+    let good = Seen::default()
+        .enter(N1, &[0, 1])
+        .enter(N0, &[1, 1])
+        .event(N1, Event::Entered, &[1, 2])
+        .event(N1, Event::Exited, &[1, 3])
+        .event(N0, Event::Entered, &[2, 3]);
+    assert_eq!(me3_history(&good.0), Ok(()));
+}
+
+#[test]
+fn me3_history_leaves_concurrent_and_unstamped_requests_unordered() {
+    // Concurrent requests may be served in either order.
+    let concurrent =
+        Seen::default()
+            .enter(N1, &[0, 1])
+            .enter(N0, &[1, 0])
+            .event(N0, Event::Entered, &[2, 0]);
+    assert_eq!(me3_history(&concurrent.0), Ok(()));
+    // Without stamps, no request is known to precede another.
+    let mut unstamped = History::<RicartAgrawala>::new();
+    for (node, observed) in [(N1, None), (N0, None), (N0, Some(Event::Entered))] {
+        unstamped.push(match observed {
+            None => Observed::Request {
+                node,
+                request: Request::Enter,
+            },
+            Some(event) => Observed::Event { node, event },
+        });
+    }
+    assert_eq!(me3_history(&unstamped), Ok(()));
+}
+
+#[test]
+fn me3_history_counts_only_requests_made_while_released() {
+    // n1's second Enter, made while it waits, is no new attempt: its entry
+    // answers the first, which n0's later request then follows in order.
+    let waiting = Seen::default()
+        .enter(N1, &[0, 1])
+        .enter(N1, &[0, 2])
+        .event(N1, Event::Entered, &[0, 3])
+        .event(N1, Event::Exited, &[0, 4])
+        .enter(N0, &[1, 4])
+        .event(N0, Event::Entered, &[2, 4]);
+    assert_eq!(me3_history(&waiting.0), Ok(()));
+    // After an exit, a new request is a new attempt, ordered after n0's.
+    let again = Seen::default()
+        .enter(N0, &[1, 0])
+        .event(N0, Event::Entered, &[2, 0])
+        .event(N0, Event::Exited, &[3, 0])
+        .enter(N1, &[0, 1])
+        .enter(N0, &[4, 1])
+        .event(N0, Event::Entered, &[5, 1]);
+    assert!(me3_history(&again.0).is_err());
+}
