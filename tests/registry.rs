@@ -88,7 +88,7 @@ const DEFECTS_FOUND: &[(&str, &str, usize, &str, usize)] = &[
     ("central-server", "grants-twice", 3, "ME3", 3),
     ("central-server", "lifo-queue", 3, "ME3", 8),
     ("ricart-agrawala", "replies-in-section", 3, "ME1", 10),
-    ("ricart-agrawala", "ignores-timestamps", 3, "ME1", 10),
+    ("ricart-agrawala", "ignores-timestamps", 3, "ME3", 7),
     ("maekawa", "no-inquire", 3, "nobody left waiting", 7),
     ("bully", "declares-without-waiting", 3, "E1", 0),
     ("raft", "commits-previous-term", 3, "Leader Completeness", 11),

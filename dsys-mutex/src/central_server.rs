@@ -260,19 +260,12 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 /// to the simulator's trace checker.
 fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     let defect = defect(options.defect.as_deref())?;
-    let mut model = crate::workload::each_enters_once(
+    let model = crate::workload::each_enters_once(
         options.nodes,
         move |_| process(defect),
         CentralServer::phase,
     );
-    if options.crashes_max == 0 {
-        model = model
-            .causal_history()
-            .property(dsys_core::model::Property::history(
-                "ME3",
-                crate::properties::me3_history::<CentralServer>,
-            ));
-    }
+    let model = crate::workload::judged_by_me3(model, options);
     Ok(model.options(options).verdict())
 }
 

@@ -244,17 +244,17 @@ fn defect(name: Option<&str>) -> dsys_core::Result<Option<Defect>> {
 }
 
 /// `dsys check ricart-agrawala`: each process enters once, in every
-/// interleaving ([`each_enters_once`](crate::workload::each_enters_once)).
+/// interleaving ([`each_enters_once`](crate::workload::each_enters_once)),
+/// judged by ME3 too ([`judged_by_me3`](crate::workload::judged_by_me3)).
 fn model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     let defect = defect(options.defect.as_deref())?;
-    let verdict = crate::workload::each_enters_once(
+    let model = crate::workload::each_enters_once(
         options.nodes,
         move |_| defect.map_or_else(RicartAgrawala::new, RicartAgrawala::broken),
         RicartAgrawala::phase,
-    )
-    .options(options)
-    .verdict();
-    Ok(verdict)
+    );
+    let model = crate::workload::judged_by_me3(model, options);
+    Ok(model.options(options).verdict())
 }
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {

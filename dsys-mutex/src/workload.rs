@@ -11,7 +11,7 @@
 use std::hash::Hash;
 use std::time::Duration;
 
-use dsys_core::model::{Model, Property};
+use dsys_core::model::{Model, ModelOptions, Property};
 use dsys_core::sim::Simulation;
 use dsys_core::{Node, NodeId};
 
@@ -218,4 +218,24 @@ where
         );
     }
     model
+}
+
+/// `model`, judged by ME3 as well, over the clients' history stamped with
+/// vector clocks ([`Model::causal_history`],
+/// [`me3_history`](crate::properties::me3_history)): for the algorithms
+/// that keep ME3 (the central server, Ricart & Agrawala). A model's
+/// history records no crashes, so when `options` allow them, ME3 is left
+/// to the simulator's trace checker and `model` is returned as it is.
+pub fn judged_by_me3<N>(model: Model<N>, options: &ModelOptions) -> Model<N>
+where
+    N: MutexNode + Clone + Eq + Hash,
+    <N as Node>::Msg: Eq + Hash,
+{
+    if options.crashes_max > 0 {
+        return model;
+    }
+    model.causal_history().property(Property::history(
+        "ME3",
+        crate::properties::me3_history::<N>,
+    ))
 }
