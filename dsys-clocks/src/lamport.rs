@@ -80,6 +80,7 @@
 
 use std::fmt;
 
+use dsys_core::model::{self, Model, ModelOptions, ModelVerdict};
 use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
 use dsys_core::sim::Simulation;
 use dsys_core::trace::Trace;
@@ -87,7 +88,8 @@ use dsys_core::NodeId;
 use serde::{Deserialize, Serialize};
 
 use crate::stamped::{
-    describe, traced_stamps, Chatter, ChatterConfig, LogicalClock, Stamped, TracedStamp,
+    chatter_model, history_stamps, traced_stamps, Causality, Chatter, ChatterConfig, LogicalClock,
+    Stamped, TracedStamp,
 };
 use crate::{Error, Result};
 
@@ -211,23 +213,24 @@ impl LogicalClock for LamportClock {
 
 // ----- properties -----------------------------------------------------------
 
-/// The clock condition, judged against the trace: for every two stamped
-/// events `a`, `b` with `a → b` in the trace (the simulator's own vector
-/// timestamps), `L(a) < L(b)`. Lamport 1978, "Clock Condition".
+/// The clock condition, judged against `truth`: for every two stamped
+/// events `a`, `b` with `a → b` there (in a trace, by the simulator's own
+/// vector timestamps; in a model's causal history, by the model's),
+/// `L(a) < L(b)`. Lamport 1978, "Clock Condition".
 ///
 /// Checks every pair: O(k²) for k events (the chatter bounds k).
 pub fn clock_condition(
-    trace: &Trace,
+    truth: &impl Causality,
     stamps: &[TracedStamp<LamportTimestamp>],
 ) -> Result<(), String> {
     for (i, a) in stamps.iter().enumerate() {
         for b in &stamps[i + 1..] {
             for (x, y) in [(a, b), (b, a)] {
-                if trace.happens_before(x.index, y.index) && x.timestamp.time >= y.timestamp.time {
+                if truth.happens_before(x.index, y.index) && x.timestamp.time >= y.timestamp.time {
                     return Err(format!(
                         "{} happened before {}, but L = {} is not below L = {}",
-                        describe(trace, x),
-                        describe(trace, y),
+                        truth.describe(x),
+                        truth.describe(y),
                         x.timestamp.time,
                         y.timestamp.time
                     ));
@@ -294,9 +297,46 @@ pub const ALGORITHM: Algorithm = Algorithm {
         "Lamport clocks on random messages: a → b implies L(a) < L(b); (L, id) is a total order",
     run: simulate,
     settings: &[],
-    model: None,
+    model: Some(check_model),
     defects: &[],
 };
+
+/// The model of `dsys check lamport`: [`chatter_model`] with Lamport
+/// clocks, judged by the clock condition and the total order against the
+/// model's own causality, in every state. With crashes, a restarted node's
+/// clock starts again from zero, and the clock condition fails: a Lamport
+/// clock must be kept on stable storage to survive a restart.
+///
+/// ```
+/// use dsys_clocks::lamport::model;
+///
+/// let report = model(3).check();
+/// assert!(report.passed() && report.exhaustive, "{report}");
+/// ```
+pub fn model(nodes: usize) -> Model<LamportChatter> {
+    model_of(nodes, LamportClock::new())
+}
+
+/// [`model`] with any clock that gives Lamport timestamps: a broken one of
+/// your own, to see the model checker catch it.
+pub fn model_of<C>(nodes: usize, clock: C) -> Model<Stamped<Chatter, C>>
+where
+    C: LogicalClock<Timestamp = LamportTimestamp> + Sync,
+{
+    chatter_model(nodes, clock)
+        .property(model::Property::history("clock-condition", |h| {
+            clock_condition(h, &history_stamps(h))
+        }))
+        .property(model::Property::history("total-order", |h| {
+            total_order(&history_stamps(h))
+        }))
+}
+
+/// `dsys check lamport`: [`model`] with the options given.
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    ALGORITHM.defect_named(options.defect.as_deref())?; // it ships none
+    Ok(model(options.nodes).options(options).verdict())
+}
 
 /// The properties of `dsys sim lamport`, for any node wrapped with a clock
 /// that gives [`LamportTimestamp`]s.
@@ -451,6 +491,38 @@ mod tests {
         sim.enable_trace();
         sim.run_until(CHATTER_SPAN).unwrap();
         sim
+    }
+
+    #[test]
+    fn the_model_checker_catches_a_merge_without_increment_and_a_restart() {
+        // n1's receive takes n0's time without passing it: both are 1.
+        let report = model_of(2, NoIncrementOnMerge::default()).check();
+        assert_eq!(
+            report.counterexample(),
+            Some((
+                "clock-condition",
+                &[
+                    "n0 is asked Send { to: n1, label: \"n0.1\" }".to_string(),
+                    "n1 delivers StampedMsg { stamp: LamportTimestamp { time: 1, node: n0 }, msg: Chat { label: \"n0.1\" } } from n0".to_string(),
+                ][..]
+            )),
+            "{report}"
+        );
+        // A restarted node's clock starts from zero again, and stamps its
+        // next event as it stamped its first.
+        let report = model(2).crashes_max(1).check();
+        let (property, path) = report.counterexample().expect("a violation");
+        assert_eq!(property, "clock-condition", "{report}");
+        assert_eq!(
+            path,
+            [
+                "n0 is asked Send { to: n1, label: \"n0.1\" }",
+                "n0 crashes",
+                "n0 restarts",
+                "n0 is asked Local { label: \"n0.2\" }"
+            ],
+            "{report}"
+        );
     }
 
     #[test]

@@ -104,6 +104,7 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::time::Duration;
 
+use dsys_core::model::{History, Model, Observed};
 use dsys_core::rand::RngExt;
 use dsys_core::sim::Simulation;
 use dsys_core::trace::Trace;
@@ -372,16 +373,86 @@ pub struct TracedStamp<T> {
     pub timestamp: T,
 }
 
-/// `n2's event at 5.1ms (trace event 17)`, for checkers' messages.
-pub(crate) fn describe<T>(trace: &Trace, stamp: &TracedStamp<T>) -> String {
-    let time = trace
-        .events()
-        .get(stamp.index)
-        .map_or(Duration::ZERO, |e| e.time());
-    format!(
-        "{}'s event at {time:?} (trace event {})",
-        stamp.node, stamp.index
-    )
+/// What happened before what: the truth a logical clock is judged
+/// against, without the clock's help. A simulator [`Trace`] knows it by its
+/// own vector timestamps; a model's [`History`] by the ones
+/// [`Model::causal_history`](dsys_core::model::Model::causal_history) keeps.
+/// A [`TracedStamp`]'s `index` is a position in it.
+pub trait Causality {
+    /// Whether the event at `a` happened before the one at `b`.
+    fn happens_before(&self, a: usize, b: usize) -> bool;
+
+    /// Whether the events at `a` and `b` are distinct and neither happened
+    /// before the other.
+    fn concurrent(&self, a: usize, b: usize) -> bool {
+        a != b && !self.happens_before(a, b) && !self.happens_before(b, a)
+    }
+
+    /// The event of `stamp`, for a checker's message: `n2's event at 5.1ms
+    /// (trace event 17)`.
+    fn describe<T>(&self, stamp: &TracedStamp<T>) -> String;
+
+    /// What knows the truth, for a checker's message: `the trace`.
+    fn name(&self) -> &'static str;
+}
+
+impl Causality for Trace {
+    fn happens_before(&self, a: usize, b: usize) -> bool {
+        Trace::happens_before(self, a, b)
+    }
+
+    fn concurrent(&self, a: usize, b: usize) -> bool {
+        Trace::concurrent(self, a, b)
+    }
+
+    fn describe<T>(&self, stamp: &TracedStamp<T>) -> String {
+        let time = self
+            .events()
+            .get(stamp.index)
+            .map_or(Duration::ZERO, |e| e.time());
+        format!(
+            "{}'s event at {time:?} (trace event {})",
+            stamp.node, stamp.index
+        )
+    }
+
+    fn name(&self) -> &'static str {
+        "the trace"
+    }
+}
+
+impl<N: Node> Causality for History<N> {
+    fn happens_before(&self, a: usize, b: usize) -> bool {
+        self.happened_before(a, b)
+    }
+
+    /// `n2's event (history entry 5)`.
+    fn describe<T>(&self, stamp: &TracedStamp<T>) -> String {
+        format!("{}'s event (history entry {})", stamp.node, stamp.index)
+    }
+
+    fn name(&self) -> &'static str {
+        "the model"
+    }
+}
+
+/// Every event a [`Stamped`] node emitted in a model's history, located by
+/// its position there (see [`Causality`]).
+pub fn history_stamps<N: Node, C: LogicalClock>(
+    history: &History<Stamped<N, C>>,
+) -> Vec<TracedStamp<C::Timestamp>> {
+    history
+        .iter()
+        .enumerate()
+        .filter_map(|(index, observed)| match observed {
+            Observed::Event { node, event } => Some(TracedStamp {
+                index,
+                node: *node,
+                timestamp: event.timestamp.clone(),
+            }),
+            Observed::Request { .. } => None,
+        })
+        .collect()
 }
 
 /// Pairs every event a [`Stamped`] node emitted with its record in the
@@ -579,6 +650,45 @@ impl Node for Chatter {
             ChatterRequest::Send { to, label } => ctx.send(to, Chat { label }),
         }
     }
+}
+
+/// The model of `dsys check lamport` and `dsys check vector`: `nodes`
+/// scripted [`Chatter`] nodes stamped by `clock`, each sending one message
+/// to the next node round the ring and then doing a local event, in every
+/// interleaving of those requests and the deliveries. A node that sends
+/// after it received makes a causal chain across nodes; one that sends
+/// before, concurrent events. The history keeps the stamped events, and
+/// [`Model::causal_history`] stamps them with the model's own vector
+/// clocks: the truth ([`Causality`]) that the node's clock is judged
+/// against, by the properties its caller adds.
+///
+/// ```
+/// use dsys_clocks::lamport::LamportClock;
+/// use dsys_clocks::stamped::chatter_model;
+///
+/// // Three nodes, three messages, three local events: every interleaving.
+/// let report = chatter_model(3, LamportClock::new()).check();
+/// assert!(report.exhaustive, "{report}");
+/// ```
+///
+/// [`Model::causal_history`]: dsys_core::model::Model::causal_history
+pub fn chatter_model<C: LogicalClock + Sync>(nodes: usize, clock: C) -> Model<Stamped<Chatter, C>> {
+    let mut model = Model::new(nodes, move |_| {
+        Stamped::new(Chatter::new(ChatterConfig::scripted()), clock.clone())
+    })
+    .causal_history()
+    .observes(|seen: &Observed<Stamped<Chatter, C>>| matches!(seen, Observed::Event { .. }));
+    for i in 0..nodes {
+        let node = NodeId(i as u32);
+        if nodes > 1 {
+            let to = NodeId(((i + 1) % nodes) as u32);
+            let label = format!("{node}.1");
+            model = model.request(node, ChatterRequest::Send { to, label });
+        }
+        let label = format!("{node}.2");
+        model = model.request(node, ChatterRequest::Local { label });
+    }
+    model
 }
 
 /// The classic three-process figure (Coulouris et al., *Distributed

@@ -109,6 +109,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use dsys_core::model::{self, Model, ModelOptions, ModelVerdict};
 use dsys_core::scenario::{run_scenario, Algorithm, Check, Outcome, Property, SimOptions, Verdict};
 use dsys_core::sim::Simulation;
 use dsys_core::trace::{Trace, VectorTimestamp};
@@ -119,7 +120,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::lamport::restart_hint;
 use crate::stamped::{
-    describe, traced_stamps, Chatter, ChatterConfig, LogicalClock, Stamped, TracedStamp,
+    chatter_model, history_stamps, traced_stamps, Causality, Chatter, ChatterConfig, LogicalClock,
+    Stamped, TracedStamp,
 };
 use crate::{Error, Result};
 
@@ -535,23 +537,24 @@ fn relation(order: Option<Ordering>) -> &'static str {
 }
 
 /// `a → b ⇔ V(a) < V(b)` for every two stamped events, with `→` taken from
-/// the trace (the simulator's own vector timestamps). Distinct events never
+/// `truth`: a trace (the simulator's own vector timestamps) or a model's
+/// causal history. Distinct events never
 /// share a vector. Mattern 1989, Theorem 10 (Coulouris §14.4).
 ///
 /// Checks every pair: O(k²) for k events (the chatter bounds k).
 pub fn characterises_happened_before(
-    trace: &Trace,
+    truth: &impl Causality,
     stamps: &[TracedStamp<VectorClock>],
 ) -> Result<(), String> {
     for (a, b) in pairs(stamps) {
         let order = a.timestamp.partial_cmp(&b.timestamp);
-        let before = trace.happens_before(a.index, b.index);
-        let after = trace.happens_before(b.index, a.index);
+        let before = truth.happens_before(a.index, b.index);
+        let after = truth.happens_before(b.index, a.index);
         if before != (order == Some(Ordering::Less))
             || after != (order == Some(Ordering::Greater))
             || order == Some(Ordering::Equal)
         {
-            let truth = if before {
+            let actual = if before {
                 "a → b"
             } else if after {
                 "b → a"
@@ -559,11 +562,12 @@ pub fn characterises_happened_before(
                 "a ‖ b"
             };
             return Err(format!(
-                "a = {} with V(a) = {}, b = {} with V(b) = {}: {truth} in the trace but {}",
-                describe(trace, a),
+                "a = {} with V(a) = {}, b = {} with V(b) = {}: {actual} in {} but {}",
+                truth.describe(a),
                 a.timestamp,
-                describe(trace, b),
+                truth.describe(b),
                 b.timestamp,
+                truth.name(),
                 relation(order)
             ));
         }
@@ -572,21 +576,22 @@ pub fn characterises_happened_before(
 }
 
 /// `a ‖ b ⇔ V(a) ‖ V(b)` for every two stamped events, with `‖` taken from
-/// the trace.
+/// `truth`.
 pub fn characterises_concurrency(
-    trace: &Trace,
+    truth: &impl Causality,
     stamps: &[TracedStamp<VectorClock>],
 ) -> Result<(), String> {
     for (a, b) in pairs(stamps) {
-        let concurrent = trace.concurrent(a.index, b.index);
+        let concurrent = truth.concurrent(a.index, b.index);
         if concurrent != a.timestamp.concurrent_with(&b.timestamp) {
             return Err(format!(
-                "a = {} with V(a) = {}, b = {} with V(b) = {}: {} in the trace but {}",
-                describe(trace, a),
+                "a = {} with V(a) = {}, b = {} with V(b) = {}: {} in {} but {}",
+                truth.describe(a),
                 a.timestamp,
-                describe(trace, b),
+                truth.describe(b),
                 b.timestamp,
                 if concurrent { "a ‖ b" } else { "ordered" },
+                truth.name(),
                 relation(a.timestamp.partial_cmp(&b.timestamp))
             ));
         }
@@ -634,9 +639,44 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "vector clocks on random messages: V(a) < V(b) iff a → b, and V(a) ‖ V(b) iff a ‖ b",
     run: simulate,
     settings: &[],
-    model: None,
+    model: Some(check_model),
     defects: &[],
 };
+
+/// The model of `dsys check vector`: [`chatter_model`] with vector clocks,
+/// judged in every state by `a → b ⇔ V(a) < V(b)` and `a ‖ b ⇔ V(a) ‖
+/// V(b)`, against the model's own causality.
+///
+/// ```
+/// use dsys_clocks::vector::model;
+///
+/// let report = model(3).check();
+/// assert!(report.passed() && report.exhaustive, "{report}");
+/// ```
+pub fn model(nodes: usize) -> Model<VectorChatter> {
+    model_of(nodes, VectorClock::new())
+}
+
+/// [`model`] with any clock that gives vector timestamps: a broken one of
+/// your own, to see the model checker catch it.
+pub fn model_of<C>(nodes: usize, clock: C) -> Model<Stamped<Chatter, C>>
+where
+    C: LogicalClock<Timestamp = VectorClock> + Sync,
+{
+    chatter_model(nodes, clock)
+        .property(model::Property::history("happened-before-exact", |h| {
+            characterises_happened_before(h, &history_stamps(h))
+        }))
+        .property(model::Property::history("concurrency-exact", |h| {
+            characterises_concurrency(h, &history_stamps(h))
+        }))
+}
+
+/// `dsys check vector`: [`model`] with the options given.
+fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
+    ALGORITHM.defect_named(options.defect.as_deref())?; // it ships none
+    Ok(model(options.nodes).options(options).verdict())
+}
 
 fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
     let mut options = options.clone();

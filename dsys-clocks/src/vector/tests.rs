@@ -6,6 +6,7 @@
 //! kernels' fallback for counts ≥ 2⁶³ is reachable).
 
 use super::*;
+use dsys_core::model::Finding;
 use dsys_core::trace::TraceKind;
 use dsys_core::wire::{Codec, Postcard};
 use proptest::collection::vec;
@@ -183,6 +184,21 @@ fn run<C: LogicalClock<Timestamp = VectorClock> + Default>(
     sim.enable_trace();
     sim.run_until(Duration::from_millis(2_400)).unwrap();
     sim
+}
+
+#[test]
+fn the_model_checker_catches_a_clock_that_merges_with_min() {
+    // n1 had no entry for n0, so the minimum forgets n0's send: n1's
+    // receive looks concurrent with it.
+    let report = model_of(2, MinMerge::default()).check();
+    let (property, path) = report.counterexample().expect("a violation");
+    assert_eq!(property, "happened-before-exact", "{report}");
+    assert_eq!(path.len(), 2, "{report}");
+    assert!(path[1].starts_with("n1 delivers StampedMsg"), "{report}");
+    let Some(Finding::Violated { why, .. }) = report.findings.first().map(|f| &f.1) else {
+        panic!("{report}");
+    };
+    assert!(why.contains("a → b in the model but V(a) ‖ V(b)"), "{why}");
 }
 
 #[test]
