@@ -947,8 +947,10 @@ where
 }
 
 pub mod bank;
-
+mod model;
 mod scenario;
+
+pub use model::model;
 
 pub use scenario::{ALGORITHM, SCENARIO_BANK, SCENARIO_EVERY_FIRST, SCENARIO_EVERY_LAST};
 

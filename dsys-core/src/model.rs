@@ -9,7 +9,8 @@
 //! client requests not yet issued. From each state every enabled action is
 //! taken:
 //!
-//! - deliver one message in flight (a crash loses the messages on their
+//! - deliver one message in flight (the oldest on its link when the
+//!   network is [FIFO](Network::fifo); a crash loses the messages on their
 //!   way to the node, as in the simulator; one sent to it while it is down
 //!   reaches it if it restarts before delivery);
 //! - drop it, when the network [loses](Network::lossy) messages;
@@ -114,6 +115,12 @@ pub struct Network {
     /// How many times in one run a message may be delivered while a copy
     /// stays in flight (0: never duplicates).
     pub duplicates_max: u32,
+    /// Each link delivers in the order it was sent on (per-link FIFO
+    /// queues, as TCP gives and Chandy–Lamport assumes): only the oldest
+    /// message in flight from one node to another may be delivered,
+    /// dropped or duplicated next. Without it the messages in flight are a
+    /// multiset, and any may come next.
+    pub fifo: bool,
 }
 
 /// How a crashed node restarts: see [`Model::restart_from`].

@@ -31,6 +31,10 @@ pub(crate) struct CheckArgs {
     /// The network may deliver this many duplicates in a run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     duplicates: u32,
+    /// Each link delivers in the order it was sent on (FIFO channels);
+    /// by default any message in flight may arrive next.
+    #[arg(long)]
+    fifo: bool,
     /// Nodes may crash (and restart) this many times in a run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     crashes: u32,
@@ -114,6 +118,7 @@ pub(crate) fn check(registry: &Registry, args: CheckArgs) -> anyhow::Result<Exit
         network: Network {
             lossy: args.lossy,
             duplicates_max: args.duplicates,
+            fifo: args.fifo,
         },
         crashes_max: args.crashes,
         timers_max: args.timers,

@@ -128,6 +128,8 @@ pub enum BankEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Bank {
     config: BankConfig,
+    /// Whether it transfers at random by itself (or only when asked).
+    automatic: bool,
     balance: u64,
     transfers_sent: u64,
     transfers_received: u64,
@@ -139,9 +141,29 @@ impl Bank {
         config.validate()?;
         Ok(Bank {
             config,
+            automatic: true,
             balance: config.initial_balance,
             transfers_sent: 0,
             transfers_received: 0,
+        })
+    }
+
+    /// A branch that transfers only when asked ([`BankRequest::Transfer`]),
+    /// never by itself: for scripted runs and the model checker, where a
+    /// timer that re-arms for ever would make every run endless.
+    ///
+    /// ```
+    /// use dsys_clocks::snapshot::bank::{Bank, BankConfig};
+    /// use dsys_core::testing::Harness;
+    /// use dsys_core::NodeId;
+    ///
+    /// let mut h = Harness::new(Bank::on_request_only(BankConfig::default()).unwrap(), NodeId(0), 2);
+    /// assert_eq!(h.start(), vec![]); // no timer
+    /// ```
+    pub fn on_request_only(config: BankConfig) -> Result<Self> {
+        Ok(Bank {
+            automatic: false,
+            ..Bank::new(config)?
         })
     }
 
@@ -192,7 +214,9 @@ impl Node for Bank {
     type Event = BankEvent;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
-        self.next_transfer(ctx);
+        if self.automatic {
+            self.next_transfer(ctx);
+        }
     }
 
     fn on_message(&mut self, _ctx: &mut Context<'_, Self>, _from: NodeId, msg: Transfer) {

@@ -35,7 +35,7 @@ pub const ALGORITHM: Algorithm = Algorithm {
     summary: "Chandy-Lamport snapshots of a bank whose branches transfer money at random",
     run: simulate,
     settings: &[],
-    model: None,
+    model: Some(super::model::check_model),
     defects: &[],
 };
 

@@ -167,8 +167,14 @@ where
         }
     }
 
-    pub(super) fn canonical(mut state: State<N>) -> State<N> {
-        state.network.sort_by_cached_key(hash_of);
+    pub(super) fn canonical(&self, mut state: State<N>) -> State<N> {
+        if self.network.fifo && !self.keeps_messages {
+            // Links in a fixed order, each in the order it was sent on
+            // (the sort is stable).
+            state.network.sort_by_key(|e| (e.from, e.to));
+        } else {
+            state.network.sort_by_cached_key(hash_of);
+        }
         state.timers.sort_by_cached_key(|t| (t.node, hash_of(t)));
         state
     }
@@ -197,7 +203,7 @@ where
         for i in 0..self.nodes() as u32 {
             self.step(&mut state, NodeId(i), Input::Start);
         }
-        Self::canonical(state)
+        self.canonical(state)
     }
 
     /// The next scripted request of `node` in `state`, if any.
@@ -214,6 +220,15 @@ where
         for (k, envelope) in state.network.iter().enumerate() {
             // Equal envelopes give equal successors: take the first only.
             if state.network[..k].contains(envelope) {
+                continue;
+            }
+            // FIFO: only the oldest on its link (links are contiguous).
+            if self.network.fifo
+                && !self.keeps_messages
+                && k > 0
+                && (state.network[k - 1].from, state.network[k - 1].to)
+                    == (envelope.from, envelope.to)
+            {
                 continue;
             }
             // Synchronous: not before every timer due by its sending fired.
@@ -405,7 +420,7 @@ where
             }
         }
         next.into_iter()
-            .map(|(action, state)| (action, Self::canonical(state)))
+            .map(|(action, state)| (action, self.canonical(state)))
             .collect()
     }
 }

@@ -172,6 +172,7 @@ fn losses_duplicates_crashes_and_guards_open_and_close_paths() {
         .network(Network {
             lossy: true,
             duplicates_max: 0,
+            fifo: false,
         })
         .property(Property::sometimes("someone enters", entered))
         .property(Property::always("one inside", one_inside))
@@ -190,6 +191,7 @@ fn losses_duplicates_crashes_and_guards_open_and_close_paths() {
         .network(Network {
             lossy: false,
             duplicates_max: 1,
+            fifo: false,
         })
         .property(Property::sometimes("granted twice", twice))
         .check();
@@ -231,6 +233,7 @@ fn eventually_is_judged_where_runs_end() {
         .network(Network {
             lossy: true,
             duplicates_max: 0,
+            fifo: false,
         })
         .property(Property::eventually("served", served))
         .check();
@@ -328,6 +331,7 @@ fn crashes_and_duplicates_are_bounded_per_run_and_restarts_reseed() {
         .network(Network {
             lossy: false,
             duplicates_max: 1,
+            fifo: false,
         })
         .property(Property::sometimes("granted three times", thrice))
         .check();
@@ -642,6 +646,7 @@ fn a_watch_sees_the_search_grow_every_few_thousand_states() {
             .network(Network {
                 lossy: true,
                 duplicates_max: 1,
+                fifo: false,
             })
             // An invariant is decided only by a violation: every state is visited.
             .property(Property::always(

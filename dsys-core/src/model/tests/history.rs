@@ -314,3 +314,41 @@ fn a_causal_history_replays_with_the_simulators_stamps() {
         "{h:?}"
     );
 }
+
+#[test]
+fn a_fifo_network_delivers_each_link_in_the_order_it_was_sent_on() {
+    // Two writes at n0 send Update(1) then Update(2) on the one link to n1.
+    let last_wins = |fifo: bool| {
+        Model::new(2, |_| Lazy::default())
+            .request(NodeId(0), Call::Write(1))
+            .request(NodeId(0), Call::Write(2))
+            .network(Network {
+                fifo,
+                ..Network::default()
+            })
+            .property(Property::eventually(
+                "n1 holds the last write",
+                |nodes: &[Option<Lazy>]| nodes[1].as_ref().is_some_and(|n| n.value == 2),
+            ))
+            .check()
+    };
+    let fifo = last_wins(true);
+    assert!(fifo.passed() && fifo.exhaustive, "{fifo}");
+    // Write, write, deliver 1, deliver 2: the updates in flight are one
+    // queue, so writes before and after the first delivery interleave only.
+    assert_eq!(fifo.states, 6, "{fifo}");
+    let reordering = last_wins(false);
+    assert_eq!(
+        reordering.counterexample(),
+        Some((
+            "n1 holds the last write",
+            &[
+                "n0 is asked Write(1)".to_string(),
+                "n0 is asked Write(2)".to_string(),
+                "n1 delivers Update(2) from n0".to_string(),
+                "n1 delivers Update(1) from n0".to_string(),
+            ][..]
+        )),
+        "{reordering}"
+    );
+}
