@@ -85,6 +85,7 @@ fn the_same_seed_gives_the_same_report() {
 /// breaks E1 in the initial state: a node declares itself at start).
 #[rustfmt::skip]
 const DEFECTS_FOUND: &[(&str, &str, usize, &str, usize)] = &[
+    ("reliable", "no-duplicate-suppression", 3, "exactly once, in order", 5),
     ("central-server", "grants-twice", 3, "ME3", 3),
     ("central-server", "lifo-queue", 3, "ME3", 8),
     ("ricart-agrawala", "replies-in-section", 3, "ME1", 10),

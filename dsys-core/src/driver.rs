@@ -76,6 +76,20 @@ impl<N: Node> Driver<N> {
         Driver::new(id, peers, node_rng(seed, id, incarnation))
     }
 
+    /// How far the node's RNG has got in its stream (in 32-bit words):
+    /// with [`Driver::seek_rng`], a driver rebuilt later continues the
+    /// same random numbers, as the model checker's steps do with
+    /// `Model::continuous_rng`.
+    pub fn rng_position(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Moves the node's RNG to `position` in its stream (see
+    /// [`Driver::rng_position`]).
+    pub fn seek_rng(&mut self, position: u128) {
+        self.rng.set_word_pos(position);
+    }
+
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.id

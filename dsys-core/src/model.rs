@@ -292,6 +292,8 @@ pub struct Model<N: Node> {
     records: bool,
     /// Whether history entries carry vector timestamps.
     causal: bool,
+    /// Whether a node's random numbers continue from step to step.
+    continuous_rng: bool,
     keep: Option<Keep<N>>,
     depth_max: usize,
     states_max: usize,
@@ -328,6 +330,7 @@ impl<N: Node> fmt::Debug for Model<N> {
             .field("properties", &self.properties)
             .field("observes", &self.keep.is_some())
             .field("causal_history", &self.causal)
+            .field("continuous_rng", &self.continuous_rng)
             .field("depth_max", &self.depth_max)
             .field("states_max", &self.states_max)
             .finish_non_exhaustive()
@@ -364,6 +367,7 @@ where
             properties: Vec::new(),
             records: false,
             causal: false,
+            continuous_rng: false,
             keep: None,
             depth_max: 64,
             states_max: 1_000_000,
@@ -604,6 +608,19 @@ where
     /// what happened before what are distinct, and the space grows.
     pub fn causal_history(mut self) -> Self {
         self.causal = true;
+        self
+    }
+
+    /// Continues each node's random numbers from one of its steps to the
+    /// next, as the simulator does, instead of drawing them afresh at
+    /// every step: the position of the node's RNG is then part of the
+    /// state, and a counterexample that depends on what a node drew (a
+    /// random sequence number, a nonce) replays in the simulator exactly.
+    /// States that differ only in how far a node's RNG got are distinct,
+    /// so the space grows for nodes that draw at every step (a randomised
+    /// timeout): leave it off for them.
+    pub fn continuous_rng(mut self) -> Self {
+        self.continuous_rng = true;
         self
     }
 

@@ -123,6 +123,8 @@ use dsys_core::rand::RngExt;
 use dsys_core::{Context, Effect, EffectOf, Input, Message, Node, NodeId, Wrapper};
 use serde::{Deserialize, Serialize};
 
+pub mod scenario;
+
 /// How a [`Reliable`] channel behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReliableConfig {

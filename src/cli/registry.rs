@@ -48,6 +48,7 @@ impl Registry {
         Registry::new()
             .with(core::ping_pong::ALGORITHM)
             .with(core::failure_detector::ALGORITHM)
+            .with(net::reliable::scenario::ALGORITHM)
             .with(net::rpc::ALGORITHM)
             .with(clocks::cristian::ALGORITHM)
             .with(clocks::berkeley::ALGORITHM)

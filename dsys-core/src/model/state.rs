@@ -66,6 +66,9 @@ pub(super) struct Local<N> {
     /// Its vector clock: entry `j` counts the history entries of node `j`
     /// that happened before (empty without [`Model::causal_history`]).
     pub(super) stamp: VectorTimestamp,
+    /// How far its incarnation's RNG has got (zero without
+    /// [`Model::continuous_rng`]).
+    pub(super) rng: u128,
 }
 
 impl<N> Model<N>
@@ -86,8 +89,14 @@ where
             self.seed,
             state.locals[i].incarnation,
         );
+        if self.continuous_rng {
+            driver.seek_rng(state.locals[i].rng);
+        }
         let now = state.locals[i].clock;
         let effects = driver.handle(node, now, input);
+        if self.continuous_rng {
+            state.locals[i].rng = driver.rng_position();
+        }
         for effect in effects {
             match effect {
                 Effect::Send { to, msg } => {
@@ -193,6 +202,7 @@ where
                     issued: 0,
                     incarnation: 0,
                     stamp: VectorTimestamp::default(),
+                    rng: 0,
                 })
                 .collect(),
             crashes: 0,
@@ -411,6 +421,7 @@ where
                 None if !self.crash_stop => {
                     let mut restarted = state.clone();
                     restarted.locals[i].incarnation += 1;
+                    restarted.locals[i].rng = 0;
                     let survivor = restarted.locals[i].down.take();
                     restarted.nodes[i] = Some(survivor.unwrap_or_else(|| (self.factory)(id)));
                     self.step(&mut restarted, id, Input::Start);

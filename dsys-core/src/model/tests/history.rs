@@ -1,6 +1,8 @@
 //! History properties: what the clients saw, judged on every path.
 
 use super::*;
+use crate::driver::Driver;
+use crate::Input;
 
 /// A register with a lazy replica: node 0 takes writes, answers at once
 /// and passes the value on; node 1 answers reads from what it has, so a
@@ -351,4 +353,76 @@ fn a_fifo_network_delivers_each_link_in_the_order_it_was_sent_on() {
         )),
         "{reordering}"
     );
+}
+
+/// Rolls a die on every request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+struct Dice {
+    rolls: Vec<u32>,
+}
+
+impl Node for Dice {
+    type Msg = Update;
+    type Timer = ();
+    type Request = ();
+    type Event = ();
+
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: Update) {}
+
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, (): ()) {}
+
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, (): ()) {
+        use crate::rand::RngExt;
+        self.rolls.push(ctx.rng().random());
+    }
+}
+
+/// The two rolls of a model whose one node is asked twice.
+fn two_rolls(continuous: bool) -> Vec<u32> {
+    let model = Model::new(1, |_| Dice::default())
+        .request(NodeId(0), ())
+        .request(NodeId(0), ());
+    let model = if continuous {
+        model.continuous_rng()
+    } else {
+        model
+    };
+    let report = model
+        .property(Property::always(
+            "fewer than two rolls",
+            |nodes: &[Option<Dice>]| match nodes[0].as_ref().map(|d| d.rolls.as_slice()) {
+                Some([a, b]) => Err(format!("{a} {b}")),
+                _ => Ok(()),
+            },
+        ))
+        .check();
+    let Some(Finding::Violated { why, .. }) = report.findings.first().map(|f| &f.1) else {
+        panic!("{report}");
+    };
+    why.split(' ').map(|r| r.parse().unwrap()).collect()
+}
+
+#[test]
+fn a_continuous_rng_draws_on_where_the_last_step_stopped_as_the_simulator_does() {
+    // Afresh at every step, both requests draw the stream's first number.
+    let fresh = two_rolls(false);
+    assert_eq!(fresh[0], fresh[1]);
+    // Continued, they draw its first two, as one driver does across steps.
+    let mut driver: Driver<Dice> = Driver::seeded(NodeId(0), Vec::new(), 0, 0);
+    let mut dice = Dice::default();
+    driver.handle(&mut dice, Duration::ZERO, Input::Start);
+    for _ in 0..2 {
+        driver.handle(&mut dice, Duration::ZERO, Input::Request(()));
+    }
+    assert_eq!(two_rolls(true), dice.rolls);
+    assert_eq!(fresh[0], dice.rolls[0]);
+    assert_ne!(dice.rolls[0], dice.rolls[1]);
+    // A driver rebuilt at the position continues the same stream.
+    let position = driver.rng_position();
+    let mut again: Driver<Dice> = Driver::seeded(NodeId(0), Vec::new(), 0, 0);
+    again.seek_rng(position);
+    let (mut a, mut b) = (Dice::default(), Dice::default());
+    driver.handle(&mut a, Duration::ZERO, Input::Request(()));
+    again.handle(&mut b, Duration::ZERO, Input::Request(()));
+    assert_eq!(a, b);
 }
