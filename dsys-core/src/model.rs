@@ -381,10 +381,21 @@ where
     /// The network, crash and search settings of `options` (its node count
     /// and defect are for the algorithm that builds the model).
     /// A timer bound in `options` replaces the model's own; without one
-    /// the model keeps what its algorithm chose.
+    /// the model keeps what its algorithm chose. The network's settings add
+    /// to the model's: a model of a channel built for a lossy network stays
+    /// lossy, and one of an algorithm that assumes FIFO links (Chandy–Lamport)
+    /// keeps them, whatever the options say.
     pub fn options(self, options: &ModelOptions) -> Self {
+        let network = Network {
+            lossy: self.network.lossy || options.network.lossy,
+            duplicates_max: self
+                .network
+                .duplicates_max
+                .max(options.network.duplicates_max),
+            fifo: self.network.fifo || options.network.fifo,
+        };
         let model = self
-            .network(options.network)
+            .network(network)
             .crashes_max(options.crashes_max)
             .depth_max(options.depth_max)
             .states_max(options.states_max)

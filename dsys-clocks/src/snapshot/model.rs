@@ -92,18 +92,11 @@ pub fn model(nodes: usize) -> Model<Branch> {
     model
 }
 
-/// `dsys check snapshot`: [`model`] with the options given, on FIFO links
-/// whatever they ask (the algorithm assumes them).
+/// `dsys check snapshot`: [`model`] with the options given (its links stay
+/// FIFO, as the algorithm assumes: see [`Model::options`]).
 pub(super) fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     super::ALGORITHM.defect_named(options.defect.as_deref())?; // it ships none
-    let network = Network {
-        fifo: true,
-        ..options.network
-    };
-    Ok(model(options.nodes)
-        .options(options)
-        .network(network)
-        .verdict())
+    Ok(model(options.nodes).options(options).verdict())
 }
 
 #[cfg(test)]

@@ -84,9 +84,11 @@ fn simulate(options: &SimOptions) -> dsys_core::Result<Outcome> {
 }
 
 /// A model of the channel: n0 sends `numbers` numbers to every other node
-/// through it (window 2), on a network that loses messages
-/// and may deliver one duplicate, with the retransmission timers firing at
-/// most twice in a run. The nodes' random numbers (the initial sequence
+/// through it (window 2), on a network that loses messages (a
+/// retransmission duplicates a segment; add network duplicates with
+/// [`Model::network`], though a counterexample with one cannot be replayed
+/// in the simulator, which duplicates by its own draw only), with the
+/// retransmission timers firing at most twice in a run. The nodes' random numbers (the initial sequence
 /// numbers, the nonces) continue from step to step
 /// ([`Model::continuous_rng`]), so a counterexample replays in the
 /// simulator. Judged: exactly once and in order in every state, and, as a
@@ -109,8 +111,7 @@ pub fn model(nodes: usize, numbers: u32, suppress_duplicates: bool) -> Model<Cha
     })
     .network(Network {
         lossy: true,
-        duplicates_max: 1,
-        fifo: false,
+        ..Network::default()
     })
     .timers_max(2)
     .continuous_rng()
@@ -126,21 +127,12 @@ pub fn model(nodes: usize, numbers: u32, suppress_duplicates: bool) -> Model<Cha
     ))
 }
 
-/// `dsys check reliable`: [`model`] with one number per node, on a network that loses messages
-/// whatever the options ask (the channel exists for such a network), and
-/// duplicates them as the options ask (`--duplicates N`; a retransmission
-/// duplicates a segment anyway, and a counterexample with a network
-/// duplicate cannot be replayed in the simulator, which duplicates by its
-/// own draw only).
+/// `dsys check reliable`: [`model`] with one number per node, with the
+/// options given (the network stays lossy: see [`Model::options`]).
 fn check_model(options: &ModelOptions) -> dsys_core::Result<ModelVerdict> {
     let defect = ALGORITHM.defect_named(options.defect.as_deref())?;
-    let network = Network {
-        lossy: true,
-        ..options.network
-    };
     Ok(model(options.nodes, 1, defect.is_none())
         .options(options)
-        .network(network)
         .verdict())
 }
 
@@ -150,7 +142,13 @@ mod tests {
 
     #[test]
     fn the_channel_keeps_two_numbers_in_order_through_loss_and_a_duplicate() {
-        let report = model(2, 2, true).check();
+        let report = model(2, 2, true)
+            .network(Network {
+                lossy: true,
+                duplicates_max: 1,
+                fifo: false,
+            })
+            .check();
         assert!(report.passed(), "{report}");
         // Bounded by the timer budget only: every run within it is explored.
         assert!(
@@ -169,10 +167,7 @@ mod tests {
 
     #[test]
     fn without_duplicate_suppression_a_retransmission_is_delivered_twice() {
-        let model = model(2, 1, false).network(Network {
-            lossy: true,
-            ..Network::default()
-        });
+        let model = model(2, 1, false);
         let report = model.check();
         let (property, path) = report.counterexample().expect("a violation");
         assert_eq!(property, "exactly once, in order", "{report}");

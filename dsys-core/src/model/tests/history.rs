@@ -426,3 +426,26 @@ fn a_continuous_rng_draws_on_where_the_last_step_stopped_as_the_simulator_does()
     again.handle(&mut b, Duration::ZERO, Input::Request(()));
     assert_eq!(a, b);
 }
+
+#[test]
+fn options_add_to_the_network_a_model_declares() {
+    let model = Model::new(2, |_| Lazy::default())
+        .network(Network {
+            lossy: false,
+            duplicates_max: 2,
+            fifo: true,
+        })
+        .options(&ModelOptions {
+            network: Network {
+                lossy: true,
+                duplicates_max: 1,
+                fifo: false,
+            },
+            ..ModelOptions::default()
+        });
+    let shown = format!("{model:?}");
+    assert!(
+        shown.contains("network: Network { lossy: true, duplicates_max: 2, fifo: true }"),
+        "{shown}"
+    );
+}
