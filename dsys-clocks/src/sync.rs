@@ -775,4 +775,301 @@ mod tests {
         let why = check_external_events(NodeId(3), &bad, 1000).unwrap_err();
         assert!(why.contains("n3 reads 1.103s at true time 1.1s"), "{why}");
     }
+
+    #[test]
+    fn an_error_bound_has_one_value_whichever_its_kind() {
+        assert_eq!(ErrorBound::External(MS(3)).value(), MS(3));
+        assert_eq!(ErrorBound::Internal(MS(4)).value(), MS(4));
+    }
+
+    #[test]
+    fn drifting_clocks_fill_both_ranges_and_differ_from_seed_to_seed() {
+        let clocks = DriftingClocks::default().clocks(3, 200);
+        assert_eq!(clocks.len(), 200);
+        assert!(clocks
+            .iter()
+            .all(|c| (0..=100_000_000).contains(&c.offset_ns) && c.drift_ppm.abs() <= 500.0));
+        // Near both ends of the drift range, and of the offset range.
+        assert!(clocks.iter().any(|c| c.drift_ppm > 450.0));
+        assert!(clocks.iter().any(|c| c.drift_ppm < -450.0));
+        assert!(clocks.iter().any(|c| c.offset_ns > 90_000_000));
+        // No two of the first seeds give the same clock.
+        let firsts: Vec<ClockConfig> = (0..8)
+            .map(|seed| DriftingClocks::default().clocks(seed, 1)[0])
+            .collect();
+        for (i, a) in firsts.iter().enumerate() {
+            assert!(firsts[i + 1..].iter().all(|b| b != a), "seed {i}: {a:?}");
+        }
+    }
+
+    /// No messages: a [`Scripted`] node only emits.
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Silence;
+
+    impl dsys_core::Message for Silence {}
+
+    /// A node that emits its script's events at the given local times (in
+    /// ms), and nothing else: a run whose tracks are known exactly.
+    #[derive(Clone, Debug)]
+    struct Scripted(Vec<(u64, SyncEvent)>);
+
+    impl Node for Scripted {
+        type Msg = Silence;
+        type Timer = usize;
+        type Request = ();
+        type Event = SyncEvent;
+
+        fn on_start(&mut self, ctx: &mut dsys_core::Context<'_, Self>) {
+            for (i, (at, _)) in self.0.iter().enumerate() {
+                ctx.set_timer(MS(*at), i);
+            }
+        }
+
+        fn on_message(&mut self, _: &mut dsys_core::Context<'_, Self>, _: NodeId, _: Silence) {}
+
+        fn on_timer(&mut self, ctx: &mut dsys_core::Context<'_, Self>, i: usize) {
+            ctx.emit(self.0[i].1.clone());
+        }
+    }
+
+    /// Perfect clocks, run to 60 ms: n0 is adjusted at 10 ms and reads
+    /// true time; n1 is stepped 4 ms ahead at 20 ms; n2 is never adjusted.
+    fn scripted_run() -> Simulation<Scripted> {
+        let adjusted = |before, after| SyncEvent::Adjusted {
+            before: MS(before),
+            after: MS(after),
+            bound: ErrorBound::External(MS(1)),
+        };
+        let scripts = [
+            vec![(10, adjusted(10, 10)), (30, reading(30)), (50, reading(50))],
+            vec![(20, adjusted(20, 24)), (40, reading(44)), (50, reading(54))],
+            vec![(10, reading(10)), (50, reading(50))],
+        ];
+        let mut sim = Simulation::new(3, 0, move |id| Scripted(scripts[id.index()].clone()));
+        sim.run_until(MS(60)).unwrap();
+        sim
+    }
+
+    #[test]
+    fn a_run_is_measured_from_its_tracks_and_told_in_one_line() {
+        let sim = scripted_run();
+        let (n0, n1, n2) = (NodeId(0), NodeId(1), NodeId(2));
+        assert_eq!(converged_at(&sim, &[n0, n1]), Some(MS(20)));
+        assert_eq!(converged_at(&sim, &[n0, n1, n2]), None);
+        let m = measure(&sim, &[n0, n1], MS(20));
+        assert_eq!(
+            m.to_string(),
+            "from 20ms to 60ms: max skew 4ms (at 20ms), max error vs true time 4ms (n1 at 20ms)"
+        );
+        assert_eq!(
+            story(&sim, &[n0, n1, n2], Some(MS(2))),
+            "2 of 3 clocks adjusted by 20.000 ms; since then max skew 4.000 ms \
+             (bound D = 2.000 ms), max error 4.000 ms (n1)"
+        );
+        assert_eq!(story(&sim, &[n2], None), "no clock was adjusted");
+        // No node: nothing judged, and no worst node to name.
+        let none = measure(&sim, &[], MS(0));
+        assert_eq!(none.instants, 0);
+        assert_eq!(
+            none.to_string(),
+            "from 0ns to 60ms: max skew 0ns (at 0ns), max error vs true time 0ns"
+        );
+    }
+
+    #[test]
+    fn a_timeline_measures_consecutive_windows_to_the_end_of_the_run() {
+        let sim = scripted_run();
+        let windows: Vec<(Duration, Duration, Duration, Duration)> =
+            timeline(&sim, &[NodeId(0), NodeId(1)], MS(25))
+                .iter()
+                .map(|m| (m.from, m.until, m.skew_max, m.skew_max_at))
+                .collect();
+        assert_eq!(
+            windows,
+            [
+                (MS(0), MS(25), MS(4), MS(20)),
+                (MS(25), MS(50), MS(4), MS(25)),
+                (MS(50), MS(60), MS(4), MS(50)),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_checkers_name_the_first_skew_over_the_bound_and_a_node_never_adjusted() {
+        let sim = scripted_run();
+        let (n0, n1, n2) = (NodeId(0), NodeId(1), NodeId(2));
+        assert_eq!(check_skew(&sim, &[n0, n1], MS(4), MS(0)), Ok(()));
+        assert_eq!(
+            check_skew(&sim, &[n0, n1], MS(3), MS(0)),
+            Err("at true time 20ms n1 is 4ms ahead of n0, more than the bound D = 3ms".to_string())
+        );
+        assert_eq!(check_synchronised(&sim, &[n0, n1]), Ok(()));
+        assert_eq!(
+            check_synchronised(&sim, &[n0, n1, n2]),
+            Err("n2 never adjusted its clock in 60ms of virtual time".to_string())
+        );
+        // n1 claimed 1 ms but is 4 ms ahead.
+        assert_eq!(check_external(&sim, &[n0], 0), Ok(()));
+        let why = check_external(&sim, &[n0, n1], 0).unwrap_err();
+        assert!(
+            why.starts_with("n1 reads 24ms at true time 20ms: error +4ms"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn each_fault_alone_makes_a_run_unreliable() {
+        assert_eq!(unreliable(&SimOptions::default()), None);
+        let skipped =
+            |options: SimOptions| matches!(unreliable(&options), Some(Verdict::Skipped(_)));
+        assert!(skipped(SimOptions {
+            loss: 0.1,
+            ..SimOptions::default()
+        }));
+        assert!(skipped(SimOptions {
+            partitions: vec!["0|1,2@100".parse().unwrap()],
+            ..SimOptions::default()
+        }));
+        assert!(skipped(SimOptions {
+            crashes: vec!["1@100".parse().unwrap()],
+            ..SimOptions::default()
+        }));
+        assert!(skipped(SimOptions {
+            restarts: vec!["1@100".parse().unwrap()],
+            ..SimOptions::default()
+        }));
+    }
+
+    /// n0 reads 10 ms at 10 ms, is stepped back from 22 ms to 20 ms at
+    /// 20 ms and reads 42 ms at 40 ms; its hardware reads 1 ms more than
+    /// true time until 20 ms, and 4 ms more at 40 ms.
+    fn stepped_track() -> ClockTrack {
+        ClockTrack::new(&[
+            at(10, 11, 0, reading(10)),
+            at(
+                20,
+                21,
+                0,
+                SyncEvent::Adjusted {
+                    before: MS(22),
+                    after: MS(20),
+                    bound: ErrorBound::External(MS(1)),
+                },
+            ),
+            at(40, 44, 0, reading(42)),
+        ])
+    }
+
+    #[test]
+    fn a_window_judges_its_edges_and_the_points_inside_it_only() {
+        let n0 = (NodeId(0), stepped_track());
+        // n1 reads 1 ms behind true time throughout.
+        let n1 = (
+            NodeId(1),
+            ClockTrack::new(&[at(1, 0, 0, reading(0)), at(61, 60, 0, reading(60))]),
+        );
+        // From the step on: the value before the step (2 ms off) is outside
+        // the window. n0 is 1 ms off at 30 ms, as n1 is throughout: n0,
+        // judged first, keeps the largest error.
+        let m = measure_tracks(&[n0.clone(), n1.clone()], MS(20), MS(30));
+        assert_eq!((m.error_max, m.error_max_at), (MS(1), MS(30)));
+        assert_eq!(m.error_max_node, Some(NodeId(0)));
+        // n0 reads 31 ms at 30 ms, n1 29 ms.
+        assert_eq!((m.skew_max, m.skew_max_at), (MS(2), MS(30)));
+        // 20 ms (after the step only: the window starts there), and 30 ms
+        // (before and after).
+        assert_eq!(m.instants, 3);
+        // Up to the step: the value before it counts, and the one after.
+        let m = measure_tracks(&[n0, n1], MS(12), MS(20));
+        assert_eq!((m.error_max, m.error_max_at), (MS(2), MS(20)));
+        assert_eq!(m.error_max_node, Some(NodeId(0)));
+        // n0 reads 22 ms just before 20 ms, n1 19 ms.
+        assert_eq!((m.skew_max, m.skew_max_at), (MS(3), MS(20)));
+        // 12 ms, and 20 ms before and after the step.
+        assert_eq!(m.instants, 3);
+        // Errors equal to the largest so far do not move it: both nodes
+        // are exact, so n0, judged first, keeps the error 0 at the start.
+        let exact = || ClockTrack::new(&[at(0, 0, 0, reading(0)), at(60, 60, 0, reading(60))]);
+        let m = measure_tracks(&[(NodeId(0), exact()), (NodeId(1), exact())], MS(5), MS(50));
+        assert_eq!(m.error_max, Duration::ZERO);
+        assert_eq!((m.error_max_at, m.error_max_node), (MS(5), Some(NodeId(0))));
+    }
+
+    #[test]
+    fn skew_names_the_first_of_nodes_tied_highest_or_lowest() {
+        let flat = |clock| {
+            ClockTrack::new(&[
+                at(0, 0, 0, reading(clock)),
+                at(10, 10, 0, reading(clock + 10)),
+            ])
+        };
+        let tracks = [
+            (NodeId(0), flat(5)),
+            (NodeId(1), flat(5)),
+            (NodeId(2), flat(1)),
+            (NodeId(3), flat(1)),
+        ];
+        let mut seen = Vec::new();
+        for_each_skew(&tracks, MS(0), MS(10), |t, skew, hi, lo| {
+            seen.push((t, skew, hi, lo))
+        });
+        let all = |t| (t, MS(4), NodeId(0), NodeId(2));
+        // 0 ms (after only: the window starts there), 10 ms before and after.
+        assert_eq!(seen, [all(MS(0)), all(MS(10)), all(MS(10))]);
+    }
+
+    #[test]
+    fn the_external_claim_holds_up_to_its_bound_plus_drift_plus_slack_exactly() {
+        let adjusted = SyncEvent::Adjusted {
+            before: MS(100),
+            after: MS(100),
+            bound: ErrorBound::External(MS(1)),
+        };
+        let read = |clock: Duration| {
+            [
+                at(100, 0, 0, adjusted.clone()),
+                at(1100, 0, 0, SyncEvent::Reading { clock }),
+            ]
+        };
+        // 1 ms claimed, 1 ms of drift over 1 s at 1000 ppm, and 1 µs of slack.
+        let allowed = MS(2) + SLACK;
+        assert_eq!(
+            check_external_events(NodeId(1), &read(MS(1100) + allowed), 1000),
+            Ok(())
+        );
+        assert_eq!(
+            check_external_events(NodeId(1), &read(MS(1100) - allowed), 1000),
+            Ok(())
+        );
+        let nanosecond = Duration::from_nanos(1);
+        let ahead = check_external_events(NodeId(1), &read(MS(1100) + allowed + nanosecond), 1000);
+        assert_eq!(
+            ahead,
+            Err("n1 reads 1.102001001s at true time 1.1s: error +2.001001ms exceeds its bound 2.001ms \
+                 (claimed 1ms at 100ms, plus drift since)"
+                .to_string())
+        );
+        let behind = check_external_events(NodeId(1), &read(MS(1100) - allowed - nanosecond), 1000);
+        assert_eq!(
+            behind,
+            Err("n1 reads 1.097998999s at true time 1.1s: error -2.001001ms exceeds its bound 2.001ms \
+                 (claimed 1ms at 100ms, plus drift since)"
+                .to_string())
+        );
+        // An internal bound is no claim against true time.
+        let internal = [
+            at(
+                100,
+                0,
+                0,
+                SyncEvent::Adjusted {
+                    before: MS(100),
+                    after: MS(100),
+                    bound: ErrorBound::Internal(MS(1)),
+                },
+            ),
+            at(1100, 0, 0, reading(2000)),
+        ];
+        assert_eq!(check_external_events(NodeId(1), &internal, 1000), Ok(()));
+    }
 }
