@@ -265,3 +265,95 @@ pub fn check_conservation(
 ) -> std::result::Result<(), ConservationViolation> {
     super::check_conservation(snapshot, initial_total, Bank::balance, |t| t.amount)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dsys_core::testing::Harness;
+    use dsys_core::Effect;
+
+    fn branch(initial_balance: u64) -> Bank {
+        Bank::new(BankConfig {
+            initial_balance,
+            ..BankConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn a_branch_counts_the_transfers_it_sends_and_receives() {
+        let mut h = Harness::new(branch(50), NodeId(0), 3);
+        h.start();
+        let send = |to, amount| BankRequest::Transfer {
+            to: NodeId(to),
+            amount,
+        };
+        assert_eq!(
+            h.request(send(1, 20)),
+            vec![Effect::Send {
+                to: NodeId(1),
+                msg: Transfer { amount: 20 },
+            }]
+        );
+        h.request(send(2, 30));
+        assert_eq!((h.node().balance(), h.node().transfers_sent()), (0, 2));
+        h.message(NodeId(1), Transfer { amount: 7 });
+        h.message(NodeId(2), Transfer { amount: 5 });
+        h.message(NodeId(2), Transfer { amount: 1 });
+        assert_eq!(h.node().balance(), 13);
+        assert_eq!(h.node().transfers_received(), 3);
+        assert_eq!(h.node().transfers_sent(), 2);
+    }
+
+    #[test]
+    fn a_branch_alone_has_nobody_to_pay_and_keeps_its_money() {
+        let mut h = Harness::new(branch(100), NodeId(0), 1);
+        h.start();
+        for _ in 0..5 {
+            let effects = h.timer(NextTransfer);
+            assert!(
+                matches!(
+                    effects.as_slice(),
+                    [Effect::SetTimer {
+                        timer: NextTransfer,
+                        ..
+                    }]
+                ),
+                "{effects:?}"
+            );
+        }
+        assert_eq!((h.node().balance(), h.node().transfers_sent()), (100, 0));
+    }
+
+    #[test]
+    fn the_next_transfer_is_drawn_across_the_whole_interval() {
+        // 2 to 8 ms by default: over many draws, both ends show up and so
+        // does something between.
+        let mut h = Harness::new(branch(100), NodeId(0), 2);
+        let mut delays = std::collections::BTreeSet::new();
+        for effect in h.start() {
+            if let Effect::SetTimer { after, .. } = effect {
+                delays.insert(after);
+            }
+        }
+        for _ in 0..200 {
+            h.message(NodeId(1), Transfer { amount: 30 }); // never runs dry
+            for effect in h.timer(NextTransfer) {
+                if let Effect::SetTimer { after, .. } = effect {
+                    delays.insert(after);
+                }
+            }
+        }
+        let (first, last) = (delays.first().copied(), delays.last().copied());
+        assert!(
+            first < Some(Duration::from_millis(3)) && last > Some(Duration::from_millis(7)),
+            "{delays:?}"
+        );
+        assert!(delays.len() > 10, "{delays:?}");
+    }
+
+    #[test]
+    fn a_branch_keeps_its_configuration() {
+        assert_eq!(branch(7).config().initial_balance, 7);
+    }
+}
