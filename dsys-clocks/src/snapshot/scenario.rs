@@ -228,4 +228,84 @@ mod tests {
             Verdict::Skipped("no snapshot completed".to_string())
         );
     }
+
+    /// n0 initiates a snapshot at `at` that never completes (n2 crashed
+    /// at 50 ms), in a run of 500 ms whose latency is at most 10 ms.
+    fn overdue_at(at: Duration) -> Verdict {
+        let branch = Snapshotting::new(Bank::new(SCENARIO_BANK).unwrap());
+        let mut sim = Simulation::new(3, 1, move |_| branch.clone());
+        sim.run_until(Duration::from_millis(50)).unwrap();
+        sim.crash(NodeId(2)).unwrap();
+        sim.request_at(at, NodeId(0), SnapshotRequest::Snapshot)
+            .unwrap();
+        sim.run_until(Duration::from_millis(500)).unwrap();
+        let options = SimOptions {
+            nodes: 3,
+            until: Duration::from_millis(500),
+            ..SimOptions::default()
+        };
+        termination(&sim, &options)
+    }
+
+    #[test]
+    fn termination_judges_snapshots_initiated_three_delays_and_a_millisecond_before_the_end() {
+        // 500 ms − 3 × 10 ms − 1 ms = 469 ms.
+        assert_eq!(
+            overdue_at(Duration::from_millis(469)),
+            Verdict::Violated(
+                "snapshot n0#0 was initiated before 469ms but never completed".to_string()
+            )
+        );
+        assert_eq!(overdue_at(Duration::from_millis(470)), Verdict::Holds);
+    }
+
+    /// The report's figure line of `dsys sim snapshot` on 4 nodes, seed 1.
+    fn figure(until: Duration) -> String {
+        let options = SimOptions {
+            nodes: 4,
+            seed: 1,
+            until,
+            ..SimOptions::default()
+        };
+        let report = simulate(&options).unwrap().report;
+        assert_eq!(report.figures.len(), 1);
+        assert_eq!(report.figures[0].0, "snapshots");
+        report.figures[0].1.clone()
+    }
+
+    #[test]
+    fn n0_and_the_last_node_initiate_and_the_figure_shows_the_first_four() {
+        // By 250 ms: n0's at 100 and 200 ms, n3's at 150 ms.
+        let short = figure(Duration::from_millis(250));
+        assert!(
+            short.starts_with("3 completed (the bank holds 400): "),
+            "{short}"
+        );
+        assert!(!short.ends_with('…'), "all three are shown: {short}");
+        assert_eq!(short.matches("in transit").count(), 3, "{short}");
+        // By 2 s: n0 every 100 ms (19 by 1.9 s, the 2 s one too late), n3
+        // every 150 ms (13 by 1.95 s).
+        let long = figure(Duration::from_secs(2));
+        assert!(
+            long.starts_with("32 completed (the bank holds 400): "),
+            "{long}"
+        );
+        assert!(long.ends_with("; …"), "{long}");
+        assert_eq!(long.matches("in transit").count(), 4, "{long}");
+        // Each shown snapshot holds the bank's 400, between branches and
+        // transfers in transit.
+        for shown in long
+            .trim_end_matches("; …")
+            .split(": ")
+            .nth(1)
+            .unwrap()
+            .split("; ")
+        {
+            let numbers: Vec<u64> = shown
+                .split(' ')
+                .filter_map(|word| word.parse().ok())
+                .collect();
+            assert_eq!(numbers.iter().sum::<u64>(), 400, "{shown}");
+        }
+    }
 }
