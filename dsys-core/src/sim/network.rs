@@ -265,3 +265,197 @@ impl LocalClock {
 pub(crate) fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::NodeRng;
+
+    fn samples(latency: Latency, count: usize) -> Vec<u64> {
+        let mut rng = NodeRng::seed_from_u64(11);
+        (0..count).map(|_| latency.sample_ns(&mut rng)).collect()
+    }
+
+    #[test]
+    fn exponential_latency_is_min_plus_a_long_tail_with_the_configured_mean() {
+        let (min, mean) = (1_000_000u64, 2_000_000u64);
+        let latency = Latency::Exponential {
+            min: Duration::from_nanos(min),
+            mean_extra: Duration::from_nanos(mean),
+        };
+        let extras: Vec<u64> = samples(latency, 20_000)
+            .into_iter()
+            .map(|ns| ns.checked_sub(min).expect("never below min"))
+            .collect();
+        let average = extras.iter().sum::<u64>() as f64 / extras.len() as f64;
+        // The standard error of the mean of 20,000 draws is 0.7% of it.
+        assert!(
+            (average / mean as f64 - 1.0).abs() < 0.05,
+            "mean extra {average} ns, configured {mean} ns"
+        );
+        // Mostly fast, with a long tail: an exponential puts 5% of its draws
+        // below a twentieth of its mean and 5% above three times it.
+        let below = extras.iter().filter(|&&e| e < mean / 20).count();
+        let above = extras.iter().filter(|&&e| e > 3 * mean).count();
+        assert!((800..1_200).contains(&below), "{below} draws below mean/20");
+        assert!(
+            (800..1_200).contains(&above),
+            "{above} draws above 3 × mean"
+        );
+    }
+
+    #[test]
+    fn exponential_latency_caps_the_extra_delay_at_half_of_u64_max() {
+        // A mean of u64::MAX ns puts most draws beyond the cap, which keeps
+        // `min + extra` (and the delivery time after it) from overflowing.
+        let latency = Latency::Exponential {
+            min: Duration::from_nanos(5),
+            mean_extra: Duration::MAX,
+        };
+        let drawn = samples(latency, 100);
+        let cap = 5 + (1u64 << 63);
+        assert!(drawn.iter().all(|&ns| (5..=cap).contains(&ns)), "{drawn:?}");
+        assert!(
+            drawn.iter().filter(|&&ns| ns == cap).count() > 30,
+            "{drawn:?}"
+        );
+        assert!(drawn.iter().any(|&ns| ns < cap), "{drawn:?}");
+    }
+
+    #[test]
+    fn uniform_latency_draws_every_value_from_min_to_max_inclusive() {
+        let latency = Latency::Uniform {
+            min: Duration::from_nanos(3),
+            max: Duration::from_nanos(5),
+        };
+        let mut drawn = samples(latency, 1_000);
+        drawn.sort_unstable();
+        drawn.dedup();
+        assert_eq!(drawn, vec![3, 4, 5]);
+        assert_eq!(samples(Latency::uniform_ms(2, 2), 3), vec![2_000_000; 3]);
+        assert_eq!(
+            samples(Latency::Fixed(Duration::from_micros(7)), 2),
+            vec![7_000; 2]
+        );
+    }
+
+    #[test]
+    fn local_time_adds_offset_and_drift_and_never_reads_below_zero() {
+        let clock = ClockConfig::default().offset_ms(20).drift_ppm(100.0);
+        // 1 s of virtual time: 20 ms ahead, plus 100 µs gained.
+        assert_eq!(clock.local_ns(1_000_000_000), 1_020_100_000);
+        let slow = ClockConfig::default().offset_ms(-1).drift_ppm(-250_000.0);
+        assert_eq!(slow.local_ns(4_000_000), 2_000_000);
+        assert_eq!(slow.local_ns(1_000_000), 0, "750 µs - 1 ms is clamped to 0");
+        assert_eq!(ClockConfig::default().local_ns(12_345), 12_345);
+        assert_eq!(ClockConfig::default().offset_ms(3).local_ns(0), 3_000_000);
+    }
+
+    /// The earliest `t >= now` at which `clock` reads at least `target`, by
+    /// search: the clock's reading never decreases.
+    fn earliest(clock: &ClockConfig, target: u64, now: u64) -> u64 {
+        let (mut lo, mut hi) = (now, now.max(1));
+        while clock.local_ns(hi) < target {
+            lo = hi;
+            hi = hi.saturating_mul(2);
+        }
+        if clock.local_ns(lo) >= target {
+            return lo;
+        }
+        // local(lo) < target <= local(hi)
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if clock.local_ns(mid) >= target {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        hi
+    }
+
+    #[test]
+    fn virtual_time_at_is_the_first_instant_the_local_clock_reaches_the_target() {
+        let clocks = [
+            ClockConfig::default(),
+            ClockConfig::default().offset_ms(-2),
+            ClockConfig::default().offset_ms(5),
+            ClockConfig::default().drift_ppm(250.0),
+            ClockConfig::default().offset_ms(3).drift_ppm(100_000.0),
+            ClockConfig::default().offset_ms(-4).drift_ppm(1.0),
+        ];
+        for clock in clocks {
+            for target in (1..20_000_000u64).step_by(999_983).chain([7]) {
+                for now in [0, 3_000_000] {
+                    assert_eq!(
+                        clock.virtual_time_at(target, now),
+                        earliest(&clock, target, now),
+                        "{clock:?}, target {target}, now {now}"
+                    );
+                }
+            }
+        }
+        // Without drift the answer is integer arithmetic, exact even where
+        // an f64 cannot hold every nanosecond (2^55 + 5 would round to
+        // 2^55 + 8).
+        for clock in &clocks[..3] {
+            let target = (1u64 << 55) + 5;
+            assert_eq!(
+                clock.virtual_time_at(target, 0),
+                earliest(clock, target, 0),
+                "{clock:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn virtual_time_at_steps_on_when_rounding_leaves_the_estimate_short() {
+        // Near 2^55 ns (a year) an f64 cannot hold every nanosecond: the
+        // first estimate often falls a few nanoseconds short, and the loop
+        // steps on to the first instant that reads enough (at worst 1 ns
+        // after it: a step is rounded up too).
+        let clock = ClockConfig {
+            offset_ns: 3,
+            drift_ppm: 250.0,
+        };
+        let rate = 1.0 + clock.drift_ppm / 1e6;
+        let (mut stepped, mut exact) = (0, 0);
+        for k in 0..2_000u64 {
+            let target = (1u64 << 55) + k * 7_919;
+            let estimate = ((target as f64 - clock.offset_ns as f64) / rate).ceil() as u64;
+            if clock.local_ns(estimate) >= target {
+                continue;
+            }
+            stepped += 1;
+            let t = clock.virtual_time_at(target, 0);
+            let first = earliest(&clock, target, 0);
+            assert!(
+                t == first || t == first + 1,
+                "target {target}: {t}, the first instant is {first}"
+            );
+            if t == first {
+                exact += 1;
+            }
+        }
+        assert!(stepped > 900, "only {stepped} of 2000 estimates fell short");
+        assert!(exact * 100 >= stepped * 99, "{exact} of {stepped} exact");
+    }
+
+    #[test]
+    fn a_local_clock_set_back_stands_still_until_the_new_model_catches_up() {
+        let mut clock = LocalClock::default();
+        assert_eq!(clock.read(10_000_000), 10_000_000);
+        clock.set(ClockConfig::default().offset_ms(-4), 10_000_000);
+        assert_eq!(clock.config, ClockConfig::default().offset_ms(-4));
+        // At 10 ms the new model reads 6 ms: the reading holds at 10 ms
+        // until virtual time 14 ms, then moves on.
+        assert_eq!(clock.read(12_000_000), 10_000_000);
+        assert_eq!(clock.read(14_000_000), 10_000_000);
+        assert_eq!(clock.read(15_000_000), 11_000_000);
+        // A 1 ms timer set at 12 ms waits until the clock reads 11 ms.
+        assert_eq!(clock.deadline(12_000_000, 1_000_000), 15_000_000);
+        assert_eq!(clock.deadline(20_000_000, 1_000_000), 21_000_000);
+    }
+}
