@@ -438,6 +438,8 @@ fn simulate(options: &SimOptions) -> crate::Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::SimOptions;
+    use crate::sim::{Fault, Latency, LinkConfig, Script};
     use crate::testing::Harness;
     use crate::Effect;
 
@@ -491,5 +493,248 @@ mod tests {
             assert_eq!(fd.timeout_of(NodeId(1)), Some(MS(expected)));
         }
         assert!(fd.suspects().is_empty());
+    }
+
+    #[test]
+    fn a_peer_is_suspected_once_its_silence_exceeds_the_timeout_not_when_it_equals_it() {
+        let mut fd = FailureDetector::new(HeartbeatConfig::default(), &[NodeId(1)], MS(10));
+        assert_eq!(fd.check(MS(210)), vec![], "silent for exactly the timeout");
+        assert!(!fd.is_suspected(NodeId(1)));
+        assert_eq!(
+            fd.check(MS(210) + Duration::from_nanos(1)),
+            vec![Change::Suspect(NodeId(1))]
+        );
+        assert!(fd.is_suspected(NodeId(1)));
+        assert!(
+            !fd.is_suspected(NodeId(7)),
+            "an unknown peer is not suspected"
+        );
+        assert_eq!(fd.suspects(), vec![NodeId(1)]);
+        assert_eq!(fd.timeout_of(NodeId(7)), None);
+    }
+
+    #[test]
+    fn a_heartbeat_from_an_unknown_peer_watches_it_from_then_on() {
+        let config = HeartbeatConfig {
+            timeout: MS(70),
+            ..HeartbeatConfig::default()
+        };
+        let mut fd = FailureDetector::new(config, &[], MS(0));
+        assert_eq!(fd.config(), &config);
+        assert_eq!(fd.heartbeat(NodeId(4), MS(100)), None);
+        assert_eq!(fd.timeout_of(NodeId(4)), Some(MS(70)));
+        assert_eq!(fd.check(MS(170)), vec![]);
+        assert_eq!(fd.check(MS(171)), vec![Change::Suspect(NodeId(4))]);
+    }
+
+    #[test]
+    fn the_node_builds_its_detector_on_start_over_its_peers() {
+        let mut h = Harness::new(Heartbeat::new(HeartbeatConfig::default()), NodeId(1), 3);
+        assert!(h.node().detector().is_none());
+        h.start();
+        let detector = h.node_mut().detector_mut().expect("started");
+        assert_eq!(detector.timeout_of(NodeId(0)), Some(MS(200)));
+        assert_eq!(detector.timeout_of(NodeId(2)), Some(MS(200)));
+        assert_eq!(detector.timeout_of(NodeId(1)), None, "not itself");
+        assert_eq!(h.node().detector().unwrap().suspects(), vec![]);
+    }
+
+    /// Three nodes on 5 ms links, traced; `crashes` are (node, ms) pairs.
+    fn run_with_crashes(crashes: &[(u32, u64)], until_ms: u64) -> Simulation<Heartbeat> {
+        let mut sim = Simulation::new(3, 1, |_| Heartbeat::new(HeartbeatConfig::default()));
+        sim.set_all_links(LinkConfig::reliable(Latency::Fixed(MS(5))))
+            .unwrap();
+        sim.enable_trace();
+        for &(node, at) in crashes {
+            sim.fault_at(MS(at), Fault::Crash(NodeId(node))).unwrap();
+        }
+        sim.run_until(MS(until_ms)).unwrap();
+        sim
+    }
+
+    /// Makes `node` trust `peer` again, as a detector that lost a suspicion
+    /// would.
+    fn forget_suspicion(sim: &mut Simulation<Heartbeat>, node: NodeId, peer: NodeId) {
+        let now = sim.local_time(node).unwrap();
+        let detector = sim.node_mut(node).unwrap().detector_mut().unwrap();
+        assert_eq!(detector.heartbeat(peer, now), Some(Change::Trust(peer)));
+    }
+
+    #[test]
+    fn completeness_allows_timeout_two_periods_and_the_latency_after_the_crash() {
+        // n2 crashes at 100 ms; at 1000 ms n0 trusts it again. The settling
+        // time is 200 ms + 2 × 50 ms + the latency bound, so with a latency
+        // of 600 ms the deadline is exactly now (a failure), and 1 ns more
+        // puts it in the future.
+        let mut sim = run_with_crashes(&[(2, 100)], 1_000);
+        assert_eq!(completeness(&sim, MS(10)), Ok(()));
+        forget_suspicion(&mut sim, NodeId(0), NodeId(2));
+        assert_eq!(
+            completeness(&sim, MS(600)),
+            Err("n0 does not suspect n2, crashed at 100ms".to_string())
+        );
+        assert_eq!(
+            completeness(&sim, MS(600) + Duration::from_nanos(1)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn completeness_dates_each_crash_by_that_nodes_own_last_crash() {
+        // n2 crashes at 100 ms, n1 at 300 ms: n2's deadline counts from
+        // 100 ms, not from the later crash of n1.
+        let mut sim = run_with_crashes(&[(2, 100), (1, 300)], 1_000);
+        assert_eq!(completeness(&sim, MS(10)), Ok(()));
+        forget_suspicion(&mut sim, NodeId(0), NodeId(2));
+        assert_eq!(
+            completeness(&sim, MS(600)),
+            Err("n0 does not suspect n2, crashed at 100ms".to_string())
+        );
+        assert_eq!(
+            completeness(&sim, MS(600) + Duration::from_nanos(1)),
+            Ok(())
+        );
+    }
+
+    /// Three untraced nodes on 5 ms links.
+    fn untraced() -> Simulation<Heartbeat> {
+        let mut sim = Simulation::new(3, 1, |_| Heartbeat::new(HeartbeatConfig::default()));
+        sim.set_all_links(LinkConfig::reliable(Latency::Fixed(MS(5))))
+            .unwrap();
+        sim
+    }
+
+    #[test]
+    fn accuracy_without_a_trace_accepts_suspicions_of_crashed_and_restarted_nodes() {
+        let mut sim = untraced();
+        sim.schedule(&Script::new().wait(MS(100)).crash(NodeId(2)))
+            .unwrap();
+        sim.run_until(MS(1_000)).unwrap();
+        assert_eq!(suspicions(&sim), 2);
+        assert_eq!(accuracy(&sim), Ok(()));
+
+        let mut sim = untraced();
+        sim.schedule(
+            &Script::new()
+                .wait(MS(100))
+                .crash(NodeId(2))
+                .wait(MS(500))
+                .restart(NodeId(2)),
+        )
+        .unwrap();
+        sim.run_until(MS(1_000)).unwrap();
+        assert!(sim.is_up(NodeId(2)));
+        assert_eq!(suspicions(&sim), 2);
+        assert_eq!(accuracy(&sim), Ok(()));
+    }
+
+    #[test]
+    fn accuracy_without_a_trace_rejects_suspicions_of_nodes_that_never_crashed() {
+        let mut sim = untraced();
+        sim.schedule(
+            &Script::new()
+                .wait(MS(100))
+                .partition(&[NodeId(0), NodeId(1)], &[NodeId(2)])
+                .wait(MS(500))
+                .heal(),
+        )
+        .unwrap();
+        sim.run_until(MS(1_000)).unwrap();
+        assert_eq!(suspicions(&sim), 4);
+        let error = accuracy(&sim).unwrap_err();
+        assert!(error.contains("never crashed"), "{error}");
+    }
+
+    fn suspicions(sim: &Simulation<Heartbeat>) -> usize {
+        sim.all_events()
+            .iter()
+            .filter(|(_, e)| matches!(e.event, Change::Suspect(_)))
+            .count()
+    }
+
+    fn with_settings(settings: &[&str]) -> SimOptions {
+        SimOptions {
+            settings: settings.iter().map(|s| s.parse().unwrap()).collect(),
+            ..SimOptions::default()
+        }
+    }
+
+    #[test]
+    fn settings_choose_the_period_and_timeout_which_must_exceed_it() {
+        let config = configured(&with_settings(&["period-ms=20", "timeout-ms=21"])).unwrap();
+        assert_eq!(
+            config,
+            HeartbeatConfig {
+                period: MS(20),
+                timeout: MS(21),
+                ..HeartbeatConfig::default()
+            }
+        );
+        assert_eq!(
+            configured(&SimOptions::default()).unwrap(),
+            HeartbeatConfig::default()
+        );
+        for bad in [
+            ["period-ms=20", "timeout-ms=20"],
+            ["period-ms=20", "timeout-ms=19"],
+            ["period-ms=0", "timeout-ms=100"],
+        ] {
+            let error = configured(&with_settings(&bad)).unwrap_err().to_string();
+            assert!(
+                error.contains("the timeout longer than the period"),
+                "{error}"
+            );
+        }
+        assert!(configured(&with_settings(&["period-ms=1", "timeout-ms=2"])).is_ok());
+    }
+
+    #[test]
+    fn accuracy_is_unassured_by_loss_partitions_or_latency_reaching_timeout_minus_period() {
+        let config = HeartbeatConfig::default(); // timeout − period = 150 ms
+        let mut options = SimOptions::default();
+        assert_eq!(accuracy_unassured(&config, &options), None);
+        options.latency.max = MS(150) - Duration::from_nanos(1);
+        assert_eq!(accuracy_unassured(&config, &options), None);
+        options.latency.max = MS(150);
+        assert_eq!(
+            accuracy_unassured(&config, &options),
+            Some(
+                "accuracy needs latency below timeout − period (150ms), and this run's reaches 150ms"
+                    .to_string()
+            )
+        );
+        let lossy = SimOptions {
+            loss: 0.25,
+            ..SimOptions::default()
+        };
+        assert_eq!(
+            accuracy_unassured(&config, &lossy),
+            Some("--loss 0.25 drops heartbeats".to_string())
+        );
+        let partitioned = SimOptions {
+            partitions: vec!["0|1,2@100..600".parse().unwrap()],
+            ..SimOptions::default()
+        };
+        assert_eq!(
+            accuracy_unassured(&config, &partitioned),
+            Some("a partition silences live nodes".to_string())
+        );
+    }
+
+    #[test]
+    fn the_scenario_judges_completeness_and_accuracy_on_a_traced_run() {
+        let options = SimOptions {
+            crashes: vec!["2@300".parse().unwrap()],
+            ..SimOptions::default()
+        };
+        let outcome = simulate(&options).unwrap();
+        assert!(outcome.trace.is_some(), "completeness needs the trace");
+        assert_eq!(
+            outcome.report.verdicts,
+            vec![
+                ("completeness".to_string(), Verdict::Holds),
+                ("accuracy".to_string(), Verdict::Holds),
+            ]
+        );
     }
 }
