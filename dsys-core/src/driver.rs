@@ -158,4 +158,25 @@ mod tests {
             }]
         );
     }
+
+    #[test]
+    fn a_recycled_buffer_is_reused_by_the_next_call() {
+        let mut driver: Driver<PingPong> = Driver::seeded(NodeId(0), vec![NodeId(1)], 1, 0);
+        let mut node = PingPong::new(PingPongConfig::default());
+        let mut buffer = Vec::with_capacity(64);
+        buffer.push(Effect::Send {
+            to: NodeId(9),
+            msg: Msg::Ping { round: 9 },
+        });
+        driver.recycle(buffer);
+        let effects = driver.handle(&mut node, Duration::ZERO, Input::Start);
+        assert!(effects.capacity() >= 64, "capacity {}", effects.capacity());
+        assert!(
+            !effects.contains(&Effect::Send {
+                to: NodeId(9),
+                msg: Msg::Ping { round: 9 }
+            }),
+            "the recycled buffer is emptied first"
+        );
+    }
 }
