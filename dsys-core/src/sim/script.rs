@@ -134,3 +134,53 @@ impl Script {
         self.fault(Fault::RestoreLink(from, to))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_builder_appends_its_own_step_in_order() {
+        let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
+        let script = Script::new()
+            .wait(Duration::from_millis(5))
+            .crash(a)
+            .restart(a)
+            .pause(b)
+            .resume(b)
+            .partition(&[a, b], &[c])
+            .heal()
+            .cut_link(c, a)
+            .restore_link(c, a)
+            .fault(Fault::Heal);
+        assert_eq!(
+            script.steps(),
+            &[
+                Step::Wait(Duration::from_millis(5)),
+                Step::Fault(Fault::Crash(a)),
+                Step::Fault(Fault::Restart(a)),
+                Step::Fault(Fault::Pause(b)),
+                Step::Fault(Fault::Resume(b)),
+                Step::Fault(Fault::Partition(vec![a, b], vec![c])),
+                Step::Fault(Fault::Heal),
+                Step::Fault(Fault::CutLink(c, a)),
+                Step::Fault(Fault::RestoreLink(c, a)),
+                Step::Fault(Fault::Heal),
+            ]
+        );
+        assert!(Script::new().steps().is_empty());
+    }
+
+    #[test]
+    fn a_fault_names_every_node_it_touches_in_order() {
+        let (a, b, c) = (NodeId(3), NodeId(1), NodeId(2));
+        assert_eq!(Fault::Crash(a).nodes(), vec![a]);
+        assert_eq!(Fault::Restart(b).nodes(), vec![b]);
+        assert_eq!(Fault::Pause(c).nodes(), vec![c]);
+        assert_eq!(Fault::Resume(a).nodes(), vec![a]);
+        assert_eq!(Fault::Partition(vec![a, b], vec![c]).nodes(), vec![a, b, c]);
+        assert_eq!(Fault::Heal.nodes(), vec![]);
+        assert_eq!(Fault::CutLink(c, a).nodes(), vec![c, a]);
+        assert_eq!(Fault::RestoreLink(b, c).nodes(), vec![b, c]);
+    }
+}
