@@ -13,7 +13,7 @@
 //! load generator against a bare actix-web handler that returns a constant
 //! — the ratio says what replication costs over HTTP alone.
 //!
-//! `cargo bench --bench kv`.
+//! `cargo bench --features bench --bench kv`.
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};

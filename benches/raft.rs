@@ -45,7 +45,7 @@
 //! shared cores single runs of either algorithm ranged over a factor of
 //! three), so read those ratios over several runs.
 //!
-//! `cargo bench --bench raft` (criterion's timing, then a summary table:
+//! `cargo bench --features bench --bench raft` (criterion's timing, then a summary table:
 //! commands/s, p50, p99, the ratio to the baseline, and Multi-Paxos ÷
 //! Raft).
 

@@ -3,7 +3,7 @@
 //! exchange, measured in the same run. The figure that matters is the ratio
 //! of the two message rates (printed at the end).
 //!
-//! `cargo bench --bench runtime`
+//! `cargo bench --features bench --bench runtime`
 
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,8 @@
 //! Simulator throughput, in delivered messages per second, against the
 //! irreducible cost of a discrete-event queue measured in the same run.
 //!
-//! Run with `cargo bench --bench simulator` (all groups, and the ratio table
-//! at the end) or filter by group, e.g. `cargo bench --bench simulator --
+//! Run with `cargo bench --features bench --bench simulator` (all groups, and the ratio table
+//! at the end) or filter by group, e.g. `cargo bench --features bench --bench simulator --
 //! 'ping_pong|baseline'` (criterion filters are regular expressions; a ratio
 //! is printed only when both of its sides ran).
 //!

@@ -1,9 +1,9 @@
 //! The logical clocks' hot operations, against a bare baseline measured in
 //! the same run.
 //!
-//! Run with `cargo bench -p dsys-clocks --bench clocks` (every group, and a
+//! Run with `cargo bench -p dsys-clocks --features bench --bench clocks` (every group, and a
 //! table at the end with ns per operation and the ratio to the baseline), or
-//! filter, e.g. `cargo bench -p dsys-clocks --bench clocks -- 'vector_compare'`.
+//! filter, e.g. `cargo bench -p dsys-clocks --features bench --bench clocks -- 'vector_compare'`.
 //!
 //! Groups:
 //!

@@ -3,7 +3,7 @@
 //! `durable` bound, one more small write and sync per append) cost over
 //! the sync every durable log pays.
 //!
-//! Run with `cargo bench -p dsys-consensus --bench storage`. Both sides
+//! Run with `cargo bench -p dsys-consensus --features bench --bench storage`. Both sides
 //! write in a temporary directory (the system's temp dir: on tmpfs the
 //! syncs are nearly free and the ratio shows the CPU cost; on a disk they
 //! dominate).

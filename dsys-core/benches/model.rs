@@ -1,7 +1,7 @@
 //! The model checker's speed and memory on Lamport's TwoPhase (issue 17),
 //! against a baseline measured in the same run.
 //!
-//! Run with `cargo bench -p dsys-core --bench model`. It prints, for 5 to
+//! Run with `cargo bench -p dsys-core --features bench --bench model`. It prints, for 5 to
 //! 8 resource managers, the distinct states (TLC's counts: 8,832, 50,816,
 //! 296,448, 1,745,408), the time of a full breadth-first search on one
 //! thread, states per second, the peak heap per state (a counting

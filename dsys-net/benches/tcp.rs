@@ -15,7 +15,7 @@
 //! Payloads are 64 bytes and 4 KiB. The figures that matter are the ratios
 //! printed at the end (medians of interleaved runs).
 //!
-//! `cargo bench -p dsys-net --features transport --bench tcp`
+//! `cargo bench -p dsys-net --features transport,bench --bench tcp`
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};

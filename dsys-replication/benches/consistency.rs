@@ -1,8 +1,8 @@
 //! The linearizability checker against its targets (issue 13).
 //!
-//! Run with `cargo bench -p dsys-replication --bench consistency` (both
+//! Run with `cargo bench -p dsys-replication --features bench --bench consistency` (both
 //! groups, then a summary), or filter, e.g. `cargo bench -p
-//! dsys-replication --bench consistency -- etcd`.
+//! dsys-replication --features bench --bench consistency -- etcd`.
 //!
 //! Groups:
 //!
