@@ -43,6 +43,14 @@ pub(super) struct State<N: Node> {
     pub(super) fired: u32,
     /// What the clients saw (empty unless a history property is judged).
     pub(super) history: History<N>,
+    /// Each node's vector clock, with [`Model::causal_history`] (else
+    /// empty): entry `j` counts the history entries of node `j` that
+    /// happened before. Beside the slots rather than in them, so that a
+    /// model without it clones and hashes nothing more.
+    pub(super) clocks: Vec<VectorTimestamp>,
+    /// How far each node's incarnation's RNG has got, with
+    /// [`Model::continuous_rng`] (else empty).
+    pub(super) rngs: Vec<u128>,
 }
 
 /// A pending timer.
@@ -63,12 +71,6 @@ pub(super) struct Local<N> {
     /// How many of its scripted requests were issued.
     pub(super) issued: usize,
     pub(super) incarnation: u64,
-    /// Its vector clock: entry `j` counts the history entries of node `j`
-    /// that happened before (empty without [`Model::causal_history`]).
-    pub(super) stamp: VectorTimestamp,
-    /// How far its incarnation's RNG has got (zero without
-    /// [`Model::continuous_rng`]).
-    pub(super) rng: u128,
 }
 
 impl<N> Model<N>
@@ -90,12 +92,12 @@ where
             state.locals[i].incarnation,
         );
         if self.continuous_rng {
-            driver.seek_rng(state.locals[i].rng);
+            driver.seek_rng(state.rngs[i]);
         }
         let now = state.locals[i].clock;
         let effects = driver.handle(node, now, input);
         if self.continuous_rng {
-            state.locals[i].rng = driver.rng_position();
+            state.rngs[i] = driver.rng_position();
         }
         for effect in effects {
             match effect {
@@ -105,7 +107,7 @@ where
                     } else {
                         Duration::ZERO
                     };
-                    let stamp = self.causal.then(|| Arc::new(state.locals[i].stamp.clone()));
+                    let stamp = self.causal.then(|| Arc::new(state.clocks[i].clone()));
                     let envelope = Envelope {
                         from: id,
                         to,
@@ -152,12 +154,12 @@ where
         }
         let (Observed::Request { node, .. } | Observed::Event { node, .. }) = &observed;
         let i = node.index();
-        let clock = &mut state.locals[i].stamp.0;
+        let clock = &mut state.clocks[i].0;
         if clock.len() <= i {
             clock.resize(i + 1, 0);
         }
         clock[i] += 1;
-        let stamp = state.locals[i].stamp.clone();
+        let stamp = state.clocks[i].clone();
         state.history.push_stamped(observed, stamp);
     }
 
@@ -167,7 +169,7 @@ where
         let Some(stamp) = &envelope.stamp else {
             return;
         };
-        let clock = &mut state.locals[envelope.to.index()].stamp.0;
+        let clock = &mut state.clocks[envelope.to.index()].0;
         if clock.len() < stamp.0.len() {
             clock.resize(stamp.0.len(), 0);
         }
@@ -201,14 +203,22 @@ where
                     clock: Duration::ZERO,
                     issued: 0,
                     incarnation: 0,
-                    stamp: VectorTimestamp::default(),
-                    rng: 0,
                 })
                 .collect(),
             crashes: 0,
             duplicates: 0,
             fired: 0,
             history: History::new(),
+            clocks: if self.causal {
+                vec![VectorTimestamp::default(); self.nodes()]
+            } else {
+                Vec::new()
+            },
+            rngs: if self.continuous_rng {
+                vec![0; self.nodes()]
+            } else {
+                Vec::new()
+            },
         };
         for i in 0..self.nodes() as u32 {
             self.step(&mut state, NodeId(i), Input::Start);
@@ -421,7 +431,9 @@ where
                 None if !self.crash_stop => {
                     let mut restarted = state.clone();
                     restarted.locals[i].incarnation += 1;
-                    restarted.locals[i].rng = 0;
+                    if let Some(rng) = restarted.rngs.get_mut(i) {
+                        *rng = 0;
+                    }
                     let survivor = restarted.locals[i].down.take();
                     restarted.nodes[i] = Some(survivor.unwrap_or_else(|| (self.factory)(id)));
                     self.step(&mut restarted, id, Input::Start);
